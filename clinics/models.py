@@ -1,0 +1,201 @@
+"""The ground floor: townships, facilities and their departments, who may see what (roles and
+reach), and the audit trail every app writes to."""
+
+import datetime
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Township(models.Model):
+    class Kind(models.TextChoices):
+        TOWN = "town", _("Town (镇)")
+        TOWNSHIP = "township", _("Township (乡)")
+
+    code = models.CharField(_("statistical code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("township")
+        verbose_name_plural = _("townships")
+
+    def __str__(self):
+        return self.name
+
+
+class Facility(models.Model):
+    class Kind(models.TextChoices):
+        COUNTY_HOSPITAL = "county_hospital", _("County hospital")
+        TOWNSHIP_CENTRE = "township_centre", _("Township health centre")
+        VILLAGE_CLINIC = "village_clinic", _("Village clinic")
+
+    class VillageKind(models.TextChoices):
+        VILLAGE = "village", _("Village")
+        COMMUNITY = "community", _("Community")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, db_index=True)
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        unique=True,
+        help_text=_("12-digit statistical division code for a village clinic; an internal code otherwise."),
+    )
+    township = models.ForeignKey(
+        Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="facilities", null=True, blank=True
+    )
+    village = models.CharField(_("village or community"), max_length=50, blank=True)
+    village_kind = models.CharField(_("village kind"), max_length=10, choices=VillageKind.choices, blank=True)
+    telemedicine_enabled = models.BooleanField(_("telemedicine link"), default=False)
+    settlement_enabled = models.BooleanField(_("insurance settlement enabled"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    morning_start = models.TimeField(_("morning opens"), default=datetime.time(8, 0))
+    morning_end = models.TimeField(_("morning closes"), default=datetime.time(12, 0))
+    afternoon_start = models.TimeField(_("afternoon opens"), default=datetime.time(14, 30))
+    afternoon_end = models.TimeField(_("afternoon closes"), default=datetime.time(18, 30))
+    target_doctors = models.PositiveSmallIntegerField(_("target number of doctors"), default=2)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="village_clinic") | Q(code__regex=r"^[0-9]{12}$"),
+                name="village_clinic_code_12_digits",
+                violation_error_message=_("A village clinic's code must be its 12-digit division code."),
+            ),
+            models.CheckConstraint(
+                condition=Q(morning_start__lt=models.F("morning_end"))
+                & Q(afternoon_start__lt=models.F("afternoon_end"))
+                & Q(morning_end__lte=models.F("afternoon_start")),
+                name="facility_hours_in_order",
+                violation_error_message=_("Opening hours must run morning before afternoon, each start before its end."),
+            ),
+        ]
+        indexes = [models.Index(fields=["township", "kind"])]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def daily_hours(self) -> float:
+        def minutes(start, end):
+            return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+
+        return (minutes(self.morning_start, self.morning_end) + minutes(self.afternoon_start, self.afternoon_end)) / 60
+
+    @property
+    def opening_hours_display(self) -> str:
+        fmt = "%H:%M"
+        return (
+            f"{self.morning_start:{fmt}}–{self.morning_end:{fmt}}, "
+            f"{self.afternoon_start:{fmt}}–{self.afternoon_end:{fmt}}"
+        )
+
+
+class Department(models.Model):
+    """A clinical department of the county hospital or a township health centre."""
+
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("facility"), on_delete=models.CASCADE, related_name="departments"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    code = models.CharField(_("code"), max_length=20)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["facility__code", "code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "code"],
+                name="department_code_unique_per_facility",
+                violation_error_message=_("This facility already has a department with this code."),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.facility.name} · {self.name}"
+
+
+class Role(models.TextChoices):
+    COUNTY_ADMIN = "county_admin", _("County health-bureau admin")
+    TOWNSHIP_ADMIN = "township_admin", _("Township admin")
+    PAYROLL_OFFICER = "payroll_officer", _("Payroll officer")
+    INSURANCE_CLERK = "insurance_clerk", _("Insurance clerk")
+    VILLAGE_DOCTOR = "village_doctor", _("Village doctor")
+    CONSULTANT = "consultant", _("Consultant")
+    API_CLIENT = "api_client", _("API client (insurance terminal)")
+
+
+class UserScope(models.Model):
+    """A user's role and reach: the whole county, one township, or one facility."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="scope"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    township = models.ForeignKey(
+        Township, verbose_name=_("township"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("facility"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["user__username"]
+        verbose_name = _("user role and reach")
+        verbose_name_plural = _("user roles and reach")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role="township_admin") | Q(township__isnull=False),
+                name="township_admin_has_township",
+                violation_error_message=_("A township admin must be given a township."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(role__in=["village_doctor", "api_client", "consultant"]) | Q(facility__isnull=False),
+                name="facility_role_has_facility",
+                violation_error_message=_("A village doctor, consultant or API client must be given a facility."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what and when. Written by services in the same transaction as the change."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=50)
+    content_type = models.ForeignKey(ContentType, verbose_name=_("object type"), on_delete=models.PROTECT)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

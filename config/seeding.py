@@ -1,0 +1,16 @@
+"""`manage.py load_seeds` runs these steps in order. Each app adds its own step here; every step
+is idempotent and adds to `counts` what it created and what already existed."""
+
+from importlib import import_module
+
+SEED_STEPS = [
+    "clinics.roles.seed_roles",
+    "clinics.seeding.seed_register",
+    "staffing.seeding.seed_doctors",
+]
+
+
+def run_all(counts: dict) -> None:
+    for dotted in SEED_STEPS:
+        module, _, name = dotted.rpartition(".")
+        getattr(import_module(module), name)(counts)

@@ -1,0 +1,44 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import views
+
+portal_patterns = (
+    [
+        path("", views.portal_home, name="home"),
+        path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
+        path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    ],
+    "portal",
+)
+
+api_v1 = [
+    path("", include("clinics.api_urls")),
+    path("", include("clinics.settlements.api_urls")),
+    path("", include("staffing.api_urls")),
+    path("", include("staffing.rosters.api_urls")),
+    path("payroll/", include("staffing.payroll.api_urls")),
+    path("teleconsult/", include("telemedicine.api_urls")),
+    path("", include("notifications.api_urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("m/", include(portal_patterns)),
+    path("m/duty/", include("staffing.rosters.urls")),
+    path("m/pay/", include("staffing.payroll.urls")),
+    path("m/consult/", include("telemedicine.urls")),
+    path("m/inbox/", include("notifications.urls")),
+]
+
+admin.site.site_header = "村医 Cunyi · 乐业县村卫生室管理"
+admin.site.site_title = "村医 Cunyi"
+admin.site.index_title = "乐业县卫生健康局"

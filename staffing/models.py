@@ -1,0 +1,165 @@
+"""The doctor register: village doctors (and consultants' home records), licences and postings."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Facility
+from clinics.validators import (
+    mask_account,
+    mask_id_number,
+    resident_id_birth_date,
+    resident_id_sex,
+    validate_mobile,
+    validate_resident_id,
+)
+
+
+def keyed_hash(value: str) -> str:
+    """HMAC-SHA256 of a personal identifier, for look-ups without searching plain text."""
+    return hmac.new(settings.SECRET_KEY.encode(), (value or "").strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+class Doctor(models.Model):
+    class Sex(models.TextChoices):
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
+
+    class Qualification(models.TextChoices):
+        PHYSICIAN = "physician", _("Licensed physician (执业医师)")
+        ASSISTANT = "assistant", _("Licensed assistant physician (执业助理医师)")
+        VILLAGE_DOCTOR = "village_doctor", _("Rural doctor (乡村医生)")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        LEFT = "left", _("Left")
+
+    name = models.CharField(_("name"), max_length=50)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("birth date"))
+    id_number = models.CharField(_("resident ID number"), max_length=18, unique=True)
+    id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, unique=True, editable=False)
+    mobile = models.CharField(_("mobile"), max_length=11)
+    qualification = models.CharField(_("qualification"), max_length=20, choices=Qualification.choices)
+    licence_number = models.CharField(_("licence number"), max_length=40, blank=True)
+    licence_expiry = models.DateField(_("licence expires"), null=True, blank=True)
+    insurance_code = models.CharField(
+        _("insurance practitioner code"),
+        max_length=30,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("The practitioner code (医保医师代码) the insurance platform uses in settlements."),
+    )
+    status = models.CharField(_("employment status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    hire_date = models.DateField(_("hire date"))
+    exit_date = models.DateField(_("exit date"), null=True, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="doctor",
+    )
+    bank_name = models.CharField(_("bank"), max_length=50, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=30, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("doctor")
+        verbose_name_plural = _("doctors")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(exit_date__isnull=True) | Q(exit_date__gte=models.F("hire_date")),
+                name="doctor_exit_after_hire",
+                violation_error_message=_("The exit date cannot be before the hire date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(mobile__regex=r"^1[3-9][0-9]{9}$"),
+                name="doctor_mobile_format",
+                violation_error_message=_("A mobile number has 11 digits and starts with 13–19."),
+            ),
+        ]
+        indexes = [models.Index(fields=["licence_expiry"]), models.Index(fields=["status"])]
+
+    def __str__(self):
+        return f"{self.name}（演示）" if self.is_demo else self.name
+
+    def save(self, *args, **kwargs):
+        self.id_number_hash = keyed_hash(self.id_number)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        try:
+            self.id_number = validate_resident_id(self.id_number)
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages
+        else:
+            if self.birth_date and resident_id_birth_date(self.id_number) != self.birth_date:
+                errors["birth_date"] = [_("The birth date does not match the one in the ID number (digits 7–14).")]
+            if self.sex and resident_id_sex(self.id_number) != self.sex:
+                errors["sex"] = [_("The sex does not match the ID number (the 17th digit is odd for male, even for female).")]
+        try:
+            self.mobile = validate_mobile(self.mobile)
+        except ValidationError as exc:
+            errors["mobile"] = exc.messages
+        if self.exit_date and self.hire_date and self.exit_date < self.hire_date:
+            errors["exit_date"] = [_("The exit date cannot be before the hire date.")]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def bank_account_masked(self) -> str:
+        return mask_account(self.bank_account)
+
+
+class Posting(models.Model):
+    """A doctor works at one facility over a date range; at most one open posting per doctor."""
+
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="postings")
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("facility"), on_delete=models.PROTECT, related_name="postings"
+    )
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-start_date", "id"]
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["doctor"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_posting_per_doctor",
+                violation_error_message=_("This doctor already has an open posting; close it or move the doctor."),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="posting_end_after_start",
+                violation_error_message=_("A posting cannot end before it starts."),
+            ),
+        ]
+        indexes = [models.Index(fields=["facility", "start_date", "end_date"])]
+
+    def __str__(self):
+        until = self.end_date or "…"
+        return f"{self.doctor} @ {self.facility} ({self.start_date} – {until})"
+
+    def covers(self, day) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
