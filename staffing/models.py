@@ -163,3 +163,12 @@ class Posting(models.Model):
 
     def covers(self, day) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+
+class ClinicCoverage(Facility):
+    """The register's view of a facility: doctors posted and active against its target."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("clinic coverage")
+        verbose_name_plural = _("clinic coverage")

@@ -1,0 +1,92 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.models import AuditEntry, Department, Facility, Township, UserScope
+from clinics.roles import role_assign
+
+
+@admin.register(Township)
+class TownshipAdmin(ScopedAdmin):
+    facility_path = None
+    list_display = ["code", "name", "kind"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request):
+        from clinics.selectors import township_list
+
+        return township_list(user=request.user)
+
+
+class DepartmentInline(admin.TabularInline):
+    model = Department
+    extra = 0
+    fields = ["code", "name", "is_active"]
+
+
+@admin.register(Facility)
+class FacilityAdmin(ScopedAdmin):
+    list_display = [
+        "code", "name", "kind", "township", "village_kind", "telemedicine_enabled",
+        "settlement_enabled", "is_active", "target_doctors", "is_demo",
+    ]
+    list_filter = ["kind", "township", "telemedicine_enabled", "settlement_enabled", "is_active", "is_demo"]
+    search_fields = ["code", "name", "village"]
+    list_select_related = ["township"]
+    autocomplete_fields = ["township"]
+    inlines = [DepartmentInline]
+    fieldsets = [
+        (None, {"fields": ["kind", "name", "code", "township", "village", "village_kind", "is_demo"]}),
+        (_("Services"), {"fields": ["telemedicine_enabled", "settlement_enabled", "is_active", "target_doctors"]}),
+        (_("Opening hours"), {"fields": [("morning_start", "morning_end"), ("afternoon_start", "afternoon_end")]}),
+    ]
+
+
+@admin.register(Department)
+class DepartmentAdmin(ScopedAdmin):
+    list_display = ["name", "code", "facility", "is_active"]
+    list_filter = ["is_active", "facility__kind"]
+    search_fields = ["name", "code", "facility__name"]
+    list_select_related = ["facility"]
+    autocomplete_fields = ["facility"]
+
+
+@admin.register(UserScope)
+class UserScopeAdmin(ScopedAdmin):
+    county_only = True
+    list_display = ["user", "role", "township", "facility"]
+    list_filter = ["role", "township"]
+    search_fields = ["user__username", "user__first_name"]
+    list_select_related = ["user", "township", "facility"]
+    autocomplete_fields = ["user", "township", "facility"]
+
+    def save_model(self, request, obj, form, change):
+        role_assign(
+            user=obj.user, role=obj.role, township=obj.township, facility=obj.facility, acting_user=request.user
+        )
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "content_type", "object_repr", "reason"]
+    list_filter = ["action", "content_type"]
+    search_fields = ["object_repr", "action", "actor__username"]
+    list_select_related = ["actor", "content_type"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        from clinics.scoping import is_county_wide
+
+        queryset = super().get_queryset(request)
+        return queryset if is_county_wide(request.user) else queryset.filter(actor=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

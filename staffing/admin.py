@@ -1,0 +1,307 @@
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import F, OuterRef, Q, Subquery
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from clinics.admin_base import ScopedAdmin
+from clinics.models import Role
+from clinics.scoping import has_role
+from clinics.tabular import TableError, csv_text, xlsx_bytes
+from staffing import services
+from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
+from staffing.selectors import clinic_coverage_list
+
+FULL_PERSONAL_DATA_ROLES = (Role.COUNTY_ADMIN, Role.PAYROLL_OFFICER)
+
+
+class LicenceFilter(admin.SimpleListFilter):
+    title = _("licence")
+    parameter_name = "licence"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("expiring", _("expires within 90 days")),
+            ("expired", _("expired")),
+            ("none", _("no licence")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "expiring":
+            return queryset.filter(licence_expiry__gte=today, licence_expiry__lte=today + datetime.timedelta(days=90))
+        if self.value() == "expired":
+            return queryset.filter(licence_expiry__lt=today)
+        if self.value() == "none":
+            return queryset.filter(Q(licence_number="") | Q(licence_expiry__isnull=True))
+        return queryset
+
+
+class TownshipOfPostingFilter(admin.SimpleListFilter):
+    title = _("township")
+    parameter_name = "township"
+
+    def lookups(self, request, model_admin):
+        from clinics.selectors import township_list
+
+        return [(t.code, t.name) for t in township_list(user=request.user)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                postings__end_date__isnull=True, postings__facility__township__code=self.value()
+            ).distinct()
+        return queryset
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    fields = ["facility", "start_date", "end_date"]
+    readonly_fields = ["facility", "start_date", "end_date"]
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DoctorForm(forms.ModelForm):
+    class Meta:
+        model = Doctor
+        fields = [
+            "name", "sex", "birth_date", "id_number", "mobile", "qualification", "licence_number",
+            "licence_expiry", "insurance_code", "status", "hire_date", "exit_date", "user",
+            "bank_name", "bank_account", "is_demo",
+        ]
+
+
+class DoctorImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"))
+
+
+@admin.register(Doctor)
+class DoctorAdmin(ScopedAdmin):
+    facility_path = "postings__facility"
+    form = DoctorForm
+    list_display = [
+        "name", "sex", "qualification", "current_clinic", "licence_expiry", "status", "id_number_display", "is_demo",
+    ]
+    list_filter = ["status", "qualification", LicenceFilter, TownshipOfPostingFilter, "is_demo"]
+    search_fields = ["name", "mobile", "licence_number", "insurance_code"]
+    autocomplete_fields = ["user"]
+    inlines = [PostingInline]
+    actions = ["export_csv", "export_xlsx"]
+    change_list_template = "admin/staffing/doctor/change_list.html"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).distinct()
+        today = timezone.localdate()
+        current = Posting.objects.filter(doctor=OuterRef("pk"), start_date__lte=today).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=today)
+        )
+        return queryset.annotate(current_clinic_name=Subquery(current.values("facility__name")[:1]))
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().upper()
+        if len(term) == 18:  # an ID number is looked up through its keyed hash, never by plain text
+            return queryset.filter(id_number_hash=keyed_hash(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None or has_role(request.user, *FULL_PERSONAL_DATA_ROLES) else ["id_number", "bank_account"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not has_role(request.user, *FULL_PERSONAL_DATA_ROLES):
+            fields = [f for f in fields if f not in ("id_number", "bank_account")] + ["id_number_display", "bank_account_display"]
+        return fields
+
+    @admin.display(description=_("clinic"), ordering="current_clinic_name")
+    def current_clinic(self, obj):
+        return obj.current_clinic_name or "—"
+
+    @admin.display(description=_("resident ID number"))
+    def id_number_display(self, obj):
+        return obj.id_number_masked
+
+    @admin.display(description=_("bank account"))
+    def bank_account_display(self, obj):
+        return obj.bank_account_masked
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.DOCTOR_FIELDS if f in form.cleaned_data}
+        if change:
+            services.doctor_update(doctor=obj, acting_user=request.user, **data)
+            if "user" in form.changed_data or "is_demo" in form.changed_data:
+                obj.save(update_fields=["user", "is_demo"])
+        else:
+            created = services.doctor_create(acting_user=request.user, **data, is_demo=form.cleaned_data.get("is_demo", False))
+            created.user = form.cleaned_data.get("user")
+            created.save(update_fields=["user"])
+            obj.pk = created.pk
+
+    # --- import and export -----------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="staffing_doctor_import"),
+        ] + super().get_urls()
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            messages.error(request, gettext("You do not have permission to import doctors."))
+            return redirect("admin:staffing_doctor_changelist")
+        report = None
+        form = DoctorImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                report = services.doctors_import(upload=upload, filename=upload.name, acting_user=request.user)
+            except TableError as exc:
+                form.add_error("file", str(exc))
+            else:
+                if report.ok:
+                    messages.success(
+                        request,
+                        gettext("Imported: %(created)d new doctors, %(updated)d updated.")
+                        % {"created": report.created, "updated": report.updated},
+                    )
+                    return redirect("admin:staffing_doctor_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import doctors"),
+            "form": form,
+            "report": report,
+            "columns": services.IMPORT_COLUMNS,
+            "required": services.REQUIRED_IMPORT_COLUMNS,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/staffing/doctor/import.html", context)
+
+    def _export_rows(self, request, queryset):
+        full = has_role(request.user, *FULL_PERSONAL_DATA_ROLES)
+        headers = [
+            "name", "sex", "birth_date", "id_number", "mobile", "qualification", "licence_number",
+            "licence_expiry", "hire_date", "clinic_code", "bank_name", "bank_account", "insurance_code", "status",
+        ]
+        today = timezone.localdate()
+        current = Posting.objects.filter(doctor=OuterRef("pk"), start_date__lte=today).filter(
+            Q(end_date__isnull=True) | Q(end_date__gte=today)
+        )
+        rows = queryset.annotate(clinic_code=Subquery(current.values("facility__code")[:1])).order_by("name", "id")
+        body = (
+            [
+                d.name, d.sex, d.birth_date, d.id_number if full else d.id_number_masked, d.mobile,
+                d.qualification, d.licence_number, d.licence_expiry or "", d.hire_date, d.clinic_code or "",
+                d.bank_name, d.bank_account if full else d.bank_account_masked, d.insurance_code or "", d.status,
+            ]
+            for d in rows
+        )
+        return headers, body
+
+    @admin.action(description=_("Export selected doctors as CSV"))
+    def export_csv(self, request, queryset):
+        headers, body = self._export_rows(request, queryset)
+        response = HttpResponse(csv_text(headers, body), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="doctors.csv"'
+        return response
+
+    @admin.action(description=_("Export selected doctors as XLSX"))
+    def export_xlsx(self, request, queryset):
+        headers, body = self._export_rows(request, queryset)
+        response = HttpResponse(
+            xlsx_bytes(headers, body, "doctors"),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="doctors.xlsx"'
+        return response
+
+
+class PostingForm(forms.ModelForm):
+    class Meta:
+        model = Posting
+        fields = ["doctor", "facility", "start_date", "end_date"]
+
+
+@admin.register(Posting)
+class PostingAdmin(ScopedAdmin):
+    form = PostingForm
+    list_display = ["doctor", "facility", "start_date", "end_date"]
+    list_filter = ["facility__township", "facility__kind"]
+    search_fields = ["doctor__name", "facility__name", "facility__code"]
+    list_select_related = ["doctor", "facility"]
+    autocomplete_fields = ["doctor", "facility"]
+    date_hierarchy = "start_date"
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["doctor", "facility", "start_date"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.posting_close(posting=obj, end_date=form.cleaned_data["end_date"], acting_user=request.user)
+        else:
+            created = services.posting_move(
+                doctor=obj.doctor, facility=obj.facility, start_date=obj.start_date, acting_user=request.user
+            )
+            obj.pk = created.pk
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class UnderstaffedFilter(admin.SimpleListFilter):
+    title = _("staffing")
+    parameter_name = "understaffed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("understaffed")), ("no", _("fully staffed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(active_doctors__lt=F("target_doctors"))
+        if self.value() == "no":
+            return queryset.filter(active_doctors__gte=F("target_doctors"))
+        return queryset
+
+
+@admin.register(ClinicCoverage)
+class ClinicCoverageAdmin(ScopedAdmin):
+    list_display = ["code", "name", "township", "kind", "coverage", "target_doctors", "telemedicine_enabled"]
+    list_filter = [UnderstaffedFilter, "kind", "township", "telemedicine_enabled"]
+    search_fields = ["code", "name"]
+    list_per_page = 100
+
+    def get_queryset(self, request):
+        return clinic_coverage_list(user=request.user)
+
+    @admin.display(description=_("active doctors / target"), ordering="active_doctors")
+    def coverage(self, obj):
+        mark = "⚠ " if obj.active_doctors < obj.target_doctors else ""
+        return f"{mark}{obj.active_doctors} / {obj.target_doctors}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_model_perms(self, request):
+        # Anyone who may view facilities may view their coverage.
+        return {"view": request.user.has_perm("clinics.view_facility"), "add": False, "change": False, "delete": False}
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("clinics.view_facility")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return redirect(reverse("admin:clinics_facility_change", args=[object_id]))
