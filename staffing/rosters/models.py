@@ -1,1 +1,334 @@
+"""Duty rosters on the official holiday calendar.
 
+- `CalendarYear` says a year's official schedule is loaded; `HolidayDay` holds its public
+  holidays and make-up workdays (调休). A year without a `CalendarYear` row cannot be planned.
+- `RosterMonth` is one clinic's roster for one month (draft or published); `DutyDay` its rows:
+  a day duty on a workday, or the on-call duty of a weekend day or public holiday.
+- `CoverageGap` is a day nobody at the clinic can cover; `RosterAmendment` records every change
+  to a published month (who, when, why).
+- `LeaveRequest` and `SwapRequest` are the doctors' requests, decided by an admin.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Facility
+from staffing.models import Doctor
+
+
+class CalendarYear(models.Model):
+    class Source(models.TextChoices):
+        PACKAGE = "package", _("chinesecalendar package")
+        CSV = "csv", _("CSV import")
+        ADMIN = "admin", _("Entered in admin")
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ADMIN)
+    loaded_at = models.DateTimeField(_("loaded at"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("holiday calendar year")
+        verbose_name_plural = _("holiday calendar years")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(year__gte=2000) & Q(year__lte=2100),
+                name="calendar_year_in_range",
+                violation_error_message=_("The year must be between 2000 and 2100."),
+            )
+        ]
+
+    def __str__(self):
+        return str(self.year)
+
+
+class HolidayDay(models.Model):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Public holiday")
+        MAKEUP_WORKDAY = "makeup_workday", _("Make-up workday (调休)")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("holiday"), max_length=50)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday calendar day")
+        verbose_name_plural = _("holiday calendar days")
+
+    def __str__(self):
+        return f"{self.date} {self.name} ({self.get_kind_display()})"
+
+    @property
+    def is_holiday(self) -> bool:
+        return self.kind == self.Kind.HOLIDAY
+
+
+class DayKind(models.TextChoices):
+    WORKDAY = "workday", _("Workday")
+    WEEKEND = "weekend", _("Weekend")
+    HOLIDAY = "holiday", _("Public holiday")
+
+
+class RosterMonth(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="rosters")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    generated_at = models.DateTimeField(_("generated at"), default=timezone.now)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-month", "facility__code"]
+        verbose_name = _("monthly roster")
+        verbose_name_plural = _("monthly rosters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "month"],
+                name="one_roster_per_clinic_month",
+                violation_error_message=_("This clinic already has a roster for this month."),
+            ),
+            models.CheckConstraint(
+                condition=Q(month__day=1), name="roster_month_first_day",
+                violation_error_message=_("A roster month is given by its first day."),
+            ),
+        ]
+        indexes = [models.Index(fields=["month", "status"])]
+
+    def __str__(self):
+        return f"{self.facility} {self.month:%Y-%m}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class DutyDay(models.Model):
+    class Duty(models.TextChoices):
+        DAY = "day", _("Day duty")
+        ON_CALL = "on_call", _("On call")
+
+    class Source(models.TextChoices):
+        GENERATED = "generated", _("Generated")
+        REPLANNED = "replanned", _("Re-planned after leave")
+        SWAP = "swap", _("Swap")
+        COVER = "cover", _("Cover from another clinic")
+
+    roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="duties")
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="duties")
+    date = models.DateField(_("date"))
+    duty = models.CharField(_("duty"), max_length=10, choices=Duty.choices)
+    day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.GENERATED)
+
+    class Meta:
+        ordering = ["date", "duty", "doctor_id"]
+        verbose_name = _("duty day")
+        verbose_name_plural = _("duty days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["doctor", "date"],
+                name="one_duty_per_doctor_day",
+                violation_error_message=_("This doctor already has a duty on this day."),
+            ),
+            models.UniqueConstraint(
+                fields=["facility", "date"],
+                condition=Q(duty="on_call"),
+                name="one_on_call_per_clinic_day",
+                violation_error_message=_("This clinic already has a doctor on call on this day."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(duty="day") & Q(day_kind="workday")) | (Q(duty="on_call") & ~Q(day_kind="workday")),
+                name="duty_matches_day_kind",
+                violation_error_message=_("Workdays have day duties; weekends and public holidays have on-call duties."),
+            ),
+        ]
+        indexes = [models.Index(fields=["facility", "date"]), models.Index(fields=["date", "duty"])]
+
+    def __str__(self):
+        return f"{self.date} {self.doctor} {self.get_duty_display()}"
+
+
+class CoverageGap(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        COVERED = "covered", _("Covered")
+
+    roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="gaps")
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    date = models.DateField(_("date"))
+    day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    cover = models.ForeignKey(
+        DutyDay, verbose_name=_("cover duty"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["date", "facility__code"]
+        verbose_name = _("coverage gap")
+        verbose_name_plural = _("coverage gaps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "date"], name="one_gap_per_clinic_day",
+                violation_error_message=_("This clinic already has a gap on this day."),
+            )
+        ]
+        indexes = [models.Index(fields=["status", "date"])]
+
+    def __str__(self):
+        return f"{self.facility} {self.date}"
+
+
+class RosterAmendment(models.Model):
+    """A change to a published roster: who, when and why."""
+
+    class Action(models.TextChoices):
+        LEAVE = "leave", _("Leave approved")
+        SWAP = "swap", _("Swap approved")
+        COVER = "cover", _("Cover assigned")
+
+    roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="amendments")
+    date = models.DateField(_("date"))
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    before = models.CharField(_("before"), max_length=200, blank=True)
+    after = models.CharField(_("after"), max_length=200, blank=True)
+    reason = models.TextField(_("why"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("roster amendment")
+        verbose_name_plural = _("roster amendments")
+
+    def __str__(self):
+        return f"{self.roster} {self.date} {self.get_action_display()}"
+
+
+class DecisionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Decided(models.Model):
+    """Fields every admin-decided request carries."""
+
+    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.PENDING)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class LeaveRequest(Decided):
+    class Kind(models.TextChoices):
+        ANNUAL = "annual", _("Annual leave")
+        SICK = "sick", _("Sick leave")
+        TRAINING = "training", _("Training")
+        PERSONAL = "personal", _("Personal leave")
+
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="leave_requests")
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("type of leave"), max_length=10, choices=Kind.choices)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = _("leave request")
+        verbose_name_plural = _("leave requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="leave_end_after_start",
+                violation_error_message=_("Leave cannot end before it starts."),
+            )
+        ]
+        indexes = [models.Index(fields=["doctor", "status", "start_date", "end_date"])]
+
+    def __str__(self):
+        return f"{self.doctor} {self.get_kind_display()} {self.start_date}–{self.end_date}"
+
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+
+class SwapRequest(Decided):
+    """`requester` hands over the duty of `give_date` to `counterpart`; with `take_date`, takes
+    the counterpart's duty of that day in return."""
+
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    requester = models.ForeignKey(Doctor, verbose_name=_("requested by doctor"), on_delete=models.PROTECT, related_name="+")
+    counterpart = models.ForeignKey(Doctor, verbose_name=_("colleague"), on_delete=models.PROTECT, related_name="+")
+    give_date = models.DateField(_("duty handed over"))
+    take_date = models.DateField(_("duty taken in return"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        ordering = ["-give_date", "-id"]
+        verbose_name = _("swap request")
+        verbose_name_plural = _("swap requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(requester=models.F("counterpart")),
+                name="swap_between_two_doctors",
+                violation_error_message=_("A swap needs two different doctors."),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.requester} ⇄ {self.counterpart} {self.give_date}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """The unguessable address of a doctor's iCalendar feed; reset it to revoke old links."""
+
+    doctor = models.OneToOneField(Doctor, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(_("token"), max_length=64, unique=True, default=new_feed_token)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["doctor_id"]
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self):
+        return str(self.doctor)

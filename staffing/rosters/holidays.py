@@ -1,0 +1,188 @@
+"""Writes to the holiday calendar: load years from the `chinesecalendar` package, import the
+State Council's schedule from CSV/XLSX, and the year status `manage.py holidays --status` shows."""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_record
+from clinics.tabular import TableError, parse_date, read_table
+from staffing.rosters.models import CalendarYear, HolidayDay
+
+CSV_COLUMNS = ["date", "kind", "name"]
+KIND_ALIASES = {
+    "holiday": HolidayDay.Kind.HOLIDAY,
+    "假日": HolidayDay.Kind.HOLIDAY,
+    "节假日": HolidayDay.Kind.HOLIDAY,
+    "放假": HolidayDay.Kind.HOLIDAY,
+    "makeup_workday": HolidayDay.Kind.MAKEUP_WORKDAY,
+    "workday": HolidayDay.Kind.MAKEUP_WORKDAY,
+    "调休": HolidayDay.Kind.MAKEUP_WORKDAY,
+    "上班": HolidayDay.Kind.MAKEUP_WORKDAY,
+    "补班": HolidayDay.Kind.MAKEUP_WORKDAY,
+}
+
+
+def package_years() -> range:
+    """The years the installed chinesecalendar package has official schedules for."""
+    from chinese_calendar.constants import holidays
+
+    years = {d.year for d in holidays}
+    return range(min(years), max(years) + 1)
+
+
+def package_days(year: int) -> list[HolidayDay]:
+    from chinese_calendar.constants import Holiday, holidays, workdays
+
+    if year not in package_years():
+        first, last = package_years()[0], package_years()[-1]
+        raise ValidationError(
+            _(
+                "The chinesecalendar package has no schedule for %(year)s (it covers %(first)s–%(last)s). "
+                "Import the State Council's schedule with “manage.py holidays --import-csv FILE” or enter it in admin."
+            )
+            % {"year": year, "first": first, "last": last}
+        )
+
+    def chinese(english: str) -> str:
+        try:
+            return Holiday(english).chinese
+        except ValueError:
+            return english
+
+    days = [
+        HolidayDay(date=d, kind=HolidayDay.Kind.HOLIDAY, name=chinese(n)) for d, n in holidays.items() if d.year == year
+    ]
+    days += [
+        HolidayDay(date=d, kind=HolidayDay.Kind.MAKEUP_WORKDAY, name=chinese(n))
+        for d, n in workdays.items()
+        if d.year == year
+    ]
+    return sorted(days, key=lambda h: h.date)
+
+
+def _replace_year(*, year: int, days: list[HolidayDay], source: str, acting_user, note: str = "") -> CalendarYear:
+    HolidayDay.objects.filter(date__year=year).delete()
+    HolidayDay.objects.bulk_create(days)
+    calendar_year, _created = CalendarYear.objects.update_or_create(
+        year=year, defaults={"source": source, "note": note}
+    )
+    audit_record(
+        actor=acting_user,
+        action="holidays.load",
+        target=calendar_year,
+        changes={"source": source, "days": len(days)},
+    )
+    return calendar_year
+
+
+@transaction.atomic
+def holiday_year_load(*, year: int, acting_user=None, replace: bool = False) -> tuple[CalendarYear, bool]:
+    """Load one year from the package. Idempotent: a loaded year is left as it is (admins may have
+    corrected it) unless `replace`. Returns the year and whether it was (re)loaded."""
+    existing = CalendarYear.objects.filter(year=year).first()
+    if existing is not None and not replace:
+        return existing, False
+    days = package_days(year)
+    return _replace_year(year=year, days=days, source=CalendarYear.Source.PACKAGE, acting_user=acting_user), True
+
+
+def holiday_years_load_all(*, acting_user=None, replace: bool = False) -> dict[int, bool]:
+    return {year: holiday_year_load(year=year, acting_user=acting_user, replace=replace)[1] for year in package_years()}
+
+
+@dataclass
+class CalendarImportReport:
+    years: list[int] = field(default_factory=list)
+    days: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> CalendarImportReport:
+    """Import whole years from a table with columns date, kind, name. Each year in the file
+    replaces that year's days; all or nothing: any bad row and nothing is saved."""
+    report = CalendarImportReport()
+    try:
+        _header, rows = read_table(upload, filename, CSV_COLUMNS)
+        rows = list(rows)
+    except TableError as exc:
+        report.errors.append((0, str(exc)))
+        return report
+    by_year: dict[int, list[HolidayDay]] = {}
+    seen: dict[datetime.date, int] = {}
+    for row in rows:
+        problems = []
+        try:
+            day = parse_date(row.values.get("date", ""))
+        except (ValueError, TypeError):
+            day = None
+            problems.append(_("date: not a date in the form YYYY-MM-DD"))
+        kind = KIND_ALIASES.get(row.values.get("kind", "").strip().lower())
+        if kind is None:
+            problems.append(_("kind: use holiday (放假) or makeup_workday (调休)"))
+        name = row.values.get("name", "").strip()
+        if not name:
+            problems.append(_("name: give the holiday's name, e.g. 春节"))
+        if day is not None and day in seen:
+            problems.append(_("date repeats row %(row)s") % {"row": seen[day]})
+        if day is not None and kind == HolidayDay.Kind.MAKEUP_WORKDAY and day.weekday() < 5:
+            problems.append(_("kind: a make-up workday must be a Saturday or Sunday"))
+        if problems:
+            report.errors.append((row.number, "；".join(problems)))
+            continue
+        seen[day] = row.number
+        by_year.setdefault(day.year, []).append(HolidayDay(date=day, kind=kind, name=name[:50]))
+    if not rows:
+        report.errors.append((0, _("The file has no rows.")))
+    if report.errors:
+        return report
+    with transaction.atomic():
+        for year, days in sorted(by_year.items()):
+            _replace_year(
+                year=year, days=days, source=CalendarYear.Source.CSV, acting_user=acting_user, note=filename[:200]
+            )
+            report.years.append(year)
+            report.days += len(days)
+    return report
+
+
+@dataclass
+class YearStatus:
+    year: int
+    source: str
+    holidays: int
+    makeup_workdays: int
+
+
+def calendar_status() -> list[YearStatus]:
+    counts = {
+        row["date__year"]: row
+        for row in HolidayDay.objects.values("date__year").annotate(
+            holidays=Count("id", filter=Q(kind=HolidayDay.Kind.HOLIDAY)),
+            makeup=Count("id", filter=Q(kind=HolidayDay.Kind.MAKEUP_WORKDAY)),
+        )
+    }
+    return [
+        YearStatus(
+            year=y.year,
+            source=y.get_source_display(),
+            holidays=counts.get(y.year, {}).get("holidays", 0),
+            makeup_workdays=counts.get(y.year, {}).get("makeup", 0),
+        )
+        for y in CalendarYear.objects.order_by("year")
+    ]
+
+
+def seed_holidays(counts: dict) -> None:
+    """Seed step: every year the package covers; years already loaded are left alone."""
+    for _year, loaded in holiday_years_load_all().items():
+        counts.setdefault("holiday calendar year", {"created": 0, "existing": 0})
+        counts["holiday calendar year"]["created" if loaded else "existing"] += 1

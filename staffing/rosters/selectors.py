@@ -1,0 +1,302 @@
+"""Reads of the holiday calendar and rosters. The first six functions are the contract other apps
+(payroll, telemedicine) code against — see docs/DEVELOPING.md; their signatures are fixed.
+User-facing reads further down take the acting user and are scoped by reach."""
+
+import calendar as pycalendar
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from clinics.models import Facility
+from clinics.scoping import scope_facilities, scope_queryset
+from staffing.models import Doctor, Posting
+from staffing.rosters.exceptions import CalendarMissing
+from staffing.rosters.models import (
+    CalendarYear,
+    CoverageGap,
+    DayKind,
+    DecisionStatus,
+    DutyDay,
+    HolidayDay,
+    LeaveRequest,
+    RosterAmendment,
+    RosterMonth,
+    SwapRequest,
+)
+
+# --- Dates ---------------------------------------------------------------------------------------
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def month_end(month: datetime.date) -> datetime.date:
+    return month.replace(day=pycalendar.monthrange(month.year, month.month)[1])
+
+
+def next_month(month: datetime.date) -> datetime.date:
+    return (month_end(month) + datetime.timedelta(days=1)).replace(day=1)
+
+
+def days_between(start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def parse_month(text: str) -> datetime.date:
+    """'2026-10' → date(2026, 10, 1); ValueError otherwise."""
+    year, _sep, month = (text or "").strip().partition("-")
+    return datetime.date(int(year), int(month), 1)
+
+
+# --- Contract: holiday calendar -----------------------------------------------------------------
+
+
+def require_years(years) -> None:
+    years = set(years)
+    loaded = set(CalendarYear.objects.filter(year__in=years).values_list("year", flat=True))
+    missing = sorted(years - loaded)
+    if missing:
+        raise CalendarMissing(missing[0])
+
+
+def holidays_between(*, start: datetime.date, end: datetime.date) -> dict[datetime.date, HolidayDay]:
+    """Public holidays and make-up workdays from `start` to `end` inclusive."""
+    return {h.date: h for h in HolidayDay.objects.filter(date__gte=start, date__lte=end)}
+
+
+def classify(day: datetime.date, entry: HolidayDay | None) -> str:
+    """Workday, weekend or public holiday, given the day's calendar entry (if any)."""
+    if entry is not None:
+        return DayKind.HOLIDAY if entry.kind == HolidayDay.Kind.HOLIDAY else DayKind.WORKDAY
+    return DayKind.WEEKEND if day.weekday() >= 5 else DayKind.WORKDAY
+
+
+def day_kinds(*, start: datetime.date, end: datetime.date) -> tuple[dict[datetime.date, str], dict[datetime.date, HolidayDay]]:
+    """Each day's kind and the calendar entries, in two queries; CalendarMissing for a year
+    without a loaded calendar."""
+    require_years(range(start.year, end.year + 1))
+    entries = holidays_between(start=start, end=end)
+    return {day: classify(day, entries.get(day)) for day in days_between(start, end)}, entries
+
+
+def is_rest_day(day: datetime.date) -> bool:
+    """A weekend day not made up, or a public holiday."""
+    require_years([day.year])
+    return classify(day, HolidayDay.objects.filter(date=day).first()) != DayKind.WORKDAY
+
+
+# --- Contract: leave and duty ------------------------------------------------------------------
+
+
+def approved_leave(*, doctor_ids=None, start: datetime.date, end: datetime.date) -> QuerySet:
+    queryset = LeaveRequest.objects.filter(status=DecisionStatus.APPROVED, start_date__lte=end, end_date__gte=start)
+    return queryset if doctor_ids is None else queryset.filter(doctor_id__in=list(doctor_ids))
+
+
+def doctor_on_leave(*, doctor_id: int, day: datetime.date) -> bool:
+    return approved_leave(doctor_ids=[doctor_id], start=day, end=day).exists()
+
+
+def leave_days(*, doctor_ids, start: datetime.date, end: datetime.date) -> dict[int, dict[str, list[datetime.date]]]:
+    """Approved leave days within [start, end] per doctor and leave type."""
+    result: dict[int, dict[str, list[datetime.date]]] = {}
+    for leave in approved_leave(doctor_ids=doctor_ids, start=start, end=end).order_by("start_date"):
+        days = days_between(max(leave.start_date, start), min(leave.end_date, end))
+        result.setdefault(leave.doctor_id, {}).setdefault(leave.kind, []).extend(days)
+    return result
+
+
+@dataclass
+class DutySummary:
+    day_duty_dates: list[datetime.date] = field(default_factory=list)
+    weekend_oncall_dates: list[datetime.date] = field(default_factory=list)
+    holiday_oncall_dates: list[datetime.date] = field(default_factory=list)
+    published: bool = False
+
+
+def duty_summary(*, month: datetime.date, doctor_ids=None) -> dict[int, DutySummary]:
+    """Each doctor's duties in the month from the published rosters (cover duties at another
+    clinic included). A doctor asked for with no published duty gets an empty summary with
+    `published` telling whether their clinic's roster of the month is published."""
+    month = month_start(month)
+    end = month_end(month)
+    duties = DutyDay.objects.filter(
+        date__gte=month, date__lte=end, roster__status=RosterMonth.Status.PUBLISHED
+    ).order_by("date")
+    if doctor_ids is not None:
+        doctor_ids = list(doctor_ids)
+        duties = duties.filter(doctor_id__in=doctor_ids)
+    result: dict[int, DutySummary] = {}
+    for doctor_id, day, duty, kind in duties.values_list("doctor_id", "date", "duty", "day_kind"):
+        summary = result.setdefault(doctor_id, DutySummary(published=True))
+        if duty == DutyDay.Duty.DAY:
+            summary.day_duty_dates.append(day)
+        elif kind == DayKind.HOLIDAY:
+            summary.holiday_oncall_dates.append(day)
+        else:
+            summary.weekend_oncall_dates.append(day)
+    missing = [d for d in (doctor_ids or []) if d not in result]
+    if missing:
+        published_at = set(
+            RosterMonth.objects.filter(month=month, status=RosterMonth.Status.PUBLISHED).values_list("facility_id", flat=True)
+        )
+        posted = postings_between(doctor_ids=missing, start=month, end=end)
+        for doctor_id in missing:
+            facilities = {p.facility_id for p in posted if p.doctor_id == doctor_id}
+            result[doctor_id] = DutySummary(published=bool(facilities) and facilities <= published_at)
+    return result
+
+
+def month_publication(*, month: datetime.date, facility_ids=None) -> dict[int, str | None]:
+    """Roster status per facility for the month: "draft", "published" or None (no roster)."""
+    month = month_start(month)
+    rosters = RosterMonth.objects.filter(month=month)
+    if facility_ids is None:
+        facility_ids = Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True).values_list("id", flat=True)
+    else:
+        rosters = rosters.filter(facility_id__in=list(facility_ids))
+    status = dict(rosters.values_list("facility_id", "status"))
+    return {facility_id: status.get(facility_id) for facility_id in facility_ids}
+
+
+# --- Postings and counts used by planning --------------------------------------------------------
+
+
+def postings_between(*, start: datetime.date, end: datetime.date, doctor_ids=None, facility_ids=None) -> list[Posting]:
+    queryset = Posting.objects.filter(start_date__lte=end).filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+    if doctor_ids is not None:
+        queryset = queryset.filter(doctor_id__in=list(doctor_ids))
+    if facility_ids is not None:
+        queryset = queryset.filter(facility_id__in=list(facility_ids))
+    return list(queryset.select_related("doctor").order_by("facility_id", "doctor_id", "start_date"))
+
+
+def oncall_counts(*, year: int, before: datetime.date, facility_ids=None) -> dict[tuple[int, int], dict[str, int]]:
+    """On-call days per (clinic, doctor) from 1 January of `year` up to the day before `before`,
+    weekend and holiday apart, counting the real duty (swaps and re-plans included)."""
+    queryset = DutyDay.objects.filter(
+        duty=DutyDay.Duty.ON_CALL, date__gte=datetime.date(year, 1, 1), date__lt=before
+    )
+    if facility_ids is not None:
+        queryset = queryset.filter(facility_id__in=list(facility_ids))
+    counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: {DayKind.WEEKEND: 0, DayKind.HOLIDAY: 0})
+    for facility_id, doctor_id, kind, n in queryset.values_list("facility_id", "doctor_id", "day_kind").annotate(n=Count("id")).order_by():
+        counts[(facility_id, doctor_id)][kind] += n
+    return counts
+
+
+def doctor_oncall_totals(*, doctor_ids, year: int) -> dict[int, int]:
+    """On-call days this year per doctor, at any clinic."""
+    rows = (
+        DutyDay.objects.filter(doctor_id__in=list(doctor_ids), duty=DutyDay.Duty.ON_CALL, date__year=year)
+        .values_list("doctor_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return dict(rows)
+
+
+# --- User-facing reads ----------------------------------------------------------------------
+
+
+def clinic_in_reach(*, user, code: str) -> Facility | None:
+    return scope_facilities(Facility.objects.filter(code=code), user).select_related("township").first()
+
+
+def roster_duty_list(*, user, facility: Facility, month: datetime.date) -> QuerySet:
+    queryset = DutyDay.objects.filter(
+        facility=facility, date__gte=month_start(month), date__lte=month_end(month)
+    ).select_related("doctor", "roster")
+    return scope_queryset(queryset, user).order_by("date", "duty", "doctor_id")
+
+
+def leave_request_list(*, user) -> QuerySet:
+    return scope_queryset(LeaveRequest.objects.select_related("doctor", "facility"), user)
+
+
+def swap_request_list(*, user) -> QuerySet:
+    return scope_queryset(SwapRequest.objects.select_related("requester", "counterpart", "facility"), user)
+
+
+def gap_list(*, user) -> QuerySet:
+    return scope_queryset(
+        CoverageGap.objects.select_related("facility__township", "roster", "cover__doctor"), user
+    )
+
+
+def amendment_list(*, user) -> QuerySet:
+    return scope_queryset(RosterAmendment.objects.select_related("roster__facility", "by"), user, facility_path="roster__facility")
+
+
+@dataclass
+class CoverCandidate:
+    doctor: Doctor
+    facility: Facility
+    oncall_this_year: int
+
+
+def cover_candidates(gaps: list[CoverageGap]) -> dict[int, list[CoverCandidate]]:
+    """For each gap: doctors of other clinics in the same township who are off that day (posted,
+    active, not on leave, no duty), fewest on-call days this year first. A fixed number of
+    queries for any number of gaps."""
+    if not gaps:
+        return {}
+    start = min(g.date for g in gaps)
+    end = max(g.date for g in gaps)
+    township_ids = {g.facility.township_id for g in gaps}
+    clinics = Facility.objects.filter(
+        township_id__in=township_ids, kind=Facility.Kind.VILLAGE_CLINIC, is_active=True
+    ).in_bulk()
+    postings = [
+        p for p in postings_between(start=start, end=end, facility_ids=list(clinics)) if p.doctor.status == Doctor.Status.ACTIVE
+    ]
+    doctor_ids = {p.doctor_id for p in postings}
+    busy = set(
+        DutyDay.objects.filter(doctor_id__in=doctor_ids, date__gte=start, date__lte=end).values_list("doctor_id", "date")
+    )
+    away = set()
+    for doctor_id, by_kind in leave_days(doctor_ids=doctor_ids, start=start, end=end).items():
+        for days in by_kind.values():
+            away.update((doctor_id, d) for d in days)
+    totals = dict(
+        (((doctor_id, year), n))
+        for doctor_id, year, n in DutyDay.objects.filter(
+            doctor_id__in=doctor_ids, duty=DutyDay.Duty.ON_CALL, date__year__gte=start.year, date__year__lte=end.year
+        )
+        .values_list("doctor_id", "date__year")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    result = {}
+    for gap in gaps:
+        found = []
+        for posting in postings:
+            facility = clinics[posting.facility_id]
+            key = (posting.doctor_id, gap.date)
+            if (
+                facility.township_id == gap.facility.township_id
+                and posting.facility_id != gap.facility_id
+                and posting.covers(gap.date)
+                and key not in busy
+                and key not in away
+            ):
+                count = totals.get((posting.doctor_id, gap.date.year), 0)
+                found.append(CoverCandidate(doctor=posting.doctor, facility=facility, oncall_this_year=count))
+        found.sort(key=lambda c: (c.oncall_this_year, c.facility.code, c.doctor.pk))
+        result[gap.pk] = found
+    return result
+
+
+def calendar_feed_doctor(*, token: str) -> Doctor | None:
+    from staffing.rosters.models import CalendarFeed
+
+    feed = CalendarFeed.objects.filter(token=token).select_related("doctor").first()
+    return feed.doctor if feed else None
+
+
+def doctor_duties(*, doctor: Doctor, start: datetime.date, end: datetime.date) -> QuerySet:
+    return DutyDay.objects.filter(doctor=doctor, date__gte=start, date__lte=end).select_related("facility", "roster").order_by("date")
+
