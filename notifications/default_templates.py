@@ -1,0 +1,81 @@
+"""The built-in Chinese text of every kind, in Django template syntax. `seed_templates` copies them
+into NotificationTemplate rows an admin can read and edit; a kind with no active row falls back here.
+
+Context keys the notifying apps pass (a missing key renders as empty text):
+- consults: `start` (e.g. "12月1日 09:30"), `doctor_name`, `facility_name`, `consultant_name`,
+  `department`, `patient` (initials only, never a full name or ID), `reason` (declined/cancelled),
+  `old_start` (rescheduled), `summary` (outcome).
+- licences: `doctor_name`, `licence_number`, `expiry` (e.g. "2027年2月26日"), `days`.
+- rosters: `month` (e.g. "2026年12月"), `facility_name`, `changes` (amended).
+- leave and swaps: `start`, `end`, `leave_type`, `decision` ("批准" / "驳回"), `note`, `other_doctor`.
+- payslips: `month`, `net_pay`.
+Also `mobile` and `email`, which are used as addresses and never rendered.
+"""
+
+DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
+    "consult_booked": (
+        "远程会诊已预约",
+        "已预约远程会诊：{{ start }}，{{ facility_name }} {{ doctor_name }} 与 {{ consultant_name }}"
+        "{% if department %}（{{ department }}）{% endif %}。请准时上线。",
+    ),
+    "consult_reminder_24h": (
+        "明天有远程会诊",
+        "提醒：远程会诊将于 {{ start }} 开始（24 小时后），{{ facility_name }} {{ doctor_name }} 与 "
+        "{{ consultant_name }}。如需改期请尽早操作。",
+    ),
+    "consult_reminder_30m": (
+        "远程会诊 30 分钟后开始",
+        "提醒：远程会诊将于 {{ start }} 开始（30 分钟后），请提前检查网络和摄像头。",
+    ),
+    "consult_confirmed": (
+        "远程会诊已确认",
+        "{{ consultant_name }} 已确认 {{ start }} 的远程会诊（{{ facility_name }} {{ doctor_name }}）。",
+    ),
+    "consult_declined": (
+        "远程会诊未被接受",
+        "{{ consultant_name }} 未能接受 {{ start }} 的远程会诊{% if reason %}，原因：{{ reason }}{% endif %}。"
+        "请另选时段预约。",
+    ),
+    "consult_cancelled": (
+        "远程会诊已取消",
+        "{{ start }} 的远程会诊已取消{% if reason %}，原因：{{ reason }}{% endif %}。",
+    ),
+    "consult_rescheduled": (
+        "远程会诊已改期",
+        "远程会诊已从 {{ old_start }} 改到 {{ start }}（{{ facility_name }} {{ doctor_name }} 与 {{ consultant_name }}）。",
+    ),
+    "consult_outcome": (
+        "会诊意见已记录",
+        "{{ start }} 的远程会诊已记录会诊意见{% if summary %}：{{ summary }}{% endif %}。请在村医系统中查看。",
+    ),
+    "licence_expiring_90": (
+        "执业证书 90 天后到期",
+        "{{ doctor_name }}，您的执业证书（{{ licence_number }}）将于 {{ expiry }} 到期，还有约 90 天。"
+        "请及时准备材料办理再注册。",
+    ),
+    "licence_expiring_30": (
+        "执业证书 30 天后到期",
+        "{{ doctor_name }}，您的执业证书（{{ licence_number }}）将于 {{ expiry }} 到期，仅剩约 30 天。"
+        "到期后不能排班执业，请尽快办理再注册。",
+    ),
+    "roster_published": (
+        "排班表已发布",
+        "{{ facility_name }} {{ month }} 的排班表已发布，请在“我的值班”中查看您的班次。",
+    ),
+    "roster_amended": (
+        "排班表已调整",
+        "{{ facility_name }} {{ month }} 的排班表有调整{% if changes %}：{{ changes }}{% endif %}。请查看最新班次。",
+    ),
+    "leave_decided": (
+        "请假审批结果",
+        "您 {{ start }} 至 {{ end }} 的{{ leave_type }}申请已{{ decision }}{% if note %}，备注：{{ note }}{% endif %}。",
+    ),
+    "swap_decided": (
+        "换班审批结果",
+        "您与 {{ other_doctor }} 的换班申请（{{ start }}）已{{ decision }}{% if note %}，备注：{{ note }}{% endif %}。",
+    ),
+    "payslip_available": (
+        "工资条已发放",
+        "{{ month }} 工资条已可查看{% if net_pay %}，实发 {{ net_pay }} 元{% endif %}。请在“我的工资”中查看明细。",
+    ),
+}

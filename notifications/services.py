@@ -1,0 +1,272 @@
+"""Writes to the outbox. Other apps call `notify` and `cancel_pending` inside their own transaction;
+nothing here talks to a broker or a gateway before the caller's transaction commits."""
+
+import datetime
+import logging
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template import Context, Engine, TemplateSyntaxError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_bulk, audit_record
+from clinics.validators import validate_mobile
+from notifications import conf
+from notifications.default_templates import DEFAULT_TEMPLATES
+from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationTemplate
+
+logger = logging.getLogger(__name__)
+
+ADDRESS_KEYS = ("mobile", "email")
+CANCELLABLE = (Notification.Status.PENDING, Notification.Status.FAILED)
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+
+def _engine() -> Engine:
+    return Engine(autoescape=False)
+
+
+def render_text(source: str, context: dict) -> str:
+    return _engine().from_string(source).render(Context(context, autoescape=False)).strip()
+
+
+def check_template_source(source: str) -> None:
+    """Raise a Chinese ValidationError when an admin's template text does not compile."""
+    try:
+        _engine().from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ValidationError(
+            _("The template text is not valid: %(error)s. Check the {{ }} and {%% %%}.") % {"error": exc}
+        )
+
+
+def render(kind: str, context: dict) -> tuple[str, str]:
+    """The subject and body of `kind`: the admin's active template, else the built-in default."""
+    template = NotificationTemplate.objects.filter(kind=kind, is_active=True).only("subject", "body").first()
+    default_subject, default_body = DEFAULT_TEMPLATES[kind]
+    if template is not None:
+        try:
+            return render_text(template.subject, context)[:200], render_text(template.body, context)
+        except TemplateSyntaxError:
+            logger.exception("notification template %s does not compile; using the built-in text", kind)
+    return render_text(default_subject, context)[:200], render_text(default_body, context)
+
+
+# --- Channels a recipient accepts -----------------------------------------------------------
+
+
+def channel_addresses(recipient, *, mobile: str = "", email: str = "") -> list[tuple[str, str]]:
+    """(channel, address) pairs: the inbox always; e-mail and SMS when there is an address and the
+    user has not switched the channel off. The user's own preference wins over what the caller passes."""
+    preference = NotificationPreference.objects.filter(user=recipient).first()
+    pairs = [(Channel.IN_APP, "")]
+    email = (preference.email if preference and preference.email else "") or email or recipient.email or ""
+    if email and (preference is None or preference.email_enabled):
+        pairs.append((Channel.EMAIL, email.strip()))
+    mobile = (preference.mobile if preference and preference.mobile else "") or mobile or ""
+    if mobile and (preference is None or preference.sms_enabled):
+        pairs.append((Channel.SMS, mobile.strip()))
+    return pairs
+
+
+def _aware(value: datetime.datetime) -> datetime.datetime:
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value.replace(microsecond=0)
+
+
+def dedupe_key(scheduled_for: datetime.datetime | None) -> str:
+    if scheduled_for is None:
+        return "now"
+    return scheduled_for.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- The contract ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def notify(*, recipient, kind: str, about, context: dict | None = None, due_at=None, link: str = "") -> list[Notification]:
+    """Queue `kind` about `about` for `recipient`: one outbox row per channel the recipient accepts,
+    in the caller's transaction. Idempotent on (kind, about, recipient, channel, due_at): calling it
+    again for the same event returns the rows already queued (a cancelled one is queued again)."""
+    if kind not in Kind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if about is None or about.pk is None:
+        raise ValueError("notify() needs a saved object to be about")
+    context = dict(context or {})
+    addresses = {key: str(context.pop(key, "") or "") for key in ADDRESS_KEYS}
+    scheduled_for = _aware(due_at) if due_at is not None else None
+    now = timezone.now()
+    send_from = scheduled_for or now
+    subject, body = render(kind, context)
+    content_type = ContentType.objects.get_for_model(about, for_concrete_model=False)
+    key = dedupe_key(scheduled_for)
+    pairs = channel_addresses(recipient, mobile=addresses["mobile"], email=addresses["email"])
+
+    rows = [
+        Notification(
+            recipient=recipient,
+            channel=channel,
+            kind=kind,
+            content_type=content_type,
+            object_id=about.pk,
+            scheduled_for=scheduled_for,
+            dedupe_key=key,
+            due_at=send_from,
+            next_attempt_at=send_from,
+            address=address,
+            subject=subject,
+            body=body,
+            link=link[:300],
+        )
+        for channel, address in pairs
+    ]
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    same_event = Notification.objects.filter(
+        kind=kind,
+        content_type=content_type,
+        object_id=about.pk,
+        recipient=recipient,
+        dedupe_key=key,
+        channel__in=[channel for channel, _address in pairs],
+    )
+    reopened = same_event.filter(status=Notification.Status.CANCELLED).update(
+        status=Notification.Status.PENDING,
+        subject=subject,
+        body=body,
+        link=link[:300],
+        attempts=0,
+        last_error="",
+        due_at=send_from,
+        next_attempt_at=send_from,
+        read_at=None,
+    )
+    if reopened:
+        logger.info("notification %s about %s #%s queued again after a cancellation", kind, content_type, about.pk)
+    queued = list(same_event.order_by("channel"))
+    if send_from <= now:
+        _dispatch_after_commit()
+    return queued
+
+
+@transaction.atomic
+def cancel_pending(*, kind: str | Iterable[str], about, recipient=None) -> int:
+    """Cancel the rows of `kind` (a kind or several) about `about` not sent yet; returns how many."""
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    rows = Notification.objects.filter(
+        kind__in=kinds,
+        content_type=ContentType.objects.get_for_model(about, for_concrete_model=False),
+        object_id=about.pk,
+        status__in=CANCELLABLE,
+    )
+    if recipient is not None:
+        rows = rows.filter(recipient=recipient)
+    return rows.update(status=Notification.Status.CANCELLED, claim_token=None, claimed_until=None)
+
+
+# --- Inbox, retries and preferences ---------------------------------------------------------
+
+
+def notification_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's own delivered inbox messages read (all of them when `ids` is None)."""
+    rows = Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, status=Notification.Status.SENT, read_at__isnull=True
+    )
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return rows.update(read_at=timezone.now())
+
+
+def notification_mark_unread(*, user, ids: Iterable[int]) -> int:
+    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP, pk__in=list(ids)).update(read_at=None)
+
+
+@transaction.atomic
+def notification_retry(*, ids: Iterable[int], acting_user) -> int:
+    """Queue failed rows again from scratch; they go out at the next dispatch."""
+    rows = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=list(ids), status=Notification.Status.FAILED)
+        .only("pk", "kind", "channel", "recipient_id")
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, claim_token=None, claimed_until=None
+    )
+    audit_bulk(
+        actor=acting_user,
+        action="notification.retry",
+        targets=rows,
+        changes={"status": [Notification.Status.FAILED, Notification.Status.PENDING]},
+    )
+    _dispatch_after_commit()
+    return len(rows)
+
+
+@transaction.atomic
+def preference_update(
+    *, user, email_enabled: bool, sms_enabled: bool, mobile: str = "", email: str = "", acting_user
+) -> NotificationPreference:
+    preference, _created = NotificationPreference.objects.select_for_update().get_or_create(user=user)
+    mobile = (mobile or "").strip()
+    if mobile:
+        try:
+            validate_mobile(mobile)
+        except ValidationError as exc:
+            raise ValidationError({"mobile": exc.messages})
+    before = {
+        "email_enabled": preference.email_enabled,
+        "sms_enabled": preference.sms_enabled,
+        "mobile_set": bool(preference.mobile),
+        "email_set": bool(preference.email),
+    }
+    preference.email_enabled = email_enabled
+    preference.sms_enabled = sms_enabled
+    preference.mobile = mobile
+    preference.email = (email or "").strip()
+    preference.full_clean()
+    preference.save()
+    after = {
+        "email_enabled": email_enabled,
+        "sms_enabled": sms_enabled,
+        "mobile_set": bool(preference.mobile),
+        "email_set": bool(preference.email),
+    }
+    # Addresses stay out of the audit trail; only whether one is set.
+    audit_record(
+        actor=acting_user,
+        action="notification_preference.update",
+        target=preference,
+        changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
+    )
+    return preference
+
+
+# --- Waking the dispatcher ------------------------------------------------------------------
+
+
+def _dispatch_after_commit() -> None:
+    """Ask a worker to dispatch as soon as the transaction commits. Only a shortcut: the beat task
+    every minute sends whatever is due, so a broker that is down loses nothing."""
+    if not conf.get("NOTIFICATIONS_DISPATCH_ON_COMMIT"):
+        return
+    connection = transaction.get_connection()
+    if any(entry[1] is _enqueue_dispatch for entry in connection.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_dispatch)
+
+
+def _enqueue_dispatch() -> None:
+    from notifications.tasks import dispatch_due_notifications_task
+
+    try:
+        dispatch_due_notifications_task.apply_async(retry=False)
+    except Exception as exc:  # the broker may be down; the outbox row is already committed
+        logger.warning("could not reach the broker to dispatch now (%s); the next beat run sends it", exc)
