@@ -41,7 +41,7 @@ class Doctor(models.Model):
         SUSPENDED = "suspended", _("Suspended")
         LEFT = "left", _("Left")
 
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     id_number = models.CharField(_("resident ID number"), max_length=18, unique=True)

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -7,6 +8,12 @@ from rest_framework.test import APIClient
 from clinics.models import Role
 from clinics.roles import seed_roles
 from tests.factories import make_user
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,0 +1,89 @@
+import io
+
+import pytest
+from openpyxl import Workbook
+
+from staffing.models import Doctor, Posting
+from staffing.services import IMPORT_COLUMNS, doctors_import
+from tests.factories import FacilityFactory, make_id_number
+
+pytestmark = pytest.mark.django_db
+
+
+def row(n, clinic_code, **overrides):
+    import datetime
+
+    birth = datetime.date(1980 + n, 3, 5)
+    values = {
+        "name": f"导入医生{n}",
+        "sex": "男",
+        "birth_date": birth.isoformat(),
+        "id_number": make_id_number(birth, n, "M"),
+        "mobile": f"1390000{n:04d}",
+        "qualification": "乡村医生",
+        "licence_number": f"L{n}",
+        "licence_expiry": "2029-01-01",
+        "hire_date": "2021-01-01",
+        "clinic_code": clinic_code,
+        "bank_name": "农行",
+        "bank_account": f"62{n:010d}",
+        "insurance_code": f"IMP{n:04d}",
+    }
+    values.update(overrides)
+    return [values[c] for c in IMPORT_COLUMNS]
+
+
+def csv_bytes(rows):
+    from clinics.tabular import csv_text
+
+    return csv_text(IMPORT_COLUMNS, rows).encode("utf-8")
+
+
+def test_good_csv_creates_doctors_with_postings():
+    clinic = FacilityFactory()
+    report = doctors_import(upload=csv_bytes([row(1, clinic.code), row(2, clinic.code)]), filename="d.csv", acting_user=None)
+    assert report.ok and report.created == 2
+    assert Posting.objects.filter(facility=clinic, end_date__isnull=True).count() == 2
+
+
+def test_bad_rows_are_all_reported_and_nothing_is_half_imported():
+    clinic = FacilityFactory()
+    rows = [
+        row(1, clinic.code),
+        row(2, clinic.code, id_number="451028198203050021"),  # wrong check character
+        row(3, clinic.code, mobile="12345"),
+        row(4, "999999999999"),
+        row(5, clinic.code, birth_date="1985-02-30"),
+    ]
+    report = doctors_import(upload=csv_bytes(rows), filename="d.csv", acting_user=None)
+
+    assert not report.ok
+    by_row = dict(report.errors)
+    assert set(by_row) == {3, 4, 5, 6}
+    assert "校验码" in by_row[3]
+    assert "手机号" in by_row[4]
+    assert "999999999999" in by_row[5]
+    assert "日期" in by_row[6]
+    assert Doctor.objects.count() == 0
+
+
+def test_xlsx_is_read_the_same_way_and_reimport_updates():
+    clinic = FacilityFactory()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(IMPORT_COLUMNS)
+    sheet.append(row(7, clinic.code))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert doctors_import(upload=buffer.getvalue(), filename="d.xlsx", acting_user=None).created == 1
+    again = doctors_import(upload=buffer.getvalue(), filename="d.xlsx", acting_user=None)
+    assert again.ok and again.created == 0 and again.updated == 1
+    assert Doctor.objects.count() == 1
+
+
+def test_file_without_required_columns_is_refused_whole():
+    from clinics.tabular import TableError
+
+    with pytest.raises(TableError) as excinfo:
+        doctors_import(upload=b"name,sex\n", filename="d.csv", acting_user=None)
+    assert "id_number" in str(excinfo.value)
