@@ -7,6 +7,7 @@ SEED_STEPS = [
     "clinics.roles.seed_roles",
     "clinics.seeding.seed_register",
     "staffing.seeding.seed_doctors",
+    "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
 ]
 
