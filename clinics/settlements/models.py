@@ -1,1 +1,396 @@
+"""The medical-insurance settlement log and its reconciliation with the insurance bureau.
 
+The log is append-only: a settlement is never edited or deleted; a refund or correction (冲正/退费)
+is a new record whose `init_setl_id` names the original. On PostgreSQL the log table is
+partitioned by month of `settled_at` and a trigger refuses UPDATE and DELETE (see
+migrations/0002). Because a unique key on a partitioned table must include the partition key,
+`setl_id` uniqueness lives in the small, unpartitioned `SettlementKey` table: ingest inserts the
+key first (`ON CONFLICT DO NOTHING`) and only rows whose key was new reach the log.
+
+Amount rules (checked on every ingest path, in Python on SQLite and in SQL on PostgreSQL):
+- no amount is negative; at most 10 digits before and 2 after the decimal point;
+- `fund_pay_sumamt` ≥ `hifp_pay` + `maf_pay` (all funds cover at least the pooled fund and
+  medical assistance; the rest of the funds, e.g. civil-servant subsidy, are the difference);
+- `medfee_sumamt` = `fund_pay_sumamt` + `acct_pay` + `psn_cash_pay` (to the cent).
+A reversal carries the same amounts as its original, positive, and counts negatively in every
+sum; it names an original of the same clinic that is not itself a reversal and not yet reversed.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Facility
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class InsuranceType(models.TextChoices):
+    RESIDENT = "390", _("390 Residents' basic medical insurance")
+    EMPLOYEE = "310", _("310 Employees' basic medical insurance")
+
+
+class ClearingType(models.TextChoices):
+    OUTPATIENT = "11", _("11 Outpatient")
+    CHRONIC_OUTPATIENT = "14", _("14 Outpatient chronic and special diseases")
+
+
+AMOUNT_FIELDS = ["medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay"]
+
+
+class SettlementImport(models.Model):
+    """One ingest batch (an API call, an uploaded file or a command run) and what became of it."""
+
+    class Source(models.TextChoices):
+        API = "api", _("API")
+        UPLOAD = "upload", _("Admin upload")
+        COMMAND = "command", _("Command line")
+        SEED = "seed", _("Demo seed")
+
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    filename = models.CharField(_("file name"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    facility = models.ForeignKey(
+        Facility,
+        verbose_name=_("uploading clinic"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Set when an insurance terminal uploads: it may only upload its own clinic's settlements."),
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    seconds = models.DecimalField(_("seconds taken"), max_digits=9, decimal_places=3, default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("settlement import")
+        verbose_name_plural = _("settlement imports")
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_source_display()} {self.filename}".strip()
+
+
+class RejectedSettlementRow(models.Model):
+    """A row that could not be accepted, kept with its row number and the reason in Chinese, so
+    it can be corrected and sent again."""
+
+    batch = models.ForeignKey(
+        SettlementImport, verbose_name=_("import"), on_delete=models.CASCADE, related_name="rejected_rows"
+    )
+    row_number = models.PositiveIntegerField(_("row number"))
+    setl_id = models.CharField(_("settlement ID"), max_length=100, blank=True)
+    fixmedins_code = models.CharField(_("clinic code"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    raw = models.JSONField(_("row as received"), default=dict)
+
+    class Meta:
+        ordering = ["batch", "row_number"]
+        verbose_name = _("rejected settlement row")
+        verbose_name_plural = _("rejected settlement rows")
+        indexes = [models.Index(fields=["batch", "row_number"], name="settlements_reject_batch_row")]
+
+    def __str__(self):
+        return f"#{self.batch_id}:{self.row_number} {self.reason}"
+
+
+class SettlementKey(models.Model):
+    """One row per `setl_id` ever accepted: the uniqueness guard of the (partitioned) log, the
+    content fingerprint that tells a true duplicate from a conflicting resend, and the
+    one-reversal-per-original guard."""
+
+    setl_id = models.CharField(_("settlement ID"), max_length=30, primary_key=True)
+    settled_at = models.DateTimeField(_("settled at"))
+    fingerprint = models.CharField(_("content fingerprint"), max_length=32)
+    init_setl_id = models.CharField(_("reverses settlement"), max_length=30, null=True, blank=True, unique=True)
+
+    class Meta:
+        verbose_name = _("settlement key")
+        verbose_name_plural = _("settlement keys")
+
+    def __str__(self):
+        return self.setl_id
+
+
+class SettlementRecord(models.Model):
+    """A settlement done at a village clinic, with the national platform's field names."""
+
+    setl_id = models.CharField(_("settlement ID (setl_id)"), max_length=30)
+    mdtrt_id = models.CharField(_("visit ID (mdtrt_id)"), max_length=30)
+    psn_no = models.CharField(_("insured person number (psn_no)"), max_length=30)
+    psn_name = models.CharField(_("patient name"), max_length=50)
+    certno_masked = models.CharField(_("ID number (masked)"), max_length=20, blank=True)
+    insutype = models.CharField(_("insurance type (insutype)"), max_length=3, choices=InsuranceType.choices)
+    clr_type = models.CharField(_("clearing type (clr_type)"), max_length=3, choices=ClearingType.choices)
+    medfee_sumamt = models.DecimalField(_("total medical fees (medfee_sumamt)"), **MONEY)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid (fund_pay_sumamt)"), **MONEY)
+    hifp_pay = models.DecimalField(_("pooled fund paid (hifp_pay)"), **MONEY)
+    maf_pay = models.DecimalField(_("medical assistance paid (maf_pay)"), **MONEY)
+    acct_pay = models.DecimalField(_("personal account paid (acct_pay)"), **MONEY)
+    psn_cash_pay = models.DecimalField(_("cash paid (psn_cash_pay)"), **MONEY)
+    settled_at = models.DateTimeField(_("settled at"))
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    atddr_no = models.CharField(
+        _("practitioner code (atddr_no)"),
+        max_length=30,
+        blank=True,
+        help_text=_("The doctor's insurance practitioner code (医保医师代码); empty when not given."),
+    )
+    init_setl_id = models.CharField(
+        _("reverses settlement (init_setl_id)"),
+        max_length=30,
+        blank=True,
+        help_text=_("Set on a reversal (冲正/退费): the setl_id of the settlement it cancels."),
+    )
+    batch_id = models.BigIntegerField(_("import"), null=True, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("settlement record")
+        verbose_name_plural = _("settlement records")
+        default_permissions = ("add", "view")
+        indexes = [
+            models.Index(fields=["setl_id"], name="settlements_record_setl_id"),
+            models.Index(fields=["facility", "settled_at"], name="settlements_record_fac_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(medfee_sumamt__gte=0)
+                & Q(fund_pay_sumamt__gte=0)
+                & Q(hifp_pay__gte=0)
+                & Q(maf_pay__gte=0)
+                & Q(acct_pay__gte=0)
+                & Q(psn_cash_pay__gte=0),
+                name="settlement_amounts_not_negative",
+                violation_error_message=_("Settlement amounts cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(fund_pay_sumamt__gte=models.F("hifp_pay") + models.F("maf_pay")),
+                name="settlement_funds_cover_hifp_maf",
+                violation_error_message=_("fund_pay_sumamt must be at least hifp_pay + maf_pay."),
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    medfee_sumamt=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
+                ),
+                name="settlement_total_adds_up",
+                violation_error_message=_("medfee_sumamt must equal fund_pay_sumamt + acct_pay + psn_cash_pay."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.setl_id
+
+    @property
+    def is_reversal(self) -> bool:
+        return bool(self.init_setl_id)
+
+
+class BureauStatement(models.Model):
+    """The insurance bureau's monthly statement as imported (like interface 3201, with the
+    optional detail lines of 3202)."""
+
+    month = models.DateField(_("month"), help_text=_("First day of the month the statement covers."))
+    filename = models.CharField(_("statement file"), max_length=200, blank=True)
+    detail_filename = models.CharField(_("detail file"), max_length=200, blank=True)
+    has_detail = models.BooleanField(_("with detail lines"), default=False)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-month", "-id"]
+        verbose_name = _("bureau statement")
+        verbose_name_plural = _("bureau statements")
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} #{self.pk}"
+
+
+class BureauTotal(models.Model):
+    """One statement line: a clinic's totals for an insurance type and clearing type."""
+
+    statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="totals")
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuranceType.choices)
+    clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
+    setl_cnt = models.IntegerField(_("settlements"))
+    medfee_sumamt = models.DecimalField(_("total medical fees"), **MONEY)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid"), **MONEY)
+    acct_pay = models.DecimalField(_("personal account paid"), **MONEY)
+
+    class Meta:
+        ordering = ["statement", "facility", "insutype", "clr_type"]
+        verbose_name = _("bureau total")
+        verbose_name_plural = _("bureau totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "facility", "insutype", "clr_type"], name="settlements_bureau_total_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.facility_id} {self.insutype}/{self.clr_type}"
+
+
+class BureauDetail(models.Model):
+    """One detail line of the bureau's statement (like interface 3202)."""
+
+    statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="details", db_index=False)
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    setl_id = models.CharField(_("settlement ID"), max_length=30)
+    insutype = models.CharField(_("insurance type"), max_length=3)
+    clr_type = models.CharField(_("clearing type"), max_length=3)
+    medfee_sumamt = models.DecimalField(_("total medical fees"), **MONEY)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid"), **MONEY)
+    acct_pay = models.DecimalField(_("personal account paid"), **MONEY)
+    is_reversal = models.BooleanField(_("reversal"), default=False)
+
+    class Meta:
+        ordering = ["statement", "setl_id"]
+        verbose_name = _("bureau detail line")
+        verbose_name_plural = _("bureau detail lines")
+        indexes = [models.Index(fields=["statement", "setl_id"], name="settlements_bdetail_stmt_setl")]
+
+    def __str__(self):
+        return self.setl_id
+
+
+class Reconciliation(models.Model):
+    """The result of reconciling one clinic's month against the bureau's statement (对账)."""
+
+    month = models.DateField(_("month"))
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    statement = models.ForeignKey(BureauStatement, verbose_name=_("statement"), on_delete=models.CASCADE,
+                                  related_name="reconciliations")
+    balanced = models.BooleanField(_("balanced (账账相符)"))
+    our_count = models.IntegerField(_("settlements here"), default=0)
+    bureau_count = models.IntegerField(_("settlements at bureau"), default=0)
+    our_medfee = models.DecimalField(_("total fees here"), **MONEY, default=0)
+    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY, default=0)
+    our_fund = models.DecimalField(_("funds paid here"), **MONEY, default=0)
+    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY, default=0)
+    matched = models.IntegerField(_("detail lines matched"), default=0)
+    missing_here = models.IntegerField(_("missing here"), default=0)
+    missing_at_bureau = models.IntegerField(_("missing at bureau"), default=0)
+    amounts_differ = models.IntegerField(_("amounts differ"), default=0)
+    run_at = models.DateTimeField(_("reconciled at"), default=timezone.now)
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("reconciled by"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-month", "facility__code"]
+        verbose_name = _("reconciliation")
+        verbose_name_plural = _("reconciliations")
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "month"], name="settlements_one_reconciliation_per_month")
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.facility}"
+
+    @property
+    def fee_difference(self):
+        return self.our_medfee - self.bureau_medfee
+
+
+class ReconciliationTotal(models.Model):
+    """Totals compared per insurance type × clearing type (the 3201 level)."""
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="totals")
+    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuranceType.choices)
+    clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
+    our_count = models.IntegerField(_("settlements here"))
+    bureau_count = models.IntegerField(_("settlements at bureau"))
+    our_medfee = models.DecimalField(_("total fees here"), **MONEY)
+    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY)
+    our_fund = models.DecimalField(_("funds paid here"), **MONEY)
+    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY)
+    our_acct = models.DecimalField(_("personal account here"), **MONEY)
+    bureau_acct = models.DecimalField(_("personal account at bureau"), **MONEY)
+    balanced = models.BooleanField(_("balanced"))
+
+    class Meta:
+        ordering = ["reconciliation", "insutype", "clr_type"]
+        verbose_name = _("reconciliation total")
+        verbose_name_plural = _("reconciliation totals")
+
+    def __str__(self):
+        return f"{self.insutype}/{self.clr_type}"
+
+
+class ReconciliationItem(models.Model):
+    """One detail line's outcome (the 3202 level)."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", _("Matched")
+        MISSING_HERE = "missing_here", _("Missing here")
+        MISSING_AT_BUREAU = "missing_bureau", _("Missing at the bureau")
+        AMOUNTS_DIFFER = "amounts_differ", _("Amounts differ")
+
+    reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="items",
+                                       db_index=False)
+    setl_id = models.CharField(_("settlement ID"), max_length=30)
+    status = models.CharField(_("status"), max_length=15, choices=Status.choices)
+    our_medfee = models.DecimalField(_("total fees here"), **MONEY, null=True, blank=True)
+    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY, null=True, blank=True)
+    our_fund = models.DecimalField(_("funds paid here"), **MONEY, null=True, blank=True)
+    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY, null=True, blank=True)
+
+    class Meta:
+        ordering = ["reconciliation", "status", "setl_id"]
+        verbose_name = _("reconciliation line")
+        verbose_name_plural = _("reconciliation lines")
+        indexes = [models.Index(fields=["reconciliation", "status"], name="settlements_ritem_rec_status")]
+
+    def __str__(self):
+        return f"{self.setl_id} {self.get_status_display()}"
+
+
+class ActivityAnomaly(models.Model):
+    """A clinic whose monthly insured visits fell by half or more, or stopped."""
+
+    class Kind(models.TextChoices):
+        YEAR_ON_YEAR = "yoy", _("Visits fell by half or more against the same month last year")
+        THREE_MONTH = "avg3", _("Visits fell by half or more against the 3-month average")
+        NO_SETTLEMENTS = "none", _("No settlements while on duty")
+
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(_("month"))
+    kind = models.CharField(_("kind"), max_length=5, choices=Kind.choices)
+    visits = models.IntegerField(_("visits this month"))
+    baseline = models.DecimalField(_("comparison figure"), max_digits=10, decimal_places=1)
+    change_pct = models.DecimalField(_("change (%)"), max_digits=6, decimal_places=1)
+    detected_at = models.DateTimeField(_("detected at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-month", "facility__code", "kind"]
+        verbose_name = _("activity anomaly")
+        verbose_name_plural = _("activity anomalies")
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "month", "kind"], name="settlements_one_anomaly_per_kind")
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.facility} {self.get_kind_display()}"

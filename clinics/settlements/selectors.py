@@ -1,0 +1,137 @@
+"""Reads of the settlement log. `outpatient_visits` is the contract payroll codes against
+(docs/DEVELOPING.md); the others are scoped by the acting user's reach."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clinics.scoping import scope_queryset
+from clinics.settlements.models import (
+    AMOUNT_FIELDS,
+    ActivityAnomaly,
+    ClearingType,
+    Reconciliation,
+    SettlementImport,
+    SettlementRecord,
+)
+from clinics.settlements.partitions import add_months, month_start
+
+
+@dataclass
+class VisitCount:
+    """Insured outpatient visits of one clinic in one month, net of reversals."""
+
+    total: int = 0
+    by_practitioner: dict[str, int] = field(default_factory=dict)  # insurance practitioner code -> visits
+    unnamed: int = 0  # visits whose settlement named no practitioner
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The month as an aware [start, end) range in the project's time zone (Asia/Shanghai)."""
+    first = month_start(month)
+    tz = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min), tz)
+    end = timezone.make_aware(datetime.datetime.combine(add_months(first, 1), datetime.time.min), tz)
+    return start, end
+
+
+def _signed(expression):
+    """+1 for a settlement, -1 for a reversal, applied to a count or an amount."""
+    return Case(When(init_setl_id="", then=expression), default=-expression)
+
+
+def records_in_month(month: datetime.date) -> QuerySet:
+    start, end = month_bounds(month)
+    return SettlementRecord.objects.filter(settled_at__gte=start, settled_at__lt=end)
+
+
+def outpatient_visits(*, month: datetime.date, facility_ids=None) -> dict[int, VisitCount]:
+    """Insured outpatient visits (clr_type 11) per clinic in `month` (any day of it), net of
+    reversals: a reversal counts -1 in the month it was recorded, like the bureau's statement.
+    Clinics asked for by `facility_ids` appear even with no visits."""
+    queryset = records_in_month(month).filter(clr_type=ClearingType.OUTPATIENT)
+    result: dict[int, VisitCount] = {}
+    if facility_ids is not None:
+        facility_ids = list(facility_ids)
+        queryset = queryset.filter(facility_id__in=facility_ids)
+        result = {facility_id: VisitCount() for facility_id in facility_ids}
+    rows = (
+        queryset.values("facility_id", "atddr_no")
+        .annotate(visits=Sum(_signed(Value(1)), output_field=IntegerField()))
+        .order_by()
+    )
+    for row in rows:
+        count = result.setdefault(row["facility_id"], VisitCount())
+        count.total += row["visits"]
+        if row["atddr_no"]:
+            count.by_practitioner[row["atddr_no"]] = count.by_practitioner.get(row["atddr_no"], 0) + row["visits"]
+        else:
+            count.unnamed += row["visits"]
+    return result
+
+
+def _summary_annotations() -> dict:
+    money = SettlementRecord._meta.get_field("medfee_sumamt")
+    sums = {name: Coalesce(Sum(_signed(F(name))), Value(0), output_field=money) for name in AMOUNT_FIELDS}
+    return {
+        "visits": Coalesce(Sum(_signed(Value(1)), output_field=IntegerField()), Value(0)),
+        "reversals": Count("id", filter=~Q(init_setl_id="")),
+        **sums,
+    }
+
+
+def settlement_list(*, user) -> QuerySet:
+    return scope_queryset(SettlementRecord.objects.select_related("facility"), user)
+
+
+def clinic_month_summary(*, user, month: datetime.date) -> list[dict]:
+    """Per clinic in the user's reach: visits (net of reversals), reversals and the sum of each
+    fund, for `month`."""
+    queryset = scope_queryset(records_in_month(month), user)
+    return list(
+        queryset.values("facility_id", "facility__code", "facility__name")
+        .annotate(**_summary_annotations())
+        .order_by("facility__code")
+    )
+
+
+def practitioner_month_summary(*, user, month: datetime.date, facility_id: int | None = None) -> list[dict]:
+    """Per clinic and practitioner code: the same figures as `clinic_month_summary`."""
+    queryset = scope_queryset(records_in_month(month), user)
+    if facility_id is not None:
+        queryset = queryset.filter(facility_id=facility_id)
+    return list(
+        queryset.values("facility_id", "facility__code", "facility__name", "atddr_no")
+        .annotate(**_summary_annotations())
+        .order_by("facility__code", "atddr_no")
+    )
+
+
+def monthly_visits(*, months: list[datetime.date], facility_ids=None) -> dict[tuple[int, datetime.date], int]:
+    """Net insured visits (all clearing types) per (clinic, month) for the given months."""
+    counts: dict[tuple[int, datetime.date], int] = defaultdict(int)
+    for month in months:
+        queryset = records_in_month(month)
+        if facility_ids is not None:
+            queryset = queryset.filter(facility_id__in=facility_ids)
+        for row in queryset.values("facility_id").annotate(n=Sum(_signed(Value(1)), output_field=IntegerField())).order_by():
+            counts[(row["facility_id"], month_start(month))] = row["n"]
+    return counts
+
+
+def import_list(*, user) -> QuerySet:
+    return scope_queryset(SettlementImport.objects.select_related("uploaded_by", "facility"), user)
+
+
+def reconciliation_list(*, user, month: datetime.date | None = None) -> QuerySet:
+    queryset = scope_queryset(Reconciliation.objects.select_related("facility", "statement"), user)
+    return queryset.filter(month=month_start(month)) if month else queryset
+
+
+def anomaly_list(*, user, month: datetime.date | None = None) -> QuerySet:
+    queryset = scope_queryset(ActivityAnomaly.objects.select_related("facility__township"), user)
+    return queryset.filter(month=month_start(month)) if month else queryset
