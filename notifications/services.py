@@ -270,3 +270,16 @@ def _enqueue_dispatch() -> None:
         dispatch_due_notifications_task.apply_async(retry=False)
     except Exception as exc:  # the broker may be down; the outbox row is already committed
         logger.warning("could not reach the broker to dispatch now (%s); the next beat run sends it", exc)
+
+
+@transaction.atomic
+def cancel_pending_rows(*, ids: Iterable[int], acting_user) -> int:
+    """Cancel chosen rows not sent yet (the admin's action)."""
+    rows = list(Notification.objects.select_for_update().filter(pk__in=list(ids), status__in=CANCELLABLE).only("pk"))
+    if not rows:
+        return 0
+    Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+        status=Notification.Status.CANCELLED, claim_token=None, claimed_until=None
+    )
+    audit_bulk(actor=acting_user, action="notification.cancel", targets=rows, changes={"status": "cancelled"})
+    return len(rows)
