@@ -9,6 +9,7 @@ SEED_STEPS = [
     "staffing.seeding.seed_doctors",
     "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
+    "staffing.payroll.seeding.seed_payroll",
 ]
 
 

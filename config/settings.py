@@ -220,6 +220,11 @@ SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
 # --- Domain settings ------------------------------------------------------------------------
 CUNYI_DEMO_PASSWORD = env_str("CUNYI_DEMO_PASSWORD", "cunyi-demo-2026")
 CUNYI_SEEDS_DIR = BASE_DIR / "seeds"
+# Payroll: "county" (one run a month) or "township" (one run per township a month); leave types
+# that are unpaid (pro-rated out of monthly components); months back a run corrects.
+PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
+PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
+PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,1 +1,368 @@
+"""Payroll: dated pay policies, social-insurance schemes, assessments, one-off items, monthly pay
+runs and their payslips.
 
+- `PayPolicy` is one version of the pay rules, in force from `effective_from` until the next
+  version. A county-wide version has no township; a township version overrides the county version
+  component by component (components it does not list fall back to the county version).
+- `PolicyComponent` is one component of a version: its amount (a monthly amount, a rate per
+  visit or per on-call day) and the funding source that pays it.
+- `PerformanceBand` maps an assessment score to a monthly bonus (positive) or deduction (negative).
+- `PayRun` is the month's run for the county (or one township): draft → calculated → approved →
+  paid. Once approved its payslips and lines are frozen: services refuse, the admin is read-only,
+  and a database trigger refuses UPDATE/DELETE/INSERT of their rows.
+- `Payslip` is one doctor's pay in a run (one per doctor per run, enforced by a constraint);
+  `PayslipLine` one traceable line: component, quantity × rate, amount, policy version, source.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinics.models import Facility, Township
+from staffing.models import Doctor
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class Component(models.TextChoices):
+    FIXED_SUBSIDY = "fixed_subsidy", _("County fixed subsidy")
+    PUBLIC_HEALTH = "public_health", _("Basic public-health service subsidy")
+    ESSENTIAL_MEDICINES = "essential_medicines", _("Essential-medicines subsidy")
+    CONSULTATION_FEE = "consultation_fee", _("General consultation fee")
+    DUTY_WEEKEND = "duty_weekend", _("Weekend on-call allowance")
+    DUTY_HOLIDAY = "duty_holiday", _("Public-holiday on-call allowance")
+    PERFORMANCE = "performance", _("Performance pay")
+    BONUS = "bonus", _("One-off bonus")
+    BACK_PAY = "back_pay", _("Back pay")
+    ONE_OFF_DEDUCTION = "one_off_deduction", _("One-off deduction")
+    SOCIAL_INSURANCE = "social_insurance", _("Social insurance (employee share)")
+    INCOME_TAX = "income_tax", _("Individual income tax")
+
+
+# Components whose amount comes from a policy, and how the amount is applied.
+MONTHLY_COMPONENTS = (Component.FIXED_SUBSIDY, Component.PUBLIC_HEALTH, Component.ESSENTIAL_MEDICINES)
+POLICY_COMPONENTS = MONTHLY_COMPONENTS + (Component.CONSULTATION_FEE, Component.DUTY_WEEKEND, Component.DUTY_HOLIDAY)
+
+
+class FundingSource(models.TextChoices):
+    COUNTY_FINANCE = "county_finance", _("County finance")
+    PUBLIC_HEALTH_FUND = "public_health_fund", _("Basic public-health service funds")
+    ESSENTIAL_MEDICINES_FUND = "essential_medicines_fund", _("Essential-medicines system funds")
+    MEDICAL_INSURANCE = "medical_insurance", _("Medical-insurance fund")
+    TOWNSHIP_CENTRE = "township_centre", _("Township health centre")
+    PERFORMANCE_FUND = "performance_fund", _("Performance assessment fund")
+    DOCTOR = "doctor", _("Withheld from the doctor")
+
+
+class PayPolicy(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    township = models.ForeignKey(
+        Township,
+        verbose_name=_("township"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Leave empty for the county-wide policy; a township policy overrides it component by component."),
+    )
+    effective_from = models.DateField(_("effective from"), help_text=_("In force from this day until the next version."))
+    guaranteed_minimum = models.DecimalField(
+        _("guaranteed monthly minimum"),
+        **MONEY,
+        null=True,
+        blank=True,
+        help_text=_("Gross pay of a full month below this is flagged before approval. Empty: taken from the county policy."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    is_demo = models.BooleanField(_("demo values"), default=False)
+
+    class Meta:
+        ordering = ["-effective_from", "township__code"]
+        verbose_name = _("pay policy version")
+        verbose_name_plural = _("pay policy versions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["township", "effective_from"],
+                name="payroll_policy_one_version_per_day",
+                violation_error_message=_("This township already has a policy version from this day; edit that one."),
+            ),
+            models.UniqueConstraint(
+                fields=["effective_from"],
+                condition=Q(township__isnull=True),
+                name="payroll_county_policy_one_version_per_day",
+                violation_error_message=_("There is already a county-wide policy version from this day; edit that one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(guaranteed_minimum__isnull=True) | Q(guaranteed_minimum__gte=0),
+                name="payroll_policy_minimum_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        where = self.township.name if self.township_id else _("county-wide")
+        demo = "（演示）" if self.is_demo else ""
+        return f"{self.name} · {where} · {self.effective_from}{demo}"
+
+
+class PolicyComponent(models.Model):
+    policy = models.ForeignKey(PayPolicy, verbose_name=_("policy version"), on_delete=models.CASCADE, related_name="components")
+    component = models.CharField(_("component"), max_length=30, choices=[(c.value, c.label) for c in POLICY_COMPONENTS])
+    amount = models.DecimalField(
+        _("amount or rate"),
+        **MONEY,
+        help_text=_("Monthly amount for subsidies; yuan per insured visit for the consultation fee; yuan per on-call day for duty allowances."),
+    )
+    funding_source = models.CharField(_("funding source"), max_length=30, choices=FundingSource.choices)
+
+    class Meta:
+        ordering = ["policy", "component"]
+        verbose_name = _("policy component")
+        verbose_name_plural = _("policy components")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "component"],
+                name="payroll_component_once_per_policy",
+                violation_error_message=_("This component is already in this policy version."),
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payroll_component_amount_not_negative",
+                                   violation_error_message=_("An amount or rate cannot be negative.")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_component_display()} {self.amount}"
+
+
+class PerformanceBand(models.Model):
+    policy = models.ForeignKey(PayPolicy, verbose_name=_("policy version"), on_delete=models.CASCADE, related_name="bands")
+    label = models.CharField(_("band"), max_length=30)
+    min_score = models.DecimalField(_("from score"), max_digits=5, decimal_places=2, help_text=_("Scores from this value up to the next band's value fall in this band."))
+    monthly_amount = models.DecimalField(_("monthly amount"), **MONEY, help_text=_("Positive: bonus; negative: deduction."))
+
+    class Meta:
+        ordering = ["policy", "-min_score"]
+        verbose_name = _("performance band")
+        verbose_name_plural = _("performance bands")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "min_score"], name="payroll_band_unique_threshold",
+                                    violation_error_message=_("Two bands of a policy cannot start at the same score.")),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ≥{self.min_score}: {self.monthly_amount}"
+
+
+class InsuranceScheme(models.Model):
+    """A social-insurance scheme and the employee share withheld from pay."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    contribution_base = models.DecimalField(_("monthly contribution base"), **MONEY, default=Decimal("0"))
+    employee_rate = models.DecimalField(
+        _("employee rate"), max_digits=6, decimal_places=4, default=Decimal("0"), help_text=_("For example 0.1050 for 8% pension, 2% medical and 0.5% unemployment.")
+    )
+    flat_amount = models.DecimalField(
+        _("flat monthly amount"), **MONEY, null=True, blank=True, help_text=_("For schemes with a fixed contribution; overrides base × rate.")
+    )
+    is_default = models.BooleanField(_("default for doctors without a pay profile"), default=False)
+    is_demo = models.BooleanField(_("demo values"), default=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("social-insurance scheme")
+        verbose_name_plural = _("social-insurance schemes")
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="payroll_one_default_scheme",
+                                    violation_error_message=_("Only one scheme can be the default.")),
+            models.CheckConstraint(condition=Q(employee_rate__gte=0) & Q(employee_rate__lt=1) & Q(contribution_base__gte=0),
+                                   name="payroll_scheme_rate_in_range",
+                                   violation_error_message=_("The employee rate must be between 0 and 1 and the base not negative.")),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（演示）" if self.is_demo else self.name
+
+
+class PayProfile(models.Model):
+    """Payroll facts about a doctor that the register does not hold."""
+
+    doctor = models.OneToOneField(Doctor, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="pay_profile")
+    scheme = models.ForeignKey(InsuranceScheme, verbose_name=_("social-insurance scheme"), on_delete=models.PROTECT, null=True, blank=True,
+                               help_text=_("Empty: the default scheme."))
+    exempt_from_insurance = models.BooleanField(_("no social-insurance deduction"), default=False,
+                                                help_text=_("For example a doctor past retirement age who no longer contributes."))
+
+    class Meta:
+        ordering = ["doctor__name"]
+        verbose_name = _("pay profile")
+        verbose_name_plural = _("pay profiles")
+
+    def __str__(self):
+        return str(self.doctor)
+
+
+class Assessment(models.Model):
+    class Period(models.TextChoices):
+        MONTH = "month", _("Month")
+        QUARTER = "quarter", _("Quarter")
+
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="assessments")
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.MONTH)
+    period_start = models.DateField(_("period starts"), help_text=_("First day of the month, or of the quarter's first month."))
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-period_start", "doctor__name"]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "period", "period_start"], name="payroll_one_assessment_per_period",
+                                    violation_error_message=_("This doctor already has an assessment for this period; edit it instead.")),
+            models.CheckConstraint(condition=Q(score__gte=0) & Q(score__lte=100), name="payroll_score_0_100",
+                                   violation_error_message=_("A score is between 0 and 100.")),
+        ]
+        indexes = [models.Index(fields=["period_start", "period"])]
+
+    def __str__(self):
+        return f"{self.doctor} {self.period_start:%Y-%m} {self.get_period_display()} {self.score}"
+
+
+class OneOffItem(models.Model):
+    class Kind(models.TextChoices):
+        BONUS = Component.BONUS.value, Component.BONUS.label
+        BACK_PAY = Component.BACK_PAY.value, Component.BACK_PAY.label
+        DEDUCTION = Component.ONE_OFF_DEDUCTION.value, Component.ONE_OFF_DEDUCTION.label
+
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="one_off_items")
+    month = models.DateField(_("paid in month"), help_text=_("First day of the month whose run pays it."))
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    description = models.CharField(_("description"), max_length=200)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    entered_at = models.DateTimeField(_("entered"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-month", "doctor__name"]
+        verbose_name = _("one-off item")
+        verbose_name_plural = _("one-off items")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payroll_one_off_positive",
+                                   violation_error_message=_("Enter the amount as a positive number; the kind says whether it is paid or deducted.")),
+        ]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.doctor} {self.month:%Y-%m} {self.get_kind_display()} {self.amount}"
+
+
+class PayRun(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        CALCULATED = "calculated", _("Calculated")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+
+    month = models.DateField(_("month"), help_text=_("First day of the month."))
+    township = models.ForeignKey(Township, verbose_name=_("township"), on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                 help_text=_("Empty for the county-wide run."))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    doctor_count = models.PositiveIntegerField(_("doctors"), default=0)
+    gross_total = models.DecimalField(_("gross total"), **MONEY, default=Decimal("0"))
+    deduction_total = models.DecimalField(_("deductions total"), **MONEY, default=Decimal("0"))
+    net_total = models.DecimalField(_("net total"), **MONEY, default=Decimal("0"))
+    warnings = models.JSONField(_("run warnings"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    calculated_at = models.DateTimeField(_("calculated"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "township__code"]
+        verbose_name = _("pay run")
+        verbose_name_plural = _("pay runs")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "township"], name="payroll_one_run_per_township_month",
+                                    violation_error_message=_("There is already a run for this township and month.")),
+            models.UniqueConstraint(fields=["month"], condition=Q(township__isnull=True), name="payroll_one_county_run_per_month",
+                                    violation_error_message=_("There is already a county-wide run for this month.")),
+        ]
+
+    def __str__(self):
+        where = self.township.name if self.township_id else "全县"
+        return f"{self.month:%Y-%m} {where}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in (self.Status.APPROVED, self.Status.PAID)
+
+
+class Payslip(models.Model):
+    run = models.ForeignKey(PayRun, verbose_name=_("pay run"), on_delete=models.CASCADE, related_name="payslips")
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="payslips")
+    month = models.DateField(_("month"))
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    township = models.ForeignKey(Township, verbose_name=_("township"), on_delete=models.PROTECT, null=True, related_name="+")
+    payable_days = models.PositiveSmallIntegerField(_("payable days"))
+    days_in_month = models.PositiveSmallIntegerField(_("days in month"))
+    gross = models.DecimalField(_("gross pay"), **MONEY)
+    deductions = models.DecimalField(_("deductions"), **MONEY)
+    net = models.DecimalField(_("net pay"), **MONEY)
+    taxable_income = models.DecimalField(_("taxable income this month"), **MONEY, default=Decimal("0"))
+    social_insurance = models.DecimalField(_("social insurance this month"), **MONEY, default=Decimal("0"))
+    income_tax = models.DecimalField(_("income tax this month"), **MONEY, default=Decimal("0"))
+    bank_name = models.CharField(_("bank"), max_length=50, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=30, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "township__code", "facility__code", "doctor__name"]
+        verbose_name = _("payslip")
+        verbose_name_plural = _("payslips")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "doctor"], name="payroll_one_payslip_per_doctor_per_run",
+                                    violation_error_message=_("This doctor already has a payslip in this run.")),
+        ]
+        indexes = [models.Index(fields=["doctor", "month"]), models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.doctor} {self.month:%Y-%m}"
+
+
+class PayslipLine(models.Model):
+    class Kind(models.TextChoices):
+        EARNING = "earning", _("Earning")
+        DEDUCTION = "deduction", _("Deduction")
+
+    payslip = models.ForeignKey(Payslip, verbose_name=_("payslip"), on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    component = models.CharField(_("component"), max_length=30, choices=Component.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    description = models.CharField(_("description"), max_length=200)
+    quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2)
+    rate = models.DecimalField(_("rate"), max_digits=14, decimal_places=4)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    taxable = models.BooleanField(_("counts for income tax"), default=True)
+    policy = models.ForeignKey(PayPolicy, verbose_name=_("policy version"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    funding_source = models.CharField(_("funding source"), max_length=30, choices=FundingSource.choices, blank=True)
+    reference_month = models.DateField(_("for month"), help_text=_("The month this line pays for; differs from the run's month for corrections."))
+    source = models.JSONField(_("source"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["payslip", "position", "id"]
+        verbose_name = _("payslip line")
+        verbose_name_plural = _("payslip lines")
+        indexes = [models.Index(fields=["reference_month", "component"])]
+
+    def __str__(self):
+        return f"{self.get_component_display()} {self.amount}"
+
+    @property
+    def is_adjustment(self) -> bool:
+        return self.reference_month != self.payslip.month

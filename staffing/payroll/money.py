@@ -1,0 +1,84 @@
+"""Money rules: Decimal only, every line rounded to 0.01 half-up, and individual income tax by
+the cumulative withholding method (累计预扣法)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+BASIC_DEDUCTION_PER_MONTH = Decimal("5000")
+
+# Annual brackets on cumulative taxable income: (upper bound, rate, quick deduction).
+TAX_BRACKETS: tuple[tuple[Decimal | None, Decimal, Decimal], ...] = (
+    (Decimal("36000"), Decimal("0.03"), Decimal("0")),
+    (Decimal("144000"), Decimal("0.10"), Decimal("2520")),
+    (Decimal("300000"), Decimal("0.20"), Decimal("16920")),
+    (Decimal("420000"), Decimal("0.25"), Decimal("31920")),
+    (Decimal("660000"), Decimal("0.30"), Decimal("52920")),
+    (Decimal("960000"), Decimal("0.35"), Decimal("85920")),
+    (None, Decimal("0.45"), Decimal("181920")),
+)
+
+
+def money(value) -> Decimal:
+    """Round to the cent, half up. Floats are refused: they have already lost cents."""
+    if isinstance(value, float):
+        raise TypeError("money amounts must be Decimal or int, never float")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def bracket_for(cumulative_taxable: Decimal) -> tuple[Decimal, Decimal]:
+    for upper, rate, quick in TAX_BRACKETS:
+        if upper is None or cumulative_taxable <= upper:
+            return rate, quick
+    raise AssertionError("unreachable")
+
+
+def cumulative_tax(cumulative_taxable: Decimal) -> Decimal:
+    """Tax due on the year's cumulative taxable income so far (never negative)."""
+    if cumulative_taxable <= 0:
+        return ZERO
+    rate, quick = bracket_for(cumulative_taxable)
+    return money(cumulative_taxable * rate - quick)
+
+
+def withholding_this_month(
+    *,
+    cumulative_income: Decimal,
+    months_employed: int,
+    cumulative_special_deductions: Decimal,
+    tax_already_withheld: Decimal,
+) -> tuple[Decimal, dict]:
+    """This month's withholding = tax on (cumulative income − 5,000 × months − cumulative social
+    insurance) − tax withheld earlier in the year; never below zero (no refunds through payroll)."""
+    taxable = cumulative_income - BASIC_DEDUCTION_PER_MONTH * months_employed - cumulative_special_deductions
+    taxable = max(taxable, ZERO)
+    due = cumulative_tax(taxable)
+    rate, quick = bracket_for(taxable)
+    this_month = max(due - tax_already_withheld, ZERO)
+    return money(this_month), {
+        "cumulative_income": str(money(cumulative_income)),
+        "months": months_employed,
+        "basic_deduction": str(money(BASIC_DEDUCTION_PER_MONTH * months_employed)),
+        "social_insurance": str(money(cumulative_special_deductions)),
+        "cumulative_taxable": str(money(taxable)),
+        "rate": str(rate),
+        "quick_deduction": str(quick),
+        "cumulative_tax": str(due),
+        "withheld_before": str(money(tax_already_withheld)),
+    }
+
+
+def allocate(total: int, weights: dict[int, int]) -> dict[int, int]:
+    """Split `total` whole units in proportion to `weights` by the largest-remainder method, so
+    the shares add up exactly; ties go to the lower key. All-zero weights split equally."""
+    keys = sorted(weights)
+    if not keys or total <= 0:
+        return dict.fromkeys(keys, 0)
+    if sum(weights.values()) <= 0:
+        weights = dict.fromkeys(keys, 1)
+    weight_sum = sum(weights.values())
+    shares = {k: total * weights[k] // weight_sum for k in keys}
+    remainders = sorted(keys, key=lambda k: (-(total * weights[k] % weight_sum), k))
+    for k in remainders[: total - sum(shares.values())]:
+        shares[k] += 1
+    return shares

@@ -1,0 +1,80 @@
+"""Demo pay policies and social-insurance schemes. Every amount here is a demo value (labelled so
+in admin and on payslips): the county's real amounts are entered by the payroll officer as new
+policy versions. The reform: the county fixed subsidy rose from 300 to 1,400 yuan a month on the
+demo reform date."""
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from staffing.payroll.models import (
+    Component,
+    FundingSource,
+    InsuranceScheme,
+    PayPolicy,
+    PerformanceBand,
+    PolicyComponent,
+)
+
+DEMO_REFORM_DATE = datetime.date(2019, 7, 1)
+DEMO_FIRST_POLICY_DATE = datetime.date(2015, 1, 1)
+
+# component -> (amount before the reform, amount from the reform, funding source)
+DEMO_COMPONENTS = {
+    Component.FIXED_SUBSIDY: (Decimal("300"), Decimal("1400"), FundingSource.COUNTY_FINANCE),
+    Component.PUBLIC_HEALTH: (Decimal("800"), Decimal("1100"), FundingSource.PUBLIC_HEALTH_FUND),
+    Component.ESSENTIAL_MEDICINES: (Decimal("400"), Decimal("600"), FundingSource.ESSENTIAL_MEDICINES_FUND),
+    Component.CONSULTATION_FEE: (Decimal("6"), Decimal("9"), FundingSource.MEDICAL_INSURANCE),
+    Component.DUTY_WEEKEND: (Decimal("40"), Decimal("80"), FundingSource.COUNTY_FINANCE),
+    Component.DUTY_HOLIDAY: (Decimal("80"), Decimal("150"), FundingSource.COUNTY_FINANCE),
+}
+DEMO_BANDS = [
+    ("优秀", Decimal("90"), Decimal("300")),
+    ("良好", Decimal("80"), Decimal("150")),
+    ("合格", Decimal("60"), Decimal("0")),
+    ("不合格", Decimal("0"), Decimal("-200")),
+]
+DEMO_SCHEMES = [
+    # code, name, base, rate, flat, default
+    ("resident", "城乡居民基本养老保险", Decimal("0"), Decimal("0"), Decimal("200"), True),
+    ("employee", "职工养老、医疗、失业保险（灵活就业）", Decimal("3500"), Decimal("0.1050"), None, False),
+]
+
+
+def _count(counts: dict, key: str, created: bool) -> None:
+    counts.setdefault(key, {"created": 0, "existing": 0})
+    counts[key]["created" if created else "existing"] += 1
+
+
+@transaction.atomic
+def seed_payroll(counts: dict) -> None:
+    for code, name, base, rate, flat, default in DEMO_SCHEMES:
+        _scheme, created = InsuranceScheme.objects.get_or_create(
+            code=code,
+            defaults={"name": name, "contribution_base": base, "employee_rate": rate, "flat_amount": flat, "is_default": default, "is_demo": True},
+        )
+        _count(counts, "insurance scheme", created)
+    for effective_from, index, name in (
+        (DEMO_FIRST_POLICY_DATE, 0, "乡村医生报酬（改革前，演示值）"),
+        (DEMO_REFORM_DATE, 1, "乡村医生报酬（改革后，演示值）"),
+    ):
+        policy, created = PayPolicy.objects.get_or_create(
+            township=None,
+            effective_from=effective_from,
+            defaults={
+                "name": name,
+                "guaranteed_minimum": Decimal("3000") if index else Decimal("1500"),
+                "notes": "演示值：金额仅供演示，正式使用前请按县财政文件录入新版本。",
+                "is_demo": True,
+            },
+        )
+        _count(counts, "pay policy", created)
+        if created:
+            PolicyComponent.objects.bulk_create(
+                PolicyComponent(policy=policy, component=component, amount=amounts[index], funding_source=amounts[2])
+                for component, amounts in DEMO_COMPONENTS.items()
+            )
+            PerformanceBand.objects.bulk_create(
+                PerformanceBand(policy=policy, label=label, min_score=score, monthly_amount=amount) for label, score, amount in DEMO_BANDS
+            )

@@ -1,0 +1,254 @@
+"""Writes to payroll. Each service validates, saves in one transaction, audits, and refuses to
+touch a run that is approved or paid."""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_bulk, audit_record, changed_fields, snapshot
+from staffing.payroll.calculation import calculate_run
+from staffing.payroll.models import Assessment, OneOffItem, PayRun, Payslip, PayslipLine
+
+BATCH = 2000
+PAYSLIP_FIELDS = [
+    "month", "facility_id", "township_id", "payable_days", "days_in_month", "gross", "deductions", "net",
+    "taxable_income", "social_insurance", "income_tax", "bank_name", "bank_account", "warnings",
+]
+
+
+def _refuse_if_locked(run: PayRun) -> None:
+    if run.is_locked:
+        raise ValidationError(
+            _("The %(run)s run is %(status)s and can no longer change. Put corrections in a later month's run.")
+            % {"run": run, "status": run.get_status_display()}
+        )
+
+
+def _month_locked(month: datetime.date, township_id) -> PayRun | None:
+    runs = PayRun.objects.filter(month=month, status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID])
+    return runs.filter(township__isnull=True).first() or (runs.filter(township_id=township_id).first() if township_id else None)
+
+
+@transaction.atomic
+def payrun_create(*, month: datetime.date, township=None, acting_user) -> PayRun:
+    month = month.replace(day=1)
+    run = PayRun(month=month, township=township)
+    try:
+        run.full_clean()
+    except ValidationError as exc:
+        raise ValidationError(exc.messages)
+    try:
+        with transaction.atomic():
+            run.save()
+    except IntegrityError:
+        raise ValidationError(_("There is already a run for %(month)s here; open it instead.") % {"month": f"{month:%Y-%m}"})
+    audit_record(actor=acting_user, action="payrun.create", target=run, changes={"month": month, "township": getattr(township, "code", None)})
+    return run
+
+
+@transaction.atomic
+def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
+    """(Re)calculate a draft or calculated run. The same inputs give the same payslips: each
+    doctor's payslip row is kept (one per doctor per run) and its lines are rewritten."""
+    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    _refuse_if_locked(run)
+    earlier_open = PayRun.objects.filter(month__lt=run.month, status__in=[PayRun.Status.DRAFT, PayRun.Status.CALCULATED])
+    earlier_open = earlier_open.filter(township_id=run.township_id) if run.township_id else earlier_open.filter(township__isnull=True)
+    blocking = earlier_open.order_by("month").first()
+    if blocking:
+        raise ValidationError(
+            _("Approve or delete the %(month)s run first: months are approved in order so corrections are not paid twice.")
+            % {"month": f"{blocking.month:%Y-%m}"}
+        )
+    before = snapshot(run, ["status", "doctor_count", "gross_total", "deduction_total", "net_total"])
+    pays, warnings = calculate_run(run)
+
+    existing = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "pk"))
+    PayslipLine.objects.filter(payslip__run=run).delete()
+    gone = set(existing) - set(pays)
+    if gone:
+        Payslip.objects.filter(run=run, doctor_id__in=gone).delete()
+    old_nets = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "net"))
+
+    to_create, to_update = [], []
+    for doctor_id, pay in pays.items():
+        doctor = pay.doctor
+        slip = Payslip(
+            pk=existing.get(doctor_id), run=run, doctor_id=doctor_id, month=run.month, facility_id=pay.facility_id,
+            township_id=pay.township_id, payable_days=pay.payable_days, days_in_month=pay.days_in_month,
+            gross=pay.gross, deductions=pay.deductions, net=pay.net, taxable_income=pay.taxable_income,
+            social_insurance=pay.social_insurance, income_tax=pay.income_tax, bank_name=doctor.bank_name,
+            bank_account=doctor.bank_account, warnings=pay.warnings,
+        )
+        (to_update if slip.pk else to_create).append(slip)
+    Payslip.objects.bulk_create(to_create, batch_size=BATCH)
+    Payslip.objects.bulk_update(to_update, PAYSLIP_FIELDS, batch_size=BATCH)
+    slip_ids = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "pk"))
+    PayslipLine.objects.bulk_create(
+        (
+            PayslipLine(
+                payslip_id=slip_ids[doctor_id], position=position, component=ln.component, kind=ln.kind,
+                description=ln.description[:200], quantity=ln.quantity, rate=ln.rate, amount=ln.amount, taxable=ln.taxable,
+                policy_id=ln.policy_id, funding_source=ln.funding_source, reference_month=ln.reference_month, source=ln.source,
+            )
+            for doctor_id, pay in pays.items()
+            for position, ln in enumerate(pay.lines)
+        ),
+        batch_size=BATCH,
+    )
+
+    run.doctor_count = len(pays)
+    run.gross_total = sum((p.gross for p in pays.values()), Decimal("0"))
+    run.deduction_total = sum((p.deductions for p in pays.values()), Decimal("0"))
+    run.net_total = sum((p.net for p in pays.values()), Decimal("0"))
+    run.warnings = warnings
+    run.status = PayRun.Status.CALCULATED
+    run.calculated_at = timezone.now()
+    run.save(update_fields=["doctor_count", "gross_total", "deduction_total", "net_total", "warnings", "status", "calculated_at"])
+    changes = changed_fields(before, snapshot(run, ["status", "doctor_count", "gross_total", "deduction_total", "net_total"]))
+    audit_record(actor=acting_user, action="payrun.calculate", target=run, changes=changes)
+    changed_slips = [
+        Payslip(pk=slip_ids[d], run=run, doctor=p.doctor, month=run.month)
+        for d, p in pays.items()
+        if old_nets.get(d) != p.net
+    ]
+    audit_bulk(actor=acting_user, action="payslip.calculate", targets=changed_slips, changes={"run": run.pk}, reason=_("pay run calculated"))
+    return run
+
+
+def payrun_warnings(*, run: PayRun) -> list[dict]:
+    """Run warnings and each payslip's warnings (with the doctor), shown before approval."""
+    items = [dict(w, doctor=None) for w in run.warnings]
+    for slip in Payslip.objects.filter(run=run).exclude(warnings=[]).select_related("doctor").order_by("doctor__name"):
+        items.extend(dict(w, doctor=str(slip.doctor)) for w in slip.warnings)
+    return items
+
+
+@transaction.atomic
+def payrun_approve(*, run: PayRun, acting_user, acknowledge_warnings: bool = False) -> PayRun:
+    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != PayRun.Status.CALCULATED:
+        raise ValidationError(_("Only a calculated run can be approved; this run is %(status)s.") % {"status": run.get_status_display()})
+    totals = Payslip.objects.filter(run=run).aggregate(net=Sum("net"), gross=Sum("gross"))
+    if (totals["net"] or 0) != run.net_total or (totals["gross"] or 0) != run.gross_total:
+        raise ValidationError(_("The run's totals do not match its payslips; calculate the run again."))
+    warnings = payrun_warnings(run=run)
+    if warnings and not acknowledge_warnings:
+        raise ValidationError(
+            _("This run has %(count)d warnings. Review them and confirm that you approve it anyway.") % {"count": len(warnings)}
+        )
+    run.status = PayRun.Status.APPROVED
+    run.approved_at = timezone.now()
+    run.approved_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    run.save(update_fields=["status", "approved_at", "approved_by"])
+    audit_record(actor=acting_user, action="payrun.approve", target=run,
+                 changes={"status": [PayRun.Status.CALCULATED, PayRun.Status.APPROVED], "net_total": run.net_total, "warnings": len(warnings)})
+    _notify_doctors(run)
+    return run
+
+
+def _notify_doctors(run: PayRun) -> None:
+    from notifications.services import notify
+
+    slips = Payslip.objects.filter(run=run, doctor__user__isnull=False).select_related("doctor__user")
+    for slip in slips:
+        notify(
+            recipient=slip.doctor.user,
+            kind="payslip_available",
+            about=slip,
+            context={"month": f"{run.month.year}年{run.month.month}月", "net_pay": f"{slip.net}", "mobile": slip.doctor.mobile},
+            link=reverse("payroll:payslip", args=[slip.pk]),
+        )
+
+
+@transaction.atomic
+def payrun_mark_paid(*, run: PayRun, acting_user) -> PayRun:
+    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != PayRun.Status.APPROVED:
+        raise ValidationError(_("Only an approved run can be marked paid; this run is %(status)s.") % {"status": run.get_status_display()})
+    run.status = PayRun.Status.PAID
+    run.paid_at = timezone.now()
+    run.save(update_fields=["status", "paid_at"])
+    audit_record(actor=acting_user, action="payrun.paid", target=run, changes={"status": [PayRun.Status.APPROVED, PayRun.Status.PAID]})
+    return run
+
+
+@transaction.atomic
+def payrun_delete(*, run: PayRun, acting_user) -> None:
+    _refuse_if_locked(run)
+    audit_record(actor=acting_user, action="payrun.delete", target=run, changes={"month": run.month, "net_total": run.net_total})
+    run.delete()
+
+
+# --- Inputs the officer enters --------------------------------------------------------------
+
+ONE_OFF_FIELDS = ["doctor", "month", "kind", "amount", "description"]
+
+
+def _refuse_if_month_locked(month, doctor) -> None:
+    from staffing.selectors import doctor_current_posting
+
+    posting = doctor_current_posting(doctor=doctor, day=month)
+    township_id = posting.facility.township_id if posting else None
+    locked = _month_locked(month, township_id)
+    if locked:
+        raise ValidationError(
+            {"month": _("The %(month)s run is already approved. Enter this for a later month; the payslip line will name it.")
+             % {"month": f"{month:%Y-%m}"}}
+        )
+
+
+@transaction.atomic
+def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
+    """Create or change a one-off item; refused once its month's run is approved."""
+    if item.month:
+        item.month = item.month.replace(day=1)
+    item.full_clean()
+    before = snapshot(OneOffItem.objects.get(pk=item.pk), ONE_OFF_FIELDS) if item.pk else {}
+    if before:
+        previous = OneOffItem.objects.get(pk=item.pk)
+        _refuse_if_month_locked(previous.month, previous.doctor)
+    _refuse_if_month_locked(item.month, item.doctor)
+    created = item.pk is None
+    if created:
+        item.entered_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    item.save()
+    audit_record(actor=acting_user, action="one_off.create" if created else "one_off.update", target=item,
+                 changes=changed_fields(before, snapshot(item, ONE_OFF_FIELDS)))
+    return item
+
+
+@transaction.atomic
+def one_off_item_delete(*, item: OneOffItem, acting_user) -> None:
+    _refuse_if_month_locked(item.month, item.doctor)
+    audit_record(actor=acting_user, action="one_off.delete", target=item, changes=snapshot(item, ONE_OFF_FIELDS))
+    item.delete()
+
+
+ASSESSMENT_FIELDS = ["doctor", "period", "period_start", "score", "note"]
+
+
+@transaction.atomic
+def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
+    """Record or change a score. A change to an approved month is not refused: the next run pays
+    the difference as a correction naming that month."""
+    if assessment.period_start:
+        start = assessment.period_start.replace(day=1)
+        if assessment.period == Assessment.Period.QUARTER:
+            start = start.replace(month=start.month - (start.month - 1) % 3)
+        assessment.period_start = start
+    assessment.full_clean()
+    before = snapshot(Assessment.objects.get(pk=assessment.pk), ASSESSMENT_FIELDS) if assessment.pk else {}
+    created = assessment.pk is None
+    if created:
+        assessment.recorded_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
+    assessment.save()
+    audit_record(actor=acting_user, action="assessment.create" if created else "assessment.update", target=assessment,
+                 changes=changed_fields(before, snapshot(assessment, ASSESSMENT_FIELDS)))
+    return assessment
