@@ -16,7 +16,10 @@ class Command(BaseCommand):
         run_all(counts)
         logins = seed_demo_logins(counts)
         for model, figures in counts.items():
-            self.stdout.write(f"{model}: {figures['created']} created, {figures['existing']} already present")
+            if isinstance(figures, dict):
+                self.stdout.write(f"{model}: {figures.get('created', 0)} created, {figures.get('existing', 0)} already present")
+            else:
+                self.stdout.write(f"{model}: {figures}")
         if not quiet_logins:
             from django.conf import settings
 
