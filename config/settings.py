@@ -196,6 +196,12 @@ CELERY_BEAT_SCHEDULE["notifications-reminder-scans"] = {
     "task": "notifications.run_reminder_scans",
     "schedule": crontab(hour=6, minute=30),
 }
+# telemedicine: keep slots materialised for the booking horizon; mark no-shows after slot end + grace.
+CELERY_BEAT_SCHEDULE["telemedicine-materialise-slots"] = {
+    "task": "telemedicine.materialise_slots",
+    "schedule": crontab(minute=15, hour="*/6"),
+}
+CELERY_BEAT_SCHEDULE["telemedicine-sweep-past-consults"] = {"task": "telemedicine.sweep_past_consults", "schedule": 300.0}
 
 # --- E-mail and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -220,6 +226,13 @@ SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
 # --- Domain settings ------------------------------------------------------------------------
 CUNYI_DEMO_PASSWORD = env_str("CUNYI_DEMO_PASSWORD", "cunyi-demo-2026")
 CUNYI_SEEDS_DIR = BASE_DIR / "seeds"
+# Teleconsultation: the county's video server (e.g. a Jitsi deployment), when the room opens,
+# when cancelling closes, the no-show grace period and how far ahead slots are bookable.
+TELECONSULT_VIDEO_BASE_URL = env_str("TELECONSULT_VIDEO_BASE_URL", "https://meet.leye.example/")
+TELECONSULT_VIDEO_OPENS_MINUTES = env_int("TELECONSULT_VIDEO_OPENS_MINUTES", 10)
+TELECONSULT_CANCEL_CLOSES_HOURS = env_int("TELECONSULT_CANCEL_CLOSES_HOURS", 2)
+TELECONSULT_NO_SHOW_GRACE_MINUTES = env_int("TELECONSULT_NO_SHOW_GRACE_MINUTES", 30)
+TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
 # Payroll: "county" (one run a month) or "township" (one run per township a month); leave types
 # that are unpaid (pro-rated out of monthly components); months back a run corrects.
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
