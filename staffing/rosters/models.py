@@ -177,8 +177,10 @@ class CoverageGap(models.Model):
     date = models.DateField(_("date"))
     day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # DO_NOTHING keeps a draft's duties fast to delete in bulk; the services clear gaps first and
+    # a cover duty is never deleted while its gap points at it.
     cover = models.ForeignKey(
-        DutyDay, verbose_name=_("cover duty"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        DutyDay, verbose_name=_("cover duty"), on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
     )
 
     class Meta:

@@ -180,7 +180,9 @@ def oncall_counts(*, year: int, before: datetime.date, facility_ids=None) -> dic
     queryset = DutyDay.objects.filter(
         duty=DutyDay.Duty.ON_CALL, date__gte=datetime.date(year, 1, 1), date__lt=before
     )
-    if facility_ids is not None:
+    if isinstance(facility_ids, QuerySet):
+        queryset = queryset.filter(facility__in=facility_ids)
+    elif facility_ids is not None:
         queryset = queryset.filter(facility_id__in=list(facility_ids))
     counts: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: {DayKind.WEEKEND: 0, DayKind.HOLIDAY: 0})
     for facility_id, doctor_id, kind, n in queryset.values_list("facility_id", "doctor_id", "day_kind").annotate(n=Count("id")).order_by():

@@ -1,4 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from staffing.rosters import views
 
 app_name = "rosters"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.my_duty, name="my-duty"),
+    path("leave/", views.leave_new, name="leave-new"),
+    path("leave/<int:pk>/withdraw/", views.leave_withdraw, name="leave-withdraw"),
+    path("swap/", views.swap_new, name="swap-new"),
+    path("calendar/reset/", views.feed_reset, name="feed-reset"),
+    path("ical/<str:token>.ics", views.ical_feed, name="ical"),
+]

@@ -1,0 +1,71 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from staffing.rosters.models import LeaveRequest
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class LeaveForm(forms.Form):
+    kind = forms.ChoiceField(label=_("type of leave"), choices=LeaveRequest.Kind.choices)
+    start_date = forms.DateField(label=_("from"), widget=DateInput)
+    end_date = forms.DateField(label=_("until"), widget=DateInput)
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("Leave cannot end before it starts."))
+        return data
+
+
+class SwapForm(forms.Form):
+    give_date = forms.TypedChoiceField(label=_("my on-call day to hand over"), coerce=forms.DateField().to_python)
+    counterpart = forms.TypedChoiceField(label=_("colleague"), coerce=int)
+    take_date = forms.DateField(
+        label=_("their on-call day I take in return (optional)"), required=False, widget=DateInput
+    )
+    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+
+    def __init__(self, *args, give_dates=(), colleagues=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["give_date"].choices = [(d.isoformat(), f"{d:%Y-%m-%d}") for d in give_dates]
+        self.fields["counterpart"].choices = [(c.pk, c.name) for c in colleagues]
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("decision note"), required=False, max_length=200)
+
+
+class CoverForm(forms.Form):
+    doctor = forms.TypedChoiceField(label=_("doctor who covers"), coerce=int)
+    reason = forms.CharField(label=_("why"), required=False, max_length=200)
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].choices = [
+            (c.doctor.pk, _("%(name)s · %(clinic)s · %(n)s on-call days this year")
+             % {"name": c.doctor.name, "clinic": c.facility.name, "n": c.oncall_this_year})
+            for c in candidates
+        ]
+
+
+class GenerateForm(forms.Form):
+    month = forms.CharField(label=_("month"), help_text=_("YYYY-MM, e.g. 2026-12"), max_length=7)
+    township = forms.ModelChoiceField(label=_("township"), queryset=None, required=False,
+                                      empty_label=_("the whole county"))
+
+    def __init__(self, *args, townships=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["township"].queryset = townships
+
+    def clean_month(self):
+        from staffing.rosters.selectors import parse_month
+
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError as exc:
+            raise forms.ValidationError(_("Give the month as YYYY-MM, e.g. 2026-12.")) from exc
