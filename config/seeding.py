@@ -10,6 +10,7 @@ SEED_STEPS = [
     "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
     "staffing.payroll.seeding.seed_payroll",
+    "telemedicine.seeding.seed_consultants",
 ]
 
 

@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from telemedicine.api import BookingViewSet, DepartmentViewSet, SlotViewSet
+
+router = SimpleRouter()
+router.register("departments", DepartmentViewSet, basename="teleconsult-department")
+router.register("slots", SlotViewSet, basename="teleconsult-slot")
+router.register("bookings", BookingViewSet, basename="teleconsult-booking")
+
+urlpatterns = router.urls

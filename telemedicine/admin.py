@@ -1,0 +1,245 @@
+"""Teleconsult admin, scoped by reach: consultants and their availability by the consulting
+facility; bookings by the village clinic. Bookings change only through the lifecycle services,
+so their admin is read-only; the department × month report has an XLSX export."""
+
+import datetime
+
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from clinics.admin_base import ScopedAdmin
+from clinics.tabular import xlsx_bytes
+from telemedicine import services
+from telemedicine.models import (
+    AvailabilityException,
+    BookingEvent,
+    Consultant,
+    ConsultBooking,
+    ConsultOutcome,
+    Slot,
+    WeeklyAvailability,
+)
+from telemedicine.selectors import report_by_department_month, report_rows
+
+
+class WeeklyAvailabilityInline(admin.TabularInline):
+    model = WeeklyAvailability
+    extra = 0
+    fields = ["weekday", "start_time", "end_time", "slot_minutes", "places", "valid_from", "valid_until"]
+
+
+@admin.register(Consultant)
+class ConsultantAdmin(ScopedAdmin):
+    facility_path = "department__facility"
+    list_display = ["name", "title", "department", "user", "is_active", "is_demo"]
+    list_filter = ["is_active", "is_demo", "department__facility__kind", "department__name"]
+    search_fields = ["name", "department__name", "user__username"]
+    list_select_related = ["department__facility", "user"]
+    raw_id_fields = ["user", "doctor"]
+    inlines = [WeeklyAvailabilityInline]
+
+    def save_model(self, request, obj, form, change):
+        services.consultant_save(consultant=obj, acting_user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            services.availability_delete(availability=deleted, acting_user=request.user)
+        for instance in instances:
+            services.availability_save(availability=instance, acting_user=request.user)
+        formset.save_m2m()
+
+
+@admin.register(WeeklyAvailability)
+class WeeklyAvailabilityAdmin(ScopedAdmin):
+    facility_path = "consultant__department__facility"
+    list_display = ["consultant", "weekday", "start_time", "end_time", "slot_minutes", "places", "valid_from", "valid_until"]
+    list_filter = ["weekday", "consultant__department__name"]
+    search_fields = ["consultant__name"]
+    list_select_related = ["consultant__department__facility"]
+    raw_id_fields = ["consultant"]
+
+    def save_model(self, request, obj, form, change):
+        services.availability_save(availability=obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        services.availability_delete(availability=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.availability_delete(availability=obj, acting_user=request.user)
+
+
+@admin.register(AvailabilityException)
+class AvailabilityExceptionAdmin(ScopedAdmin):
+    facility_path = "consultant__department__facility"
+    list_display = ["consultant", "date", "start_time", "end_time", "kind", "reason"]
+    list_filter = ["kind", "consultant__department__name"]
+    search_fields = ["consultant__name", "reason"]
+    date_hierarchy = "date"
+    list_select_related = ["consultant__department__facility"]
+    raw_id_fields = ["consultant"]
+
+    def save_model(self, request, obj, form, change):
+        report = services.exception_save(exception=obj, acting_user=request.user)
+        if report.bookings_on_withdrawn:
+            self.message_user(
+                request,
+                _("%(n)s open consults fall in the withdrawn time; decline or reschedule them.") % {"n": report.bookings_on_withdrawn},
+                level=messages.WARNING,
+            )
+
+    def delete_model(self, request, obj):
+        services.exception_delete(exception=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.exception_delete(exception=obj, acting_user=request.user)
+
+
+@admin.register(Slot)
+class SlotAdmin(ScopedAdmin):
+    facility_path = "department__facility"
+    list_display = ["starts_at", "ends_at", "consultant", "department", "places", "booked", "is_withdrawn"]
+    list_filter = ["is_withdrawn", "department__name"]
+    search_fields = ["consultant__name"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["consultant__department__facility", "department__facility"]
+    readonly_fields = ["consultant", "department", "availability", "starts_at", "ends_at", "places", "booked"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class BookingEventInline(admin.TabularInline):
+    model = BookingEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "from_status", "to_status", "from_slot", "to_slot", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ConsultOutcomeInline(admin.StackedInline):
+    model = ConsultOutcome
+    extra = 0
+    can_delete = False
+    fields = ["findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_by", "recorded_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsultBooking)
+class ConsultBookingAdmin(ScopedAdmin):
+    facility_path = "facility"
+    list_display = ["starts_at", "patient_name", "facility", "doctor", "consultant", "department", "mode", "urgency", "status"]
+    list_filter = ["status", "mode", "urgency", "department__name", "poverty_household"]
+    search_fields = ["patient_name", "doctor__name", "consultant__name", "facility__name"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["facility", "doctor", "consultant", "department__facility"]
+    inlines = [ConsultOutcomeInline, BookingEventInline]
+    exclude = ["patient_id_number"]
+    readonly_fields = [
+        "slot", "consultant", "department", "facility", "doctor", "requested_by", "patient_name", "patient_sex",
+        "patient_birth_date", "patient_age", "patient_id_masked", "poverty_household", "chief_complaint", "urgency",
+        "mode", "starts_at", "ends_at", "status", "requested_at", "confirmed_at", "started_at", "finished_at",
+        "decline_reason", "cancelled_at", "cancelled_by", "cancelled_by_side", "cancel_reason", "reschedule_count",
+    ]
+    show_full_result_count = False
+    change_list_template = "admin/telemedicine/consultbooking/change_list.html"
+
+    @admin.display(description=_lazy("patient ID number"))
+    def patient_id_masked(self, obj):
+        return obj.patient_id_masked
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("report/", self.admin_site.admin_view(self.report_view), name="telemedicine_consultbooking_report"),
+            *super().get_urls(),
+        ]
+
+    def report_view(self, request):
+        if not self.has_view_permission(request):
+            return HttpResponse(status=403)
+        today = timezone.localdate()
+        try:
+            start = datetime.date.fromisoformat(request.GET.get("start", "") + "-01") if request.GET.get("start") else today.replace(month=1, day=1)
+            end_month = datetime.date.fromisoformat(request.GET.get("end", "") + "-01") if request.GET.get("end") else today.replace(day=1)
+        except ValueError:
+            self.message_user(request, _("Give months as YYYY-MM, for example 2026-11."), level=messages.ERROR)
+            start, end_month = today.replace(month=1, day=1), today.replace(day=1)
+        end = (end_month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        report = report_by_department_month(user=request.user, start=start, end=end)
+        headers = [
+            _("Month"), _("Facility"), _("Department"), _("Bookings"), _("Completed"), _("No-shows"),
+            _("Cancelled"), _("Declined"), _("Median wait request → consult (hours)"),
+        ]
+        if request.GET.get("format") == "xlsx":
+            response = HttpResponse(
+                xlsx_bytes(headers, report_rows(report), sheet_title=_("Teleconsults")),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            response["Content-Disposition"] = f'attachment; filename="teleconsult-report-{start:%Y%m}-{end:%Y%m}.xlsx"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Teleconsults by department and month"),
+            "opts": self.model._meta,
+            "headers": headers,
+            "rows": report_rows(report),
+            "start": f"{start:%Y-%m}",
+            "end": f"{end:%Y-%m}",
+            "changelist_url": reverse("admin:telemedicine_consultbooking_changelist"),
+        }
+        return TemplateResponse(request, "admin/telemedicine/report.html", context)
+
+
+@admin.register(ConsultOutcome)
+class ConsultOutcomeAdmin(ScopedAdmin):
+    facility_path = "booking__facility"
+    list_display = ["booking", "referral", "referral_department", "follow_up_date", "recorded_at"]
+    list_filter = ["referral", "referral_department__name"]
+    list_select_related = ["booking__consultant", "referral_department"]
+    readonly_fields = ["booking", "findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_by", "recorded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BookingEvent)
+class BookingEventAdmin(ScopedAdmin):
+    facility_path = "booking__facility"
+    list_display = ["at", "booking", "kind", "from_status", "to_status", "actor", "note"]
+    list_filter = ["kind"]
+    date_hierarchy = "at"
+    list_select_related = ["booking__consultant", "actor"]
+    readonly_fields = ["booking", "at", "actor", "kind", "from_status", "to_status", "from_slot", "to_slot", "note"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,193 @@
+"""Teleconsult API: departments, open slots, bookings and their lifecycle actions.
+
+Refusals: 400 for input the caller must change, 403 for the wrong person, 404 outside reach,
+409 when the slot is full, the patient already booked, or the consult has moved on. A database
+serialization failure or deadlock is retried and, if it persists, becomes a 409."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from config.api import Conflict
+from telemedicine import services
+from telemedicine.exceptions import BookingConflict
+from telemedicine.retry import with_retry
+from telemedicine.selectors import booking_list, department_list, open_slot_list
+from telemedicine.serializers import (
+    BookingCreateSerializer,
+    BookingDetailSerializer,
+    BookingSerializer,
+    CompleteSerializer,
+    DepartmentSerializer,
+    ErrorSerializer,
+    ReasonSerializer,
+    RescheduleSerializer,
+    SlotQuerySerializer,
+    SlotSerializer,
+)
+
+
+def run_service(func, **kwargs):
+    """Call a write service (retried when the database is busy); a collision becomes HTTP 409."""
+    try:
+        return with_retry(func, **kwargs)
+    except BookingConflict as exc:
+        raise Conflict(detail=exc.message, code=exc.code) from exc
+
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input; the messages say what to fix."),
+    403: OpenApiResponse(ErrorSerializer, description="Not the consult's doctor or consultant, or not allowed for this role."),
+    404: OpenApiResponse(ErrorSerializer, description="No such consult in your reach."),
+    409: OpenApiResponse(ErrorSerializer, description="Slot full, patient already booked at that time, or the consult's state forbids it."),
+}
+
+
+def _responses(ok, *codes):
+    return {200: ok, **{code: ERRORS[code] for code in codes}}
+
+
+@extend_schema(tags=["teleconsult"])
+class DepartmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Departments of the county hospital and township centres that take teleconsults."""
+
+    serializer_class = DepartmentSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return department_list()
+
+
+@extend_schema(tags=["teleconsult"])
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("department", int, required=True, description="Department id"),
+            OpenApiParameter("date", str, required=True, description="Local date YYYY-MM-DD"),
+        ],
+        responses={200: SlotSerializer(many=True), 400: ERRORS[400]},
+    )
+)
+class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Open slots (with a free place) of a department on a day."""
+
+    serializer_class = SlotSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        query = SlotQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return open_slot_list(department_id=query.validated_data["department"], day=query.validated_data["date"])
+
+
+@extend_schema(tags=["teleconsult"])
+@extend_schema_view(
+    list=extend_schema(description="Own consults: the village doctor's bookings, the consultant's consults."),
+    retrieve=extend_schema(responses={200: BookingDetailSerializer, 404: ERRORS[404]}),
+    create=extend_schema(
+        request=BookingCreateSerializer,
+        responses={201: BookingSerializer, **{code: ERRORS[code] for code in (400, 403, 409)}},
+        description="Book a place in a slot for a patient (village doctors).",
+    ),
+)
+class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = BookingSerializer
+    filterset_fields = ["status"]
+
+    def get_queryset(self):
+        queryset = booking_list(user=self.request.user).order_by("-starts_at", "-id")
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("events__actor")
+        return queryset
+
+    def get_serializer_class(self):
+        return BookingDetailSerializer if self.action == "retrieve" else BookingSerializer
+
+    def create(self, request, *args, **kwargs):
+        data = BookingCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        patient = services.Patient(
+            name=values["patient_name"],
+            sex=values["patient_sex"],
+            birth_date=values.get("patient_birth_date"),
+            age=values.get("patient_age"),
+            id_number=values.get("patient_id_number", ""),
+            poverty_household=values.get("poverty_household", False),
+        )
+        booking = run_service(
+            services.booking_create,
+            slot_id=values["slot"],
+            acting_user=request.user,
+            patient=patient,
+            chief_complaint=values["chief_complaint"],
+            urgency=values["urgency"],
+            mode=values["mode"],
+        )
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+    def _booking(self):
+        booking = booking_list(user=self.request.user).filter(pk=self.kwargs["pk"]).first()
+        if booking is None:
+            raise NotFound(_("No such consult in your reach."))
+        return booking
+
+    def _done(self, booking):
+        fresh = self.get_queryset().get(pk=booking.pk)
+        return Response(BookingSerializer(fresh).data)
+
+    @extend_schema(request=None, responses=_responses(BookingSerializer, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._done(run_service(services.booking_confirm, booking=self._booking(), acting_user=request.user))
+
+    @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def decline(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(
+            run_service(services.booking_decline, booking=self._booking(), reason=data.validated_data["reason"], acting_user=request.user)
+        )
+
+    @extend_schema(request=None, responses=_responses(BookingSerializer, 400, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._done(run_service(services.booking_start, booking=self._booking(), acting_user=request.user))
+
+    @extend_schema(request=CompleteSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        data = CompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(
+            run_service(services.booking_complete, booking=self._booking(), acting_user=request.user, **data.validated_data)
+        )
+
+    @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(
+            run_service(services.booking_cancel, booking=self._booking(), reason=data.validated_data["reason"], acting_user=request.user)
+        )
+
+    @extend_schema(request=RescheduleSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        data = RescheduleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._done(
+            run_service(
+                services.booking_reschedule,
+                booking=self._booking(),
+                slot_id=data.validated_data["slot"],
+                reason=data.validated_data["reason"],
+                acting_user=request.user,
+            )
+        )
+

@@ -1,0 +1,18 @@
+"""Thin adapter over the notifications contract (`notify` / `cancel_pending`): the link points at
+the consult's phone page, and a side without a login (a consultant not yet given an account) is
+skipped."""
+
+from django.urls import reverse
+
+from notifications.services import cancel_pending, notify
+
+
+def send(user, kind: str, booking, context: dict, *, due_at=None) -> None:
+    if user is None:
+        return
+    link = reverse("telemedicine:booking_detail", args=[booking.pk])
+    notify(recipient=user, kind=kind, about=booking, context=context, due_at=due_at, link=link)
+
+
+def cancel(booking, kinds) -> int:
+    return cancel_pending(kind=list(kinds), about=booking)

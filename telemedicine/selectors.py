@@ -1,0 +1,181 @@
+"""Reads of teleconsultation, scoped by the acting user: a village doctor sees the consults they
+booked, a consultant their own consults, a township admin the consults of the township's clinics,
+county-wide roles everything."""
+
+import datetime
+import statistics
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from clinics.models import Department, Facility, Role
+from clinics.scoping import is_county_wide, scope_queryset, user_role
+from telemedicine import conf
+from telemedicine.models import ConsultBooking, Slot
+from telemedicine.services import local_day_bounds, slots_materialise
+
+CONSULTING_KINDS = (Facility.Kind.COUNTY_HOSPITAL, Facility.Kind.TOWNSHIP_CENTRE)
+
+
+def department_list() -> QuerySet:
+    """Departments that take teleconsults: active, at a telemedicine-linked hospital or centre,
+    with at least one active consultant."""
+    return (
+        Department.objects.filter(
+            is_active=True,
+            facility__kind__in=CONSULTING_KINDS,
+            facility__telemedicine_enabled=True,
+            facility__is_active=True,
+        )
+        .annotate(consultant_count=Count("consultants", filter=Q(consultants__is_active=True)))
+        .filter(consultant_count__gt=0)
+        .select_related("facility")
+        .order_by("facility__kind", "facility__code", "code")
+    )
+
+
+def referral_departments() -> QuerySet:
+    return Department.objects.filter(is_active=True, facility__kind=Facility.Kind.COUNTY_HOSPITAL).select_related("facility")
+
+
+def bookable_day(day: datetime.date) -> bool:
+    today = timezone.localdate()
+    return today <= day <= today + datetime.timedelta(days=conf.slot_horizon_days())
+
+
+def open_slot_list(*, department_id: int, day: datetime.date, materialise: bool = True) -> QuerySet:
+    """Open slots of a department on a day: in the future, not withdrawn, with a free place.
+    Slots for a day inside the booking horizon are materialised on demand."""
+    if materialise and bookable_day(day):
+        slots_materialise(start=day, end=day, department_id=department_id)
+    start, end = local_day_bounds(day)
+    return (
+        Slot.objects.filter(
+            department_id=department_id,
+            starts_at__gte=max(start, timezone.now()),
+            starts_at__lt=end,
+            is_withdrawn=False,
+            consultant__is_active=True,
+            booked__lt=F("places"),
+        )
+        .select_related("consultant", "department__facility")
+        .order_by("starts_at", "consultant__name")
+    )
+
+
+def booking_list(*, user) -> QuerySet:
+    queryset = ConsultBooking.objects.select_related(
+        "consultant", "department__facility", "facility", "doctor", "outcome__referral_department"
+    )
+    role = user_role(user)
+    if role == Role.VILLAGE_DOCTOR:
+        return queryset.filter(doctor__user=user)
+    if role == Role.CONSULTANT:
+        return queryset.filter(consultant__user=user)
+    if role == Role.TOWNSHIP_ADMIN:
+        return scope_queryset(queryset, user, facility_path="facility")
+    if is_county_wide(user):
+        return queryset
+    return queryset.none()
+
+
+def booking_get(*, user, pk) -> ConsultBooking | None:
+    return booking_list(user=user).filter(pk=pk).first()
+
+
+def consultant_day(*, user, day: datetime.date) -> QuerySet:
+    start, end = local_day_bounds(day)
+    return booking_list(user=user).filter(consultant__user=user, starts_at__gte=start, starts_at__lt=end).order_by("starts_at")
+
+
+def booking_by_room_token(*, user, token: str) -> ConsultBooking | None:
+    return booking_list(user=user).filter(room_token=token).first()
+
+
+# --- Video room ------------------------------------------------------------------------------
+
+
+@dataclass
+class RoomAccess:
+    state: str  # "open", "early", "closed", "not_video", "inactive"
+    opens_at: datetime.datetime
+    closes_at: datetime.datetime
+    url: str = ""
+
+
+def room_access(booking: ConsultBooking, *, now: datetime.datetime | None = None) -> RoomAccess:
+    """The video room opens a few minutes before the slot and closes at its end; the link is given
+    only while it is open."""
+    now = now or timezone.now()
+    opens, closes = booking.starts_at - conf.video_opens_before(), booking.ends_at
+    if booking.mode != ConsultBooking.Mode.VIDEO:
+        return RoomAccess("not_video", opens, closes)
+    if booking.status not in (ConsultBooking.Status.CONFIRMED, ConsultBooking.Status.IN_PROGRESS):
+        return RoomAccess("inactive", opens, closes)
+    if now < opens:
+        return RoomAccess("early", opens, closes)
+    if now >= closes:
+        return RoomAccess("closed", opens, closes)
+    return RoomAccess("open", opens, closes, url=f"{conf.video_base_url()}cunyi-{booking.room_token}")
+
+
+# --- Report -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DepartmentMonth:
+    department: str
+    facility: str
+    month: datetime.date
+    bookings: int = 0
+    completed: int = 0
+    no_shows: int = 0
+    cancelled: int = 0
+    declined: int = 0
+    waits: list = field(default_factory=list, repr=False)
+
+    @property
+    def median_wait_hours(self) -> float | None:
+        """Median hours from request to consult over the consults that took place."""
+        return round(statistics.median(self.waits), 1) if self.waits else None
+
+
+def report_by_department_month(*, user, start: datetime.date, end: datetime.date) -> list[DepartmentMonth]:
+    """Consults starting in [start, end] (local dates) per department and month."""
+    first, _ = local_day_bounds(start)
+    _, last = local_day_bounds(end)
+    rows = (
+        booking_list(user=user)
+        .filter(starts_at__gte=first, starts_at__lt=last)
+        .values_list("department__name", "department__facility__name", "status", "requested_at", "starts_at")
+        .order_by()
+    )
+    table: dict = {}
+    Status = ConsultBooking.Status
+    for department, facility, status, requested_at, starts_at in rows.iterator():
+        month = timezone.localdate(starts_at).replace(day=1)
+        row = table.setdefault((facility, department, month), DepartmentMonth(department, facility, month))
+        row.bookings += 1
+        if status == Status.COMPLETED:
+            row.completed += 1
+        elif status == Status.NO_SHOW:
+            row.no_shows += 1
+        elif status == Status.CANCELLED:
+            row.cancelled += 1
+        elif status == Status.DECLINED:
+            row.declined += 1
+        if status in (Status.COMPLETED, Status.IN_PROGRESS):
+            row.waits.append((starts_at - requested_at).total_seconds() / 3600)
+    return [table[key] for key in sorted(table, key=lambda k: (k[2], k[0], k[1]))]
+
+
+REPORT_HEADERS_KEYS = ["month", "facility", "department", "bookings", "completed", "no_shows", "cancelled", "declined", "median_wait_hours"]
+
+
+def report_rows(report: list[DepartmentMonth]) -> list[list]:
+    return [
+        [r.month.strftime("%Y-%m"), r.facility, r.department, r.bookings, r.completed, r.no_shows, r.cancelled, r.declined, r.median_wait_hours]
+        for r in report
+    ]
+

@@ -1,0 +1,140 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clinics.models import Department
+from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
+from telemedicine.selectors import referral_departments, room_access
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    facility = serializers.CharField(source="facility.name", read_only=True)
+    facility_kind = serializers.CharField(source="facility.kind", read_only=True)
+    consultant_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["id", "code", "name", "facility", "facility_kind", "consultant_count"]
+
+
+class SlotSerializer(serializers.ModelSerializer):
+    consultant = serializers.CharField(source="consultant.name", read_only=True)
+    consultant_title = serializers.CharField(source="consultant.title", read_only=True)
+    department = serializers.CharField(source="department.name", read_only=True)
+    facility = serializers.CharField(source="department.facility.name", read_only=True)
+    free_places = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Slot
+        fields = ["id", "starts_at", "ends_at", "consultant", "consultant_title", "department", "facility", "places", "free_places"]
+
+
+class SlotQuerySerializer(serializers.Serializer):
+    department = serializers.IntegerField(help_text=_("Department id from /teleconsult/departments/."))
+    date = serializers.DateField(help_text=_("Local date, YYYY-MM-DD."))
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    referral_department = serializers.CharField(source="referral_department.name", default=None, read_only=True)
+
+    class Meta:
+        model = ConsultOutcome
+        fields = ["findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_at"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None, read_only=True)
+
+    class Meta:
+        model = BookingEvent
+        fields = ["at", "kind", "from_status", "to_status", "from_slot", "to_slot", "actor", "note"]
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    consultant = serializers.CharField(source="consultant.name", read_only=True)
+    department = serializers.CharField(source="department.name", read_only=True)
+    consulting_facility = serializers.CharField(source="department.facility.name", read_only=True)
+    clinic = serializers.CharField(source="facility.name", read_only=True)
+    doctor = serializers.CharField(source="doctor.name", read_only=True)
+    patient_id_number = serializers.CharField(source="patient_id_masked", read_only=True)
+    outcome = serializers.SerializerMethodField()
+    video = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConsultBooking
+        fields = [
+            "id", "status", "slot", "starts_at", "ends_at", "consultant", "department", "consulting_facility",
+            "clinic", "doctor", "patient_name", "patient_sex", "patient_birth_date", "patient_age",
+            "patient_id_number", "poverty_household", "chief_complaint", "urgency", "mode", "requested_at",
+            "confirmed_at", "started_at", "finished_at", "decline_reason", "cancelled_at", "cancelled_by_side",
+            "cancel_reason", "reschedule_count", "outcome", "video",
+        ]
+
+    @extend_schema_field(OutcomeSerializer(allow_null=True))
+    def get_outcome(self, obj):
+        outcome = getattr(obj, "outcome", None) if hasattr(obj, "outcome") else None
+        return OutcomeSerializer(outcome).data if outcome else None
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "state": {"type": "string", "enum": ["open", "early", "closed", "not_video", "inactive"]},
+                "opens_at": {"type": "string", "format": "date-time"},
+                "closes_at": {"type": "string", "format": "date-time"},
+                "url": {"type": "string"},
+            },
+        }
+    )
+    def get_video(self, obj):
+        access = room_access(obj)
+        return {"state": access.state, "opens_at": access.opens_at, "closes_at": access.closes_at, "url": access.url}
+
+
+class BookingDetailSerializer(BookingSerializer):
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta(BookingSerializer.Meta):
+        fields = [*BookingSerializer.Meta.fields, "events"]
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    slot = serializers.IntegerField()
+    patient_name = serializers.CharField(max_length=50)
+    patient_sex = serializers.ChoiceField(choices=ConsultBooking.Sex.choices)
+    patient_birth_date = serializers.DateField(required=False, allow_null=True)
+    patient_age = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=130)
+    patient_id_number = serializers.CharField(required=False, allow_blank=True, max_length=18)
+    poverty_household = serializers.BooleanField(required=False, default=False)
+    chief_complaint = serializers.CharField(max_length=1000)
+    urgency = serializers.ChoiceField(choices=ConsultBooking.Urgency.choices, default=ConsultBooking.Urgency.ROUTINE)
+    mode = serializers.ChoiceField(choices=ConsultBooking.Mode.choices, default=ConsultBooking.Mode.VIDEO)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class RescheduleSerializer(serializers.Serializer):
+    slot = serializers.IntegerField()
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CompleteSerializer(serializers.Serializer):
+    findings = serializers.CharField(max_length=4000)
+    advice = serializers.CharField(max_length=4000)
+    medication_advice = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    referral = serializers.BooleanField(required=False, default=False)
+    referral_department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True, default=None
+    )
+    follow_up_date = serializers.DateField(required=False, allow_null=True, default=None)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["referral_department"].queryset = referral_departments()
+        return fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()

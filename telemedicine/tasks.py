@@ -1,0 +1,17 @@
+"""Periodic teleconsult work (thin: call a service). Both tasks are idempotent."""
+
+from celery import shared_task
+
+from telemedicine import services
+
+
+@shared_task(name="telemedicine.materialise_slots")
+def materialise_slots_task() -> dict:
+    report = services.slots_materialise_horizon()
+    return {"created": report.created, "withdrawn": report.withdrawn, "reopened": report.reopened}
+
+
+@shared_task(name="telemedicine.sweep_past_consults")
+def sweep_past_consults_task() -> dict:
+    report = services.bookings_sweep_past()
+    return {"no_show": report.no_show, "expired": report.expired}

@@ -1,0 +1,264 @@
+"""Phone pages: the village doctor finds slots, books, follows, cancels or reschedules consults and
+reads the outcome; the consultant runs the day's schedule. Views parse input, call a selector or
+a service, and render."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clinics.models import Role
+from clinics.scoping import user_role
+from telemedicine import services
+from telemedicine.exceptions import BookingConflict
+from telemedicine.forms import BookingForm, OutcomeForm, ReasonForm, SlotSearchForm
+from telemedicine.models import ConsultBooking, Slot
+from telemedicine.retry import with_retry
+from telemedicine.selectors import (
+    booking_by_room_token,
+    booking_get,
+    booking_list,
+    consultant_day,
+    open_slot_list,
+    room_access,
+)
+
+
+def _attempt(request, func, form=None, **kwargs):
+    """Run a service; show a refusal on the form or as a message. Returns the result or None."""
+    try:
+        return with_retry(func, **kwargs)
+    except ValidationError as exc:
+        if form is not None and hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            for message in exc.messages:
+                messages.error(request, message)
+    except BookingConflict as exc:
+        if form is not None:
+            form.add_error(None, exc.message)
+        else:
+            messages.error(request, exc.message)
+    return None
+
+
+def _booking_or_404(request, pk) -> ConsultBooking:
+    booking = booking_get(user=request.user, pk=pk)
+    if booking is None:
+        raise Http404(_("No such consult in your reach."))
+    return booking
+
+
+def _require_doctor(request):
+    if user_role(request.user) != Role.VILLAGE_DOCTOR or getattr(request.user, "doctor", None) is None:
+        raise PermissionDenied(_("Only village doctors book teleconsults."))
+
+
+@login_required
+def my_bookings(request):
+    role = user_role(request.user)
+    if role == Role.CONSULTANT:
+        return redirect("telemedicine:schedule")
+    bookings = booking_list(user=request.user).order_by("-starts_at", "-id")[:100]
+    now = timezone.now()
+    upcoming = [b for b in bookings if b.ends_at >= now and b.status in ConsultBooking.OPEN + (ConsultBooking.Status.IN_PROGRESS,)]
+    past = [b for b in bookings if b not in upcoming]
+    return render(
+        request,
+        "telemedicine/my_bookings.html",
+        {"upcoming": sorted(upcoming, key=lambda b: b.starts_at), "past": past, "can_book": role == Role.VILLAGE_DOCTOR},
+    )
+
+
+def _slot_search(request):
+    form = SlotSearchForm(request.GET or None, initial={"date": timezone.localdate()})
+    slots = None
+    if form.is_bound and form.is_valid():
+        slots = list(open_slot_list(department_id=form.cleaned_data["department"].pk, day=form.cleaned_data["date"]))
+    return form, slots
+
+
+@login_required
+def find_slots(request):
+    _require_doctor(request)
+    form, slots = _slot_search(request)
+    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "booking": None})
+
+
+@login_required
+def book(request, slot_id):
+    _require_doctor(request)
+    slot = Slot.objects.select_related("consultant", "department__facility").filter(pk=slot_id).first()
+    if slot is None:
+        raise Http404(_("This time slot does not exist."))
+    form = BookingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        patient = services.Patient(
+            name=data["patient_name"],
+            sex=data["patient_sex"],
+            birth_date=data["patient_birth_date"],
+            age=data["patient_age"],
+            id_number=data["patient_id_number"],
+            poverty_household=data["poverty_household"],
+        )
+        booking = _attempt(
+            request,
+            services.booking_create,
+            form=form,
+            slot_id=slot.pk,
+            acting_user=request.user,
+            patient=patient,
+            chief_complaint=data["chief_complaint"],
+            urgency=data["urgency"],
+            mode=data["mode"],
+        )
+        if booking is not None:
+            messages.success(request, _("Consult requested. The consultant will confirm it; you will be notified."))
+            return redirect("telemedicine:booking_detail", pk=booking.pk)
+    return render(request, "telemedicine/book.html", {"form": form, "slot": slot})
+
+
+def _actions(request, booking) -> dict:
+    user = request.user
+    is_doctor = booking.doctor.user_id == user.pk
+    is_consultant = booking.consultant.user_id == user.pk
+    open_ = booking.status in ConsultBooking.OPEN
+    changeable = open_ and timezone.now() <= booking.starts_at - services.conf.cancel_closes_before()
+    return {
+        "can_confirm": is_consultant and booking.status == ConsultBooking.Status.REQUESTED,
+        "can_decline": is_consultant and open_,
+        "can_start": is_consultant and booking.status == ConsultBooking.Status.CONFIRMED,
+        "can_complete": is_consultant and booking.status == ConsultBooking.Status.IN_PROGRESS,
+        "can_cancel": (is_doctor or is_consultant) and changeable,
+        "can_reschedule": is_doctor and changeable,
+    }
+
+
+@login_required
+def booking_detail(request, pk):
+    booking = _booking_or_404(request, pk)
+    events = booking.events.select_related("actor", "from_slot", "to_slot")
+    return render(
+        request,
+        "telemedicine/detail.html",
+        {
+            "booking": booking,
+            "events": events,
+            "room": room_access(booking),
+            "reason_form": ReasonForm(),
+            **_actions(request, booking),
+        },
+    )
+
+
+def _post_action(request, pk, func, success: str, **extra):
+    booking = _booking_or_404(request, pk)
+    if _attempt(request, func, booking=booking, acting_user=request.user, **extra) is not None:
+        messages.success(request, success)
+    target = _next_url(request)
+    return redirect(target) if target else redirect("telemedicine:booking_detail", pk=pk)
+
+
+def _next_url(request) -> str | None:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return None
+
+
+@login_required
+@require_POST
+def confirm(request, pk):
+    return _post_action(request, pk, services.booking_confirm, _("Consult confirmed."))
+
+
+@login_required
+@require_POST
+def start(request, pk):
+    return _post_action(request, pk, services.booking_start, _("Consult started."))
+
+
+@login_required
+@require_POST
+def decline(request, pk):
+    return _post_action(request, pk, services.booking_decline, _("Consult declined."), reason=request.POST.get("reason", ""))
+
+
+@login_required
+@require_POST
+def cancel(request, pk):
+    return _post_action(request, pk, services.booking_cancel, _("Consult cancelled."), reason=request.POST.get("reason", ""))
+
+
+@login_required
+def reschedule(request, pk):
+    booking = _booking_or_404(request, pk)
+    if request.method == "POST":
+        slot_id = request.POST.get("slot", "")
+        if not slot_id.isdigit():
+            messages.error(request, _("Choose a time slot."))
+        else:
+            done = _attempt(
+                request, services.booking_reschedule, booking=booking, slot_id=int(slot_id),
+                reason=request.POST.get("reason", ""), acting_user=request.user,
+            )
+            if done is not None:
+                messages.success(request, _("Consult moved to the new time; the consultant will confirm it again."))
+                return redirect("telemedicine:booking_detail", pk=pk)
+    form, slots = _slot_search(request)
+    if not form.is_bound:
+        form = SlotSearchForm(initial={"department": booking.department_id, "date": timezone.localdate(booking.starts_at)})
+    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "booking": booking})
+
+
+@login_required
+def outcome(request, pk):
+    booking = _booking_or_404(request, pk)
+    if booking.consultant.user_id != request.user.pk:
+        raise PermissionDenied(_("Only the consultant of this consult can record its outcome."))
+    form = OutcomeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = _attempt(request, services.booking_complete, form=form, booking=booking, acting_user=request.user, **form.cleaned_data)
+        if done is not None:
+            messages.success(request, _("Outcome recorded; the village doctor has been notified."))
+            return redirect("telemedicine:booking_detail", pk=pk)
+    return render(request, "telemedicine/outcome.html", {"form": form, "booking": booking})
+
+
+@login_required
+def schedule(request):
+    if user_role(request.user) != Role.CONSULTANT:
+        raise PermissionDenied(_("The consult schedule is for consultants."))
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = timezone.localdate()
+    bookings = list(consultant_day(user=request.user, day=day))
+    return render(
+        request,
+        "telemedicine/schedule.html",
+        {
+            "day": day,
+            "previous": day - datetime.timedelta(days=1),
+            "next": day + datetime.timedelta(days=1),
+            "bookings": bookings,
+            "consultant": getattr(request.user, "consultant", None),
+        },
+    )
+
+
+@login_required
+def room(request, token):
+    booking = booking_by_room_token(user=request.user, token=token)
+    if booking is None:
+        raise Http404(_("No such video room in your reach."))
+    return render(request, "telemedicine/room.html", {"booking": booking, "room": room_access(booking)})
