@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from staffing.payroll.api import PayslipViewSet
+
+router = SimpleRouter()
+router.register("payslips", PayslipViewSet, basename="payslip")
+urlpatterns = router.urls

@@ -241,11 +241,13 @@ class MonthCalculation:
         doctors, postings, facility_township = self._employment()
         doctor_ids = sorted(doctors)
         facility_ids = sorted(facility_township)
-        duty = sources.duty_by_doctor(month=self.month, doctor_ids=doctor_ids)
-        leave = sources.leave_by_doctor(doctor_ids=doctor_ids, start=self.month, end=self.last_day)
-        visits = sources.visits_by_facility(month=self.month, facility_ids=facility_ids)
-        publication = sources.roster_publication(month=self.month, facility_ids=facility_ids)
-        assessments = self._assessments(doctor_ids)
+        area_doctor_ids = doctor_ids if self.township_id else None
+        area_facility_ids = facility_ids if self.township_id else None
+        duty = sources.duty_by_doctor(month=self.month, doctor_ids=area_doctor_ids)
+        leave = sources.leave_by_doctor(doctor_ids=area_doctor_ids, start=self.month, end=self.last_day)
+        visits = sources.visits_by_facility(month=self.month, facility_ids=area_facility_ids)
+        publication = sources.roster_publication(month=self.month, facility_ids=area_facility_ids)
+        assessments = self._assessments()
         unpaid_types = set(settings.PAYROLL_UNPAID_LEAVE_TYPES)
 
         unpublished = [fid for fid in facility_ids if publication.get(fid) != "published"]
@@ -258,7 +260,7 @@ class MonthCalculation:
                 "message": _("The %(month)s roster is not published for %(count)d clinics (%(names)s%(more)s): their duty allowances are 0 until it is.")
                 % {"month": f"{self.month:%Y-%m}", "count": len(unpublished), "names": shown, "more": more},
             })
-        if not visits:
+        if facility_ids and not any(visits.get(fid) and visits[fid].total for fid in facility_ids):
             self.run_warnings.append({
                 "code": "no_settlements",
                 "message": _("No insurance settlements are recorded for %(month)s: consultation fees are 0.") % {"month": f"{self.month:%Y-%m}"},
@@ -371,14 +373,17 @@ class MonthCalculation:
                 }
                 self._line(pay, Component.CONSULTATION_FEE, EARNING, description, count, part.amount, part, source)
 
-    def _assessments(self, doctor_ids) -> dict[int, tuple[Assessment, int]]:
+    def _assessments(self) -> dict[int, tuple[Assessment, int]]:
         quarter_start = add_months(self.month, -((self.month.month - 1) % 3))
         quarter_ends_now = (self.month.month % 3) == 0
         condition = Q(period=Assessment.Period.MONTH, period_start=self.month)
         if quarter_ends_now:
             condition |= Q(period=Assessment.Period.QUARTER, period_start=quarter_start)
         found = {}
-        for assessment in Assessment.objects.filter(condition, doctor_id__in=doctor_ids).order_by("period"):
+        queryset = Assessment.objects.filter(condition)
+        if self.township_id:
+            queryset = queryset.filter(doctor__postings__facility__township_id=self.township_id).distinct()
+        for assessment in queryset.order_by("period", "pk"):
             found.setdefault(assessment.doctor_id, (assessment, 1 if assessment.period == Assessment.Period.MONTH else 3))
         return found
 
@@ -513,8 +518,9 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
 
 
 def _add_one_offs(run: PayRun, pays: dict[int, DoctorPay]) -> None:
-    items = OneOffItem.objects.filter(month=run.month, doctor_id__in=list(pays)).order_by("pk")
-    for item in items:
+    for item in OneOffItem.objects.filter(month=run.month).order_by("pk"):
+        if item.doctor_id not in pays:
+            continue  # not in this run's area
         kind = DEDUCTION if item.kind == OneOffItem.Kind.DEDUCTION else EARNING
         pays[item.doctor_id].lines.append(Line(
             component=item.kind, kind=kind, description=item.description, quantity=Decimal(1), rate=item.amount,
@@ -524,13 +530,12 @@ def _add_one_offs(run: PayRun, pays: dict[int, DoctorPay]) -> None:
 
 
 def _add_deductions(run: PayRun, pays: dict[int, DoctorPay]) -> None:
-    doctor_ids = list(pays)
-    profiles = {p.doctor_id: p for p in PayProfile.objects.filter(doctor_id__in=doctor_ids).select_related("scheme")}
+    profiles = {p.doctor_id: p for p in PayProfile.objects.select_related("scheme")}
     default_scheme = InsuranceScheme.objects.filter(is_default=True).first()
     year_start = run.month.replace(month=1)
     earlier = (
         Payslip.objects.filter(
-            doctor_id__in=doctor_ids, month__gte=year_start, month__lt=run.month, run__status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID]
+            month__gte=year_start, month__lt=run.month, run__status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID]
         )
         .values("doctor_id")
         .annotate(income=Sum("taxable_income"), insurance=Sum("social_insurance"), tax=Sum("income_tax"))

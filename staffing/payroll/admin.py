@@ -1,0 +1,447 @@
+"""Payroll in the admin: policy versions, schemes, assessments and one-off items (through the
+services, audited), pay runs with calculate / approve (with confirmation) / mark paid / export
+actions and the monthly chart, and read-only payslips with their traceable lines."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.audit import audit_record
+from clinics.models import Role
+from clinics.scoping import is_county_wide, user_role
+from staffing.payroll import exports, services
+from staffing.payroll.models import (
+    Assessment,
+    InsuranceScheme,
+    OneOffItem,
+    PayPolicy,
+    PayProfile,
+    PayRun,
+    Payslip,
+    PayslipLine,
+    PerformanceBand,
+    PolicyComponent,
+)
+from staffing.payroll.selectors import monthly_component_totals, year_to_date
+
+# --- Policies --------------------------------------------------------------------------------------
+
+
+def _policy_in_locked_use(policy) -> bool:
+    return PayslipLine.objects.filter(policy=policy, payslip__run__status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID]).exists()
+
+
+class LockedPolicyMixin:
+    """A policy version that approved payslips cite is frozen: enter a new version instead."""
+
+    def has_change_permission(self, request, obj=None):
+        policy = getattr(obj, "policy", obj)
+        if policy is not None and policy.pk and _policy_in_locked_use(policy):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        policy = getattr(obj, "policy", obj)
+        if policy is not None and policy.pk and _policy_in_locked_use(policy):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class PolicyComponentInline(LockedPolicyMixin, admin.TabularInline):
+    model = PolicyComponent
+    extra = 0
+
+
+class PerformanceBandInline(LockedPolicyMixin, admin.TabularInline):
+    model = PerformanceBand
+    extra = 0
+
+
+@admin.register(PayPolicy)
+class PayPolicyAdmin(LockedPolicyMixin, AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["name", "township_display", "effective_from", "guaranteed_minimum", "is_demo"]
+    list_filter = ["township", "is_demo"]
+    list_select_related = ["township"]
+    date_hierarchy = "effective_from"
+    inlines = [PolicyComponentInline, PerformanceBandInline]
+
+    @admin.display(description=gettext_lazy("township"), ordering="township__code")
+    def township_display(self, obj):
+        return obj.township.name if obj.township_id else _("county-wide")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(actor=request.user, action="pay_policy.update" if change else "pay_policy.create", target=obj,
+                     changes={f: [form.initial.get(f), form.cleaned_data.get(f)] for f in form.changed_data})
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save()
+        for obj in formset.deleted_objects:
+            audit_record(actor=request.user, action="pay_policy.part_delete", target=form.instance, changes={"deleted": str(obj)})
+        for obj in instances:
+            audit_record(actor=request.user, action="pay_policy.part_save", target=form.instance, changes={"saved": str(obj)})
+
+
+@admin.register(InsuranceScheme)
+class InsuranceSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "contribution_base", "employee_rate", "flat_amount", "is_default", "is_demo"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(actor=request.user, action="scheme.update" if change else "scheme.create", target=obj,
+                     changes={f: [form.initial.get(f), form.cleaned_data.get(f)] for f in form.changed_data})
+
+
+@admin.register(PayProfile)
+class PayProfileAdmin(ScopedAdmin):
+    county_only = True
+    list_display = ["doctor", "scheme", "exempt_from_insurance"]
+    list_select_related = ["doctor", "scheme"]
+    autocomplete_fields = ["doctor"]
+    search_fields = ["doctor__name"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_record(actor=request.user, action="pay_profile.update" if change else "pay_profile.create", target=obj,
+                     changes={f: [str(form.initial.get(f)), str(form.cleaned_data.get(f))] for f in form.changed_data})
+
+
+class ServiceSaveMixin:
+    """Forms save through a service, which validates, audits and refuses locked months."""
+
+    save_service = None
+    delete_service = None
+
+    def save_model(self, request, obj, form, change):
+        type(self).save_service(obj, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        if self.delete_service:
+            type(self).delete_service(item=obj, acting_user=request.user)
+        else:
+            super().delete_model(request, obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect(request.get_full_path())
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ServiceSaveMixin, ScopedAdmin):
+    county_only = True
+    list_display = ["doctor", "period", "period_start", "score", "recorded_by", "recorded_at"]
+    list_filter = ["period", "period_start"]
+    list_select_related = ["doctor", "recorded_by"]
+    search_fields = ["doctor__name"]
+    autocomplete_fields = ["doctor"]
+    exclude = ["recorded_by", "recorded_at"]
+
+    @staticmethod
+    def save_service(obj, *, acting_user):
+        services.assessment_save(assessment=obj, acting_user=acting_user)
+
+
+@admin.register(OneOffItem)
+class OneOffItemAdmin(ServiceSaveMixin, ScopedAdmin):
+    county_only = True
+    list_display = ["doctor", "month", "kind", "amount", "description", "entered_by"]
+    list_filter = ["kind", "month"]
+    list_select_related = ["doctor", "entered_by"]
+    search_fields = ["doctor__name", "description"]
+    autocomplete_fields = ["doctor"]
+    exclude = ["entered_by", "entered_at"]
+
+    @staticmethod
+    def save_service(obj, *, acting_user):
+        services.one_off_item_save(item=obj, acting_user=acting_user)
+
+    @staticmethod
+    def delete_service(*, item, acting_user):
+        services.one_off_item_delete(item=item, acting_user=acting_user)
+
+
+# --- Runs --------------------------------------------------------------------------------------------
+
+EXPORTS = {
+    "bank": (exports.bank_csv, "text/csv; charset=utf-8", "bank-{month}.csv"),
+    "summary-csv": (exports.summary_csv, "text/csv; charset=utf-8", "payroll-summary-{month}.csv"),
+    "summary-xlsx": (exports.summary_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "payroll-summary-{month}.xlsx"),
+    "pdf": (lambda run: exports.payslips_pdf(exports.payslips_queryset(run)), "application/pdf", "payslips-{month}.pdf"),
+    "zip": (lambda run: exports.payslips_zip(exports.payslips_queryset(run)), "application/zip", "payslips-{month}.zip"),
+}
+
+
+def export_response(run: PayRun, kind: str) -> HttpResponse:
+    build, content_type, name = EXPORTS[kind]
+    response = HttpResponse(build(run), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name.format(month=f"{run.month:%Y-%m}")}"'
+    return response
+
+
+@admin.register(PayRun)
+class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["__str__", "status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_count", "approved_at", "paid_at"]
+    list_filter = ["status", "township"]
+    list_select_related = ["township", "approved_by"]
+    date_hierarchy = "month"
+    change_list_template = "admin/payroll/payrun/change_list.html"
+    actions = ["calculate", "approve", "mark_paid", "export_bank", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
+    readonly_fields = ["status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_list", "funding", "export_links",
+                       "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_county_wide(request.user):
+            return queryset
+        if user_role(request.user) == Role.TOWNSHIP_ADMIN:
+            return queryset.filter(Q(township_id=request.user.scope.township_id) | Q(township__isnull=True))
+        return queryset.none()
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["month", "township"]
+        return ["month", "township"] + self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is None else ["month", "township"] + self.readonly_fields
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or not obj.is_locked)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.is_locked)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            created = services.payrun_create(month=obj.month, township=obj.township, acting_user=request.user)
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        services.payrun_delete(run=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for run in queryset:
+            services.payrun_delete(run=run, acting_user=request.user)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect(request.get_full_path())
+
+    @admin.display(description=gettext_lazy("warnings"))
+    def warning_count(self, obj):
+        return len(obj.warnings) if obj.warnings is not None else 0
+
+    @admin.display(description=gettext_lazy("warnings before approval"))
+    def warning_list(self, obj):
+        items = services.payrun_warnings(run=obj)
+        if not items:
+            return _("None")
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}{}</li>", ((f"{w['doctor']}：" if w["doctor"] else "", w["message"]) for w in items[:200])))
+
+    @admin.display(description=gettext_lazy("earnings by funding source"))
+    def funding(self, obj):
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}：{}</li>", ((label, f"{amount:,.2f}") for label, amount in exports.funding_rows(obj))))
+
+    @admin.display(description=gettext_lazy("exports"))
+    def export_links(self, obj):
+        labels = {"bank": _("Bank transfer file (CSV)"), "summary-xlsx": _("Summary (XLSX)"), "summary-csv": _("Summary (CSV)"),
+                  "pdf": _("All payslips (one PDF)"), "zip": _("All payslips (ZIP of PDFs)")}
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((reverse("admin:payroll_payrun_export", args=[obj.pk, k]), v) for k, v in labels.items()))
+
+    def get_urls(self):
+        return [
+            path("<int:run_id>/export/<str:kind>/", self.admin_site.admin_view(self.export_view), name="payroll_payrun_export"),
+            path("<int:run_id>/approve/", self.admin_site.admin_view(self.approve_view), name="payroll_payrun_approve"),
+        ] + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        chart = exports.monthly_chart_svg(monthly_component_totals(months=12, user=request.user))
+        return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": mark_safe(chart)})  # noqa: S308 - built with escape()
+
+    def _run(self, request, run_id) -> PayRun:
+        run = self.get_queryset(request).filter(pk=run_id).first()
+        if run is None:
+            raise Http404
+        return run
+
+    def export_view(self, request, run_id, kind):
+        run = self._run(request, run_id)
+        if kind not in EXPORTS or not self.has_view_permission(request, run):
+            raise Http404
+        audit_record(actor=request.user, action=f"payrun.export.{kind}", target=run)
+        return export_response(run, kind)
+
+    def approve_view(self, request, run_id):
+        run = self._run(request, run_id)
+        if not super().has_change_permission(request, run):
+            raise Http404
+        warnings = services.payrun_warnings(run=run)
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            try:
+                services.payrun_approve(run=run, acting_user=request.user, acknowledge_warnings=True)
+            except ValidationError as exc:
+                self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            else:
+                self.message_user(request, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run})
+            return redirect("admin:payroll_payrun_change", run.pk)
+        context = {**self.admin_site.each_context(request), "title": _("Approve the %(run)s run?") % {"run": run}, "run": run,
+                   "warnings": warnings, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/payroll/payrun/approve_confirm.html", context)
+
+    # --- actions ---
+
+    def _one(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one run."), level=messages.WARNING)
+            return None
+        return queryset.first()
+
+    @admin.action(description=gettext_lazy("Calculate the selected runs"))
+    def calculate(self, request, queryset):
+        for run in queryset.order_by("month"):
+            try:
+                services.payrun_calculate(run=run, acting_user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{run}：" + "；".join(exc.messages), level=messages.ERROR)
+            else:
+                self.message_user(request, _("%(run)s calculated.") % {"run": run})
+
+    @admin.action(description=gettext_lazy("Approve the selected run (asks for confirmation)"))
+    def approve(self, request, queryset):
+        run = self._one(request, queryset)
+        return redirect("admin:payroll_payrun_approve", run.pk) if run else None
+
+    @admin.action(description=gettext_lazy("Mark the selected runs paid"))
+    def mark_paid(self, request, queryset):
+        for run in queryset:
+            try:
+                services.payrun_mark_paid(run=run, acting_user=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{run}：" + "；".join(exc.messages), level=messages.ERROR)
+            else:
+                self.message_user(request, _("%(run)s marked paid.") % {"run": run})
+
+    def _export(self, request, queryset, kind):
+        run = self._one(request, queryset)
+        if run is None:
+            return None
+        audit_record(actor=request.user, action=f"payrun.export.{kind}", target=run)
+        return export_response(run, kind)
+
+    @admin.action(description=gettext_lazy("Export the bank transfer file (CSV)"))
+    def export_bank(self, request, queryset):
+        return self._export(request, queryset, "bank")
+
+    @admin.action(description=gettext_lazy("Export the summary (XLSX)"))
+    def export_summary_xlsx(self, request, queryset):
+        return self._export(request, queryset, "summary-xlsx")
+
+    @admin.action(description=gettext_lazy("Export the summary (CSV)"))
+    def export_summary_csv(self, request, queryset):
+        return self._export(request, queryset, "summary-csv")
+
+    @admin.action(description=gettext_lazy("Export all payslips as one PDF"))
+    def export_pdf(self, request, queryset):
+        return self._export(request, queryset, "pdf")
+
+    @admin.action(description=gettext_lazy("Export all payslips as a ZIP of PDFs"))
+    def export_zip(self, request, queryset):
+        return self._export(request, queryset, "zip")
+
+
+# --- Payslips -------------------------------------------------------------------------------------
+
+
+class PayslipLineInline(admin.TabularInline):
+    model = PayslipLine
+    fields = ["component", "kind", "description", "quantity", "rate", "amount", "reference_month", "policy", "funding_source", "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payslip)
+class PayslipAdmin(ScopedAdmin):
+    """Payslips are written only by calculating their run: read-only here."""
+
+    facility_path = "facility"
+    list_display = ["doctor", "month", "facility", "township", "payable_days", "gross", "deductions", "net", "has_warnings", "run_status"]
+    list_filter = ["month", "run__status", "township"]
+    list_select_related = ["doctor", "facility", "township", "run"]
+    search_fields = ["doctor__name"]
+    inlines = [PayslipLineInline]
+    readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross", "deductions", "net",
+                       "taxable_income", "social_insurance", "income_tax", "bank_name", "warnings", "links"]
+    exclude = ["bank_account"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("warnings"), boolean=True)
+    def has_warnings(self, obj):
+        return bool(obj.warnings)
+
+    @admin.display(description=gettext_lazy("status"), ordering="run__status")
+    def run_status(self, obj):
+        return obj.run.get_status_display()
+
+    @admin.display(description=gettext_lazy("links"))
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:payroll_payslip_pdf", args=[obj.pk]), _("Payslip PDF"),
+            reverse("admin:payroll_payslip_ytd", args=[obj.doctor_id, obj.month.year]), _("Year to date"),
+        )
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="payroll_payslip_pdf"),
+            path("ytd/<int:doctor_id>/<int:year>/", self.admin_site.admin_view(self.ytd_view), name="payroll_payslip_ytd"),
+        ] + super().get_urls()
+
+    def pdf_view(self, request, pk):
+        slip = self.get_queryset(request).filter(pk=pk).select_related("run", "township").first()
+        if slip is None:
+            raise Http404
+        response = HttpResponse(exports.payslips_pdf([slip]), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{exports.payslip_filename(slip)}"'
+        return response
+
+    def ytd_view(self, request, doctor_id, year):
+        visible = self.get_queryset(request).filter(doctor_id=doctor_id)
+        slip = visible.select_related("doctor").first()
+        if slip is None:
+            raise Http404
+        context = {**self.admin_site.each_context(request), "title": _("%(doctor)s: year to date %(year)d") % {"doctor": slip.doctor, "year": year},
+                   "ytd": year_to_date(doctor_id=doctor_id, year=year), "doctor": slip.doctor, "opts": self.model._meta,
+                   "years": [year - 1, year, year + 1] if year < timezone.localdate().year else [year - 1, year]}
+        return TemplateResponse(request, "admin/payroll/payslip/ytd.html", context)
+

@@ -1,0 +1,307 @@
+"""Payroll outputs: payslip PDFs in Chinese, the bank transfer file, the summary by township,
+clinic and component, and the chart of monthly totals."""
+
+import io
+import subprocess
+import zipfile
+from decimal import Decimal
+from functools import lru_cache
+from html import escape
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from clinics.tabular import csv_text, xlsx_bytes
+from staffing.payroll.models import Component, FundingSource, PayRun, Payslip, PayslipLine
+from staffing.payroll.selectors import run_summary
+
+FONT_NAME = "CunyiCJK"
+FONT_CANDIDATES = ["/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"]
+CID_FALLBACK = "STSong-Light"
+
+
+def _fc_list_fonts() -> list[str]:
+    """TrueType CJK fonts fontconfig knows (ReportLab cannot embed CFF-outline OpenType fonts)."""
+    try:
+        output = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.split(":")[0].strip() for line in output.splitlines() if line.strip().lower().endswith((".ttf", ".ttc"))})
+
+
+@lru_cache(maxsize=1)
+def pdf_font() -> str:
+    """Register and return a font that draws Chinese: an embedded TrueType font when one is
+    installed (WenQuanYi Zen Hei, or another TrueType CJK font fontconfig lists), else the CID
+    font STSong-Light, which is not embedded (the viewer supplies the glyphs)."""
+    for path in FONT_CANDIDATES + _fc_list_fonts():
+        try:
+            pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0) if path.endswith(".ttc") else TTFont(FONT_NAME, path))
+            return FONT_NAME
+        except Exception:  # noqa: BLE001 - a font file ReportLab cannot read: try the next one
+            continue
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
+    return CID_FALLBACK
+
+
+def yuan(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _quantity(line: PayslipLine) -> str:
+    text = f"{line.quantity.normalize():f}"
+    return text
+
+
+def _rate(line: PayslipLine) -> str:
+    rate = line.rate.normalize()
+    return f"{rate:f}" if rate != rate.to_integral() else f"{rate:.2f}"
+
+
+def _source_text(line: PayslipLine) -> str:
+    source = line.source or {}
+    parts = []
+    if "dates" in source:
+        parts.append(_("days: %(dates)s") % {"dates": "、".join(d[5:] for d in source["dates"])})
+    if "named_visits" in source:
+        parts.append(_("own visits %(own)s, shared %(shared)s of %(unnamed)s") % {"own": source["named_visits"], "shared": source["shared_visits"], "unnamed": source["clinic_unnamed_visits"]})
+    if "assessment_id" in source:
+        parts.append(_("assessment #%(id)s, score %(score)s") % {"id": source["assessment_id"], "score": source["score"]})
+    if "correction_of" in source:
+        parts.append(_("paid %(paid)s, now %(now)s") % {"paid": source["paid"], "now": source["now"]})
+    if "unpaid_leave_dates" in source:
+        parts.append(_("unpaid leave: %(dates)s") % {"dates": "、".join(d[5:] for d in source["unpaid_leave_dates"])})
+    if "cumulative_taxable" in source:
+        parts.append(_("cumulative taxable %(taxable)s") % {"taxable": source["cumulative_taxable"]})
+    if "one_off_item_id" in source:
+        parts.append(_("one-off item #%(id)s") % {"id": source["one_off_item_id"]})
+    if "policy" in source:
+        parts.append(source["policy"])
+    return "；".join(parts)
+
+
+def _payslip_story(slip: Payslip, styles: dict) -> list:
+    lines = list(slip.lines.all())
+    title = _("Village doctor payslip %(year)d-%(month)02d") % {"year": slip.month.year, "month": slip.month.month}
+    story = [
+        Paragraph(escape(title), styles["title"]),
+        Paragraph(escape(_("Leye County Health Bureau")) + "　" + escape(_("Run: %(run)s (%(status)s)") % {"run": slip.run, "status": slip.run.get_status_display()}), styles["small"]),
+        Spacer(1, 3 * mm),
+    ]
+    facts = [
+        [_("Name"), str(slip.doctor), _("Clinic"), slip.facility.name],
+        [_("Township"), slip.township.name if slip.township else "", _("Payable days"), f"{slip.payable_days} / {slip.days_in_month}"],
+        [_("Bank"), slip.bank_name, _("Account"), slip.doctor.bank_account_masked],
+    ]
+    story.append(_table(facts, [22 * mm, 60 * mm, 22 * mm, 76 * mm], styles, header=False))
+    story.append(Spacer(1, 4 * mm))
+    rows = [[_("Item"), _("Quantity"), _("Rate"), _("Amount"), _("Source")]]
+    for line in lines:
+        sign = "" if line.kind == PayslipLine.Kind.EARNING else "−"
+        label = line.description
+        rows.append([
+            Paragraph(escape(label), styles["cell"]),
+            _quantity(line),
+            _rate(line),
+            sign + yuan(line.amount),
+            Paragraph(escape(_source_text(line)), styles["cell_small"]),
+        ])
+    rows += [
+        [_("Gross pay"), "", "", yuan(slip.gross), ""],
+        [_("Deductions"), "", "", "−" + yuan(slip.deductions), ""],
+        [_("Net pay"), "", "", yuan(slip.net), ""],
+    ]
+    table = _table(rows, [58 * mm, 16 * mm, 20 * mm, 24 * mm, 62 * mm], styles)
+    table.setStyle(TableStyle([("ALIGN", (1, 1), (3, -1), "RIGHT"), ("BACKGROUND", (0, -3), (-1, -1), colors.HexColor("#f2f5f9"))]))
+    story.append(table)
+    story.append(Spacer(1, 3 * mm))
+    demo = slip.doctor.is_demo or any(line.policy_id and "演示" in (line.source or {}).get("policy", "") for line in lines)
+    note = _("Every amount is rounded to the cent (half up); totals are the sums of the lines.")
+    if demo:
+        note += " " + _("Demo data: the name, account and policy amounts are synthetic demo values.")
+    story.append(Paragraph(escape(note), styles["small"]))
+    return story
+
+
+def _table(rows, widths, styles, header=True) -> Table:
+    font = styles["font"]
+    data = [[cell if not isinstance(cell, str) else Paragraph(escape(cell), styles["cell"]) for cell in row] for row in rows]
+    table = Table(data, colWidths=widths, repeatRows=1 if header else 0)
+    commands = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 9),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9aa5b1")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#dde6f0")))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _styles() -> dict:
+    font = pdf_font()
+    return {
+        "font": font,
+        "title": ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=2),
+        "small": ParagraphStyle("small", fontName=font, fontSize=8, leading=11, textColor=colors.HexColor("#444444")),
+        "cell": ParagraphStyle("cell", fontName=font, fontSize=9, leading=12),
+        "cell_small": ParagraphStyle("cell_small", fontName=font, fontSize=7, leading=9),
+    }
+
+
+def payslips_queryset(run: PayRun):
+    return (
+        Payslip.objects.filter(run=run)
+        .select_related("doctor", "facility", "township", "run")
+        .prefetch_related(Prefetch("lines", queryset=PayslipLine.objects.order_by("position", "id")))
+        .order_by("township__code", "facility__code", "doctor__name", "id")
+    )
+
+
+def payslips_pdf(slips) -> bytes:
+    """One PDF, one page per payslip."""
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
+                            title=_("Payslips"), author="Cunyi")
+    story = []
+    for index, slip in enumerate(slips):
+        if index:
+            story.append(PageBreak())
+        story.extend(_payslip_story(slip, styles))
+    if not story:
+        story.append(Paragraph(escape(_("This run has no payslips.")), styles["cell"]))
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def payslip_filename(slip: Payslip) -> str:
+    return f"payslip-{slip.month:%Y-%m}-{slip.doctor_id}.pdf"
+
+
+def payslips_zip(slips) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for slip in slips:
+            archive.writestr(payslip_filename(slip), payslips_pdf([slip]))
+    return buffer.getvalue()
+
+
+# --- Tables --------------------------------------------------------------------------------------
+
+
+def bank_rows(run: PayRun) -> tuple[list[str], list[list]]:
+    """Name, bank, account, amount per payslip (net pay), and a total row equal to the run's net total."""
+    headers = [_("Name"), _("Bank"), _("Account"), _("Amount")]
+    rows = []
+    total = Decimal("0")
+    for name, bank, account, net in Payslip.objects.filter(run=run).order_by("doctor__name", "doctor_id").values_list(
+        "doctor__name", "bank_name", "bank_account", "net"
+    ):
+        rows.append([name, bank, account, f"{net:.2f}"])
+        total += net
+    rows.append([_("Total"), "", f"{len(rows)}", f"{total:.2f}"])
+    return headers, rows
+
+
+def bank_csv(run: PayRun) -> str:
+    return csv_text(*bank_rows(run))
+
+
+def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
+    """Per clinic with a subtotal per township and a grand total; one column per component."""
+    clinics = run_summary(run=run)
+    used = [c for c in Component.values if any(c in row["components"] for row in clinics)]
+    headers = [_("Township"), _("Clinic"), _("Clinic code"), _("Doctors")] + [Component(c).label for c in used] + [_("Gross pay"), _("Deductions"), _("Net pay")]
+
+    def line(township, clinic, code, doctors, components, gross, deductions, net):
+        return [township, clinic, code, doctors] + [f"{components.get(c, Decimal('0')):.2f}" for c in used] + [f"{gross:.2f}", f"{deductions:.2f}", f"{net:.2f}"]
+
+    rows = []
+    grand = {"doctors": 0, "components": {}, "gross": Decimal("0"), "deductions": Decimal("0"), "net": Decimal("0")}
+    by_township: dict = {}
+    for clinic in clinics:
+        by_township.setdefault(clinic["township"], []).append(clinic)
+    for township, members in by_township.items():
+        subtotal = {"doctors": 0, "components": {}, "gross": Decimal("0"), "deductions": Decimal("0"), "net": Decimal("0")}
+        for clinic in members:
+            rows.append(line(township, clinic["clinic"], clinic["code"], clinic["doctors"], clinic["components"], clinic["gross"], clinic["deductions"], clinic["net"]))
+            for bucket in (subtotal, grand):
+                bucket["doctors"] += clinic["doctors"]
+                for key in ("gross", "deductions", "net"):
+                    bucket[key] += clinic[key]
+                for c, amount in clinic["components"].items():
+                    bucket["components"][c] = bucket["components"].get(c, Decimal("0")) + amount
+        rows.append(line(township, _("Township subtotal"), "", subtotal["doctors"], subtotal["components"], subtotal["gross"], subtotal["deductions"], subtotal["net"]))
+    rows.append(line(_("Total"), "", "", grand["doctors"], grand["components"], grand["gross"], grand["deductions"], grand["net"]))
+    return headers, rows
+
+
+def summary_csv(run: PayRun) -> str:
+    return csv_text(*summary_rows(run))
+
+
+def summary_xlsx(run: PayRun) -> bytes:
+    headers, rows = summary_rows(run)
+    numeric = [[cell if i < 3 else (int(cell) if i == 3 else Decimal(cell)) for i, cell in enumerate(row)] for row in rows]
+    return xlsx_bytes(headers, numeric, sheet_title=f"{run.month:%Y-%m}")
+
+
+def funding_rows(run: PayRun) -> list[tuple[str, Decimal]]:
+    from django.db.models import Sum
+
+    rows = PayslipLine.objects.filter(payslip__run=run, kind=PayslipLine.Kind.EARNING).values("funding_source").annotate(amount=Sum("amount")).order_by("funding_source")
+    labels = dict(FundingSource.choices)
+    return [(labels.get(r["funding_source"], r["funding_source"] or "—"), r["amount"]) for r in rows]
+
+
+# --- Chart ---------------------------------------------------------------------------------------
+
+PALETTE = ["#1f6fb2", "#38a169", "#d69e2e", "#805ad5", "#e53e3e", "#dd6b20", "#319795", "#b83280", "#718096", "#2c5282", "#9c4221", "#276749"]
+
+
+def monthly_chart_svg(series: list[tuple]) -> str:
+    """Stacked bars of each month's earnings by component (inline SVG, no scripts, no CDN)."""
+    earning_components = [c for c in Component.values if c not in (Component.SOCIAL_INSURANCE, Component.INCOME_TAX)]
+    width, height, left, bottom, top = 760, 320, 70, 40, 20
+    if not series:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img"><text x="10" y="30" font-size="14">{escape(_("No approved runs yet."))}</text></svg>'
+    totals = [sum(max(v, Decimal("0")) for c, v in comps.items() if c in earning_components) for _m, comps in series]
+    peak = max(totals) or Decimal("1")
+    plot_h = height - bottom - top
+    bar_w = max(8, min(48, (width - left - 180) // max(len(series), 1) - 8))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{escape(_("Monthly totals by component"))}" font-family="sans-serif">']
+    for step in range(5):
+        value = peak * step / 4
+        y = top + plot_h - float(value / peak) * plot_h
+        parts.append(f'<line x1="{left}" x2="{width - 180}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{value:,.0f}</text>')
+    for i, (month, comps) in enumerate(series):
+        x = left + 8 + i * (bar_w + 8)
+        y = top + plot_h
+        for j, component in enumerate(earning_components):
+            value = comps.get(component, Decimal("0"))
+            if value <= 0:
+                continue
+            h = float(value / peak) * plot_h
+            y -= h
+            label = f"{month:%Y-%m} {Component(component).label}: {value:,.2f}"
+            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)}</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2}" y="{height - bottom + 14}" font-size="10" text-anchor="middle">{month:%y-%m}</text>')
+    for j, component in enumerate(earning_components):
+        if not any(comps.get(component) for _m, comps in series):
+            continue
+        y = top + 14 * j
+        parts.append(f'<rect x="{width - 170}" y="{y}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{width - 155}" y="{y + 9}" font-size="11">{escape(str(Component(component).label))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,43 @@
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from clinics.models import Township
+from staffing.payroll import services
+from staffing.payroll.models import PayRun
+
+
+class Command(BaseCommand):
+    help = "Create (if needed) and calculate the pay run of a month; print its totals and warnings."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--month", required=True, help="YYYY-MM")
+        parser.add_argument("--township", help="township statistical code, for a township run")
+
+    def handle(self, *args, month, township=None, **options):
+        try:
+            first = datetime.datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            raise CommandError("--month must be YYYY-MM, for example 2026-10")
+        area = None
+        if township:
+            area = Township.objects.filter(code=township).first()
+            if area is None:
+                raise CommandError(f"no township with code {township}")
+        run = PayRun.objects.filter(month=first, township=area).first()
+        try:
+            if run is None:
+                run = services.payrun_create(month=first, township=area, acting_user=None)
+            run = services.payrun_calculate(run=run, acting_user=None)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages))
+        self.stdout.write(
+            f"{run}: {run.doctor_count} doctors, gross {run.gross_total}, deductions {run.deduction_total}, net {run.net_total}"
+        )
+        warnings = services.payrun_warnings(run=run)
+        for warning in warnings[:50]:
+            who = f"{warning['doctor']}: " if warning["doctor"] else ""
+            self.stdout.write(f"  ! {who}{warning['message']}")
+        if len(warnings) > 50:
+            self.stdout.write(f"  … {len(warnings) - 50} more warnings")
