@@ -6,3 +6,14 @@ class RostersConfig(AppConfig):
     name = "staffing.rosters"
     label = "rosters"
     verbose_name = _("Duty rosters")
+
+    def ready(self):
+        from clinics.models import Role
+        from config.portal import register_menu_item
+
+        register_menu_item(
+            key="duty", label=_("My duty"), url_name="rosters:my-duty", roles=[Role.VILLAGE_DOCTOR], order=10, icon="📅"
+        )
+        register_menu_item(
+            key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="📝"
+        )

@@ -302,3 +302,100 @@ def calendar_feed_doctor(*, token: str) -> Doctor | None:
 def doctor_duties(*, doctor: Doctor, start: datetime.date, end: datetime.date) -> QuerySet:
     return DutyDay.objects.filter(doctor=doctor, date__gte=start, date__lte=end).select_related("facility", "roster").order_by("date")
 
+
+
+# --- Month summary --------------------------------------------------------------------------
+
+
+@dataclass
+class DoctorMonth:
+    doctor_id: int
+    name: str
+    day_duties: int = 0
+    weekend_oncall: int = 0
+    holiday_oncall: int = 0
+    leave_days: int = 0
+
+
+@dataclass
+class ClinicMonth:
+    facility: Facility
+    status: str | None
+    doctors: list[DoctorMonth] = field(default_factory=list)
+    open_gaps: int = 0
+    covered_gaps: int = 0
+
+
+def month_summary(*, user, month: datetime.date, township_code: str | None = None) -> list[ClinicMonth]:
+    """Per clinic in reach: on-call days per doctor (weekend and holiday apart), day duties,
+    leave days and gaps for the month. Five queries whatever the number of clinics."""
+    month = month_start(month)
+    end = month_end(month)
+    clinics = scope_facilities(
+        Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True).select_related("township"), user
+    )
+    if township_code:
+        clinics = clinics.filter(township__code=township_code)
+    clinics = list(clinics.order_by("code"))
+    ids = [c.pk for c in clinics]
+    status = dict(RosterMonth.objects.filter(month=month, facility_id__in=ids).values_list("facility_id", "status"))
+    per_doctor: dict[tuple[int, int], DoctorMonth] = {}
+    rows = (
+        DutyDay.objects.filter(facility_id__in=ids, date__gte=month, date__lte=end)
+        .values_list("facility_id", "doctor_id", "doctor__name", "duty", "day_kind")
+        .annotate(n=Count("id"))
+        .order_by("facility_id", "doctor_id")
+    )
+    for facility_id, doctor_id, name, duty, kind, n in rows:
+        entry = per_doctor.setdefault((facility_id, doctor_id), DoctorMonth(doctor_id=doctor_id, name=name))
+        if duty == DutyDay.Duty.DAY:
+            entry.day_duties += n
+        elif kind == DayKind.HOLIDAY:
+            entry.holiday_oncall += n
+        else:
+            entry.weekend_oncall += n
+    for leave in approved_leave(start=month, end=end).filter(facility_id__in=ids).select_related("doctor"):
+        entry = per_doctor.setdefault((leave.facility_id, leave.doctor_id), DoctorMonth(doctor_id=leave.doctor_id, name=leave.doctor.name))
+        entry.leave_days += (min(leave.end_date, end) - max(leave.start_date, month)).days + 1
+    gaps = defaultdict(lambda: [0, 0])
+    for facility_id, gap_status, n in (
+        CoverageGap.objects.filter(facility_id__in=ids, date__gte=month, date__lte=end)
+        .values_list("facility_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        gaps[facility_id][0 if gap_status == CoverageGap.Status.OPEN else 1] += n
+    result = []
+    for clinic in clinics:
+        doctors = sorted((v for (f, _d), v in per_doctor.items() if f == clinic.pk), key=lambda v: (v.name, v.doctor_id))
+        result.append(
+            ClinicMonth(
+                facility=clinic, status=status.get(clinic.pk), doctors=doctors,
+                open_gaps=gaps[clinic.pk][0], covered_gaps=gaps[clinic.pk][1],
+            )
+        )
+    return result
+
+
+def month_summary_table(summary: list[ClinicMonth]) -> tuple[list[str], list[list]]:
+    from django.utils.translation import gettext as _
+
+    headers = [
+        _("clinic code"), _("clinic"), _("township"), _("roster status"), _("doctor"), _("day duties"),
+        _("weekend on-call days"), _("holiday on-call days"), _("leave days"), _("open gaps"), _("covered gaps"),
+    ]
+    status_label = dict(RosterMonth.Status.choices)
+    rows = []
+    for clinic in summary:
+        status = str(status_label.get(clinic.status, _("not planned")))
+        township = clinic.facility.township.name if clinic.facility.township else ""
+        for doctor in clinic.doctors or [None]:
+            rows.append(
+                [
+                    clinic.facility.code, clinic.facility.name, township, status,
+                    doctor.name if doctor else "", doctor.day_duties if doctor else 0,
+                    doctor.weekend_oncall if doctor else 0, doctor.holiday_oncall if doctor else 0,
+                    doctor.leave_days if doctor else 0, clinic.open_gaps, clinic.covered_gaps,
+                ]
+            )
+    return headers, rows

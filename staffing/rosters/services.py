@@ -135,17 +135,33 @@ class GenerationResult:
     gaps: int = 0
 
 
-def clinics_for(*, township: Township | None = None, facility: Facility | None = None, user=None) -> QuerySet:
+def clinics_for(*, township: Township | None = None, facility: Facility | None = None, facility_ids=None) -> QuerySet:
     queryset = Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True)
     if township is not None:
         queryset = queryset.filter(township=township)
     if facility is not None:
         queryset = queryset.filter(pk=facility.pk)
-    if user is not None:
-        from clinics.scoping import scope_facilities
-
-        queryset = scope_facilities(queryset, user)
+    if facility_ids is not None:
+        queryset = queryset.filter(pk__in=list(facility_ids))
     return queryset
+
+
+def _check_can_plan(acting_user, *, township, facility, facility_ids) -> None:
+    role = user_role(acting_user) if acting_user is not None else Role.COUNTY_ADMIN
+    if role == Role.COUNTY_ADMIN:
+        return
+    if role != Role.TOWNSHIP_ADMIN:
+        raise PermissionDenied(_("Only the county health bureau or a township admin can plan rosters."))
+    own = acting_user.scope.township_id
+    if facility is not None:
+        check_can_decide(acting_user, facility)
+    elif township is not None and township.pk != own:
+        raise PermissionDenied(_("Only the county health bureau or this township's admin can do this."))
+    elif facility_ids is not None:
+        if Facility.objects.filter(pk__in=list(facility_ids)).exclude(township_id=own).exists():
+            raise PermissionDenied(_("Some of these clinics are outside your township."))
+    elif township is None:
+        raise PermissionDenied(_("Only the county health bureau can plan every clinic at once; choose your township."))
 
 
 def _write_duties(rows: list[tuple]) -> None:
@@ -193,6 +209,7 @@ def roster_generate(
     month: datetime.date,
     township: Township | None = None,
     facility: Facility | None = None,
+    facility_ids=None,
     acting_user=None,
 ) -> GenerationResult:
     """Plan the month for every active village clinic (or one township's, or one clinic).
@@ -200,17 +217,11 @@ def roster_generate(
     the month's year has no holiday calendar."""
     month = month_start(month)
     end = month_end(month)
-    if facility is not None:
-        check_can_decide(acting_user, facility)
-    elif township is not None and acting_user is not None and user_role(acting_user) != Role.COUNTY_ADMIN:
-        if user_role(acting_user) != Role.TOWNSHIP_ADMIN or acting_user.scope.township_id != township.pk:
-            raise PermissionDenied(_("Only the county health bureau or this township's admin can do this."))
-    elif township is None and facility is None and acting_user is not None and user_role(acting_user) != Role.COUNTY_ADMIN:
-        raise PermissionDenied(_("Only the county health bureau can plan every clinic at once; choose your township."))
+    _check_can_plan(acting_user, township=township, facility=facility, facility_ids=facility_ids)
 
     kinds, _entries = day_kinds(start=month, end=end)
     result = GenerationResult(month=month)
-    clinic_qs = clinics_for(township=township, facility=facility)
+    clinic_qs = clinics_for(township=township, facility=facility, facility_ids=facility_ids)
     clinics = {f.pk: f for f in clinic_qs.only("id", "name", "code", "is_demo")}
     result.clinics = len(clinics)
 

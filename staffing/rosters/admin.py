@@ -1,0 +1,457 @@
+"""Admin of rosters, in Chinese: the holiday calendar (editable, CSV import, package load),
+monthly rosters (generate, publish, summary export), leave and swap decisions with the gaps a
+leave would create, coverage gaps with cover candidates, and the amendment log."""
+
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.models import Township
+from clinics.scoping import is_county_wide, user_role
+from clinics.tabular import xlsx_bytes
+from staffing.models import Doctor
+from staffing.rosters import holidays, selectors, services
+from staffing.rosters.exceptions import CalendarMissing
+from staffing.rosters.forms import CoverForm, GenerateForm
+from staffing.rosters.models import (
+    CalendarYear,
+    CoverageGap,
+    DecisionStatus,
+    DutyDay,
+    HolidayDay,
+    LeaveRequest,
+    RosterAmendment,
+    RosterMonth,
+    SwapRequest,
+)
+
+
+def _errors(request, exc: Exception) -> None:
+    text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    messages.error(request, text)
+
+
+# --- Holiday calendar ---------------------------------------------------------------------------
+
+
+class CalendarImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"))
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["year", "source", "loaded_at", "note"]
+    change_list_template = "admin/rosters/calendaryear/change_list.html"
+    actions = ["reload_from_package"]
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="rosters_calendaryear_import"),
+        ] + super().get_urls()
+
+    @admin.action(description=_("Reload selected years from the chinesecalendar package"))
+    def reload_from_package(self, request, queryset):
+        for year in queryset.values_list("year", flat=True):
+            try:
+                holidays.holiday_year_load(year=year, acting_user=request.user, replace=True)
+            except ValidationError as exc:
+                _errors(request, exc)
+            else:
+                messages.success(request, gettext("%(year)s reloaded.") % {"year": year})
+
+    def import_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = CalendarImportForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            report = holidays.holiday_calendar_import(upload=upload, filename=upload.name, acting_user=request.user)
+            if report.ok:
+                messages.success(
+                    request,
+                    gettext("Imported %(days)s days for %(years)s.") % {"days": report.days, "years": ", ".join(map(str, report.years))},
+                )
+                return redirect("admin:rosters_calendaryear_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Import the holiday calendar"),
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/rosters/calendaryear/import.html", context)
+
+
+class YearFilter(admin.SimpleListFilter):
+    title = _("year")
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        return [(y, y) for y in CalendarYear.objects.order_by("-year").values_list("year", flat=True)[:30]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(date__year=self.value()) if self.value() else queryset
+
+
+@admin.register(HolidayDay)
+class HolidayDayAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ["date", "weekday", "kind", "name"]
+    list_filter = [YearFilter, "kind"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj):
+        return obj.date.strftime("%a")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from clinics.audit import audit_record
+
+        audit_record(actor=request.user, action="holiday.change" if change else "holiday.add", target=obj,
+                     changes={"date": obj.date, "kind": obj.kind, "name": obj.name})
+
+
+# --- Rosters ------------------------------------------------------------------------------------
+
+
+class DutyInline(admin.TabularInline):
+    model = DutyDay
+    fields = ["date", "doctor", "duty", "day_kind", "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["date", "duty"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("doctor")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AmendmentInline(admin.TabularInline):
+    model = RosterAmendment
+    fields = ["at", "date", "action", "before", "after", "reason", "by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RosterMonth)
+class RosterMonthAdmin(ScopedAdmin):
+    list_display = ["facility", "township", "month_display", "status", "generated_at", "published_at"]
+    list_filter = ["status", "month", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["facility__name", "facility__code"]
+    list_select_related = ["facility__township"]
+    readonly_fields = ["facility", "month", "status", "generated_at", "published_at", "published_by"]
+    inlines = [DutyInline, AmendmentInline]
+    actions = ["regenerate", "publish"]
+    change_list_template = "admin/rosters/rostermonth/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("township"), ordering="facility__township__code")
+    def township(self, obj):
+        return obj.facility.township
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_display(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    def _group(self, queryset):
+        by_month = defaultdict(list)
+        for facility_id, month in queryset.values_list("facility_id", "month"):
+            by_month[month].append(facility_id)
+        return by_month
+
+    @admin.action(description=_("Regenerate the selected draft months"), permissions=["change"])
+    def regenerate(self, request, queryset):
+        for month, facility_ids in sorted(self._group(queryset.filter(status=RosterMonth.Status.DRAFT)).items()):
+            try:
+                result = services.roster_generate(month=month, facility_ids=facility_ids, acting_user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                _errors(request, exc)
+                continue
+            messages.success(
+                request,
+                gettext("%(month)s: %(n)s rosters planned, %(gaps)s gaps.") % {"month": f"{month:%Y-%m}", "n": result.replaced + result.created, "gaps": result.gaps},
+            )
+
+    @admin.action(description=_("Publish the selected months' townships"), permissions=["change"])
+    def publish(self, request, queryset):
+        pairs = set(queryset.filter(status=RosterMonth.Status.DRAFT).values_list("month", "facility__township_id"))
+        townships = Township.objects.in_bulk({t for _m, t in pairs})
+        for month, township_id in sorted(pairs):
+            try:
+                count = services.roster_publish(month=month, township=townships.get(township_id), acting_user=request.user)
+            except (ValidationError, PermissionDenied) as exc:
+                _errors(request, exc)
+                continue
+            messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
+
+    def get_urls(self):
+        return [
+            path("plan/", self.admin_site.admin_view(self.plan_view), name="rosters_rostermonth_plan"),
+        ] + super().get_urls()
+
+    def plan_view(self, request):
+        """Generate or publish a month for the county or a township, or export its summary."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        townships = Township.objects.all() if is_county_wide(request.user) else Township.objects.filter(
+            pk=getattr(getattr(request.user, "scope", None), "township_id", None)
+        )
+        form = GenerateForm(request.POST or None, townships=townships)
+        if request.method == "POST" and form.is_valid():
+            month, township = form.cleaned_data["month"], form.cleaned_data["township"]
+            try:
+                if "export" in request.POST:
+                    summary = selectors.month_summary(user=request.user, month=month, township_code=township.code if township else None)
+                    headers, rows = selectors.month_summary_table(summary)
+                    response = HttpResponse(
+                        xlsx_bytes(headers, rows, sheet_title=f"{month:%Y-%m}"),
+                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    )
+                    response["Content-Disposition"] = f'attachment; filename="roster-summary-{month:%Y-%m}.xlsx"'
+                    return response
+                if "publish" in request.POST:
+                    count = services.roster_publish(month=month, township=township, acting_user=request.user)
+                    messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
+                else:
+                    result = services.roster_generate(month=month, township=township, acting_user=request.user)
+                    messages.success(
+                        request,
+                        gettext("%(month)s: %(n)s rosters planned (%(kept)s published kept), %(gaps)s gaps.")
+                        % {"month": f"{month:%Y-%m}", "n": result.created + result.replaced, "kept": result.skipped_published, "gaps": result.gaps},
+                    )
+                return redirect(f"{reverse('admin:rosters_rostermonth_changelist')}?month={month.isoformat()}")
+            except (ValidationError, PermissionDenied, CalendarMissing) as exc:
+                form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Plan, publish or export a month"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/rosters/rostermonth/plan.html", context)
+
+
+@admin.register(DutyDay)
+class DutyDayAdmin(ScopedAdmin):
+    list_display = ["date", "facility", "doctor", "duty", "day_kind", "source", "roster_status"]
+    list_filter = ["duty", "day_kind", "source", "roster__status"]
+    search_fields = ["doctor__name", "facility__name", "facility__code"]
+    list_select_related = ["facility", "doctor", "roster"]
+    date_hierarchy = "date"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("status"))
+    def roster_status(self, obj):
+        return obj.roster.get_status_display()
+
+
+@admin.register(RosterAmendment)
+class RosterAmendmentAdmin(ScopedAdmin):
+    facility_path = "roster__facility"
+    list_display = ["at", "roster", "date", "action", "before", "after", "reason", "by"]
+    list_filter = ["action"]
+    list_select_related = ["roster__facility", "by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Gaps ---------------------------------------------------------------------------------------
+
+
+class GapChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        self.model_admin._candidates = selectors.cover_candidates([g for g in self.result_list if g.status == CoverageGap.Status.OPEN])
+
+
+@admin.register(CoverageGap)
+class CoverageGapAdmin(ScopedAdmin):
+    list_display = ["date", "facility", "day_kind", "status", "cover_doctor", "candidates"]
+    list_filter = ["status", "day_kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["facility__township", "cover__doctor", "roster"]
+    search_fields = ["facility__name", "facility__code"]
+    date_hierarchy = "date"
+
+    def get_changelist(self, request, **kwargs):
+        return GapChangeList
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("covered by"))
+    def cover_doctor(self, obj):
+        return obj.cover.doctor.name if obj.cover_id else "—"
+
+    @admin.display(description=_("cover candidates (fewest on-call days this year first)"))
+    def candidates(self, obj):
+        if obj.status != CoverageGap.Status.OPEN:
+            return "—"
+        found = getattr(self, "_candidates", {}).get(obj.pk, [])
+        link = reverse("admin:rosters_coveragegap_cover", args=[obj.pk])
+        listed = format_html_join(", ", "{} ({}, {})", ((c.doctor.name, c.facility.name, c.oncall_this_year) for c in found[:3]))
+        if not found:
+            return gettext("no doctor of the township is free that day")
+        return format_html('{} <a class="button" href="{}">{}</a>', listed, link, gettext("Assign cover"))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/cover/", self.admin_site.admin_view(self.cover_view), name="rosters_coveragegap_cover"),
+        ] + super().get_urls()
+
+    def cover_view(self, request, pk: int):
+        gap = get_object_or_404(self.get_queryset(request), pk=pk)
+        if user_role(request.user) not in services.DECIDING_ROLES:
+            raise PermissionDenied
+        candidates = selectors.cover_candidates([gap]).get(gap.pk, [])
+        form = CoverForm(request.POST or None, candidates=candidates)
+        if request.method == "POST" and form.is_valid():
+            doctor = get_object_or_404(Doctor, pk=form.cleaned_data["doctor"])
+            try:
+                services.gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=form.cleaned_data["reason"])
+            except (ValidationError, PermissionDenied) as exc:
+                form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+            else:
+                messages.success(request, gettext("%(name)s covers %(date)s.") % {"name": doctor.name, "date": gap.date})
+                return redirect("admin:rosters_coveragegap_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Assign cover: %(clinic)s %(date)s") % {"clinic": gap.facility.name, "date": gap.date},
+            "form": form,
+            "gap": gap,
+            "candidates": candidates,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/rosters/coveragegap/cover.html", context)
+
+
+# --- Leave and swaps ----------------------------------------------------------------------------
+
+
+class DecideMixin:
+    decide_service = None
+
+    def _decide_all(self, request, queryset, approve: bool):
+        done = 0
+        for obj in queryset.filter(status=DecisionStatus.PENDING):
+            try:
+                type(self).decide_service(obj, approve=approve, acting_user=request.user)
+                done += 1
+            except (ValidationError, PermissionDenied) as exc:
+                _errors(request, exc)
+        if done:
+            messages.success(request, gettext("%(n)s requests decided.") % {"n": done})
+
+    @admin.action(description=_("Approve the selected requests"), permissions=["change"])
+    def approve(self, request, queryset):
+        self._decide_all(request, queryset, True)
+
+    @admin.action(description=_("Reject the selected requests"), permissions=["change"])
+    def reject(self, request, queryset):
+        self._decide_all(request, queryset, False)
+
+
+def _leave_decide(leave, **kwargs):
+    return services.leave_decide(leave=leave, **kwargs)
+
+
+def _swap_decide(swap, **kwargs):
+    return services.swap_decide(swap=swap, **kwargs)
+
+
+@admin.register(LeaveRequest)
+class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
+    decide_service = staticmethod(_leave_decide)
+    list_display = ["doctor", "facility", "kind", "start_date", "end_date", "days", "status", "decided_by"]
+    list_filter = ["status", "kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["doctor", "facility", "decided_by"]
+    search_fields = ["doctor__name", "facility__name"]
+    actions = ["approve", "reject"]
+    readonly_fields = ["doctor", "facility", "kind", "start_date", "end_date", "reason", "status", "requested_at",
+                       "requested_by", "decided_at", "decided_by", "decision_note", "gaps_if_approved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("days"))
+    def days(self, obj):
+        return obj.days
+
+    @admin.display(description=_("gaps approving it would create"))
+    def gaps_if_approved(self, obj):
+        if obj is None or obj.status != DecisionStatus.PENDING:
+            return "—"
+        gaps = services.leave_gap_preview(leave=obj)
+        if not gaps:
+            return gettext("none: colleagues cover every day")
+        return format_html_join(
+            ", ", "{} {} ({})", ((c.duty.date, c.duty.roster.facility.name, c.duty.get_day_kind_display()) for c in gaps)
+        )
+
+
+@admin.register(SwapRequest)
+class SwapRequestAdmin(DecideMixin, ScopedAdmin):
+    decide_service = staticmethod(_swap_decide)
+    list_display = ["requester", "counterpart", "facility", "give_date", "take_date", "status", "decided_by"]
+    list_filter = ["status"]
+    list_select_related = ["requester", "counterpart", "facility", "decided_by"]
+    actions = ["approve", "reject"]
+    readonly_fields = ["requester", "counterpart", "facility", "give_date", "take_date", "reason", "status",
+                       "requested_at", "decided_at", "decided_by", "decision_note"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
