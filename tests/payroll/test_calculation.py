@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from clinics.settlements.selectors import VisitCount
+from staffing.payroll import services
 from staffing.payroll.models import Component, OneOffItem, PayPolicy, Payslip, PolicyComponent
 from staffing.rosters.models import LeaveRequest
 from tests.factories import PostingFactory, clinic_with_doctors
@@ -95,9 +96,14 @@ def test_no_published_roster_and_no_settlements_pay_zero_with_warnings(policies,
 
 
 def test_reform_date_switches_the_fixed_subsidy_from_300_to_1400(policies, visits):
-    clinic, (doctor, _other) = clinic_with_doctors(2)
-    june = run_month(datetime.date(2019, 6, 1))
-    assert lines_of(Payslip.objects.get(run=june, doctor=doctor))[(Component.FIXED_SUBSIDY, datetime.date(2019, 6, 1))].amount == Decimal("300.00")
+    doctor = PostingFactory(doctor__hire_date=datetime.date(2018, 3, 1)).doctor
+    june, july = datetime.date(2019, 6, 1), datetime.date(2019, 7, 1)
+    june_run = run_month(june)
+    fixed = lines_of(Payslip.objects.get(run=june_run, doctor=doctor))[(Component.FIXED_SUBSIDY, june)]
+    assert fixed.amount == Decimal("300.00") and "改革前" in fixed.source["policy"]
+    services.payrun_approve(run=june_run, acting_user=None, acknowledge_warnings=True)
+    july_slip = Payslip.objects.get(run=run_month(july), doctor=doctor)
+    assert lines_of(july_slip)[(Component.FIXED_SUBSIDY, july)].amount == Decimal("1400.00")
 
 
 def test_township_policy_overrides_a_component_of_the_county_policy(policies, visits):
