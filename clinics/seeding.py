@@ -63,11 +63,11 @@ def seed_register(counts: dict) -> None:
         _upsert(Department, {"facility": hospital, "code": code}, {"name": name}, counts)
     centres = [(t.code, f"{t.name}卫生院", False) for t in townships.values()]
     centres += [(code, name, True) for code, name in BRANCH_CENTRES]
-    for index, (township_code, name, is_demo) in enumerate(centres):
-        suffix = "" if not is_demo else f"B{index}"
+    for township_code, name, is_demo in centres:
+        # Codes fit the 12-character column: THC + township code, THB + township code for a branch.
         centre = _upsert(
             Facility,
-            {"code": f"THC{township_code}{suffix}"},
+            {"code": f"{'THB' if is_demo else 'THC'}{township_code}"},
             {
                 "kind": Facility.Kind.TOWNSHIP_CENTRE,
                 "name": name,
