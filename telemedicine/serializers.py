@@ -100,19 +100,29 @@ class BookingDetailSerializer(BookingSerializer):
 
 class BookingCreateSerializer(serializers.Serializer):
     slot = serializers.IntegerField()
-    patient_name = serializers.CharField(max_length=50)
+    patient_name = serializers.CharField(
+        max_length=50, error_messages={"blank": _("Enter the patient's name."), "required": _("Enter the patient's name.")}
+    )
     patient_sex = serializers.ChoiceField(choices=ConsultBooking.Sex.choices)
     patient_birth_date = serializers.DateField(required=False, allow_null=True)
     patient_age = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=130)
     patient_id_number = serializers.CharField(required=False, allow_blank=True, max_length=18)
     poverty_household = serializers.BooleanField(required=False, default=False)
-    chief_complaint = serializers.CharField(max_length=1000)
+    chief_complaint = serializers.CharField(
+        max_length=1000,
+        error_messages={
+            "blank": _("Describe the chief complaint so the consultant can prepare."),
+            "required": _("Describe the chief complaint so the consultant can prepare."),
+        },
+    )
     urgency = serializers.ChoiceField(choices=ConsultBooking.Urgency.choices, default=ConsultBooking.Urgency.ROUTINE)
     mode = serializers.ChoiceField(choices=ConsultBooking.Mode.choices, default=ConsultBooking.Mode.VIDEO)
 
 
 class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+    reason = serializers.CharField(
+        max_length=300, error_messages={"blank": _("Give a reason."), "required": _("Give a reason.")}
+    )
 
 
 class RescheduleSerializer(serializers.Serializer):

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility, Role
@@ -554,7 +555,7 @@ def _transition(booking, *, to, kind, actor, note="", fields=None, reason="") ->
 def booking_confirm(*, booking: ConsultBooking, acting_user) -> ConsultBooking:
     booking = _lock(booking)
     _require_consultant(booking, acting_user, _("confirm"))
-    _require_status(booking, [Status.REQUESTED], _("confirmed"))
+    _require_status(booking, [Status.REQUESTED], pgettext("consult action", "confirmed"))
     if booking.ends_at <= timezone.now():
         raise ValidationError(_("This consult's time has passed; it can no longer be confirmed."))
     _transition(booking, to=Status.CONFIRMED, kind=BookingEvent.Kind.CONFIRMED, actor=acting_user, fields={"confirmed_at": timezone.now()})
@@ -570,7 +571,7 @@ def booking_decline(*, booking: ConsultBooking, reason: str, acting_user) -> Con
         raise ValidationError({"reason": _("Give a reason for declining, so the village doctor knows what to do next.")})
     booking = _lock(booking)
     _require_consultant(booking, acting_user, _("decline"))
-    _require_status(booking, ConsultBooking.OPEN, _("declined"))
+    _require_status(booking, ConsultBooking.OPEN, pgettext("consult action", "declined"))
     _release_place(booking.slot_id)
     _transition(
         booking, to=Status.DECLINED, kind=BookingEvent.Kind.DECLINED, actor=acting_user, reason=reason,
@@ -585,7 +586,7 @@ def booking_decline(*, booking: ConsultBooking, reason: str, acting_user) -> Con
 def booking_start(*, booking: ConsultBooking, acting_user) -> ConsultBooking:
     booking = _lock(booking)
     _require_consultant(booking, acting_user, _("start"))
-    _require_status(booking, [Status.CONFIRMED], _("started"))
+    _require_status(booking, [Status.CONFIRMED], pgettext("consult action", "started"))
     now = timezone.now()
     opens = booking.starts_at - conf.video_opens_before()
     if now < opens:
@@ -616,7 +617,7 @@ def booking_complete(
     """The consultant records the structured outcome; the consult is completed."""
     booking = _lock(booking)
     _require_consultant(booking, acting_user, _("complete"))
-    _require_status(booking, [Status.IN_PROGRESS], _("completed"))
+    _require_status(booking, [Status.IN_PROGRESS], pgettext("consult action", "completed"))
     errors = {}
     if not (findings or "").strip():
         errors["findings"] = [_("Record the findings.")]
@@ -673,8 +674,8 @@ def booking_cancel(*, booking: ConsultBooking, reason: str, acting_user) -> Cons
         raise ValidationError({"reason": _("Give a reason for cancelling.")})
     booking = _lock(booking)
     _require_party(booking, acting_user, _("cancel"))
-    _require_status(booking, ConsultBooking.OPEN, _("cancelled"))
-    _check_change_window(booking, _("cancelled"))
+    _require_status(booking, ConsultBooking.OPEN, pgettext("consult action", "cancelled"))
+    _check_change_window(booking, pgettext("consult action", "cancelled"))
     _release_place(booking.slot_id)
     side = _side(acting_user, booking)
     _transition(
@@ -696,8 +697,8 @@ def booking_reschedule(*, booking: ConsultBooking, slot_id: int, acting_user, re
     booking = _lock(booking)
     if booking.doctor.user_id != getattr(acting_user, "pk", None) and not _is_admin(acting_user):
         raise PermissionDenied(_("Only the village doctor who booked this consult can reschedule it."))
-    _require_status(booking, ConsultBooking.OPEN, _("rescheduled"))
-    _check_change_window(booking, _("rescheduled"))
+    _require_status(booking, ConsultBooking.OPEN, pgettext("consult action", "rescheduled"))
+    _check_change_window(booking, pgettext("consult action", "rescheduled"))
     if booking.slot_id == slot_id:
         raise ValidationError({"slot": _("Choose a different time slot from the current one.")})
     new_slot = _bookable_slot(slot_id, now=timezone.now())

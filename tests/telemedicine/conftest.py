@@ -1,0 +1,39 @@
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+
+from tests.telemedicine.factories import consultant_with_login, make_slot, village_doctor
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+# Tuesday 1 December 2026, 08:00 in Leye.
+NOW = datetime.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI)
+TOMORROW = datetime.date(2026, 12, 2)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def consultant(db, roles):
+    return consultant_with_login(username="dr_huang")
+
+
+@pytest.fixture
+def doctor_user(db, roles):
+    return village_doctor(username="vd_wei")
+
+
+@pytest.fixture
+def slot(consultant, clock):
+    return make_slot(consultant, TOMORROW, 9, 0)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Test users get passwords; a fast hasher keeps these tests well under a minute."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
