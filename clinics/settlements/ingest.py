@@ -1,0 +1,517 @@
+"""Settlement ingest engines. Both give the same outcome for the same rows:
+
+- `PythonEngine` (SQLite, the embedded `make run`): checks rows in Python, then bulk inserts;
+- `PostgresEngine`: COPY into a temporary staging table (the raw CSV bytes when the upload is a
+  UTF-8/GB18030 CSV, row by row otherwise), every rule in one SQL pass, then
+  `INSERT … ON CONFLICT DO NOTHING` into the key table and the partitioned log.
+
+A row is accepted (new `setl_id`), a duplicate (the same `setl_id` with the same content, already
+recorded or earlier in the upload) or rejected (kept with its row number and reason). Reversals
+are checked after the ordinary rows of the same upload are in, so an upload may carry a
+settlement and its reversal.
+"""
+
+import datetime
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import DataError
+from django.utils import timezone
+
+from clinics.models import Facility
+from clinics.settlements.models import AMOUNT_FIELDS, RejectedSettlementRow, SettlementKey, SettlementRecord
+from clinics.settlements.partitions import ensure_partitions
+from clinics.settlements.rules import (
+    AMOUNT_PATTERN,
+    AMOUNT_RE,
+    CLR_TYPES,
+    FIELDS,
+    INSUTYPES,
+    MAX_LENGTH,
+    NEGATIVE_PATTERN,
+    NEGATIVE_RE,
+    REQUIRED,
+    TIME_PATTERN,
+    TIME_RE,
+    Messages,
+)
+from clinics.validators import mask_id_number
+
+CENT = Decimal("0.01")
+CHUNK = 900  # stays under SQLite's limit of host parameters per statement
+
+
+@dataclass
+class RawCsv:
+    """A CSV upload handed to COPY as it is: the bytes after the header line."""
+
+    header: list[str]
+    body: bytes
+    encoding: str  # PostgreSQL's name: UTF8 or GB18030
+
+
+@dataclass
+class IngestContext:
+    batch_id: int
+    own_facility: Facility | None = None  # an insurance terminal may only upload for this clinic
+    is_demo: bool = False
+    now: datetime.datetime = field(default_factory=timezone.now)
+
+
+@dataclass
+class IngestOutcome:
+    total: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+def fingerprint(values: list) -> str:
+    return hashlib.md5("|".join(values).encode()).hexdigest()  # noqa: S324 - a content fingerprint, not security
+
+
+# --- Python engine --------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    number: int
+    text: dict
+    reason: str = ""
+    facility_id: int | None = None
+    settled_at: datetime.datetime | None = None
+    amounts: dict = field(default_factory=dict)
+    fp: str = ""
+
+
+def _parse_time(text: str) -> datetime.datetime | None:
+    match = TIME_RE.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(match[i] or 0) for i in (1, 2, 3, 4, 5, 7))
+    if year < 2000:
+        return None
+    try:
+        naive = datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+    return timezone.make_aware(naive, timezone.get_default_timezone())
+
+
+class PythonEngine:
+    def __init__(self, context: IngestContext, messages: Messages):
+        self.context = context
+        self.m = messages
+        self.facilities = {
+            code: (pk, enabled)
+            for code, pk, enabled in Facility.objects.values_list("code", "pk", "settlement_enabled")
+        }
+
+    def check(self, row: _Row) -> str:
+        m, t = self.m, row.text
+        missing = [f for f in REQUIRED if not t[f]]
+        if missing:
+            return m.missing % {"fields": ", ".join(missing)}
+        for name, limit in MAX_LENGTH.items():
+            if len(t[name]) > limit:
+                return m.too_long % {"field": name, "max": limit}
+        if t["insutype"] not in INSUTYPES:
+            return m.insutype % {"value": t["insutype"]}
+        if t["clr_type"] not in CLR_TYPES:
+            return m.clr_type % {"value": t["clr_type"]}
+        row.settled_at = _parse_time(t["setl_time"])
+        if row.settled_at is None:
+            return m.time_format % {"value": t["setl_time"]}
+        if row.settled_at > self.context.now:
+            return m.time_future % {"value": t["setl_time"]}
+        for name in AMOUNT_FIELDS:
+            if NEGATIVE_RE.match(t[name]):
+                return m.amount_negative % {"field": name, "value": t[name]}
+            if not AMOUNT_RE.match(t[name]):
+                return m.amount_format % {"field": name, "value": t[name]}
+            row.amounts[name] = Decimal(t[name]).quantize(CENT)
+        a = row.amounts
+        if a["fund_pay_sumamt"] < a["hifp_pay"] + a["maf_pay"]:
+            return m.funds_rule % {"fund": a["fund_pay_sumamt"], "sum": a["hifp_pay"] + a["maf_pay"]}
+        paid = a["fund_pay_sumamt"] + a["acct_pay"] + a["psn_cash_pay"]
+        if a["medfee_sumamt"] != paid:
+            return m.total_rule % {"total": a["medfee_sumamt"], "sum": paid}
+        clinic = self.facilities.get(t["fixmedins_code"])
+        if clinic is None:
+            return m.unknown_clinic % {"value": t["fixmedins_code"]}
+        if not clinic[1]:
+            return m.clinic_disabled % {"value": t["fixmedins_code"]}
+        own = self.context.own_facility
+        if own is not None and clinic[0] != own.pk:
+            return m.out_of_scope % {"own": own.code, "value": t["fixmedins_code"]}
+        if t["init_setl_id"] == t["setl_id"]:
+            return m.reverses_itself
+        row.facility_id = clinic[0]
+        return ""
+
+    def _fingerprint(self, row: _Row) -> str:
+        t = row.text
+        return fingerprint(
+            [t["setl_id"], t["mdtrt_id"], t["psn_no"], t["psn_name"], mask_id_number(t["certno"]), t["insutype"],
+             t["clr_type"], str(row.facility_id), str(int(row.settled_at.timestamp()))]
+            + [str(row.amounts[name]) for name in AMOUNT_FIELDS]
+            + [t["atddr_no"], t["init_setl_id"]]
+        )
+
+    def run(self, rows: Iterable[tuple[int, dict]]) -> IngestOutcome:
+        outcome = IngestOutcome()
+        rejects: list[_Row] = []
+        valid: list[_Row] = []
+        for number, values in rows:
+            outcome.total += 1
+            row = _Row(number, {f: str(values.get(f) if values.get(f) is not None else "").strip() for f in FIELDS})
+            row.reason = self.check(row)
+            if row.reason:
+                rejects.append(row)
+            else:
+                row.fp = self._fingerprint(row)
+                valid.append(row)
+
+        first: dict[str, _Row] = {}
+        candidates: list[_Row] = []
+        for row in valid:
+            earlier = first.get(row.text["setl_id"])
+            if earlier is None:
+                first[row.text["setl_id"]] = row
+                candidates.append(row)
+            elif earlier.fp == row.fp:
+                outcome.duplicates += 1
+            else:
+                row.reason = self.m.repeated_in_batch % {"value": row.text["setl_id"], "row": earlier.number}
+                rejects.append(row)
+
+        known = self._known_fingerprints([r.text["setl_id"] for r in candidates])
+        new_rows, reversals = [], []
+        for row in candidates:
+            fp = known.get(row.text["setl_id"])
+            if fp == row.fp:
+                outcome.duplicates += 1
+            elif fp is not None:
+                row.reason = self.m.conflicts_recorded % {"value": row.text["setl_id"]}
+                rejects.append(row)
+            else:
+                (reversals if row.text["init_setl_id"] else new_rows).append(row)
+        outcome.accepted += self._insert(new_rows)
+        outcome.accepted += self._insert(self._check_reversals(reversals, rejects))
+        self._keep_rejects(rejects)
+        outcome.rejected = len(rejects)
+        return outcome
+
+    @staticmethod
+    def _known_fingerprints(setl_ids: list[str]) -> dict[str, str]:
+        known = {}
+        for start in range(0, len(setl_ids), CHUNK):
+            chunk = setl_ids[start : start + CHUNK]
+            known.update(SettlementKey.objects.filter(setl_id__in=chunk).values_list("setl_id", "fingerprint"))
+        return known
+
+    def _check_reversals(self, reversals: list[_Row], rejects: list[_Row]) -> list[_Row]:
+        if not reversals:
+            return []
+        wanted = sorted({r.text["init_setl_id"] for r in reversals})
+        originals, reversed_already = {}, set()
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            for record in SettlementRecord.objects.filter(setl_id__in=chunk).only(
+                "setl_id", "facility_id", "init_setl_id", *AMOUNT_FIELDS
+            ):
+                originals[record.setl_id] = record
+            reversed_already.update(
+                SettlementKey.objects.filter(init_setl_id__in=chunk).values_list("init_setl_id", flat=True)
+            )
+        accepted, seen = [], set()
+        for row in sorted(reversals, key=lambda r: r.number):
+            target = row.text["init_setl_id"]
+            original = originals.get(target)
+            if original is None:
+                row.reason = self.m.original_missing % {"value": target}
+            elif original.init_setl_id:
+                row.reason = self.m.original_is_reversal % {"value": target}
+            elif target in reversed_already or target in seen:
+                row.reason = self.m.already_reversed % {"value": target}
+            elif original.facility_id != row.facility_id:
+                row.reason = self.m.reversal_other_clinic % {"value": target}
+            elif any(getattr(original, name) != row.amounts[name] for name in AMOUNT_FIELDS):
+                row.reason = self.m.reversal_amounts % {"value": target}
+            seen.add(target)
+            if row.reason:
+                rejects.append(row)
+            else:
+                accepted.append(row)
+        return accepted
+
+    def _insert(self, rows: list[_Row]) -> int:
+        if not rows:
+            return 0
+        context = self.context
+        SettlementKey.objects.bulk_create(
+            [
+                SettlementKey(
+                    setl_id=r.text["setl_id"], settled_at=r.settled_at, fingerprint=r.fp,
+                    init_setl_id=r.text["init_setl_id"] or None,
+                )
+                for r in rows
+            ],
+            batch_size=500,
+        )
+        SettlementRecord.objects.bulk_create(
+            [
+                SettlementRecord(
+                    setl_id=r.text["setl_id"], mdtrt_id=r.text["mdtrt_id"], psn_no=r.text["psn_no"],
+                    psn_name=r.text["psn_name"], certno_masked=mask_id_number(r.text["certno"]),
+                    insutype=r.text["insutype"], clr_type=r.text["clr_type"], settled_at=r.settled_at,
+                    facility_id=r.facility_id, atddr_no=r.text["atddr_no"], init_setl_id=r.text["init_setl_id"],
+                    batch_id=context.batch_id, recorded_at=context.now, is_demo=context.is_demo, **r.amounts,
+                )
+                for r in rows
+            ],
+            batch_size=500,
+        )
+        return len(rows)
+
+    def _keep_rejects(self, rejects: list[_Row]) -> None:
+        RejectedSettlementRow.objects.bulk_create(
+            [
+                RejectedSettlementRow(
+                    batch_id=self.context.batch_id, row_number=r.number, setl_id=r.text["setl_id"][:100],
+                    fixmedins_code=r.text["fixmedins_code"][:100], reason=r.reason[:300],
+                    raw={k: v for k, v in r.text.items() if v},
+                )
+                for r in sorted(rejects, key=lambda r: r.number)
+            ],
+            batch_size=500,
+        )
+
+
+# --- PostgreSQL engine ----------------------------------------------------------------------
+
+STAGE = "settlement_stage"
+LOCAL_TZ = "Asia/Shanghai"
+
+
+def _lit(value: str) -> str:
+    """A SQL string literal, with % doubled: every statement here is run with parameters."""
+    return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
+
+
+def _sub(template: str, **values: str) -> str:
+    """SQL that fills %(name)s placeholders of a translated message with SQL expressions."""
+    sql = _lit(template)
+    for name, expression in values.items():
+        sql = f"replace({sql}, {_lit('%(' + name + ')s')}, {expression})"
+    return sql
+
+
+def _time_sql(column: str) -> str:
+    return f"(replace({column}, 'T', ' ')::timestamp AT TIME ZONE '{LOCAL_TZ}')"
+
+
+class PostgresEngine:
+    def __init__(self, context: IngestContext, messages: Messages):
+        self.context = context
+        self.m = messages
+
+    def _reason_sql(self) -> str:
+        m = self.m
+        s = "s."
+        whens = []
+        missing_list = ", ".join(f"CASE WHEN {s}{f} IS NULL THEN {_lit(f)} END" for f in REQUIRED)
+        whens.append((" OR ".join(f"{s}{f} IS NULL" for f in REQUIRED), _sub(m.missing, fields=f"concat_ws(', ', {missing_list})")))
+        for name, limit in MAX_LENGTH.items():
+            whens.append((f"length({s}{name}) > {limit}", _sub(m.too_long, field=_lit(name), max=_lit(limit))))
+        codes = ", ".join(_lit(c) for c in INSUTYPES)
+        whens.append((f"{s}insutype NOT IN ({codes})", _sub(m.insutype, value=f"{s}insutype")))
+        codes = ", ".join(_lit(c) for c in CLR_TYPES)
+        whens.append((f"{s}clr_type NOT IN ({codes})", _sub(m.clr_type, value=f"{s}clr_type")))
+        t = f"{s}setl_time"
+        bad_time = _sub(m.time_format, value=t)
+        whens.append((f"{t} !~ {_lit(TIME_PATTERN)}", bad_time))
+        whens.append((
+            f"substr({t}, 1, 4)::int < 2000 OR substr({t}, 6, 2)::int NOT BETWEEN 1 AND 12 "
+            f"OR substr({t}, 12, 2)::int > 23 OR substr({t}, 15, 2)::int > 59 "
+            f"OR coalesce(nullif(substr({t}, 18, 2), ''), '0')::int > 59",
+            bad_time,
+        ))
+        whens.append((
+            f"substr({t}, 9, 2)::int NOT BETWEEN 1 AND "
+            f"extract(day from (substr({t}, 1, 7) || '-01')::date + interval '1 month' - interval '1 day')",
+            bad_time,
+        ))
+        whens.append((f"{_time_sql(t)} > %(now)s", _sub(m.time_future, value=t)))
+        for name in AMOUNT_FIELDS:
+            whens.append((f"{s}{name} ~ {_lit(NEGATIVE_PATTERN)}", _sub(m.amount_negative, field=_lit(name), value=f"{s}{name}")))
+            whens.append((f"{s}{name} !~ {_lit(AMOUNT_PATTERN)}", _sub(m.amount_format, field=_lit(name), value=f"{s}{name}")))
+
+        def n(name):
+            return f"{s}{name}::numeric(12,2)"
+
+        whens.append((
+            f"{n('fund_pay_sumamt')} < {n('hifp_pay')} + {n('maf_pay')}",
+            _sub(m.funds_rule, fund=f"{n('fund_pay_sumamt')}::text", sum=f"({n('hifp_pay')} + {n('maf_pay')})::text"),
+        ))
+        paid = f"({n('fund_pay_sumamt')} + {n('acct_pay')} + {n('psn_cash_pay')})"
+        whens.append((f"{n('medfee_sumamt')} <> {paid}", _sub(m.total_rule, total=f"{n('medfee_sumamt')}::text", sum=f"{paid}::text")))
+        whens.append(("f.id IS NULL", _sub(m.unknown_clinic, value=f"{s}fixmedins_code")))
+        whens.append(("NOT f.settlement_enabled", _sub(m.clinic_disabled, value=f"{s}fixmedins_code")))
+        own = self.context.own_facility
+        if own is not None:
+            whens.append((f"f.id <> {int(own.pk)}", _sub(m.out_of_scope, own=_lit(own.code), value=f"{s}fixmedins_code")))
+        whens.append((f"{s}init_setl_id = {s}setl_id", _lit(m.reverses_itself)))
+        return "CASE " + " ".join(f"WHEN {cond} THEN {msg}" for cond, msg in whens) + " END"
+
+    def _create_stage(self, cursor, extra_columns: int = 0) -> None:
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        columns = ", ".join(f"{f} text" for f in FIELDS)
+        extras = "".join(f", extra_{i} text" for i in range(extra_columns))
+        cursor.execute(
+            f"CREATE TEMP TABLE {STAGE} (row_no bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 2), "
+            f"{columns}{extras}) ON COMMIT DROP"
+        )
+
+    def load_raw(self, cursor, raw: RawCsv) -> None:
+        extra = 0
+        names, seen = [], set()
+        for column in raw.header:
+            if column in FIELDS and column not in seen:
+                names.append(column)
+                seen.add(column)
+            else:
+                names.append(f"extra_{extra}")
+                extra += 1
+        self._create_stage(cursor, extra)
+        sql = f"COPY {STAGE} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, ENCODING '{raw.encoding}')"
+        import psycopg
+
+        try:
+            with cursor.cursor.copy(sql) as copy:
+                view = memoryview(raw.body)
+                for start in range(0, len(view), 1 << 20):
+                    copy.write(view[start : start + (1 << 20)])
+        except psycopg.DataError as exc:
+            raise DataError(str(exc)) from exc
+
+    def load_rows(self, cursor, rows: Iterable[tuple[int, dict]]) -> None:
+        self._create_stage(cursor)
+        sql = f"COPY {STAGE} (row_no, {', '.join(FIELDS)}) FROM STDIN"
+        with cursor.cursor.copy(sql) as copy:
+            for number, values in rows:
+                copy.write_row(
+                    [number] + [None if values.get(f) is None else str(values.get(f)) for f in FIELDS]
+                )
+
+    def run(self, cursor) -> IngestOutcome:
+        ctx, m = self.context, self.m
+        params = {"now": ctx.now, "batch": ctx.batch_id}
+        trimmed = ", ".join(f"nullif(btrim({f}), '') AS {f}" for f in FIELDS)
+        cursor.execute("DROP TABLE IF EXISTS settlement_checked, settlement_valid, settlement_reversal")
+        cursor.execute(
+            f"""CREATE TEMP TABLE settlement_checked ON COMMIT DROP AS
+            SELECT s.*, f.id AS facility_id, {self._reason_sql()} AS reason
+              FROM (SELECT row_no, {trimmed} FROM {STAGE}) s
+              LEFT JOIN clinics_facility f ON f.code = s.fixmedins_code""",
+            params,
+        )
+        amounts = ", ".join(f"{a}::numeric(12,2) AS {a}" for a in AMOUNT_FIELDS)
+        certno = "CASE WHEN certno IS NULL THEN '' WHEN length(certno) >= 10 THEN left(certno, 6) || '********' || right(certno, 4) ELSE repeat('*', length(certno)) END"
+        fp_parts = ", ".join(
+            ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "facility_id::text",
+             "extract(epoch FROM settled_at)::bigint::text"]
+            + [f"{a}::text" for a in AMOUNT_FIELDS]
+            + ["atddr_no", "init_setl_id"]
+        )
+        cursor.execute(
+            f"""CREATE TEMP TABLE settlement_valid ON COMMIT DROP AS
+            SELECT v.*, md5(concat_ws('|', {fp_parts})) AS fp,
+                   min(row_no) OVER (PARTITION BY setl_id) AS first_row
+              FROM (SELECT row_no, setl_id, mdtrt_id, psn_no, psn_name, {certno} AS certno_masked, insutype, clr_type,
+                           facility_id, {_time_sql('setl_time')} AS settled_at, {amounts},
+                           coalesce(atddr_no, '') AS atddr_no, coalesce(init_setl_id, '') AS init_setl_id
+                      FROM settlement_checked WHERE reason IS NULL) v"""
+        )
+        cursor.execute(
+            f"""ALTER TABLE settlement_valid ADD COLUMN status text, ADD COLUMN reason text;
+            UPDATE settlement_valid v SET status = CASE
+                    WHEN v.row_no <> v.first_row AND v.fp = first.fp THEN 'duplicate'
+                    WHEN v.row_no <> v.first_row THEN 'rejected'
+                    WHEN k.setl_id IS NOT NULL AND k.fingerprint = v.fp THEN 'duplicate'
+                    WHEN k.setl_id IS NOT NULL THEN 'rejected'
+                    ELSE 'new' END,
+                reason = CASE
+                    WHEN v.row_no <> v.first_row AND v.fp <> first.fp
+                        THEN {_sub(m.repeated_in_batch, value="v.setl_id", row="v.first_row::text")}
+                    WHEN v.row_no = v.first_row AND k.setl_id IS NOT NULL AND k.fingerprint <> v.fp
+                        THEN {_sub(m.conflicts_recorded, value="v.setl_id")} END
+              FROM settlement_valid first
+              LEFT JOIN settlements_settlementkey k ON k.setl_id = first.setl_id
+             WHERE first.row_no = v.first_row""",
+            params,
+        )
+        cursor.execute(
+            f"SELECT DISTINCT date_trunc('month', settled_at AT TIME ZONE '{LOCAL_TZ}')::date "
+            "FROM settlement_valid WHERE status = 'new'"
+        )
+        ensure_partitions(month for (month,) in cursor.fetchall())
+        accepted = self._insert(cursor, "settlement_valid", "s.status = 'new' AND s.init_setl_id = ''", params)
+
+        amounts_differ = " OR ".join(f"o.{a} <> r.{a}" for a in AMOUNT_FIELDS)
+        cursor.execute(
+            f"""CREATE TEMP TABLE settlement_reversal ON COMMIT DROP AS
+            SELECT r.*, CASE
+                    WHEN o.setl_id IS NULL THEN {_sub(m.original_missing, value="r.init_setl_id")}
+                    WHEN o.init_setl_id <> '' THEN {_sub(m.original_is_reversal, value="r.init_setl_id")}
+                    WHEN rk.setl_id IS NOT NULL OR r.turn > 1 THEN {_sub(m.already_reversed, value="r.init_setl_id")}
+                    WHEN o.facility_id <> r.facility_id THEN {_sub(m.reversal_other_clinic, value="r.init_setl_id")}
+                    WHEN {amounts_differ} THEN {_sub(m.reversal_amounts, value="r.init_setl_id")}
+                END AS rev_reason
+              FROM (SELECT *, row_number() OVER (PARTITION BY init_setl_id ORDER BY row_no) AS turn
+                      FROM settlement_valid WHERE status = 'new' AND init_setl_id <> '') r
+              LEFT JOIN settlements_settlementrecord o ON o.setl_id = r.init_setl_id
+              LEFT JOIN settlements_settlementkey rk ON rk.init_setl_id = r.init_setl_id""",
+            params,
+        )
+        accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
+
+        raw = ", ".join(f"{_lit(f)}, c.{f}" for f in FIELDS)
+        cursor.execute(
+            f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
+            SELECT %(batch)s, c.row_no, coalesce(left(c.setl_id, 100), ''), coalesce(left(c.fixmedins_code, 100), ''),
+                   left(coalesce(c.reason, v.reason, r.rev_reason), 300), jsonb_strip_nulls(jsonb_build_object({raw}))
+              FROM settlement_checked c
+              LEFT JOIN settlement_valid v ON v.row_no = c.row_no
+              LEFT JOIN settlement_reversal r ON r.row_no = c.row_no
+             WHERE c.reason IS NOT NULL OR v.status = 'rejected' OR r.rev_reason IS NOT NULL
+             ORDER BY c.row_no""",
+            params,
+        )
+        rejected = cursor.rowcount
+        cursor.execute("SELECT count(*) FROM settlement_checked")
+        total = cursor.fetchone()[0]
+        return IngestOutcome(total=total, accepted=accepted, rejected=rejected, duplicates=total - accepted - rejected)
+
+    def _insert(self, cursor, source: str, condition: str, params: dict) -> int:
+        """Keys first, ON CONFLICT DO NOTHING: a row whose key another upload took meanwhile is
+        not inserted and counts as a duplicate."""
+        columns = (
+            ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type"]
+            + list(AMOUNT_FIELDS)
+            + ["settled_at", "facility_id", "atddr_no", "init_setl_id"]
+        )
+        cursor.execute(
+            f"""WITH keys AS (
+                INSERT INTO settlements_settlementkey (setl_id, settled_at, fingerprint, init_setl_id)
+                SELECT s.setl_id, s.settled_at, s.fp, nullif(s.init_setl_id, '') FROM {source} s WHERE {condition}
+                ON CONFLICT DO NOTHING RETURNING setl_id)
+            INSERT INTO settlements_settlementrecord ({", ".join(columns)}, batch_id, recorded_at, is_demo)
+            SELECT {", ".join("s." + c for c in columns)}, %(batch)s, %(now)s, {"true" if self.context.is_demo else "false"}
+              FROM {source} s JOIN keys USING (setl_id) WHERE {condition}""",
+            params,
+        )
+        return cursor.rowcount
+

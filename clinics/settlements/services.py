@@ -1,0 +1,147 @@
+"""Writes to the settlement log: ingest (API, admin upload, command), reconciliation with the
+bureau's statement, and activity anomalies. Every ingest path goes through `settlements_import`."""
+
+import csv
+import time
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DataError, connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_record
+from clinics.models import Role
+from clinics.scoping import user_role
+from clinics.settlements.ingest import IngestContext, PostgresEngine, PythonEngine, RawCsv
+from clinics.settlements.models import SettlementImport
+from clinics.settlements.rules import REQUIRED, Messages
+from clinics.tabular import TableError, read_table
+
+MAX_API_ROWS = 5000
+UPLOADER_ROLES = {Role.COUNTY_ADMIN, Role.INSURANCE_CLERK, Role.API_CLIENT}
+
+Rows = Iterable[tuple[int, dict]]
+
+
+def can_upload(user) -> bool:
+    return user_role(user) in UPLOADER_ROLES
+
+
+def uploader_clinic(user):
+    """The clinic an insurance terminal is bound to (None for county-wide uploaders)."""
+    if user_role(user) == Role.API_CLIENT:
+        return user.scope.facility
+    return None
+
+
+def table_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict]]:
+    """Rows of a CSV or XLSX upload with the row number a person sees (header = row 1)."""
+    _header, rows = read_table(data, filename, REQUIRED)
+    return ((row.number, row.values) for row in rows)
+
+
+def raw_csv(data: bytes) -> RawCsv:
+    """Split a CSV upload into its header and the bytes COPY reads; raise TableError when the
+    header lacks a required column."""
+    encodings = {"utf-8": "UTF8", "gb18030": "GB18030"}
+    for encoding in encodings:
+        try:
+            data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise TableError(_("The CSV file must be saved as UTF-8 or GB18030 text."))
+    pg_name = encodings[encoding]
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    end = data.find(b"\n")
+    head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
+    header = [h.strip() for h in next(csv.reader([head.decode(encoding).rstrip("\r")]), [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    return RawCsv(header=header, body=body, encoding=pg_name)
+
+
+def _run_engine(context: IngestContext, messages: Messages, rows: Callable[[], Rows], raw: RawCsv | None):
+    if connection.vendor != "postgresql":
+        return PythonEngine(context, messages).run(rows())
+    engine = PostgresEngine(context, messages)
+    with connection.cursor() as cursor:
+        loaded = False
+        if raw is not None:
+            try:
+                with transaction.atomic():
+                    engine.load_raw(cursor, raw)
+                loaded = True
+            except DataError:
+                # Not plain CSV for COPY (a blank line, a row with too many columns…): read it
+                # row by row instead, which keeps row numbers and gives each bad row its reason.
+                loaded = False
+        if not loaded:
+            engine.load_rows(cursor, rows())
+        return engine.run(cursor)
+
+
+@transaction.atomic
+def settlements_import(
+    *,
+    source: str,
+    acting_user=None,
+    rows: Rows | None = None,
+    data: bytes | None = None,
+    filename: str = "",
+    is_demo: bool = False,
+) -> SettlementImport:
+    """Ingest settlements from `rows` ((row number, {column: value}) pairs) or from the bytes of
+    a CSV/XLSX file. Returns the import batch with its counts; rejected rows are kept on it.
+
+    Raises PermissionDenied for a user who may not upload, ValidationError for a file that cannot
+    be read at all (nothing is written then)."""
+    if acting_user is not None and not can_upload(acting_user):
+        raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
+    if (rows is None) == (data is None):
+        raise ValueError("Give either rows or data.")
+    raw = None
+    if data is not None:
+        name = filename.lower()
+        try:
+            if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
+                raw = raw_csv(data)
+                rows_factory = lambda: table_rows(data, filename)  # noqa: E731
+            else:
+                materialised = list(table_rows(data, filename))
+                rows_factory = lambda: iter(materialised)  # noqa: E731
+        except TableError as exc:
+            raise ValidationError(str(exc), code="unreadable_file") from exc
+    else:
+        rows_factory = lambda: rows  # noqa: E731
+
+    started = time.monotonic()
+    own = uploader_clinic(acting_user) if acting_user is not None else None
+    batch = SettlementImport.objects.create(
+        source=source, filename=filename[:200], uploaded_by=acting_user if acting_user and acting_user.is_authenticated else None,
+        facility=own,
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        messages = Messages.load()
+    context = IngestContext(batch_id=batch.pk, own_facility=own, is_demo=is_demo, now=timezone.now())
+    outcome = _run_engine(context, messages, rows_factory, raw)
+    batch.total_rows = outcome.total
+    batch.accepted = outcome.accepted
+    batch.duplicates = outcome.duplicates
+    batch.rejected = outcome.rejected
+    batch.seconds = Decimal(f"{time.monotonic() - started:.3f}")
+    batch.save(update_fields=["total_rows", "accepted", "duplicates", "rejected", "seconds"])
+    audit_record(
+        actor=acting_user,
+        action="settlement.import",
+        target=batch,
+        changes={"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected,
+                 "rows": outcome.total, "file": filename},
+    )
+    return batch
