@@ -143,8 +143,9 @@ def seed_synthetic(*, clinics: int, batch_size: int = 5000) -> dict:
     existing = Facility.objects.filter(code__startswith="99").count()
     start = existing
     townships_needed = (start + clinics + 99) // 100
+    first_new_township = (start + 99) // 100
     township_objs = []
-    for t in range(townships_needed):
+    for t in range(start // 100, townships_needed):
         code = f"99{t:07d}"
         township_objs.append(Township(code=code, name=f"合成乡镇{t:05d}", kind=Township.Kind.TOWNSHIP))
     Township.objects.bulk_create(township_objs, batch_size=batch_size, ignore_conflicts=True)
@@ -205,4 +206,4 @@ def seed_synthetic(*, clinics: int, batch_size: int = 5000) -> dict:
         for slot in (0, 1)
     ]
     Posting.objects.bulk_create(postings, batch_size=batch_size)
-    return {"townships": townships_needed, "clinics": clinics, "doctors": len(doctors), "postings": len(postings)}
+    return {"townships": townships_needed - first_new_township, "clinics": clinics, "doctors": len(doctors), "postings": len(postings)}
