@@ -181,6 +181,7 @@ def payrun_mark_paid(*, run: PayRun, acting_user) -> PayRun:
 
 @transaction.atomic
 def payrun_delete(*, run: PayRun, acting_user) -> None:
+    run = PayRun.objects.select_for_update().get(pk=run.pk)
     _refuse_if_locked(run)
     audit_record(actor=acting_user, action="payrun.delete", target=run, changes={"month": run.month, "net_total": run.net_total})
     run.delete()
