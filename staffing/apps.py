@@ -6,3 +6,9 @@ class StaffingConfig(AppConfig):
     name = "staffing"
     label = "staffing"
     verbose_name = _("Staffing")
+
+    def ready(self):
+        from notifications.reminders import register_scanner
+        from staffing.reminders import licence_expiry_scanner
+
+        register_scanner("staffing.licence_expiry", licence_expiry_scanner)
