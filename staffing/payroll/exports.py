@@ -10,6 +10,7 @@ from html import escape
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -97,13 +98,13 @@ def _payslip_story(slip: Payslip, styles: dict) -> list:
         Spacer(1, 3 * mm),
     ]
     facts = [
-        [_("Name"), str(slip.doctor), _("Clinic"), slip.facility.name],
-        [_("Township"), slip.township.name if slip.township else "", _("Payable days"), f"{slip.payable_days} / {slip.days_in_month}"],
-        [_("Bank"), slip.bank_name, _("Account"), slip.doctor.bank_account_masked],
+        [pgettext("payroll", "Name"), str(slip.doctor), pgettext("payroll", "Clinic"), slip.facility.name],
+        [pgettext("payroll", "Township"), slip.township.name if slip.township else "", pgettext("payroll", "Payable days"), f"{slip.payable_days} / {slip.days_in_month}"],
+        [pgettext("payroll", "Bank"), slip.bank_name, pgettext("payroll", "Account"), slip.doctor.bank_account_masked],
     ]
     story.append(_table(facts, [22 * mm, 60 * mm, 22 * mm, 76 * mm], styles, header=False))
     story.append(Spacer(1, 4 * mm))
-    rows = [[_("Item"), _("Quantity"), _("Rate"), _("Amount"), _("Source")]]
+    rows = [[pgettext("payroll", "Item"), pgettext("payroll", "Quantity"), pgettext("payroll", "Rate"), pgettext("payroll", "Amount"), pgettext("payroll", "Source")]]
     for line in lines:
         sign = "" if line.kind == PayslipLine.Kind.EARNING else "−"
         label = line.description
@@ -115,9 +116,9 @@ def _payslip_story(slip: Payslip, styles: dict) -> list:
             Paragraph(escape(_source_text(line)), styles["cell_small"]),
         ])
     rows += [
-        [_("Gross pay"), "", "", yuan(slip.gross), ""],
-        [_("Deductions"), "", "", "−" + yuan(slip.deductions), ""],
-        [_("Net pay"), "", "", yuan(slip.net), ""],
+        [pgettext("payroll", "Gross pay"), "", "", yuan(slip.gross), ""],
+        [pgettext("payroll", "Deductions"), "", "", "−" + yuan(slip.deductions), ""],
+        [pgettext("payroll", "Net pay"), "", "", yuan(slip.net), ""],
     ]
     table = _table(rows, [58 * mm, 16 * mm, 20 * mm, 24 * mm, 62 * mm], styles)
     table.setStyle(TableStyle([("ALIGN", (1, 1), (3, -1), "RIGHT"), ("BACKGROUND", (0, -3), (-1, -1), colors.HexColor("#f2f5f9"))]))
@@ -201,7 +202,7 @@ def payslips_zip(slips) -> bytes:
 
 def bank_rows(run: PayRun) -> tuple[list[str], list[list]]:
     """Name, bank, account, amount per payslip (net pay), and a total row equal to the run's net total."""
-    headers = [_("Name"), _("Bank"), _("Account"), _("Amount")]
+    headers = [pgettext("payroll", "Name"), pgettext("payroll", "Bank"), pgettext("payroll", "Account"), pgettext("payroll", "Amount")]
     rows = []
     total = Decimal("0")
     for name, bank, account, net in Payslip.objects.filter(run=run).order_by("doctor__name", "doctor_id").values_list(
@@ -209,7 +210,7 @@ def bank_rows(run: PayRun) -> tuple[list[str], list[list]]:
     ):
         rows.append([name, bank, account, f"{net:.2f}"])
         total += net
-    rows.append([_("Total"), "", f"{len(rows)}", f"{total:.2f}"])
+    rows.append([pgettext("payroll", "Total"), "", f"{len(rows)}", f"{total:.2f}"])
     return headers, rows
 
 
@@ -221,7 +222,7 @@ def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
     """Per clinic with a subtotal per township and a grand total; one column per component."""
     clinics = run_summary(run=run)
     used = [c for c in Component.values if any(c in row["components"] for row in clinics)]
-    headers = [_("Township"), _("Clinic"), _("Clinic code"), _("Doctors")] + [Component(c).label for c in used] + [_("Gross pay"), _("Deductions"), _("Net pay")]
+    headers = [pgettext("payroll", "Township"), pgettext("payroll", "Clinic"), pgettext("payroll", "Clinic code"), pgettext("payroll", "Doctors")] + [str(Component(c).label) for c in used] + [pgettext("payroll", "Gross pay"), pgettext("payroll", "Deductions"), pgettext("payroll", "Net pay")]
 
     def line(township, clinic, code, doctors, components, gross, deductions, net):
         return [township, clinic, code, doctors] + [f"{components.get(c, Decimal('0')):.2f}" for c in used] + [f"{gross:.2f}", f"{deductions:.2f}", f"{net:.2f}"]
@@ -241,8 +242,8 @@ def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
                     bucket[key] += clinic[key]
                 for c, amount in clinic["components"].items():
                     bucket["components"][c] = bucket["components"].get(c, Decimal("0")) + amount
-        rows.append(line(township, _("Township subtotal"), "", subtotal["doctors"], subtotal["components"], subtotal["gross"], subtotal["deductions"], subtotal["net"]))
-    rows.append(line(_("Total"), "", "", grand["doctors"], grand["components"], grand["gross"], grand["deductions"], grand["net"]))
+        rows.append(line(township, pgettext("payroll", "Township subtotal"), "", subtotal["doctors"], subtotal["components"], subtotal["gross"], subtotal["deductions"], subtotal["net"]))
+    rows.append(line(pgettext("payroll", "Total"), "", "", grand["doctors"], grand["components"], grand["gross"], grand["deductions"], grand["net"]))
     return headers, rows
 
 
