@@ -149,7 +149,7 @@ class ConsultBookingAdmin(ScopedAdmin):
     list_filter = ["status", "mode", "urgency", "department__name", "poverty_household"]
     search_fields = ["patient_name", "doctor__name", "consultant__name", "facility__name"]
     date_hierarchy = "starts_at"
-    list_select_related = ["facility", "doctor", "consultant", "department__facility"]
+    list_select_related = ["facility", "doctor", "consultant__department", "department__facility"]
     inlines = [ConsultOutcomeInline, BookingEventInline]
     exclude = ["patient_id_number"]
     readonly_fields = [

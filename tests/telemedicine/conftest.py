@@ -37,3 +37,16 @@ def slot(consultant, clock):
 def fast_password_hashing(settings):
     """Test users get passwords; a fast hasher keeps these tests well under a minute."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def keep_query_log():
+    """Django clears the query log at the start of each request (request_started → reset_queries),
+    which makes a query-count context around a test-client request count nothing; keep the log
+    (and call reset_queries() just before counting, so the bounded log has room)."""
+    from django.core.signals import request_started
+    from django.db import reset_queries
+
+    request_started.disconnect(reset_queries)
+    yield
+    request_started.connect(reset_queries)
