@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -106,19 +107,21 @@ def _payslip_story(slip: Payslip, styles: dict) -> list:
     story.append(Spacer(1, 4 * mm))
     rows = [[pgettext("payroll", "Item"), pgettext("payroll", "Quantity"), pgettext("payroll", "Rate"), pgettext("payroll", "Amount"), pgettext("payroll", "Source")]]
     for line in lines:
-        sign = "" if line.kind == PayslipLine.Kind.EARNING else "−"
+        sign = "" if line.kind == PayslipLine.Kind.EARNING else "-"
+        num = styles["num"]
         label = line.description
         rows.append([
             Paragraph(escape(label), styles["cell"]),
-            _quantity(line),
-            _rate(line),
-            sign + yuan(line.amount),
+            Paragraph(_quantity(line), num),
+            Paragraph(_rate(line), num),
+            Paragraph(sign + yuan(line.amount), num),
             Paragraph(escape(_source_text(line)), styles["cell_small"]),
         ])
+    num = styles["num"]
     rows += [
-        [pgettext("payroll", "Gross pay"), "", "", yuan(slip.gross), ""],
-        [pgettext("payroll", "Deductions"), "", "", "−" + yuan(slip.deductions), ""],
-        [pgettext("payroll", "Net pay"), "", "", yuan(slip.net), ""],
+        [pgettext("payroll", "Gross pay"), "", "", Paragraph(yuan(slip.gross), num), ""],
+        [pgettext("payroll", "Deductions"), "", "", Paragraph("-" + yuan(slip.deductions), num), ""],
+        [pgettext("payroll", "Net pay"), "", "", Paragraph("<b>" + yuan(slip.net) + "</b>", num), ""],
     ]
     table = _table(rows, [58 * mm, 16 * mm, 20 * mm, 24 * mm, 62 * mm], styles)
     table.setStyle(TableStyle([("ALIGN", (1, 1), (3, -1), "RIGHT"), ("BACKGROUND", (0, -3), (-1, -1), colors.HexColor("#f2f5f9"))]))
@@ -155,6 +158,7 @@ def _styles() -> dict:
         "title": ParagraphStyle("title", fontName=font, fontSize=16, leading=22, spaceAfter=2),
         "small": ParagraphStyle("small", fontName=font, fontSize=8, leading=11, textColor=colors.HexColor("#444444")),
         "cell": ParagraphStyle("cell", fontName=font, fontSize=9, leading=12),
+        "num": ParagraphStyle("num", fontName=font, fontSize=9, leading=12, alignment=TA_RIGHT),
         "cell_small": ParagraphStyle("cell_small", fontName=font, fontSize=7, leading=9),
     }
 
