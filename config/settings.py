@@ -204,6 +204,15 @@ CELERY_BEAT_SCHEDULE["telemedicine-materialise-slots"] = {
     "schedule": crontab(minute=15, hour="*/6"),
 }
 CELERY_BEAT_SCHEDULE["telemedicine-sweep-past-consults"] = {"task": "telemedicine.sweep_past_consults", "schedule": 300.0}
+# settlements: monthly partitions of the log created ahead (PostgreSQL); last month's activity anomalies.
+CELERY_BEAT_SCHEDULE["settlements-create-partitions"] = {
+    "task": "settlements.create_partitions",
+    "schedule": crontab(hour=1, minute=10),
+}
+CELERY_BEAT_SCHEDULE["settlements-detect-anomalies"] = {
+    "task": "settlements.detect_anomalies",
+    "schedule": crontab(hour=2, minute=20, day_of_month="2"),
+}
 
 # --- E-mail and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from clinics.settlements.api import SettlementViewSet
+
+router = SimpleRouter()
+router.register("settlements", SettlementViewSet, basename="settlement")
+urlpatterns = router.urls

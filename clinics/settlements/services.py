@@ -43,7 +43,7 @@ def table_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict]]:
     return ((row.number, row.values) for row in rows)
 
 
-def raw_csv(data: bytes) -> RawCsv:
+def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
     """Split a CSV upload into its header and the bytes COPY reads; raise TableError when the
     header lacks a required column."""
     encodings = {"utf-8": "UTF8", "gb18030": "GB18030"}
@@ -61,7 +61,7 @@ def raw_csv(data: bytes) -> RawCsv:
     end = data.find(b"\n")
     head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
     header = [h.strip() for h in next(csv.reader([head.decode(encoding).rstrip("\r")]), [])]
-    missing = [c for c in REQUIRED if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
         raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
     return RawCsv(header=header, body=body, encoding=pg_name)

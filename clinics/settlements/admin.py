@@ -1,0 +1,494 @@
+"""Admin for the settlement log: read-only log with an estimated count, uploads with their
+rejected rows, reconciliation with the bureau, activity anomalies, the monthly summary."""
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from clinics.admin_base import ScopedAdmin
+from clinics.models import Facility
+from clinics.scoping import is_county_wide, scope_facilities
+from clinics.settlements.anomalies import anomalies_detect
+from clinics.settlements.models import (
+    ActivityAnomaly,
+    BureauStatement,
+    Reconciliation,
+    ReconciliationItem,
+    ReconciliationTotal,
+    RejectedSettlementRow,
+    SettlementImport,
+    SettlementRecord,
+)
+from clinics.settlements.partitions import add_months, estimated_row_count, month_start
+from clinics.settlements.reconciliation import (
+    discrepancy_rows,
+    reconciliation_rows,
+    reconciliation_run,
+    statement_import,
+)
+from clinics.settlements.rules import FIELDS
+from clinics.settlements.selectors import clinic_month_summary, month_bounds, practitioner_month_summary
+from clinics.settlements.services import can_upload, settlements_import
+from clinics.tabular import xlsx_bytes
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
+
+
+class EstimatedCountPaginator(Paginator):
+    """An unfiltered page of a big table shows the planner's estimate (pg_class.reltuples)
+    instead of running COUNT(*) over millions of rows; filtered pages count exactly."""
+
+    @cached_property
+    def count(self):
+        if not self.object_list.query.where:
+            estimate = estimated_row_count()
+            if estimate is not None and estimate > ESTIMATE_ABOVE:
+                return estimate
+        return super().count
+
+
+def recent_months(n: int = 24) -> list[datetime.date]:
+    first = month_start(timezone.localdate())
+    return [add_months(first, -i) for i in range(n)]
+
+
+class MonthFilter(admin.SimpleListFilter):
+    title = _("month")
+    parameter_name = "month"
+    field = "settled_at"
+
+    def lookups(self, request, model_admin):
+        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in recent_months()]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            month = datetime.date.fromisoformat(f"{self.value()}-01")
+        except ValueError:
+            return queryset.none()
+        start, end = month_bounds(month)
+        return queryset.filter(**{f"{self.field}__gte": start, f"{self.field}__lt": end})
+
+
+class StoredMonthFilter(MonthFilter):
+    """For tables with a `month` date column."""
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            return queryset.filter(month=datetime.date.fromisoformat(f"{self.value()}-01"))
+        except ValueError:
+            return queryset.none()
+
+
+class ClinicFilter(admin.SimpleListFilter):
+    """Clinics in the user's reach (the stock related filter would list every clinic)."""
+
+    title = _("clinic")
+    parameter_name = "clinic"
+    facility_field = "facility_id"
+
+    def lookups(self, request, model_admin):
+        clinics = scope_facilities(Facility.objects.filter(settlement_enabled=True), request.user)
+        return [(str(pk), f"{code} {name}") for pk, code, name in clinics.values_list("pk", "code", "name")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(**{self.facility_field: int(self.value())})
+        return queryset
+
+
+class ReversalFilter(admin.SimpleListFilter):
+    title = _("reversal")
+    parameter_name = "reversal"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Reversals only")), ("no", _("Settlements only"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(init_setl_id="")
+        if self.value() == "no":
+            return queryset.filter(init_setl_id="")
+        return queryset
+
+
+class ReadOnlyAdmin(ScopedAdmin):
+    """Nothing here is edited or deleted by hand: the log is append-only and the other tables
+    are results that a rerun replaces."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class SettlementUploadForm(forms.Form):
+    file = forms.FileField(label=_("Settlement file (CSV or XLSX)"))
+
+
+class StatementForm(forms.Form):
+    month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7)
+    statement = forms.FileField(label=_("Bureau statement: totals (CSV or XLSX)"))
+    detail = forms.FileField(label=_("Bureau statement: detail lines (optional)"), required=False)
+
+    def clean_month(self):
+        try:
+            return datetime.date.fromisoformat(f"{self.cleaned_data['month'].strip()}-01")
+        except ValueError:
+            raise ValidationError(gettext("Give the month as YYYY-MM, for example 2026-11."))
+
+
+class MonthForm(forms.Form):
+    month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7)
+    clean_month = StatementForm.clean_month
+
+
+def _form_page(admin_obj, request, *, title, form, help_lines=(), template="admin/settlements/form.html", **extra):
+    context = {
+        **admin_obj.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "help_lines": help_lines,
+        "opts": admin_obj.model._meta,
+        **extra,
+    }
+    return TemplateResponse(request, template, context)
+
+
+@admin.register(SettlementRecord)
+class SettlementRecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "setl_id", "settled_at", "facility", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt",
+        "psn_cash_pay", "atddr_no", "reversal_of", "is_demo",
+    ]
+    list_filter = [MonthFilter, ClinicFilter, "insutype", "clr_type", ReversalFilter]
+    search_fields = ["=setl_id", "=mdtrt_id", "=psn_no", "=init_setl_id"]
+    list_select_related = ["facility"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 100
+    ordering = ["-id"]
+    change_list_template = "admin/settlements/settlementrecord/change_list.html"
+    fields = [
+        "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "medfee_sumamt",
+        "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay", "settled_at", "facility", "atddr_no",
+        "init_setl_id", "batch_id", "recorded_at", "is_demo",
+    ]
+
+    @admin.display(description=_("reverses"))
+    def reversal_of(self, obj):
+        return obj.init_setl_id or "—"
+
+    def get_urls(self):
+        return [
+            path("summary/", self.admin_site.admin_view(self.summary_view), name="settlements_settlementrecord_summary"),
+        ] + super().get_urls()
+
+    def summary_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = MonthForm(request.GET or {"month": f"{add_months(month_start(timezone.localdate()), -1):%Y-%m}"})
+        clinics, doctors, month = [], [], None
+        if form.is_valid():
+            month = form.cleaned_data["month"]
+            clinics = clinic_month_summary(user=request.user, month=month)
+            clinic_id = request.GET.get("clinic", "")
+            if clinic_id.isdigit():
+                doctors = practitioner_month_summary(user=request.user, month=month, facility_id=int(clinic_id))
+        return _form_page(
+            self, request, title=gettext("Monthly settlement summary"), form=form, clinics=clinics, doctors=doctors,
+            month=month, method="get", template="admin/settlements/summary.html",
+        )
+
+
+class RejectedRowInline(admin.TabularInline):
+    model = RejectedSettlementRow
+    fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        first = list(queryset.values_list("pk", flat=True).order_by("batch", "row_number")[:200])
+        return queryset.filter(pk__in=first)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementImport)
+class SettlementImportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "started_at", "source", "filename", "uploaded_by", "facility", "total_rows", "accepted",
+                    "duplicates", "rejected", "seconds", "rejected_download"]
+    list_filter = ["source"]
+    list_select_related = ["uploaded_by", "facility"]
+    fields = ["source", "filename", "uploaded_by", "facility", "started_at", "total_rows", "accepted", "duplicates",
+              "rejected", "seconds"]
+    inlines = [RejectedRowInline]
+    change_list_template = "admin/settlements/settlementimport/change_list.html"
+
+    @admin.display(description=_("rejected rows"))
+    def rejected_download(self, obj):
+        if not obj.rejected:
+            return "—"
+        url = reverse("admin:settlements_settlementimport_rejected", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Download XLSX"))
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="settlements_settlementimport_upload"),
+            path("<int:pk>/rejected.xlsx", self.admin_site.admin_view(self.rejected_view),
+                 name="settlements_settlementimport_rejected"),
+        ] + super().get_urls()
+
+    def upload_view(self, request):
+        if not can_upload(request.user):
+            raise PermissionDenied
+        form = SettlementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                batch = settlements_import(source="upload", acting_user=request.user, data=upload.read(),
+                                           filename=upload.name)
+            except ValidationError as exc:
+                form.add_error("file", exc)
+            else:
+                level = messages.SUCCESS if not batch.rejected else messages.WARNING
+                messages.add_message(
+                    request, level,
+                    gettext("%(accepted)s accepted, %(duplicates)s duplicates (already recorded, unchanged), "
+                            "%(rejected)s rejected.")
+                    % {"accepted": batch.accepted, "duplicates": batch.duplicates, "rejected": batch.rejected},
+                )
+                return redirect("admin:settlements_settlementimport_change", batch.pk)
+        help_lines = [
+            gettext("Columns (header row, in any order): %(cols)s.") % {"cols": ", ".join(FIELDS)},
+            gettext("certno, atddr_no and init_setl_id may be empty; setl_time as 2026-11-03 09:30:00 (Beijing time); "
+                    "amounts in yuan with at most two decimals; a reversal names the original in init_setl_id."),
+            gettext("Sending the same file again changes nothing: rows already recorded count as duplicates. "
+                    "Bad rows are kept with their row number and reason; the good rows still land."),
+        ]
+        return _form_page(self, request, title=gettext("Upload settlements"), form=form, help_lines=help_lines,
+                          multipart=True)
+
+    def rejected_view(self, request, pk):
+        batch = get_object_or_404(self.get_queryset(request), pk=pk)
+        rows = batch.rejected_rows.order_by("row_number")
+        headers = ["row_number", "reason", *FIELDS]
+        body = ([r.row_number, r.reason, *[r.raw.get(f, "") for f in FIELDS]] for r in rows.iterator(chunk_size=2000))
+        response = HttpResponse(xlsx_bytes(headers, body, sheet_title="rejected"), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="settlement-import-{batch.pk}-rejected.xlsx"'
+        return response
+
+
+@admin.register(RejectedSettlementRow)
+class RejectedSettlementRowAdmin(ReadOnlyAdmin):
+    facility_path = "batch__facility"
+    list_display = ["batch", "row_number", "setl_id", "fixmedins_code", "reason"]
+    search_fields = ["=setl_id", "=fixmedins_code"]
+    list_select_related = ["batch"]
+    show_full_result_count = False
+
+
+class ReconciliationTotalInline(admin.TabularInline):
+    model = ReconciliationTotal
+    fields = ["insutype", "clr_type", "our_count", "bureau_count", "our_medfee", "bureau_medfee", "our_fund",
+              "bureau_fund", "our_acct", "bureau_acct", "balanced"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(ReadOnlyAdmin):
+    list_display = ["month_label", "facility", "balanced", "our_count", "bureau_count", "our_medfee", "bureau_medfee",
+                    "difference", "matched", "missing_here", "missing_at_bureau", "amounts_differ", "lines_link"]
+    list_filter = [StoredMonthFilter, "balanced", ClinicFilter]
+    list_select_related = ["facility"]
+    inlines = [ReconciliationTotalInline]
+    exclude = ["statement"]
+    change_list_template = "admin/settlements/reconciliation/change_list.html"
+    actions = ["export_selected"]
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("fee difference"))
+    def difference(self, obj):
+        return obj.fee_difference
+
+    @admin.display(description=_("detail lines"))
+    def lines_link(self, obj):
+        url = reverse("admin:settlements_reconciliationitem_changelist") + f"?reconciliation__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, gettext("View"))
+
+    def get_urls(self):
+        return [
+            path("run/", self.admin_site.admin_view(self.run_view), name="settlements_reconciliation_run"),
+            path("export/", self.admin_site.admin_view(self.export_view), name="settlements_reconciliation_export"),
+        ] + super().get_urls()
+
+    def run_view(self, request):
+        if not is_county_wide(request.user):
+            raise PermissionDenied
+        form = StatementForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            detail = form.cleaned_data.get("detail")
+            try:
+                statement = statement_import(
+                    month=form.cleaned_data["month"], statement_data=form.cleaned_data["statement"].read(),
+                    statement_filename=form.cleaned_data["statement"].name,
+                    detail_data=detail.read() if detail else None, detail_filename=detail.name if detail else "",
+                    acting_user=request.user,
+                )
+                results = reconciliation_run(statement=statement, acting_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                balanced = sum(r.balanced for r in results)
+                messages.success(request, gettext("%(month)s reconciled: %(balanced)s of %(total)s clinics balanced.")
+                                 % {"month": f"{statement.month:%Y-%m}", "balanced": balanced, "total": len(results)})
+                return redirect(reverse("admin:settlements_reconciliation_changelist") + f"?month={statement.month:%Y-%m}")
+        help_lines = [
+            gettext("Totals file columns: fixmedins_code, insutype, clr_type, setl_cnt, medfee_sumamt, fund_pay_sumamt, "
+                    "acct_pay (net of refunds, like interface 3201)."),
+            gettext("Detail file columns: setl_id, fixmedins_code, insutype, clr_type, medfee_sumamt, fund_pay_sumamt, "
+                    "acct_pay, optional refd_setl_flag (1 = refund), like interface 3202."),
+            gettext("Running a month again replaces its earlier result."),
+        ]
+        return _form_page(self, request, title=gettext("Reconcile a month with the bureau"), form=form,
+                          help_lines=help_lines, multipart=True)
+
+    def _export(self, request, results, month_label):
+        headers, rows = reconciliation_rows(results)
+        response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Reconciliation")), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="reconciliation-{month_label}.xlsx"'
+        return response
+
+    def export_view(self, request):
+        form = MonthForm(request.GET)
+        if not form.is_valid():
+            messages.error(request, gettext("Give the month as YYYY-MM, for example 2026-11."))
+            return redirect("admin:settlements_reconciliation_changelist")
+        month = form.cleaned_data["month"]
+        results = self.get_queryset(request).filter(month=month).order_by("facility__code")
+        if request.GET.get("detail") == "1":
+            facility_ids = None if is_county_wide(request.user) else list(results.values_list("facility_id", flat=True))
+            headers, rows = discrepancy_rows(month, facility_ids)
+            response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies")), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="reconciliation-{month:%Y-%m}-lines.xlsx"'
+            return response
+        return self._export(request, results, f"{month:%Y-%m}")
+
+    @admin.action(description=_("Export the selected results as XLSX"))
+    def export_selected(self, request, queryset):
+        return self._export(request, queryset.order_by("month", "facility__code"), "selected")
+
+
+@admin.register(ReconciliationItem)
+class ReconciliationItemAdmin(ReadOnlyAdmin):
+    facility_path = "reconciliation__facility"
+    list_display = ["setl_id", "clinic", "month", "status", "our_medfee", "bureau_medfee", "our_fund", "bureau_fund"]
+    list_filter = ["status"]
+    search_fields = ["=setl_id"]
+    list_select_related = ["reconciliation__facility"]
+    show_full_result_count = False
+
+    @admin.display(description=_("clinic"))
+    def clinic(self, obj):
+        return obj.reconciliation.facility
+
+    @admin.display(description=_("month"))
+    def month(self, obj):
+        return f"{obj.reconciliation.month:%Y-%m}"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        rec = request.GET.get("reconciliation__id__exact")
+        return queryset.filter(reconciliation_id=rec) if rec and rec.isdigit() else queryset
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "reconciliation__id__exact" or super().lookup_allowed(lookup, value, request)
+
+
+@admin.register(BureauStatement)
+class BureauStatementAdmin(ReadOnlyAdmin):
+    county_only = True
+    list_display = ["month_label", "filename", "detail_filename", "has_detail", "imported_at", "imported_by"]
+    list_select_related = ["imported_by"]
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+
+@admin.register(ActivityAnomaly)
+class ActivityAnomalyAdmin(ReadOnlyAdmin):
+    list_display = ["month_label", "facility", "township", "kind", "visits", "baseline", "change_pct", "detected_at"]
+    list_filter = [StoredMonthFilter, "kind", "facility__township"]
+    list_select_related = ["facility__township"]
+    change_list_template = "admin/settlements/activityanomaly/change_list.html"
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("township"))
+    def township(self, obj):
+        return obj.facility.township
+
+    def get_urls(self):
+        return [
+            path("detect/", self.admin_site.admin_view(self.detect_view), name="settlements_activityanomaly_detect"),
+        ] + super().get_urls()
+
+    def detect_view(self, request):
+        if not is_county_wide(request.user):
+            raise PermissionDenied
+        form = MonthForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            found = anomalies_detect(month=form.cleaned_data["month"])
+            messages.success(request, gettext("%(n)s anomalies flagged for %(month)s.")
+                             % {"n": len(found), "month": f"{form.cleaned_data['month']:%Y-%m}"})
+            return redirect(reverse("admin:settlements_activityanomaly_changelist")
+                            + f"?month={form.cleaned_data['month']:%Y-%m}")
+        help_lines = [gettext("Flags clinics whose insured visits fell by half or more against the same month last year "
+                              "or the 3-month average, and active clinics with no settlement in the month.")]
+        return _form_page(self, request, title=gettext("Check a month for activity anomalies"), form=form,
+                          help_lines=help_lines)
+

@@ -1,0 +1,89 @@
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from clinics.settlements.selectors import clinic_month_summary, settlement_list
+from clinics.settlements.serializers import (
+    ClinicSummarySerializer,
+    SettlementRecordSerializer,
+    SettlementUploadRowSerializer,
+    UploadReportSerializer,
+)
+from clinics.settlements.services import MAX_API_ROWS, can_upload, settlements_import
+
+REPORTED_REJECTS = 1000
+
+
+class NewestFirst(CursorPagination):
+    """Cursor pages: no COUNT(*) over a log of millions of rows, and stable while rows arrive."""
+
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+def parse_month(text: str | None) -> datetime.date:
+    try:
+        year, month = (int(part) for part in (text or "").split("-")[:2])
+        return datetime.date(year, month, 1)
+    except ValueError:
+        raise ValidationError({"month": [_("Give the month as YYYY-MM, for example 2026-11.")]})
+
+
+@extend_schema(tags=["settlements"])
+class SettlementViewSet(viewsets.GenericViewSet):
+    """The settlement log: read in the user's reach, append by upload. No update or delete."""
+
+    serializer_class = SettlementRecordSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return settlement_list(user=self.request.user)
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=SettlementUploadRowSerializer(many=True), responses={201: UploadReportSerializer})
+    def create(self, request):
+        """Upload up to 5,000 settlements as a JSON list. Idempotent on setl_id: a resent row is
+        counted as a duplicate; bad rows are reported (and kept) while good rows land."""
+        if not can_upload(request.user):
+            raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
+        body = request.data
+        if not isinstance(body, list):
+            raise ValidationError({"detail": [_("Send a JSON list of settlements.")]})
+        if len(body) > MAX_API_ROWS:
+            raise ValidationError({"detail": [_("Send at most %(max)s settlements per request; split the list.") % {"max": MAX_API_ROWS}]})
+        not_objects = [i for i, item in enumerate(body, start=1) if not isinstance(item, dict)]
+        if not_objects:
+            raise ValidationError({"detail": [_("Items %(items)s are not JSON objects.") % {"items": ", ".join(map(str, not_objects[:20]))}]})
+        batch = settlements_import(source="api", acting_user=request.user, rows=list(enumerate(body, start=1)))
+        rejected = batch.rejected_rows.order_by("row_number")[:REPORTED_REJECTS]
+        report = {
+            "batch": batch.pk,
+            "accepted": batch.accepted,
+            "duplicates": batch.duplicates,
+            "rejected": batch.rejected,
+            "rejected_rows": [{"row": r.row_number, "setl_id": r.setl_id, "reason": r.reason} for r in rejected],
+        }
+        return Response(report, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM", required=True)],
+        responses=ClinicSummarySerializer(many=True),
+    )
+    @action(detail=False, methods=["get"])
+    def summary(self, request):
+        """Per clinic in the user's reach: visits net of reversals and the sum of each fund."""
+        month = parse_month(request.query_params.get("month"))
+        rows = clinic_month_summary(user=request.user, month=month)
+        return Response(ClinicSummarySerializer(rows, many=True).data)

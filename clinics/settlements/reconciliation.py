@@ -1,0 +1,421 @@
+"""Reconciliation with the insurance bureau (对账).
+
+The bureau's monthly statement comes as a totals file (like interface 3201) and, optionally, a
+detail file (like 3202):
+
+- totals: `fixmedins_code, insutype, clr_type, setl_cnt, medfee_sumamt, fund_pay_sumamt,
+  acct_pay` — net of refunds: a refund counts -1 and its amounts count negatively;
+- details: `setl_id, fixmedins_code, insutype, clr_type, medfee_sumamt, fund_pay_sumamt,
+  acct_pay` and optionally `refd_setl_flag` (1 = refund line; its amounts may be written
+  positive or negative, they are stored negative).
+
+Each clinic's month is balanced when every insurance type × clearing type line agrees in count
+and all three sums, and (with details) every detail line matches. Running it again for a month
+replaces the earlier result. The detail comparison is one FULL OUTER JOIN in SQL on both
+databases; on PostgreSQL the detail file is loaded with COPY.
+"""
+
+import re
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import DataError, connection, transaction
+from django.db.models import Count, F, IntegerField, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from clinics.audit import audit_record
+from clinics.models import Facility
+from clinics.settlements.models import (
+    BureauDetail,
+    BureauStatement,
+    BureauTotal,
+    ClearingType,
+    InsuranceType,
+    Reconciliation,
+    ReconciliationItem,
+    ReconciliationTotal,
+)
+from clinics.settlements.partitions import month_start
+from clinics.settlements.selectors import _signed, records_in_month
+from clinics.tabular import TableError, read_table
+
+TOTAL_COLUMNS = ["fixmedins_code", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]
+DETAIL_COLUMNS = ["setl_id", "fixmedins_code", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]
+SIGNED_AMOUNT_RE = re.compile(r"^-?[0-9]{1,10}(\.[0-9]{1,2})?$")
+COUNT_RE = re.compile(r"^-?[0-9]{1,9}$")
+MAX_ERRORS_SHOWN = 20
+ZERO = Decimal("0.00")
+
+
+def _refuse(errors: list[str]) -> None:
+    shown = errors[:MAX_ERRORS_SHOWN]
+    more = len(errors) - len(shown)
+    if more:
+        shown.append(_("…and %(n)s more rows with errors.") % {"n": more})
+    raise ValidationError(shown, code="bad_statement")
+
+
+def _read(data: bytes, filename: str, columns: list[str]):
+    try:
+        return read_table(data, filename, columns)[1]
+    except TableError as exc:
+        raise ValidationError(str(exc), code="unreadable_file") from exc
+
+
+def _row_error(number: int, message: str) -> str:
+    return _("Row %(row)s: %(message)s") % {"row": number, "message": message}
+
+
+def _check_common(values: dict, clinics: dict) -> tuple[str, int | None]:
+    if values["fixmedins_code"] not in clinics:
+        return _("unknown clinic code “%(code)s”.") % {"code": values["fixmedins_code"]}, None
+    if values["insutype"] not in InsuranceType.values:
+        return _("insutype must be 390 or 310."), None
+    if values["clr_type"] not in ClearingType.values:
+        return _("clr_type must be 11 or 14."), None
+    for name in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay"):
+        if not SIGNED_AMOUNT_RE.match(values[name]):
+            return _("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": values[name]}, None
+    return "", clinics[values["fixmedins_code"]]
+
+
+def _clinic_codes() -> dict[str, int]:
+    return dict(Facility.objects.values_list("code", "pk"))
+
+
+def _parse_totals(data: bytes, filename: str, clinics: dict) -> list[BureauTotal]:
+    totals, errors, seen = [], [], set()
+    for row in _read(data, filename, TOTAL_COLUMNS):
+        values = row.values
+        message, facility_id = _check_common(values, clinics)
+        if not message and not COUNT_RE.match(values["setl_cnt"]):
+            message = _("setl_cnt “%(value)s” is not a whole number.") % {"value": values["setl_cnt"]}
+        key = (values["fixmedins_code"], values["insutype"], values["clr_type"])
+        if not message and key in seen:
+            message = _("this clinic, insutype and clr_type appear twice.")
+        if message:
+            errors.append(_row_error(row.number, message))
+            continue
+        seen.add(key)
+        totals.append(
+            BureauTotal(
+                facility_id=facility_id, insutype=values["insutype"], clr_type=values["clr_type"],
+                setl_cnt=int(values["setl_cnt"]), medfee_sumamt=Decimal(values["medfee_sumamt"]),
+                fund_pay_sumamt=Decimal(values["fund_pay_sumamt"]), acct_pay=Decimal(values["acct_pay"]),
+            )
+        )
+    if errors:
+        _refuse(errors)
+    return totals
+
+
+def _signed_detail(values: dict) -> tuple[bool, list[Decimal]]:
+    amounts = [Decimal(values[n]) for n in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")]
+    refund = values.get("refd_setl_flag", "") == "1" or amounts[0] < 0
+    return refund, [-abs(a) if refund else a for a in amounts]
+
+
+def _load_details_python(statement: BureauStatement, data: bytes, filename: str, clinics: dict) -> int:
+    details, errors = [], []
+    for row in _read(data, filename, DETAIL_COLUMNS):
+        values = row.values
+        message, facility_id = _check_common(values, clinics)
+        if not message and not values["setl_id"]:
+            message = _("setl_id is empty.")
+        if message:
+            errors.append(_row_error(row.number, message))
+            continue
+        refund, (medfee, fund, acct) = _signed_detail(values)
+        details.append(
+            BureauDetail(
+                statement=statement, facility_id=facility_id, setl_id=values["setl_id"][:30], insutype=values["insutype"],
+                clr_type=values["clr_type"], medfee_sumamt=medfee, fund_pay_sumamt=fund, acct_pay=acct, is_reversal=refund,
+            )
+        )
+    if errors:
+        _refuse(errors)
+    BureauDetail.objects.bulk_create(details, batch_size=2000)
+    return len(details)
+
+
+def _load_details_postgres(statement: BureauStatement, data: bytes, filename: str) -> int:
+    """COPY the detail file into a staging table, check it in SQL, then one INSERT … SELECT."""
+    import psycopg
+
+    from clinics.settlements.services import raw_csv
+
+    columns = DETAIL_COLUMNS + ["refd_setl_flag"]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bureau_detail_stage")
+        cursor.execute(
+            "CREATE TEMP TABLE bureau_detail_stage (row_no bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 2), "
+            + ", ".join(f"{c} text" for c in columns)
+            + ", extra_0 text, extra_1 text, extra_2 text, extra_3 text) ON COMMIT DROP"
+        )
+        copied = False
+        if filename.lower().endswith((".csv", ".txt")):
+            try:
+                raw = raw_csv(data, required=DETAIL_COLUMNS)
+            except TableError as exc:
+                raise ValidationError(str(exc), code="unreadable_file") from exc
+            names, extra = [], 0
+            for column in raw.header:
+                if column in columns and column not in names:
+                    names.append(column)
+                else:
+                    names.append(f"extra_{extra}")
+                    extra += 1
+            if extra <= 4:
+                try:
+                    with transaction.atomic(), cursor.cursor.copy(
+                        f"COPY bureau_detail_stage ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, ENCODING '{raw.encoding}')"
+                    ) as copy:
+                        copy.write(raw.body)
+                    copied = True
+                except (psycopg.DataError, DataError):
+                    copied = False
+        if not copied:
+            cursor.execute("TRUNCATE bureau_detail_stage")
+            with cursor.cursor.copy(f"COPY bureau_detail_stage (row_no, {', '.join(columns)}) FROM STDIN") as copy:
+                for row in _read(data, filename, DETAIL_COLUMNS):
+                    copy.write_row([row.number] + [row.values.get(c, "") for c in columns])
+        amount = SIGNED_AMOUNT_RE.pattern
+        cursor.execute(
+            """SELECT s.row_no, CASE
+                    WHEN f.id IS NULL THEN 'clinic'
+                    WHEN coalesce(s.insutype, '') NOT IN ('390', '310') THEN 'insutype'
+                    WHEN coalesce(s.clr_type, '') NOT IN ('11', '14') THEN 'clr_type'
+                    WHEN coalesce(btrim(s.setl_id), '') = '' THEN 'setl_id'
+                    WHEN coalesce(s.medfee_sumamt, '') !~ %(amount)s THEN 'medfee_sumamt'
+                    WHEN coalesce(s.fund_pay_sumamt, '') !~ %(amount)s THEN 'fund_pay_sumamt'
+                    WHEN coalesce(s.acct_pay, '') !~ %(amount)s THEN 'acct_pay' END AS problem,
+                    s.fixmedins_code, s.medfee_sumamt, s.fund_pay_sumamt, s.acct_pay
+              FROM bureau_detail_stage s LEFT JOIN clinics_facility f ON f.code = btrim(s.fixmedins_code)
+             WHERE f.id IS NULL OR coalesce(s.insutype, '') NOT IN ('390', '310') OR coalesce(s.clr_type, '') NOT IN ('11', '14')
+                OR coalesce(btrim(s.setl_id), '') = '' OR coalesce(s.medfee_sumamt, '') !~ %(amount)s
+                OR coalesce(s.fund_pay_sumamt, '') !~ %(amount)s OR coalesce(s.acct_pay, '') !~ %(amount)s
+             ORDER BY s.row_no LIMIT 1000""",
+            {"amount": amount},
+        )
+        problems = cursor.fetchall()
+        if problems:
+            errors = []
+            for number, problem, code, *amounts in problems:
+                values = dict(zip(["medfee_sumamt", "fund_pay_sumamt", "acct_pay"], amounts, strict=True))
+                if problem == "clinic":
+                    message = _("unknown clinic code “%(code)s”.") % {"code": code}
+                elif problem == "insutype":
+                    message = _("insutype must be 390 or 310.")
+                elif problem == "clr_type":
+                    message = _("clr_type must be 11 or 14.")
+                elif problem == "setl_id":
+                    message = _("setl_id is empty.")
+                else:
+                    message = _("%(field)s “%(value)s” is not an amount.") % {"field": problem, "value": values[problem]}
+                errors.append(_row_error(number, message))
+            _refuse(errors)
+        cursor.execute(
+            """INSERT INTO settlements_bureaudetail
+                   (statement_id, facility_id, setl_id, insutype, clr_type, medfee_sumamt, fund_pay_sumamt, acct_pay, is_reversal)
+            SELECT %(statement)s, f.id, left(btrim(s.setl_id), 30), s.insutype, s.clr_type,
+                   CASE WHEN refund THEN -abs(s.medfee_sumamt::numeric) ELSE s.medfee_sumamt::numeric END,
+                   CASE WHEN refund THEN -abs(s.fund_pay_sumamt::numeric) ELSE s.fund_pay_sumamt::numeric END,
+                   CASE WHEN refund THEN -abs(s.acct_pay::numeric) ELSE s.acct_pay::numeric END, refund
+              FROM (SELECT *, (coalesce(refd_setl_flag, '') = '1' OR medfee_sumamt::numeric < 0) AS refund
+                      FROM bureau_detail_stage) s
+              JOIN clinics_facility f ON f.code = btrim(s.fixmedins_code)""",
+            {"statement": statement.pk},
+        )
+        return cursor.rowcount
+
+
+@transaction.atomic
+def statement_import(
+    *, month, statement_data: bytes, statement_filename: str, detail_data: bytes | None = None,
+    detail_filename: str = "", acting_user=None,
+) -> BureauStatement:
+    """Store the bureau's statement for `month`; a file with any bad row is refused whole,
+    listing the rows to fix (a statement is the bureau's figure and must be complete)."""
+    clinics = _clinic_codes()
+    totals = _parse_totals(statement_data, statement_filename, clinics)
+    statement = BureauStatement.objects.create(
+        month=month_start(month), filename=statement_filename[:200], detail_filename=detail_filename[:200],
+        has_detail=detail_data is not None, imported_by=acting_user,
+    )
+    for total in totals:
+        total.statement = statement
+    BureauTotal.objects.bulk_create(totals, batch_size=2000)
+    if detail_data is not None:
+        if connection.vendor == "postgresql":
+            _load_details_postgres(statement, detail_data, detail_filename)
+        else:
+            _load_details_python(statement, detail_data, detail_filename, clinics)
+    audit_record(actor=acting_user, action="settlement.statement_import", target=statement,
+                 changes={"month": f"{statement.month:%Y-%m}", "totals": len(totals), "detail": statement.has_detail})
+    return statement
+
+
+def _our_totals(month) -> dict[tuple[int, str, str], dict]:
+    rows = (
+        records_in_month(month)
+        .values("facility_id", "insutype", "clr_type")
+        .annotate(
+            count=Coalesce(Sum(_signed(Value(1)), output_field=IntegerField()), Value(0)),
+            medfee=Sum(_signed(F("medfee_sumamt"))),
+            fund=Sum(_signed(F("fund_pay_sumamt"))),
+            acct=Sum(_signed(F("acct_pay"))),
+        )
+        .order_by()
+    )
+    return {(r["facility_id"], r["insutype"], r["clr_type"]): r for r in rows}
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def reconciliation_run(*, statement: BureauStatement, acting_user=None) -> list[Reconciliation]:
+    """Reconcile every clinic of the statement's month; replaces that month's earlier results."""
+    month = statement.month
+    Reconciliation.objects.filter(month=month).delete()
+    ours = _our_totals(month)
+    theirs = {(t.facility_id, t.insutype, t.clr_type): t for t in statement.totals.all()}
+    by_clinic: dict[int, list] = defaultdict(list)
+    for key in sorted(set(ours) | set(theirs)):
+        by_clinic[key[0]].append(key)
+
+    results, lines = [], []
+    for facility_id, keys in by_clinic.items():
+        result = Reconciliation(month=month, facility_id=facility_id, statement=statement, balanced=True,
+                                run_by=acting_user)
+        result.lines = []
+        for key in keys:
+            our, their = ours.get(key, {}), theirs.get(key)
+            line = ReconciliationTotal(
+                insutype=key[1], clr_type=key[2],
+                our_count=our.get("count", 0), bureau_count=their.setl_cnt if their else 0,
+                our_medfee=_money(our.get("medfee")), bureau_medfee=_money(their.medfee_sumamt if their else 0),
+                our_fund=_money(our.get("fund")), bureau_fund=_money(their.fund_pay_sumamt if their else 0),
+                our_acct=_money(our.get("acct")), bureau_acct=_money(their.acct_pay if their else 0),
+                balanced=False,
+            )
+            line.balanced = (line.our_count, line.our_medfee, line.our_fund, line.our_acct) == (
+                line.bureau_count, line.bureau_medfee, line.bureau_fund, line.bureau_acct
+            )
+            result.balanced &= line.balanced
+            result.our_count += line.our_count
+            result.bureau_count += line.bureau_count
+            result.our_medfee += line.our_medfee
+            result.bureau_medfee += line.bureau_medfee
+            result.our_fund += line.our_fund
+            result.bureau_fund += line.bureau_fund
+            result.lines.append(line)
+        results.append(result)
+    Reconciliation.objects.bulk_create(results, batch_size=1000)
+    for result in results:
+        for line in result.lines:
+            line.reconciliation_id = result.pk
+            lines.append(line)
+    ReconciliationTotal.objects.bulk_create(lines, batch_size=2000)
+
+    if statement.has_detail:
+        _compare_details(statement)
+        counts = defaultdict(dict)
+        for row in (
+            ReconciliationItem.objects.filter(reconciliation__month=month)
+            .values("reconciliation_id", "status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            counts[row["reconciliation_id"]][row["status"]] = row["n"]
+        Status = ReconciliationItem.Status
+        for result in results:
+            found = counts.get(result.pk, {})
+            result.matched = found.get(Status.MATCHED, 0)
+            result.missing_here = found.get(Status.MISSING_HERE, 0)
+            result.missing_at_bureau = found.get(Status.MISSING_AT_BUREAU, 0)
+            result.amounts_differ = found.get(Status.AMOUNTS_DIFFER, 0)
+            result.balanced = result.balanced and not (result.missing_here or result.missing_at_bureau or result.amounts_differ)
+        Reconciliation.objects.bulk_update(
+            results, ["matched", "missing_here", "missing_at_bureau", "amounts_differ", "balanced"], batch_size=1000
+        )
+    audit_record(
+        actor=acting_user, action="settlement.reconcile", target=statement,
+        changes={"month": f"{month:%Y-%m}", "clinics": len(results), "balanced": sum(r.balanced for r in results)},
+    )
+    return results
+
+
+def _compare_details(statement: BureauStatement) -> None:
+    """One INSERT … SELECT over a FULL OUTER JOIN of the month's log and the bureau's lines."""
+    ours_sql, ours_params = (
+        records_in_month(statement.month)
+        .annotate(
+            s_medfee=_signed(F("medfee_sumamt")),
+            s_fund=_signed(F("fund_pay_sumamt")),
+            s_acct=_signed(F("acct_pay")),
+        )
+        .values("setl_id", "facility_id", "s_medfee", "s_fund", "s_acct")
+        .order_by()
+        .query.sql_with_params()
+    )
+    Status = ReconciliationItem.Status
+    sql = f"""
+        INSERT INTO settlements_reconciliationitem
+            (reconciliation_id, setl_id, status, our_medfee, bureau_medfee, our_fund, bureau_fund)
+        SELECT r.id, coalesce(o.setl_id, b.setl_id),
+               CASE WHEN b.setl_id IS NULL THEN %s
+                    WHEN o.setl_id IS NULL THEN %s
+                    WHEN o.s_medfee = b.medfee_sumamt AND o.s_fund = b.fund_pay_sumamt AND o.s_acct = b.acct_pay THEN %s
+                    ELSE %s END,
+               o.s_medfee, b.medfee_sumamt, o.s_fund, b.fund_pay_sumamt
+          FROM ({ours_sql}) o
+          FULL OUTER JOIN (SELECT setl_id, facility_id, medfee_sumamt, fund_pay_sumamt, acct_pay
+                             FROM settlements_bureaudetail WHERE statement_id = %s) b ON b.setl_id = o.setl_id
+          JOIN settlements_reconciliation r
+            ON r.facility_id = coalesce(o.facility_id, b.facility_id) AND r.month = %s
+    """
+    params = [Status.MISSING_AT_BUREAU, Status.MISSING_HERE, Status.MATCHED, Status.AMOUNTS_DIFFER, *ours_params,
+              statement.pk, connection.ops.adapt_datefield_value(statement.month)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def reconciliation_rows(results) -> tuple[list[str], list[list]]:
+    """Headers and rows of the XLSX export of a month's reconciliation."""
+    headers = [
+        _("Clinic code"), _("Clinic"), _("Month"), _("Balanced"), _("Settlements here"), _("Settlements at bureau"),
+        _("Total fees here"), _("Total fees at bureau"), _("Difference"), _("Funds here"), _("Funds at bureau"),
+        _("Detail lines matched"), _("Missing here"), _("Missing at bureau"), _("Amounts differ"),
+    ]
+    rows = [
+        [
+            r.facility.code, r.facility.name, f"{r.month:%Y-%m}", _("Yes") if r.balanced else _("No"), r.our_count,
+            r.bureau_count, r.our_medfee, r.bureau_medfee, r.our_medfee - r.bureau_medfee, r.our_fund, r.bureau_fund,
+            r.matched, r.missing_here, r.missing_at_bureau, r.amounts_differ,
+        ]
+        for r in results
+    ]
+    return headers, rows
+
+
+def discrepancy_rows(month, facility_ids=None) -> tuple[list[str], list[list]]:
+    """The detail lines that did not match, for the second sheet of the export."""
+    items = ReconciliationItem.objects.filter(reconciliation__month=month_start(month)).exclude(
+        status=ReconciliationItem.Status.MATCHED
+    ).select_related("reconciliation__facility")
+    if facility_ids is not None:
+        items = items.filter(reconciliation__facility_id__in=facility_ids)
+    headers = [_("Clinic code"), _("Clinic"), _("setl_id"), _("Status"), _("Total fees here"), _("Total fees at bureau"),
+               _("Funds here"), _("Funds at bureau")]
+    rows = [
+        [i.reconciliation.facility.code, i.reconciliation.facility.name, i.setl_id, i.get_status_display(),
+         i.our_medfee, i.bureau_medfee, i.our_fund, i.bureau_fund]
+        for i in items.order_by("reconciliation__facility__code", "status", "setl_id")[:100000]
+    ]
+    return headers, rows
+
+

@@ -1,0 +1,69 @@
+from rest_framework import serializers
+
+from clinics.settlements.models import SettlementRecord
+
+
+class SettlementRecordSerializer(serializers.ModelSerializer):
+    fixmedins_code = serializers.CharField(source="facility.code", read_only=True)
+    is_reversal = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SettlementRecord
+        fields = [
+            "id", "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type",
+            "medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay", "settled_at",
+            "fixmedins_code", "atddr_no", "init_setl_id", "is_reversal", "recorded_at",
+        ]
+
+
+class SettlementUploadRowSerializer(serializers.Serializer):
+    """One settlement as a terminal sends it (documentation of the POST body; the rows are
+    checked by the ingest rules, which keep bad rows instead of failing the whole request)."""
+
+    setl_id = serializers.CharField()
+    mdtrt_id = serializers.CharField()
+    psn_no = serializers.CharField()
+    psn_name = serializers.CharField()
+    certno = serializers.CharField(required=False, help_text="证件号码，入库前脱敏")
+    insutype = serializers.ChoiceField(choices=["390", "310"])
+    clr_type = serializers.ChoiceField(choices=["11", "14"])
+    medfee_sumamt = serializers.DecimalField(max_digits=12, decimal_places=2)
+    fund_pay_sumamt = serializers.DecimalField(max_digits=12, decimal_places=2)
+    hifp_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
+    maf_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
+    acct_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
+    psn_cash_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
+    setl_time = serializers.CharField(help_text="YYYY-MM-DD HH:MM:SS, Asia/Shanghai")
+    fixmedins_code = serializers.CharField()
+    atddr_no = serializers.CharField(required=False)
+    init_setl_id = serializers.CharField(required=False, help_text="冲正/退费时填写原结算 setl_id")
+
+
+class RejectedRowSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    setl_id = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class UploadReportSerializer(serializers.Serializer):
+    batch = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejected_rows = RejectedRowSerializer(many=True)
+
+
+class ClinicSummarySerializer(serializers.Serializer):
+    facility_id = serializers.IntegerField()
+    fixmedins_code = serializers.CharField(source="facility__code")
+    clinic = serializers.CharField(source="facility__name")
+    visits = serializers.IntegerField()
+    reversals = serializers.IntegerField()
+    medfee_sumamt = serializers.DecimalField(max_digits=14, decimal_places=2)
+    fund_pay_sumamt = serializers.DecimalField(max_digits=14, decimal_places=2)
+    hifp_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+    maf_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+    acct_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+    psn_cash_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
