@@ -1,0 +1,126 @@
+"""Benchmark: calculating a month's pay run.
+
+    # the county: Leye's 176 demo doctors on a scratch SQLite file (default)
+    .venv/bin/python bench/payroll_run.py --scale county
+    # the province: 28,000 synthetic doctors on PostgreSQL (own database)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_payroll \
+        .venv/bin/python bench/payroll_run.py --scale province
+
+Setup (not timed): seeds (or `seed_synthetic --clinics 14000`), the October 2026 roster generated
+and published, synthetic insured visits for October (half named by practitioner), and September
+2026 calculated and approved, so October also re-checks an approved month for corrections.
+Timed: October calculated the first time, then recalculated (lines rewritten, payslips kept),
+each with its query count. Not part of CI.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def synthetic_visits(month, per_doctor: int) -> int:
+    import datetime
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from clinics.settlements.models import SettlementRecord
+    from staffing.models import Posting
+
+    if SettlementRecord.objects.filter(setl_id__startswith="BENCHPAY").exists():
+        return 0
+    tz = timezone.get_default_timezone()
+    rows, n = [], 0
+    for facility_id, code in Posting.objects.filter(end_date__isnull=True).values_list("facility_id", "doctor__insurance_code"):
+        for k in range(per_doctor):
+            n += 1
+            rows.append(SettlementRecord(
+                setl_id=f"BENCHPAY{n:09d}", mdtrt_id=f"M{n:09d}", psn_no=f"P{n:09d}", psn_name="合成患者", insutype="390",
+                clr_type="11", medfee_sumamt=Decimal("30"), fund_pay_sumamt=Decimal("20"), hifp_pay=Decimal("20"),
+                maf_pay=Decimal("0"), acct_pay=Decimal("0"), psn_cash_pay=Decimal("10"),
+                settled_at=datetime.datetime(month.year, month.month, 1 + k % 28, 10, 0, tzinfo=tz),
+                facility_id=facility_id, atddr_no=(code or "") if k % 2 else "", is_demo=True,
+            ))
+    SettlementRecord.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=["county", "province"], default="county")
+    parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
+    parser.add_argument("--visits", type=int, default=None, help="insured visits per doctor (default 60 county, 6 province)")
+    args = parser.parse_args()
+    if args.scale == "county" and not os.environ.get("DATABASE_URL"):
+        scratch = ROOT / "var" / "bench-payroll.sqlite3"
+        scratch.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+
+    django.setup()
+    import datetime
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinics.models import Facility
+    from staffing.payroll import services
+    from staffing.payroll.models import PayRun, Payslip, PayslipLine
+    from staffing.payroll.seeding import seed_payroll
+    from staffing.rosters.holidays import holiday_year_load
+    from staffing.rosters.models import RosterMonth
+    from staffing.rosters.services import roster_generate, roster_publish
+
+    september, october = datetime.date(2026, 9, 1), datetime.date(2026, 10, 1)
+    call_command("migrate", verbosity=0)
+    holiday_year_load(year=2026)
+    if args.scale == "county":
+        call_command("load_seeds", "--quiet-logins", verbosity=0)
+    else:
+        seed_payroll({})
+        have = Facility.objects.filter(code__startswith="99").count()
+        if have < args.clinics:
+            call_command("seed_synthetic", "--clinics", str(args.clinics - have))
+    if not RosterMonth.objects.filter(month=october, status=RosterMonth.Status.PUBLISHED).exists():
+        roster_generate(month=october)
+        roster_publish(month=october, acting_user=None)
+    visits = synthetic_visits(october, args.visits or (60 if args.scale == "county" else 6))
+    print(f"{connection.vendor}: {Facility.objects.filter(kind='village_clinic').count()} village clinics, {visits} visits added")
+
+    PayRun.objects.filter(month__in=[october]).exclude(status__in=["approved", "paid"]).delete()
+    run = PayRun.objects.filter(month=september, township__isnull=True).first()
+    if run is None or not run.is_locked:
+        run = run or services.payrun_create(month=september, acting_user=None)
+        started = time.perf_counter()
+        run = services.payrun_calculate(run=run, acting_user=None)
+        print(f"September (setup): {run.doctor_count} doctors in {time.perf_counter() - started:.2f} s")
+        services.payrun_approve(run=run, acting_user=None, acknowledge_warnings=True)
+
+    october_run = PayRun.objects.filter(month=october, township__isnull=True).first()
+    if october_run is None:
+        october_run = services.payrun_create(month=october, acting_user=None)
+    for label in ("October, first calculation", "October, recalculated"):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            october_run = services.payrun_calculate(run=october_run, acting_user=None)
+            elapsed = time.perf_counter() - started
+        print(
+            f"{label}: {elapsed:.2f} s, {len(queries.captured_queries)} queries, {october_run.doctor_count} doctors, "
+            f"{PayslipLine.objects.filter(payslip__run=october_run).count()} lines, net {october_run.net_total}"
+        )
+    print(f"payslips in the run: {Payslip.objects.filter(run=october_run).count()}")
+
+
+if __name__ == "__main__":
+    main()
