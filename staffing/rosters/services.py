@@ -11,17 +11,19 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_bulk, audit_record
-from clinics.models import Facility, Role, Township
+from clinics.models import AuditEntry, Facility, Role, Township
 from clinics.scoping import user_role
 from staffing.models import Doctor, Posting
 from staffing.rosters import selectors
+from staffing.rosters.bulk import bulk_insert
 from staffing.rosters.models import (
     CalendarFeed,
     CoverageGap,
@@ -164,28 +166,6 @@ def _check_can_plan(acting_user, *, township, facility, facility_ids) -> None:
         raise PermissionDenied(_("Only the county health bureau can plan every clinic at once; choose your township."))
 
 
-def _write_duties(rows: list[tuple]) -> None:
-    """rows: (roster_id, facility_id, doctor_id, date, duty, day_kind, source)."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        table = DutyDay._meta.db_table
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(
-                f"COPY {table} (roster_id, facility_id, doctor_id, date, duty, day_kind, source) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    DutyDay.objects.bulk_create(
-        [
-            DutyDay(roster_id=r, facility_id=f, doctor_id=d, date=day, duty=duty, day_kind=kind, source=source)
-            for r, f, d, day, duty, kind, source in rows
-        ],
-        batch_size=2000,
-    )
-
-
 def _unavailable_days(*, doctor_ids_qs, start, end, exclude_rosters=None) -> set[tuple[int, datetime.date]]:
     """(doctor, day) pairs a doctor cannot be planned: approved leave, or a duty at another
     clinic (a cover) outside the rosters being planned."""
@@ -201,6 +181,21 @@ def _unavailable_days(*, doctor_ids_qs, start, end, exclude_rosters=None) -> set
         elsewhere = elsewhere.exclude(roster_id__in=exclude_rosters)
     away.update(elsewhere.values_list("doctor_id", "date"))
     return away
+
+
+def _audit_generation(*, acting_user, month, now, roster_ids: dict[int, int], names: dict[int, str]) -> None:
+    """One audit row per roster planned, written in one statement."""
+    actor_id = acting_user.pk if acting_user is not None and acting_user.is_authenticated else None
+    content_type = ContentType.objects.get_for_model(RosterMonth)
+    bulk_insert(
+        AuditEntry,
+        ["at", "actor", "action", "content_type", "object_id", "object_repr", "changes", "reason"],
+        [
+            (now, actor_id, "roster.generate", content_type.pk, str(pk), f"{names[fid]} {month:%Y-%m}"[:200],
+             {"month": month.isoformat()}, "")
+            for fid, pk in sorted(roster_ids.items())
+        ],
+    )
 
 
 @transaction.atomic
@@ -222,30 +217,31 @@ def roster_generate(
     kinds, _entries = day_kinds(start=month, end=end)
     result = GenerationResult(month=month)
     clinic_qs = clinics_for(township=township, facility=facility, facility_ids=facility_ids)
-    clinics = {f.pk: f for f in clinic_qs.only("id", "name", "code", "is_demo")}
+    clinics = dict(clinic_qs.values_list("id", "name"))
     result.clinics = len(clinics)
 
-    existing = {r.facility_id: r for r in RosterMonth.objects.filter(month=month, facility__in=clinic_qs)}
-    published = {fid for fid, r in existing.items() if r.is_published}
-    result.skipped_published = len(published)
+    existing = dict(RosterMonth.objects.filter(month=month, facility__in=clinic_qs).values_list("facility_id", "status"))
+    result.skipped_published = sum(1 for status in existing.values() if status == RosterMonth.Status.PUBLISHED)
     drafts = RosterMonth.objects.filter(month=month, facility__in=clinic_qs, status=RosterMonth.Status.DRAFT)
     CoverageGap.objects.filter(roster__in=drafts).delete()
     DutyDay.objects.filter(roster__in=drafts).delete()
     now = timezone.now()
     result.replaced = drafts.update(generated_at=now)
-
-    new_rosters = [RosterMonth(facility=clinics[fid], month=month, generated_at=now) for fid in clinics if fid not in existing]
-    RosterMonth.objects.bulk_create(new_rosters, batch_size=5000)
-    if new_rosters and new_rosters[0].pk is None:  # a backend that cannot return ids
-        new_rosters = list(RosterMonth.objects.filter(month=month, facility_id__in=[r.facility_id for r in new_rosters]))
-    result.created = len(new_rosters)
-    roster_ids = {fid: r.pk for fid, r in existing.items() if fid not in published}
-    roster_ids.update({r.facility_id: r.pk for r in new_rosters})
+    new_facilities = [fid for fid in clinics if fid not in existing]
+    result.created = bulk_insert(
+        RosterMonth,
+        ["facility", "month", "status", "generated_at"],
+        [(fid, month, RosterMonth.Status.DRAFT, now) for fid in new_facilities],
+    )
+    roster_ids = {
+        fid: pk
+        for fid, pk in RosterMonth.objects.filter(month=month, facility__in=clinic_qs, status=RosterMonth.Status.DRAFT)
+        .values_list("facility_id", "id")
+    }
 
     postings = (
         Posting.objects.filter(facility__in=clinic_qs, start_date__lte=end, doctor__status=Doctor.Status.ACTIVE)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=month))
-        .exclude(facility_id__in=published)
     )
     stints: dict[int, list[Stint]] = defaultdict(list)
     for doctor_id, facility_id, start_date, end_date in postings.values_list("doctor_id", "facility_id", "start_date", "end_date"):
@@ -267,16 +263,14 @@ def roster_generate(
             (roster_id, facility_id, doctor_id, day, duty, kind, DutyDay.Source.GENERATED)
             for doctor_id, day, duty, kind in plan.duties
         )
-        gap_rows.extend(CoverageGap(roster_id=roster_id, facility_id=facility_id, date=day, day_kind=kind) for day, kind in plan.gaps)
-    _write_duties(duty_rows)
-    CoverageGap.objects.bulk_create(gap_rows, batch_size=5000)
+        gap_rows.extend((roster_id, facility_id, day, kind, CoverageGap.Status.OPEN) for day, kind in plan.gaps)
+    bulk_insert(DutyDay, ["roster", "facility", "doctor", "date", "duty", "day_kind", "source"], duty_rows)
+    bulk_insert(CoverageGap, ["roster", "facility", "date", "day_kind", "status"], gap_rows)
     result.duties = len(duty_rows)
     result.gaps = len(gap_rows)
-
-    targets = [r for r in existing.values() if r.facility_id not in published] + new_rosters
-    for roster in targets:
-        roster.facility = clinics[roster.facility_id]
-    audit_bulk(actor=acting_user, action="roster.generate", targets=targets, changes={"month": month.isoformat()})
+    _audit_generation(
+        acting_user=acting_user, month=month, now=now, roster_ids=roster_ids, names=clinics
+    )
     return result
 
 

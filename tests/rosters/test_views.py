@@ -35,7 +35,7 @@ def test_duty_page_shows_this_month_and_next_with_holidays(doctor_client, django
     page = response.content.decode()
     assert response.status_code == 200
     assert "2026年10月" in page and "2026年11月" in page
-    assert "国庆节" in page and "（调休上班）" in page  # 10 October marked as a make-up workday
+    assert "国庆节" in page and "补班" in page  # 10 October marked as a make-up workday
     assert "本月排班尚未发布" in page  # November is still a draft
     on_call = DutyDay.objects.filter(doctor=a, date__month=10, duty="on_call").count()
     assert f"值班 {on_call} 天" in page

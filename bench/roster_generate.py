@@ -1,0 +1,81 @@
+"""Benchmark: generating one month's duty roster in bulk.
+
+    # the county: 88 Leye clinics on a scratch SQLite file (default)
+    .venv/bin/python bench/roster_generate.py --scale county
+    # the province: 14,000 synthetic clinics on PostgreSQL (own database)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_rosters \
+        .venv/bin/python bench/roster_generate.py --scale province
+
+January–September 2026 are planned first (unmeasured, so October's fairness counts have nine
+months of history to read), then October 2026 — the National Day month — is timed and its queries
+counted; then October is regenerated (drafts replaced) and timed again. Not part of CI.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=["county", "province"], default="county")
+    parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
+    args = parser.parse_args()
+    if args.scale == "county" and not os.environ.get("DATABASE_URL"):
+        scratch = ROOT / "var" / "bench-rosters.sqlite3"
+        scratch.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+
+    django.setup()
+    import datetime
+
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clinics.models import Facility
+    from staffing.rosters.holidays import holiday_year_load
+    from staffing.rosters.models import DutyDay
+    from staffing.rosters.services import roster_generate
+
+    call_command("migrate", verbosity=0)
+    holiday_year_load(year=2026)
+    if args.scale == "county":
+        call_command("load_seeds", "--quiet-logins", verbosity=0)
+    else:
+        have = Facility.objects.filter(code__startswith="99").count()
+        if have < args.clinics:
+            call_command("seed_synthetic", "--clinics", str(args.clinics - have))
+    clinics = Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True).count()
+    print(f"{connection.vendor}: {clinics} active village clinics")
+
+    started = time.perf_counter()
+    for month in range(1, 10):
+        roster_generate(month=datetime.date(2026, month, 1))
+    print(f"January–September planned in {time.perf_counter() - started:.1f} s (history for the fairness counts)")
+
+    for label in ("October, first plan", "October, regenerated"):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            result = roster_generate(month=datetime.date(2026, 10, 1))
+            elapsed = time.perf_counter() - started
+        print(
+            f"{label}: {elapsed:.2f} s, {len(queries.captured_queries)} queries, {result.clinics} clinics, "
+            f"{result.duties} duties, {result.gaps} gaps"
+        )
+    print(f"duty rows in the table: {DutyDay.objects.count()}")
+
+
+if __name__ == "__main__":
+    main()
