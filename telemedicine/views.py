@@ -78,8 +78,9 @@ def my_bookings(request):
     )
 
 
-def _slot_search(request):
-    form = SlotSearchForm(request.GET or None, initial={"date": timezone.localdate()})
+def _slot_search(request, default: dict | None = None):
+    data = request.GET if "department" in request.GET else default
+    form = SlotSearchForm(data, initial={"date": timezone.localdate()})
     slots = None
     if form.is_bound and form.is_valid():
         slots = list(open_slot_list(department_id=form.cleaned_data["department"].pk, day=form.cleaned_data["date"]))
@@ -214,9 +215,8 @@ def reschedule(request, pk):
             if done is not None:
                 messages.success(request, _("Consult moved to the new time; the consultant will confirm it again."))
                 return redirect("telemedicine:booking_detail", pk=pk)
-    form, slots = _slot_search(request)
-    if not form.is_bound:
-        form = SlotSearchForm(initial={"department": booking.department_id, "date": timezone.localdate(booking.starts_at)})
+    current = {"department": booking.department_id, "date": max(timezone.localdate(booking.starts_at), timezone.localdate()).isoformat()}
+    form, slots = _slot_search(request, default=current)
     return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "booking": booking})
 
 
