@@ -135,20 +135,22 @@ def notify(*, recipient, kind: str, about, context: dict | None = None, due_at=N
         dedupe_key=key,
         channel__in=[channel for channel, _address in pairs],
     )
-    reopened = same_event.filter(status=Notification.Status.CANCELLED).update(
-        status=Notification.Status.PENDING,
-        subject=subject,
-        body=body,
-        link=link[:300],
-        attempts=0,
-        last_error="",
-        due_at=send_from,
-        next_attempt_at=send_from,
-        read_at=None,
-    )
-    if reopened:
-        logger.info("notification %s about %s #%s queued again after a cancellation", kind, content_type, about.pk)
     queued = list(same_event.order_by("channel"))
+    cancelled = [row.pk for row in queued if row.status == Notification.Status.CANCELLED]
+    if cancelled:
+        Notification.objects.filter(pk__in=cancelled, status=Notification.Status.CANCELLED).update(
+            status=Notification.Status.PENDING,
+            subject=subject,
+            body=body,
+            link=link[:300],
+            attempts=0,
+            last_error="",
+            due_at=send_from,
+            next_attempt_at=send_from,
+            read_at=None,
+        )
+        logger.info("notification %s about %s #%s queued again after a cancellation", kind, content_type, about.pk)
+        queued = list(same_event.order_by("channel"))
     if send_from <= now:
         _dispatch_after_commit()
     return queued

@@ -84,3 +84,9 @@ def test_unknown_kind_is_refused(about):
 def test_generic_reference_points_at_the_object(about):
     (row,) = notify(recipient=UserFactory(email=""), kind="roster_published", about=about)
     assert isinstance(row.about, Facility) and row.about.pk == about.pk
+
+
+def test_notify_costs_a_fixed_number_of_queries(about, django_assert_max_num_queries):
+    user = UserFactory(email="x@example.cn")
+    with django_assert_max_num_queries(6):
+        notify(recipient=user, kind="consult_booked", about=about, context={"mobile": "13900001111"})
