@@ -69,12 +69,27 @@ def test_the_database_refuses_a_stray_update_or_delete_of_an_approved_run(polici
     with pytest.raises(DatabaseError), transaction.atomic():
         Payslip.objects.filter(pk=slip.pk).update(net=Decimal("1"))
     with pytest.raises(DatabaseError), transaction.atomic():
-        PayslipLine.objects.filter(payslip=slip).delete()
+        PayslipLine.objects.create(payslip=slip, component="bonus", kind="earning", description="x", quantity=1, rate=1,
+                                   amount=Decimal("1"), reference_month=OCT)
     with pytest.raises(DatabaseError), transaction.atomic():
         PayRun.objects.filter(pk=run.pk).update(net_total=Decimal("1"))
     with pytest.raises(DatabaseError), transaction.atomic():
         PayRun.objects.filter(pk=run.pk).update(status=PayRun.Status.DRAFT)
     assert Payslip.objects.get(pk=slip.pk).net == slip.net
+
+
+@pytest.mark.postgres
+def test_postgres_also_refuses_a_stray_delete_of_an_approved_run(policies, visits):
+    clinic_with_doctors(2)
+    run = approve(run_month(OCT))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        PayslipLine.objects.filter(payslip__run=run).delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Payslip.objects.filter(run=run).delete()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM payroll_payrun WHERE id = %s", [run.pk])
+    assert Payslip.objects.filter(run=run).count() == 2
 
 
 @pytest.mark.postgres

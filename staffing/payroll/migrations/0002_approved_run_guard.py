@@ -5,6 +5,7 @@ path tries. PostgreSQL uses trigger functions; SQLite equivalent triggers."""
 from django.db import migrations
 
 from clinics.db import PostgresOnlySQL
+from staffing.payroll.migrations._guard import SqliteOnlySQL
 
 LOCKED = "('approved', 'paid')"
 MESSAGE = "payroll: the pay run is approved; its payslips cannot change"
@@ -113,18 +114,6 @@ SQLITE_BACKWARD = [
         "payroll_payrun_locked_del", "payroll_payrun_locked_upd",
     )
 ]
-
-
-class SqliteOnlySQL(migrations.RunSQL):
-    """RunSQL that runs on SQLite (the embedded `make run`) and is a no-op elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
