@@ -15,13 +15,13 @@ Also `mobile` and `email`, which are used as addresses and never rendered.
 DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     "consult_booked": (
         "远程会诊已预约",
-        "已预约远程会诊：{{ start }}，{{ facility_name }} {{ doctor_name }} 与 {{ consultant_name }}"
-        "{% if department %}（{{ department }}）{% endif %}。请准时上线。",
+        "已预约远程会诊：{{ start }}{% if consultant_name %}，{{ facility_name }} {{ doctor_name }} 与 "
+        "{{ consultant_name }}{% if department %}（{{ department }}）{% endif %}{% endif %}。请准时上线。",
     ),
     "consult_reminder_24h": (
         "明天有远程会诊",
-        "提醒：远程会诊将于 {{ start }} 开始（24 小时后），{{ facility_name }} {{ doctor_name }} 与 "
-        "{{ consultant_name }}。如需改期请尽早操作。",
+        "提醒：远程会诊将于 {{ start }} 开始（24 小时后）{% if consultant_name %}，{{ facility_name }} "
+        "{{ doctor_name }} 与 {{ consultant_name }}{% endif %}。如需改期请尽早操作。",
     ),
     "consult_reminder_30m": (
         "远程会诊 30 分钟后开始",
@@ -29,11 +29,13 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "consult_confirmed": (
         "远程会诊已确认",
-        "{{ consultant_name }} 已确认 {{ start }} 的远程会诊（{{ facility_name }} {{ doctor_name }}）。",
+        "{{ consultant_name|default:'会诊专家' }} 已确认 {{ start }} 的远程会诊"
+        "{% if doctor_name %}（{{ facility_name }} {{ doctor_name }}）{% endif %}。",
     ),
     "consult_declined": (
         "远程会诊未被接受",
-        "{{ consultant_name }} 未能接受 {{ start }} 的远程会诊{% if reason %}，原因：{{ reason }}{% endif %}。"
+        "{{ consultant_name|default:'会诊专家' }} 未能接受 {{ start }} 的远程会诊"
+        "{% if reason %}，原因：{{ reason }}{% endif %}。"
         "请另选时段预约。",
     ),
     "consult_cancelled": (
@@ -42,7 +44,8 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "consult_rescheduled": (
         "远程会诊已改期",
-        "远程会诊已从 {{ old_start }} 改到 {{ start }}（{{ facility_name }} {{ doctor_name }} 与 {{ consultant_name }}）。",
+        "远程会诊已{% if old_start %}从 {{ old_start }} {% endif %}改到 {{ start }}"
+        "{% if consultant_name %}（{{ facility_name }} {{ doctor_name }} 与 {{ consultant_name }}）{% endif %}。",
     ),
     "consult_outcome": (
         "会诊意见已记录",
@@ -50,12 +53,14 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "licence_expiring_90": (
         "执业证书 90 天后到期",
-        "{{ doctor_name }}，您的执业证书（{{ licence_number }}）将于 {{ expiry }} 到期，还有约 90 天。"
+        "{{ doctor_name }}，您的执业证书{% if licence_number %}（{{ licence_number }}）{% endif %}将于 {{ expiry }} 到期，"
+        "还有约 {{ days|default:90 }} 天。"
         "请及时准备材料办理再注册。",
     ),
     "licence_expiring_30": (
         "执业证书 30 天后到期",
-        "{{ doctor_name }}，您的执业证书（{{ licence_number }}）将于 {{ expiry }} 到期，仅剩约 30 天。"
+        "{{ doctor_name }}，您的执业证书{% if licence_number %}（{{ licence_number }}）{% endif %}将于 {{ expiry }} 到期，"
+        "仅剩约 {{ days|default:30 }} 天。"
         "到期后不能排班执业，请尽快办理再注册。",
     ),
     "roster_published": (
@@ -68,11 +73,13 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "leave_decided": (
         "请假审批结果",
-        "您 {{ start }} 至 {{ end }} 的{{ leave_type }}申请已{{ decision }}{% if note %}，备注：{{ note }}{% endif %}。",
+        "您 {{ start }} 至 {{ end }} 的{{ leave_type|default:'请假' }}申请已{{ decision|default:'处理' }}"
+        "{% if note %}，备注：{{ note }}{% endif %}。",
     ),
     "swap_decided": (
         "换班审批结果",
-        "您与 {{ other_doctor }} 的换班申请（{{ start }}）已{{ decision }}{% if note %}，备注：{{ note }}{% endif %}。",
+        "您{% if other_doctor %}与 {{ other_doctor }} {% endif %}的换班申请{% if start %}（{{ start }}）{% endif %}"
+        "已{{ decision|default:'处理' }}{% if note %}，备注：{{ note }}{% endif %}。",
     ),
     "payslip_available": (
         "工资条已发放",
