@@ -95,6 +95,10 @@ def main() -> None:
     if not RosterMonth.objects.filter(month=october, status=RosterMonth.Status.PUBLISHED).exists():
         roster_generate(month=october)
         roster_publish(month=october, acting_user=None)
+    if connection.vendor == "postgresql":
+        from clinics.settlements.partitions import ensure_partitions
+
+        ensure_partitions([october])
     visits = synthetic_visits(october, args.visits or (60 if args.scale == "county" else 6))
     print(f"{connection.vendor}: {Facility.objects.filter(kind='village_clinic').count()} village clinics, {visits} visits added")
 

@@ -211,18 +211,23 @@ def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
     if item.month:
         item.month = item.month.replace(day=1)
     item.full_clean()
-    before = snapshot(OneOffItem.objects.get(pk=item.pk), ONE_OFF_FIELDS) if item.pk else {}
-    if before:
+    if item.pk:
         previous = OneOffItem.objects.get(pk=item.pk)
         _refuse_if_month_locked(previous.month, previous.doctor)
     _refuse_if_month_locked(item.month, item.doctor)
-    created = item.pk is None
+    return _save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
+
+
+def _save_audited(obj, *, fields, action: str, author_field: str, acting_user):
+    """Save a validated input row, stamping its author on creation, with an audit record."""
+    before = snapshot(type(obj).objects.get(pk=obj.pk), fields) if obj.pk else {}
+    created = obj.pk is None
     if created:
-        item.entered_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    item.save()
-    audit_record(actor=acting_user, action="one_off.create" if created else "one_off.update", target=item,
-                 changes=changed_fields(before, snapshot(item, ONE_OFF_FIELDS)))
-    return item
+        setattr(obj, author_field, acting_user if getattr(acting_user, "is_authenticated", False) else None)
+    obj.save()
+    audit_record(actor=acting_user, action=f"{action}.create" if created else f"{action}.update", target=obj,
+                 changes=changed_fields(before, snapshot(obj, fields)))
+    return obj
 
 
 @transaction.atomic
@@ -245,11 +250,4 @@ def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
             start = start.replace(month=start.month - (start.month - 1) % 3)
         assessment.period_start = start
     assessment.full_clean()
-    before = snapshot(Assessment.objects.get(pk=assessment.pk), ASSESSMENT_FIELDS) if assessment.pk else {}
-    created = assessment.pk is None
-    if created:
-        assessment.recorded_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    assessment.save()
-    audit_record(actor=acting_user, action="assessment.create" if created else "assessment.update", target=assessment,
-                 changes=changed_fields(before, snapshot(assessment, ASSESSMENT_FIELDS)))
-    return assessment
+    return _save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)

@@ -24,21 +24,23 @@ def payslip_index(request):
     return render(request, "payroll/payslip_list.html", {"slips": slips, "ytd": ytd, "doctor": doctor})
 
 
-@login_required
-def payslip_detail(request, pk):
+def _own_payslip(request, pk):
     _own_doctor(request)
     slip = payslip_get(user=request.user, pk=pk)
     if slip is None:
         raise Http404
+    return slip
+
+
+@login_required
+def payslip_detail(request, pk):
+    slip = _own_payslip(request, pk)
     return render(request, "payroll/payslip_detail.html", {"slip": slip, "lines": slip.lines.all()})
 
 
 @login_required
 def payslip_pdf(request, pk):
-    _own_doctor(request)
-    slip = payslip_get(user=request.user, pk=pk)
-    if slip is None:
-        raise Http404
+    slip = _own_payslip(request, pk)
     response = HttpResponse(exports.payslips_pdf([slip]), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{exports.payslip_filename(slip)}"'
     return response

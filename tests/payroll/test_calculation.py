@@ -133,3 +133,23 @@ def test_performance_bands_and_one_off_items(policies, visits, county_admin):
     assert poor_lines[(Component.PERFORMANCE, OCT)].kind == "deduction"
     assert poor_lines[(Component.PERFORMANCE, OCT)].amount == Decimal("200.00")
     assert poor_lines[(Component.PERFORMANCE, OCT)].source["band"] == "不合格"
+
+
+def test_quarterly_assessment_is_paid_in_the_quarters_last_month(policies, visits, county_admin):
+    from clinics.models import AuditEntry
+    from staffing.payroll.models import Assessment
+
+    clinic, (doctor, _other) = clinic_with_doctors(2)
+    assessment = services.assessment_save(
+        assessment=Assessment(doctor=doctor, period="quarter", period_start=datetime.date(2026, 8, 15), score=Decimal("85")),
+        acting_user=county_admin,
+    )
+    assert assessment.period_start == datetime.date(2026, 7, 1) and assessment.recorded_by == county_admin
+    assert AuditEntry.objects.filter(action="assessment.create", object_id=str(assessment.pk)).exists()
+    august = run_month(datetime.date(2026, 8, 1))
+    assert Component.PERFORMANCE not in {ln.component for ln in Payslip.objects.get(run=august, doctor=doctor).lines.all()}
+    services.payrun_approve(run=august, acting_user=county_admin, acknowledge_warnings=True)
+    september = datetime.date(2026, 9, 1)
+    line = lines_of(Payslip.objects.get(run=run_month(september), doctor=doctor))[(Component.PERFORMANCE, september)]
+    assert (line.quantity, line.rate, line.amount) == (3, Decimal("150"), Decimal("450.00"))  # 良好 band, 3 months
+    assert line.source["assessment_id"] == assessment.pk
