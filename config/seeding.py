@@ -7,6 +7,7 @@ SEED_STEPS = [
     "clinics.roles.seed_roles",
     "clinics.seeding.seed_register",
     "staffing.seeding.seed_doctors",
+    "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
     "staffing.payroll.seeding.seed_payroll",

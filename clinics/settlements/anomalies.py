@@ -1,7 +1,7 @@
 """Activity anomalies: a clinic whose monthly insured visits fall by half or more against the same
 month last year or against its average of the three months before, or that had no settlement at
-all in a month it was on duty. "On duty" is read from the register (an active clinic enabled for
-settlement), since the settlement log sits below the rosters and does not read them."""
+all in a month it was on duty. "On duty" is read from the register (an active village clinic
+enabled for settlement), since the settlement log sits below the rosters and does not read them."""
 
 import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +28,10 @@ def anomalies_detect(*, month: datetime.date) -> list[ActivityAnomaly]:
     month = month_start(month)
     last_year = add_months(month, -12)
     previous = [add_months(month, -n) for n in (1, 2, 3)]
-    clinics = list(Facility.objects.filter(is_active=True, settlement_enabled=True).values_list("pk", flat=True))
+    clinics = list(
+        Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True, settlement_enabled=True)
+        .values_list("pk", flat=True)
+    )
     visits = monthly_visits(months=[month, last_year, *previous], facility_ids=clinics)
     found = []
     for facility_id in clinics:

@@ -16,6 +16,8 @@ A reversal carries the same amounts as its original, positive, and counts negati
 sum; it names an original of the same clinic that is not itself a reversal and not yet reversed.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -25,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.models import Facility
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+HALF_CENT = models.Value(Decimal("0.005"), output_field=models.DecimalField(max_digits=4, decimal_places=3))
 
 
 class InsuranceType(models.TextChoices):
@@ -181,14 +184,21 @@ class SettlementRecord(models.Model):
                 name="settlement_amounts_not_negative",
                 violation_error_message=_("Settlement amounts cannot be negative."),
             ),
+            # Within half a cent: exact for two-decimal numbers, and safe where SQLite keeps
+            # decimals as binary floating point.
             models.CheckConstraint(
-                condition=Q(fund_pay_sumamt__gte=models.F("hifp_pay") + models.F("maf_pay")),
+                condition=Q(fund_pay_sumamt__gte=models.F("hifp_pay") + models.F("maf_pay") - HALF_CENT),
                 name="settlement_funds_cover_hifp_maf",
                 violation_error_message=_("fund_pay_sumamt must be at least hifp_pay + maf_pay."),
             ),
             models.CheckConstraint(
                 condition=Q(
-                    medfee_sumamt=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
+                    medfee_sumamt__gte=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
+                    - HALF_CENT
+                )
+                & Q(
+                    medfee_sumamt__lte=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
+                    + HALF_CENT
                 ),
                 name="settlement_total_adds_up",
                 violation_error_message=_("medfee_sumamt must equal fund_pay_sumamt + acct_pay + psn_cash_pay."),

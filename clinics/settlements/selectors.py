@@ -4,6 +4,7 @@
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -19,6 +20,8 @@ from clinics.settlements.models import (
     SettlementRecord,
 )
 from clinics.settlements.partitions import add_months, month_start
+
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -84,6 +87,15 @@ def _summary_annotations() -> dict:
     }
 
 
+def _money_rows(rows) -> list[dict]:
+    """Sums as Decimal with two places on every database (SQLite returns plain numbers)."""
+    rows = list(rows)
+    for row in rows:
+        for name in AMOUNT_FIELDS:
+            row[name] = Decimal(str(row[name] or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return rows
+
+
 def settlement_list(*, user) -> QuerySet:
     return scope_queryset(SettlementRecord.objects.select_related("facility"), user)
 
@@ -92,7 +104,7 @@ def clinic_month_summary(*, user, month: datetime.date) -> list[dict]:
     """Per clinic in the user's reach: visits (net of reversals), reversals and the sum of each
     fund, for `month`."""
     queryset = scope_queryset(records_in_month(month), user)
-    return list(
+    return _money_rows(
         queryset.values("facility_id", "facility__code", "facility__name")
         .annotate(**_summary_annotations())
         .order_by("facility__code")
@@ -104,7 +116,7 @@ def practitioner_month_summary(*, user, month: datetime.date, facility_id: int |
     queryset = scope_queryset(records_in_month(month), user)
     if facility_id is not None:
         queryset = queryset.filter(facility_id=facility_id)
-    return list(
+    return _money_rows(
         queryset.values("facility_id", "facility__code", "facility__name", "atddr_no")
         .annotate(**_summary_annotations())
         .order_by("facility__code", "atddr_no")
