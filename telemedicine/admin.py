@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext
 
 from clinics.admin_base import ScopedAdmin
 from clinics.tabular import xlsx_bytes
@@ -191,7 +192,7 @@ class ConsultBookingAdmin(ScopedAdmin):
         report = report_by_department_month(user=request.user, start=start, end=end)
         headers = [
             _("Month"), _("Facility"), _("Department"), _("Bookings"), _("Completed"), _("No-shows"),
-            _("Cancelled"), _("Declined"), _("Median wait request → consult (hours)"),
+            pgettext("consult status", "Cancelled"), _("Declined"), _("Median wait request → consult (hours)"),
         ]
         if request.GET.get("format") == "xlsx":
             response = HttpResponse(

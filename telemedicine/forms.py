@@ -36,10 +36,6 @@ class BookingForm(forms.Form):
     mode = forms.ChoiceField(label=_("Mode"), choices=ConsultBooking.Mode.choices, initial=ConsultBooking.Mode.VIDEO)
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=300)
-
-
 class OutcomeForm(forms.Form):
     findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
     advice = forms.CharField(label=_("Advice"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinics.models import Department, Facility
 
@@ -76,8 +77,8 @@ class WeeklyAvailability(models.Model):
         Consultant, verbose_name=_("consultant"), on_delete=models.CASCADE, related_name="availabilities"
     )
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
-    start_time = models.TimeField(_("from"))
-    end_time = models.TimeField(_("until"))
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"))
     slot_minutes = models.PositiveSmallIntegerField(_("slot length (minutes)"), default=20)
     places = models.PositiveSmallIntegerField(_("places per slot"), default=1)
     valid_from = models.DateField(_("effective from"), default=timezone.localdate)
@@ -133,8 +134,8 @@ class AvailabilityException(models.Model):
         Consultant, verbose_name=_("consultant"), on_delete=models.CASCADE, related_name="exceptions"
     )
     date = models.DateField(_("date"))
-    start_time = models.TimeField(_("from"), null=True, blank=True, help_text=_("Empty for the whole day."))
-    end_time = models.TimeField(_("until"), null=True, blank=True, help_text=_("Empty for the whole day."))
+    start_time = models.TimeField(_("start time"), null=True, blank=True, help_text=_("Empty for the whole day."))
+    end_time = models.TimeField(_("end time"), null=True, blank=True, help_text=_("Empty for the whole day."))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.LEAVE)
     reason = models.CharField(_("reason"), max_length=200, blank=True)
 
@@ -214,7 +215,7 @@ class ConsultBooking(models.Model):
         DECLINED = "declined", _("Declined")
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("consult status", "Cancelled")
         NO_SHOW = "no_show", _("No-show")
 
     class Sex(models.TextChoices):
@@ -348,12 +349,12 @@ class BookingEvent(models.Model):
     """Every change of a booking: who, when, from which state to which, and why."""
 
     class Kind(models.TextChoices):
-        REQUESTED = "requested", _("Requested")
+        REQUESTED = "requested", _("Consult requested")
         CONFIRMED = "confirmed", _("Confirmed")
         DECLINED = "declined", _("Declined")
         STARTED = "started", _("Started")
         COMPLETED = "completed", _("Completed")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("consult status", "Cancelled")
         NO_SHOW = "no_show", _("Marked no-show")
         RESCHEDULED = "rescheduled", _("Rescheduled")
 

@@ -18,7 +18,7 @@ from clinics.models import Role
 from clinics.scoping import user_role
 from telemedicine import services
 from telemedicine.exceptions import BookingConflict
-from telemedicine.forms import BookingForm, OutcomeForm, ReasonForm, SlotSearchForm
+from telemedicine.forms import BookingForm, OutcomeForm, SlotSearchForm
 from telemedicine.models import ConsultBooking, Slot
 from telemedicine.retry import with_retry
 from telemedicine.selectors import (
@@ -155,7 +155,7 @@ def booking_detail(request, pk):
             "booking": booking,
             "events": events,
             "room": room_access(booking),
-            "reason_form": ReasonForm(),
+            "video_statuses": ConsultBooking.OPEN + (ConsultBooking.Status.IN_PROGRESS,),
             **_actions(request, booking),
         },
     )
