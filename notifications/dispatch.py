@@ -26,8 +26,11 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
-# Time kept in hand before a lease runs out: one slow send (the SMS timeout) must fit in it.
-LEASE_MARGIN_SECONDS = 15
+
+
+def lease_margin_seconds() -> int:
+    """Time kept in hand before a lease runs out: one slow send (the SMS timeout) must fit in it."""
+    return max(15, int(conf.get("SMS_GATEWAY_TIMEOUT")) + 5)
 
 
 @dataclass
@@ -117,8 +120,9 @@ def _release(rows, token) -> int:
 def send_claimed(token, rows, *, lease_end: datetime.datetime) -> DispatchResult:
     result = DispatchResult(claimed=len(rows))
     backends: dict = {}
+    margin = datetime.timedelta(seconds=lease_margin_seconds())
     for index, row in enumerate(rows):
-        if timezone.now() + datetime.timedelta(seconds=LEASE_MARGIN_SECONDS) >= lease_end:
+        if timezone.now() + margin >= lease_end:
             result.released += _release(rows[index:], token)
             logger.warning("dispatch lease nearly over: %s notifications handed back", result.released)
             break

@@ -5,6 +5,8 @@ import pytest
 import time_machine
 from django.core import mail
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notifications import dispatch
 from notifications.models import Channel, Notification
@@ -121,3 +123,18 @@ def test_in_app_row_reaches_the_inbox_only_when_sent(fake_channels):
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=6)):
         dispatch.dispatch_due()
     assert inbox_list(user=user).get().channel == Channel.IN_APP
+
+
+@given(attempts=st.integers(min_value=1, max_value=40))
+def test_backoff_doubles_and_is_capped(attempts):
+    from django.conf import settings
+
+    base, cap = settings.NOTIFICATIONS_RETRY_BASE_SECONDS, 6 * 3600
+    wait = dispatch.backoff_seconds(attempts)
+    assert base <= wait <= cap
+    assert dispatch.backoff_seconds(attempts + 1) in (min(cap, wait * 2), cap)
+
+
+def test_lease_margin_covers_a_slow_sms_gateway(settings):
+    settings.SMS_GATEWAY_TIMEOUT = 30
+    assert dispatch.lease_margin_seconds() == 35
