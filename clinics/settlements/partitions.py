@@ -49,9 +49,16 @@ def ensure_partitions(months) -> list[str]:
     """Create the monthly partitions that do not exist yet; returns the names created."""
     if not is_postgres(connection):
         return []
-    wanted = {month_start(m) for m in months} - existing_partition_months()
+    months = {month_start(m) for m in months}
+    if not months - existing_partition_months():
+        return []
     created = []
     with connection.cursor() as cursor:
+        # Two uploads may want the same new month at once: the second waits here until the
+        # first commits, then sees its partition. (IF NOT EXISTS alone is not safe across
+        # concurrent transactions.)
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
+        wanted = months - existing_partition_months()
         for month in sorted(wanted):
             name = partition_name(month)
             cursor.execute(

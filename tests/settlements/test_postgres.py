@@ -1,0 +1,103 @@
+"""PostgreSQL only: monthly partitions, the append-only trigger, the COPY path, the estimated
+count, and concurrent uploads of the same rows."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from clinics.settlements import admin as settlement_admin
+from clinics.settlements.models import SettlementRecord
+from clinics.settlements.partitions import ensure_partitions_ahead, existing_partition_months
+from clinics.settlements.services import settlements_import
+from tests.settlements.helpers import csv_bytes, numbered, row
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+
+def test_partitions_are_created_on_demand_and_ahead(clinic, clerk):
+    rows = [row(clinic, 1), row(clinic, 2, setl_time="2026-08-31 23:30:00"), row(clinic, 3, setl_time="2026-09-01 00:10:00")]
+    settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
+    months = existing_partition_months()
+    assert {datetime.date(2026, 8, 1), datetime.date(2026, 9, 1), datetime.date(2026, 10, 1)} <= months
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM settlements_settlementrecord WHERE setl_id = %s",
+                       [rows[1]["setl_id"]])
+        assert cursor.fetchone()[0] == "settlements_settlementrecord_p2026_08", "Beijing time decides the month"
+    created = ensure_partitions_ahead(today=datetime.date(2030, 1, 15))
+    assert created == [f"settlements_settlementrecord_p{m}" for m in ("2029_12", "2030_01", "2030_02", "2030_03", "2030_04")]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE settlements_settlementrecord SET medfee_sumamt = 0",
+        "DELETE FROM settlements_settlementrecord",
+        "UPDATE settlements_settlementkey SET fingerprint = ''",
+        "DELETE FROM settlements_settlementkey",
+    ],
+)
+def test_database_refuses_update_and_delete(clinic, clerk, sql):
+    settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 1)]))
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert SettlementRecord.objects.count() == 1
+
+
+def test_orm_delete_is_refused_too(clinic, clerk):
+    settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 1)]))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SettlementRecord.objects.all().delete()
+
+
+def test_csv_goes_through_copy_of_the_raw_file(clinic, clerk, monkeypatch):
+    from clinics.settlements.ingest import PostgresEngine
+
+    def row_by_row(*args, **kwargs):
+        raise AssertionError("a clean CSV must be copied as it is, not row by row")
+
+    monkeypatch.setattr(PostgresEngine, "load_rows", row_by_row)
+    rows = [row(clinic, n) for n in range(1, 4)]
+    with CaptureQueriesContext(connection) as queries:
+        batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
+    assert batch.accepted == 3
+    assert any("ON CONFLICT DO NOTHING" in q["sql"] for q in queries.captured_queries)
+
+
+def test_unfiltered_admin_count_is_an_estimate(clinic, clerk, monkeypatch):
+    settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, n) for n in range(1, 30)]))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE settlements_settlementrecord")
+    monkeypatch.setattr(settlement_admin, "ESTIMATE_ABOVE", 0)
+    paginator = settlement_admin.EstimatedCountPaginator(SettlementRecord.objects.order_by("-id"), 10)
+    with CaptureQueriesContext(connection) as queries:
+        assert paginator.count == 29
+    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+    filtered = settlement_admin.EstimatedCountPaginator(SettlementRecord.objects.filter(facility=clinic).order_by("-id"), 10)
+    with CaptureQueriesContext(connection) as queries:
+        assert filtered.count == 29
+    assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_uploads_of_the_same_rows_land_once(clinic, clerk):
+    rows = numbered([row(clinic, n) for n in range(1, 200)])
+    batches, barrier = [], threading.Barrier(2)
+
+    def upload():
+        try:
+            barrier.wait()
+            batches.append(settlements_import(source="api", acting_user=clerk, rows=rows))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SettlementRecord.objects.count() == 199
+    assert sum(b.accepted for b in batches) == 199
+    assert sum(b.duplicates for b in batches) == 199
