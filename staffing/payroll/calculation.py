@@ -42,6 +42,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from clinics.models import Facility
+from staffing.models import Doctor
 from staffing.payroll import sources
 from staffing.payroll.models import (
     MONTHLY_COMPONENTS,
@@ -141,7 +142,6 @@ class ResolvedComponent:
     amount: Decimal
     funding_source: str
     policy_id: int
-    policy_label: str
 
 
 @dataclass
@@ -183,7 +183,7 @@ class PolicyBook:
                 if version is None:
                     continue
                 for c in version.components.all():
-                    components[c.component] = ResolvedComponent(c.amount, c.funding_source, version.pk, str(version))
+                    components[c.component] = ResolvedComponent(c.amount, c.funding_source, version.pk)
                 version_bands = list(version.bands.all())
                 if version_bands:
                     bands = [(b.min_score, b.monthly_amount, b.label, version.pk) for b in version_bands]
@@ -195,6 +195,35 @@ class PolicyBook:
 
 
 # --- The month ------------------------------------------------------------------------------
+
+
+class DoctorRow:
+    """The register facts payroll needs about a doctor."""
+
+    __slots__ = ("pk", "name", "is_demo", "hire_date", "exit_date", "insurance_code", "bank_name", "bank_account", "licence_expiry", "status")
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    def __str__(self):
+        return f"{self.name}（演示）" if self.is_demo else self.name
+
+
+class Texts:
+    """Translated line texts, looked up once per calculation rather than once per line."""
+
+    def __init__(self):
+        self.full_month = _("%(component)s, full month")
+        self.part_month = _("%(component)s, %(days)d of %(total)d days")
+        self.duty_days = _("%(component)s: %(days)d days")
+        self.consultation = _("General consultation fee: %(own)d own + %(shared)d shared visits")
+        self.performance = _("Performance pay: score %(score)s, band %(band)s")
+        self.roster_unpublished = _("The clinic's roster for %(month)s is not published: no duty allowance.")
+        self._labels = {c.value: str(c.label) for c in Component}
+
+    def label(self, component) -> str:
+        return self._labels[component]
 
 
 def village_clinics(township_id=None):
@@ -209,33 +238,40 @@ class MonthCalculation:
         self.month, self.last_day, self.days_in_month = month_bounds(month)
         self.township_id = township_id
         self.policies = policies or PolicyBook()
+        self.text = Texts()
         self.run_warnings: list[dict] = []
 
     def _employment(self):
-        postings = doctors_posted(facility_ids=village_clinics(self.township_id).values("pk"), start=self.month, end=self.last_day)
+        """Each doctor's postings in the month as day ranges, read as plain rows (tens of
+        thousands of doctors: no model instances)."""
+        rows = doctors_posted(facility_ids=village_clinics(self.township_id).values("pk"), start=self.month, end=self.last_day).values_list(
+            "facility_id", "facility__township_id", "start_date", "end_date", *(f"doctor__{f}" for f in DoctorRow.__slots__)
+        )
         per_doctor = defaultdict(list)
         doctors = {}
         facility_township = {}
-        for posting in postings:
-            doctor = posting.doctor
+        for facility_id, township_id, start_date, end_date, *doctor_values in rows:
+            doctor = doctors.get(doctor_values[0]) or DoctorRow(*doctor_values)
             if doctor.hire_date > self.last_day or (doctor.exit_date and doctor.exit_date < self.month):
                 continue
+            start = max(self.month, start_date, doctor.hire_date)
+            end = min(self.last_day, end_date or self.last_day, doctor.exit_date or self.last_day)
+            if start > end:
+                continue
             doctors[doctor.pk] = doctor
-            per_doctor[doctor.pk].append(posting)
-            facility_township[posting.facility_id] = posting.facility.township_id
+            per_doctor[doctor.pk].append((start, end, facility_id))
+            facility_township[facility_id] = township_id
         return doctors, per_doctor, facility_township
 
-    def _employed_days(self, doctor, postings) -> tuple[set, int]:
-        days = set()
-        best_facility, best_count = None, -1
-        for posting in postings:
-            start = max(self.month, posting.start_date, doctor.hire_date)
-            end = min(self.last_day, posting.end_date or self.last_day, doctor.exit_date or self.last_day)
-            covered = {start + datetime.timedelta(n) for n in range((end - start).days + 1)} if start <= end else set()
-            days |= covered
-            if len(covered) >= best_count:
-                best_facility, best_count = posting.facility_id, len(covered)
-        return days, best_facility
+    @staticmethod
+    def _pay_facility(ranges) -> int:
+        """The clinic of the posting covering most days (the later one on a tie)."""
+        best, best_days = None, -1
+        for start, end, facility_id in ranges:
+            days = (end - start).days + 1
+            if days >= best_days:
+                best, best_days = facility_id, days
+        return best
 
     def compute(self) -> dict[int, DoctorPay]:
         doctors, postings, facility_township = self._employment()
@@ -269,15 +305,21 @@ class MonthCalculation:
         pays: dict[int, DoctorPay] = {}
         for doctor_id in doctor_ids:
             doctor = doctors[doctor_id]
-            employed, facility_id = self._employed_days(doctor, postings[doctor_id])
-            unpaid = sorted(d for kind, dates in leave.get(doctor_id, {}).items() if kind in unpaid_types for d in dates if d in employed)
+            ranges = postings[doctor_id]
+            facility_id = self._pay_facility(ranges)
+            employed_days = sum((end - start).days + 1 for start, end, _f in ranges)
+            unpaid = sorted({
+                d for kind, dates in leave.get(doctor_id, {}).items() if kind in unpaid_types
+                for d in dates if any(start <= d <= end for start, end, _f in ranges)
+            })
+            employed = (min(r[0] for r in ranges), max(r[1] for r in ranges))
             pay = DoctorPay(
                 doctor=doctor,
                 facility_id=facility_id,
                 township_id=facility_township[facility_id],
-                payable_days=len(employed) - len(unpaid),
+                payable_days=employed_days - len(unpaid),
                 days_in_month=self.days_in_month,
-                employed_days=len(employed),
+                employed_days=employed_days,
             )
             policy = self.policies.resolve(pay.township_id, self.month)
             self._monthly(pay, policy, employed, unpaid)
@@ -285,7 +327,7 @@ class MonthCalculation:
             if facts and facts.published:
                 self._duty(pay, policy, facts)
             elif publication.get(facility_id) != "published":
-                pay.warn("roster_unpublished", _("The clinic's roster for %(month)s is not published: no duty allowance.") % {"month": f"{self.month:%Y-%m}"})
+                pay.warn("roster_unpublished", self.text.roster_unpublished % {"month": f"{self.month:%Y-%m}"})
             self._performance(pay, policy, assessments.get(doctor_id))
             pays[doctor_id] = pay
         self._consultation(pays, duty, visits)
@@ -310,28 +352,28 @@ class MonthCalculation:
             reference_month=self.month,
             policy_id=policy_part.policy_id if policy_part else None,
             funding_source=policy_part.funding_source if policy_part else extra.pop("funding_source", ""),
-            source={**source, **({"policy": policy_part.policy_label} if policy_part else {})},
+            source=source,
             **extra,
         ))
 
-    def _monthly(self, pay: DoctorPay, policy: ResolvedPolicy, employed: set, unpaid: list) -> None:
+    def _monthly(self, pay: DoctorPay, policy: ResolvedPolicy, employed: tuple, unpaid: list) -> None:
         full = pay.payable_days == self.days_in_month
         source = {"payable_days": pay.payable_days, "days_in_month": self.days_in_month}
         if not full:
-            source["employed_from"] = min(employed).isoformat() if employed else None
-            source["employed_until"] = max(employed).isoformat() if employed else None
+            source["employed_from"] = employed[0].isoformat()
+            source["employed_until"] = employed[1].isoformat()
             if unpaid:
                 source["unpaid_leave_dates"] = _iso(unpaid)
         for component in MONTHLY_COMPONENTS:
             part = policy.components.get(component)
             if part is None:
                 continue
-            label = Component(component).label
+            label = self.text.label(component)
             if full:
-                self._line(pay, component, EARNING, _("%(component)s, full month") % {"component": label}, 1, part.amount, part, source)
+                self._line(pay, component, EARNING, self.text.full_month % {"component": label}, 1, part.amount, part, source)
             else:
                 daily = (part.amount / self.days_in_month).quantize(RATE_PLACES)
-                description = _("%(component)s, %(days)d of %(total)d days") % {"component": label, "days": pay.payable_days, "total": self.days_in_month}
+                description = self.text.part_month % {"component": label, "days": pay.payable_days, "total": self.days_in_month}
                 self._line(pay, component, EARNING, description, pay.payable_days, daily, part, source)
 
     def _duty(self, pay: DoctorPay, policy: ResolvedPolicy, facts) -> None:
@@ -339,7 +381,7 @@ class MonthCalculation:
             part = policy.components.get(component)
             if part is None or not dates:
                 continue
-            description = _("%(component)s: %(days)d days") % {"component": Component(component).label, "days": len(dates)}
+            description = self.text.duty_days % {"component": self.text.label(component), "days": len(dates)}
             self._line(pay, component, EARNING, description, len(dates), part.amount, part, {"dates": _iso(dates)})
 
     def _consultation(self, pays: dict[int, DoctorPay], duty: dict, visits: dict) -> None:
@@ -362,7 +404,7 @@ class MonthCalculation:
                 count = own + shares[doctor_id]
                 if part is None or count == 0:
                     continue
-                description = _("General consultation fee: %(own)d own + %(shared)d shared visits") % {"own": own, "shared": shares[doctor_id]}
+                description = self.text.consultation % {"own": own, "shared": shares[doctor_id]}
                 source = {
                     "facility_id": facility_id,
                     "named_visits": own,
@@ -399,7 +441,7 @@ class MonthCalculation:
         if total == 0:
             return
         kind = EARNING if total >= 0 else DEDUCTION
-        description = _("Performance pay: score %(score)s, band %(band)s") % {"score": assessment.score, "band": label}
+        description = self.text.performance % {"score": assessment.score, "band": label}
         pay.lines.append(Line(
             component=Component.PERFORMANCE, kind=kind, description=description, quantity=Decimal(months), rate=abs(monthly),
             amount=abs(total), reference_month=self.month, policy_id=policy_id, funding_source=FundingSource.PERFORMANCE_FUND,
@@ -588,7 +630,7 @@ def _doctor_warnings(pay: DoctorPay, policy: ResolvedPolicy, last_day: datetime.
         pay.warn("no_bank_account", _("No bank or bank account in the register: enter them on the doctor's record before paying."))
     if doctor.licence_expiry and doctor.licence_expiry < last_day:
         pay.warn("licence_expired", _("The practising licence expired on %(date)s.") % {"date": doctor.licence_expiry})
-    if doctor.status == doctor.Status.SUSPENDED:
+    if doctor.status == Doctor.Status.SUSPENDED:
         pay.warn("suspended", _("The doctor is suspended in the register."))
     if pay.net < 0:
         pay.warn("negative_net", _("Deductions exceed pay: net pay is negative."))

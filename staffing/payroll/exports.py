@@ -85,8 +85,8 @@ def _source_text(line: PayslipLine) -> str:
         parts.append(_("cumulative taxable %(taxable)s") % {"taxable": source["cumulative_taxable"]})
     if "one_off_item_id" in source:
         parts.append(_("one-off item #%(id)s") % {"id": source["one_off_item_id"]})
-    if "policy" in source:
-        parts.append(source["policy"])
+    if line.policy_id:
+        parts.append(str(line.policy))
     return "；".join(parts)
 
 
@@ -127,7 +127,7 @@ def _payslip_story(slip: Payslip, styles: dict) -> list:
     table.setStyle(TableStyle([("ALIGN", (1, 1), (3, -1), "RIGHT"), ("BACKGROUND", (0, -3), (-1, -1), colors.HexColor("#f2f5f9"))]))
     story.append(table)
     story.append(Spacer(1, 3 * mm))
-    demo = slip.doctor.is_demo or any(line.policy_id and "演示" in (line.source or {}).get("policy", "") for line in lines)
+    demo = slip.doctor.is_demo or any(line.policy_id and line.policy.is_demo for line in lines)
     note = _("Every amount is rounded to the cent (half up); totals are the sums of the lines.")
     if demo:
         note += " " + _("Demo data: the name, account and policy amounts are synthetic demo values.")
@@ -167,7 +167,7 @@ def payslips_queryset(run: PayRun):
     return (
         Payslip.objects.filter(run=run)
         .select_related("doctor", "facility", "township", "run")
-        .prefetch_related(Prefetch("lines", queryset=PayslipLine.objects.order_by("position", "id")))
+        .prefetch_related(Prefetch("lines", queryset=PayslipLine.objects.select_related("policy__township").order_by("position", "id")))
         .order_by("township__code", "facility__code", "doctor__name", "id")
     )
 

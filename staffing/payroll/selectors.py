@@ -16,7 +16,7 @@ RELEASED = (PayRun.Status.APPROVED, PayRun.Status.PAID)
 
 def payslip_list(*, user, month: datetime.date | None = None) -> QuerySet:
     queryset = Payslip.objects.select_related("doctor", "facility", "township", "run").prefetch_related(
-        Prefetch("lines", queryset=PayslipLine.objects.order_by("position", "id"))
+        Prefetch("lines", queryset=PayslipLine.objects.select_related("policy__township").order_by("position", "id"))
     )
     role = user_role(user)
     if role is None:

@@ -100,7 +100,7 @@ def test_reform_date_switches_the_fixed_subsidy_from_300_to_1400(policies, visit
     june, july = datetime.date(2019, 6, 1), datetime.date(2019, 7, 1)
     june_run = run_month(june)
     fixed = lines_of(Payslip.objects.get(run=june_run, doctor=doctor))[(Component.FIXED_SUBSIDY, june)]
-    assert fixed.amount == Decimal("300.00") and "改革前" in fixed.source["policy"]
+    assert fixed.amount == Decimal("300.00") and "改革前" in fixed.policy.name
     services.payrun_approve(run=june_run, acting_user=None, acknowledge_warnings=True)
     july_slip = Payslip.objects.get(run=run_month(july), doctor=doctor)
     assert lines_of(july_slip)[(Component.FIXED_SUBSIDY, july)].amount == Decimal("1400.00")
