@@ -28,6 +28,16 @@ from telemedicine.models import (
 from telemedicine.selectors import report_by_department_month, report_rows
 
 
+class NoAddNoDelete:
+    """Rows written only by the lifecycle services: viewable, never added or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class WeeklyAvailabilityInline(admin.TabularInline):
     model = WeeklyAvailability
     extra = 0
@@ -104,7 +114,7 @@ class AvailabilityExceptionAdmin(ScopedAdmin):
 
 
 @admin.register(Slot)
-class SlotAdmin(ScopedAdmin):
+class SlotAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "department__facility"
     list_display = ["starts_at", "ends_at", "consultant", "department", "places", "booked", "is_withdrawn"]
     list_filter = ["is_withdrawn", "department__name"]
@@ -114,37 +124,23 @@ class SlotAdmin(ScopedAdmin):
     readonly_fields = ["consultant", "department", "availability", "starts_at", "ends_at", "places", "booked"]
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(NoAddNoDelete, admin.TabularInline):
     model = BookingEvent
     extra = 0
-    can_delete = False
     fields = ["at", "kind", "from_status", "to_status", "from_slot", "to_slot", "actor", "note"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class ConsultOutcomeInline(admin.StackedInline):
+class ConsultOutcomeInline(NoAddNoDelete, admin.StackedInline):
     model = ConsultOutcome
     extra = 0
-    can_delete = False
     fields = ["findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_by", "recorded_at"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ConsultBooking)
-class ConsultBookingAdmin(ScopedAdmin):
+class ConsultBookingAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "facility"
     list_display = ["starts_at", "patient_name", "facility", "doctor", "consultant", "department", "mode", "urgency", "status"]
     list_filter = ["status", "mode", "urgency", "department__name", "poverty_household"]
@@ -165,12 +161,6 @@ class ConsultBookingAdmin(ScopedAdmin):
     @admin.display(description=_lazy("patient ID number"))
     def patient_id_masked(self, obj):
         return obj.patient_id_masked
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -215,22 +205,16 @@ class ConsultBookingAdmin(ScopedAdmin):
 
 
 @admin.register(ConsultOutcome)
-class ConsultOutcomeAdmin(ScopedAdmin):
+class ConsultOutcomeAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "booking__facility"
     list_display = ["booking", "referral", "referral_department", "follow_up_date", "recorded_at"]
     list_filter = ["referral", "referral_department__name"]
     list_select_related = ["booking__consultant", "referral_department"]
     readonly_fields = ["booking", "findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_by", "recorded_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BookingEvent)
-class BookingEventAdmin(ScopedAdmin):
+class BookingEventAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "booking__facility"
     list_display = ["at", "booking", "kind", "from_status", "to_status", "actor", "note"]
     list_filter = ["kind"]
@@ -238,9 +222,3 @@ class BookingEventAdmin(ScopedAdmin):
     list_select_related = ["booking__consultant", "actor"]
     readonly_fields = ["booking", "at", "actor", "kind", "from_status", "to_status", "from_slot", "to_slot", "note"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -139,55 +139,45 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         fresh = self.get_queryset().get(pk=booking.pk)
         return Response(BookingSerializer(fresh).data)
 
+    def _act(self, service, serializer_class=None, **extra):
+        """Validate the body (if any), run the lifecycle service on the booking in reach, answer
+        with the booking as it is now."""
+        values = {}
+        if serializer_class is not None:
+            data = serializer_class(data=self.request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
+        values.update(extra)
+        return self._done(run_service(service, booking=self._booking(), acting_user=self.request.user, **values))
+
     @extend_schema(request=None, responses=_responses(BookingSerializer, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._done(run_service(services.booking_confirm, booking=self._booking(), acting_user=request.user))
+        return self._act(services.booking_confirm)
 
     @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._done(
-            run_service(services.booking_decline, booking=self._booking(), reason=data.validated_data["reason"], acting_user=request.user)
-        )
+        return self._act(services.booking_decline, ReasonSerializer)
 
     @extend_schema(request=None, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._done(run_service(services.booking_start, booking=self._booking(), acting_user=request.user))
+        return self._act(services.booking_start)
 
     @extend_schema(request=CompleteSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        data = CompleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._done(
-            run_service(services.booking_complete, booking=self._booking(), acting_user=request.user, **data.validated_data)
-        )
+        return self._act(services.booking_complete, CompleteSerializer)
 
     @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        data = ReasonSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._done(
-            run_service(services.booking_cancel, booking=self._booking(), reason=data.validated_data["reason"], acting_user=request.user)
-        )
+        return self._act(services.booking_cancel, ReasonSerializer)
 
     @extend_schema(request=RescheduleSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._done(
-            run_service(
-                services.booking_reschedule,
-                booking=self._booking(),
-                slot_id=data.validated_data["slot"],
-                reason=data.validated_data["reason"],
-                acting_user=request.user,
-            )
-        )
-
+        return self._act(services.booking_reschedule, slot_id=data.validated_data["slot"], reason=data.validated_data["reason"])

@@ -11,27 +11,10 @@ class TelemedicineConfig(AppConfig):
         from clinics.models import Role
         from config.portal import register_menu_item
 
-        register_menu_item(
-            key="teleconsult",
-            label=_("Teleconsults"),
-            url_name="telemedicine:my_bookings",
-            roles={Role.VILLAGE_DOCTOR},
-            order=30,
-            icon="☎",
-        )
-        register_menu_item(
-            key="teleconsult_book",
-            label=_("Book a teleconsult"),
-            url_name="telemedicine:find_slots",
-            roles={Role.VILLAGE_DOCTOR},
-            order=31,
-            icon="＋",
-        )
-        register_menu_item(
-            key="teleconsult_schedule",
-            label=_("Consult schedule"),
-            url_name="telemedicine:schedule",
-            roles={Role.CONSULTANT},
-            order=30,
-            icon="☎",
-        )
+        pages = [
+            ("teleconsult", _("Teleconsults"), "telemedicine:my_bookings", Role.VILLAGE_DOCTOR, 30, "☎"),
+            ("teleconsult_book", _("Book a teleconsult"), "telemedicine:find_slots", Role.VILLAGE_DOCTOR, 31, "＋"),
+            ("teleconsult_schedule", _("Consult schedule"), "telemedicine:schedule", Role.CONSULTANT, 30, "☎"),
+        ]
+        for key, label, url_name, role, order, icon in pages:
+            register_menu_item(key=key, label=label, url_name=url_name, roles={role}, order=order, icon=icon)
