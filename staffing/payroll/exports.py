@@ -284,7 +284,7 @@ def monthly_chart_svg(series: list[tuple]) -> str:
     peak = max(totals) or Decimal("1")
     plot_h = height - bottom - top
     bar_w = max(8, min(48, (width - left - 180) // max(len(series), 1) - 8))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="{escape(_("Monthly totals by component"))}" font-family="sans-serif">']
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" role="img" aria-label="{escape(_("Monthly totals by component"))}" font-family="sans-serif">']
     for step in range(5):
         value = peak * step / 4
         y = top + plot_h - float(value / peak) * plot_h
