@@ -343,6 +343,16 @@ def _bookable_slot(slot_id, *, now) -> Slot:
     return slot
 
 
+def _check_consultant_available(slot) -> None:
+    """Leave approved after the slots were materialised closes them at once for new bookings."""
+    day = timezone.localdate(slot.starts_at)
+    if doctor_on_leave(slot.consultant.doctor_id, day):
+        raise BookingConflict(
+            _("The consultant is on leave on %(date)s. Choose another day or another consultant.") % {"date": day.isoformat()},
+            code="consultant_on_leave",
+        )
+
+
 def _check_doctor_not_on_leave(doctor, slot) -> None:
     day = timezone.localdate(slot.starts_at)
     if doctor_on_leave(doctor.pk, day):
@@ -488,6 +498,7 @@ def booking_create(
         raise ValidationError(errors)
     _check_mode(facility, mode)
     slot = _bookable_slot(slot_id, now=now)
+    _check_consultant_available(slot)
     _check_doctor_not_on_leave(doctor, slot)
     key = patient_key(patient, facility.pk)
     _check_patient_free(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at)
@@ -703,6 +714,7 @@ def booking_reschedule(*, booking: ConsultBooking, slot_id: int, acting_user, re
         raise ValidationError({"slot": _("Choose a different time slot from the current one.")})
     new_slot = _bookable_slot(slot_id, now=timezone.now())
     _check_mode(booking.facility, booking.mode)
+    _check_consultant_available(new_slot)
     _check_doctor_not_on_leave(booking.doctor, new_slot)
     _check_patient_free(
         patient_key=booking.patient_key, starts_at=new_slot.starts_at, ends_at=new_slot.ends_at, exclude_pk=booking.pk

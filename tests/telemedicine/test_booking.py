@@ -182,3 +182,19 @@ def test_unauthenticated_gets_403(slot, api_client):
 def test_role_without_doctor_link(db, roles, slot):
     user = make_user(Role.VILLAGE_DOCTOR, facility=slot.consultant.department.facility)
     assert api_as(user).post(URL, booking_payload(slot), format="json").status_code == 403
+
+
+def test_consultant_on_leave_refuses_new_bookings_before_the_slots_are_withdrawn(doctor_user, slot, consultant):
+    from tests.factories import DoctorFactory, PostingFactory
+
+    record = DoctorFactory()
+    posting = PostingFactory(doctor=record, facility=consultant.department.facility)
+    consultant.doctor = record
+    consultant.save()
+    LeaveRequest.objects.create(
+        doctor=record, facility=posting.facility, kind="sick", start_date=TOMORROW, end_date=TOMORROW,
+        reason="病假", status=DecisionStatus.APPROVED,
+    )
+    response = api_as(doctor_user).post(URL, booking_payload(slot), format="json")
+    assert response.status_code == 409
+    assert "专家" in response.json()["detail"] and "请假" in response.json()["detail"]
