@@ -38,7 +38,3 @@ urlpatterns = [
     path("m/consult/", include("telemedicine.urls")),
     path("m/inbox/", include("notifications.urls")),
 ]
-
-admin.site.site_header = "村医 Cunyi · 乐业县村卫生室管理"
-admin.site.site_title = "村医 Cunyi"
-admin.site.index_title = "乐业县卫生健康局"

@@ -32,7 +32,7 @@ def licence_expiry_scanner(*, today: datetime.date) -> int:
                     "days": (doctor.licence_expiry - today).days,
                     "mobile": doctor.mobile,
                 },
-                due_at=max(expiry_due_at(doctor.licence_expiry, days), expiry_due_at(today, 0)),
+                due_at=expiry_due_at(doctor.licence_expiry, days),
             )
             queued += len(rows)
     return queued
