@@ -18,6 +18,26 @@ def _sqlite_value(value):
     return value
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, datetime.date):  # dates and aware datetimes
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_line(row, json_fields) -> str:
+    """One line of COPY's text format."""
+    return "\t".join(
+        _copy_text(json.dumps(v, ensure_ascii=False) if i in json_fields else v) for i, v in enumerate(row)
+    ) + "\n"
+
+
 def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
     """Insert `rows` (values in the order of `fields`, foreign keys as ids) into `model`'s
     table in one statement. No save() or signals: callers validate first."""
@@ -32,8 +52,9 @@ def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([json.dumps(v, ensure_ascii=False) if i in json_fields else v for i, v in enumerate(row)])
+                for start in range(0, len(rows), 20000):
+                    chunk = rows[start : start + 20000]
+                    copy.write("".join(_copy_line(row, json_fields) for row in chunk).encode())
         return len(rows)
     if connection.vendor == "sqlite":
         payload = json.dumps([[_sqlite_value(v) for v in row] for row in rows], ensure_ascii=False)

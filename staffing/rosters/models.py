@@ -132,8 +132,17 @@ class DutyDay(models.Model):
         COVER = "cover", _("Cover from another clinic")
 
     roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="duties")
-    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
-    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="duties")
+    # The (facility, date) index and the (doctor, date) unique constraint serve these two foreign
+    # keys; fewer indexes keep a province-wide month's 700,000-row insert fast. `facility` repeats
+    # the roster's clinic for indexing, so the database checks it through `roster` rather than
+    # with a second foreign-key trigger per row (PROTECT still guards deletes in Django).
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
+    )
+    doctor = models.ForeignKey(
+        Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="duties", db_index=False
+    )
     date = models.DateField(_("date"))
     duty = models.CharField(_("duty"), max_length=10, choices=Duty.choices)
     day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
@@ -161,7 +170,7 @@ class DutyDay(models.Model):
                 violation_error_message=_("Workdays have day duties; weekends and public holidays have on-call duties."),
             ),
         ]
-        indexes = [models.Index(fields=["facility", "date"]), models.Index(fields=["date", "duty"])]
+        indexes = [models.Index(fields=["facility", "date"])]
 
     def __str__(self):
         return f"{self.date} {self.doctor} {self.get_duty_display()}"
@@ -177,10 +186,12 @@ class CoverageGap(models.Model):
     date = models.DateField(_("date"))
     day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    # DO_NOTHING keeps a draft's duties fast to delete in bulk; the services clear gaps first and
-    # a cover duty is never deleted while its gap points at it.
+    # DO_NOTHING and no database constraint keep a draft's 700,000 duties fast to delete in bulk
+    # (no per-row check against this table); the services clear gaps first and reopen a gap whose
+    # cover duty goes.
     cover = models.ForeignKey(
-        DutyDay, verbose_name=_("cover duty"), on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+"
+        DutyDay, verbose_name=_("cover duty"), on_delete=models.DO_NOTHING, null=True, blank=True, related_name="+",
+        db_constraint=False,
     )
 
     class Meta:
