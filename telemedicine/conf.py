@@ -24,3 +24,12 @@ def no_show_grace() -> datetime.timedelta:
 
 def slot_horizon_days() -> int:
     return getattr(settings, "TELECONSULT_SLOT_HORIZON_DAYS", 28)
+
+
+# Dates a person can mean: outside them a query would only overflow the calendar.
+EARLIEST_DAY = datetime.date(2000, 1, 1)
+LATEST_DAY = datetime.date(2100, 12, 31)
+
+
+def plausible_day(day: datetime.date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY

@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from telemedicine import conf
 from telemedicine.models import ConsultBooking
 from telemedicine.selectors import department_list, referral_departments
 
@@ -19,6 +20,8 @@ class SlotSearchForm(forms.Form):
         day = self.cleaned_data["date"]
         if day < timezone.localdate():
             raise forms.ValidationError(_("Choose today or a later date."))
+        if not conf.plausible_day(day):
+            raise forms.ValidationError(_("Choose a date between 2000 and 2100."))
         return day
 
 

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinics.models import Department
+from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
 from telemedicine.selectors import referral_departments, room_access
 
@@ -30,8 +31,13 @@ class SlotSerializer(serializers.ModelSerializer):
 
 
 class SlotQuerySerializer(serializers.Serializer):
-    department = serializers.IntegerField(help_text=_("Department id from /teleconsult/departments/."))
+    department = serializers.IntegerField(min_value=1, help_text=_("Department id from /teleconsult/departments/."))
     date = serializers.DateField(help_text=_("Local date, YYYY-MM-DD."))
+
+    def validate_date(self, value):
+        if not conf.plausible_day(value):
+            raise serializers.ValidationError(_("Choose a date between 2000 and 2100."))
+        return value
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -99,7 +105,7 @@ class BookingDetailSerializer(BookingSerializer):
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    slot = serializers.IntegerField()
+    slot = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     patient_name = serializers.CharField(
         max_length=50, error_messages={"blank": _("Enter the patient's name."), "required": _("Enter the patient's name.")}
     )
@@ -126,7 +132,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    slot = serializers.IntegerField()
+    slot = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 

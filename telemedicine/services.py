@@ -413,6 +413,8 @@ def clean_patient(patient: Patient, *, today: datetime.date | None = None) -> Pa
                 errors["patient_sex"] = [_("The sex does not match the ID number (the 17th digit is odd for male, even for female).")]
     if patient.birth_date and patient.birth_date > today:
         errors["patient_birth_date"] = [_("The birth date cannot be in the future.")]
+    elif patient.birth_date and patient.birth_date.year < today.year - 130:
+        errors["patient_birth_date"] = [_("The birth date is more than 130 years ago; check it.")]
     if patient.age is not None and not 0 <= patient.age <= 130:
         errors["patient_age"] = [_("The age must be between 0 and 130 years.")]
     if patient.birth_date is None and patient.age is None and "patient_birth_date" not in errors:

@@ -242,6 +242,8 @@ def schedule(request):
         day = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         day = timezone.localdate()
+    if not services.conf.plausible_day(day):
+        day = timezone.localdate()
     bookings = list(consultant_day(user=request.user, day=day))
     return render(
         request,
