@@ -50,7 +50,7 @@ def populate(township, n, *, consultant, run, offset=0):
         slip = Payslip.objects.create(run=run, doctor=doctors[0], month=run.month, facility=clinic, township=township,
                                       payable_days=30, days_in_month=30, gross=Decimal("3500"), deductions=Decimal("0"),
                                       net=Decimal("3500"))
-        PayslipLine.objects.create(payslip=slip, component="county_subsidy", kind="earning", description="县级补助",
+        PayslipLine.objects.create(payslip=slip, component="fixed_subsidy", kind="earning", description="县级补助",
                                    quantity=Decimal("1"), rate=Decimal("1400"), amount=Decimal("1400.00"),
                                    reference_month=run.month)
     settlements_import(source="api", rows=rows)
@@ -80,6 +80,7 @@ def test_county_admin_sees_every_panel_and_chart_in_chinese(client, world):
     assert "未来 30 天的排班缺口" in page
     assert 'href="/admin/rosters/coveragegap/?status__exact=open"' in page
     assert "同乐镇" in page and "甘田镇" in page
+    assert "县级固定补助" in page or "County fixed subsidy" not in page
 
 
 def test_township_admin_sees_only_own_township(client, world):
