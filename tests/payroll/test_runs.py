@@ -97,7 +97,11 @@ def test_postgres_triggers_guard_payslips_and_lines():
     with connection.cursor() as cursor:
         cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'payroll_%%' ORDER BY tgname")
         names = [row[0] for row in cursor.fetchall()]
-    assert names == ["payroll_payrun_locked", "payroll_payslip_locked", "payroll_payslipline_locked"]
+    assert names == [
+        "payroll_payrun_locked",
+        "payroll_payslip_locked_del", "payroll_payslip_locked_ins", "payroll_payslip_locked_upd",
+        "payroll_payslipline_locked_del", "payroll_payslipline_locked_ins", "payroll_payslipline_locked_upd",
+    ]
 
 
 def test_a_holiday_added_to_a_paid_month_becomes_an_adjustment_line_naming_it(policies, visits, county_admin):
