@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 
 from clinics.admin_base import ScopedAdmin
 from clinics.tabular import xlsx_bytes
-from telemedicine import services
+from telemedicine import conf, services
 from telemedicine.models import (
     AvailabilityException,
     BookingEvent,
@@ -175,8 +175,12 @@ class ConsultBookingAdmin(NoAddNoDelete, ScopedAdmin):
         try:
             start = datetime.date.fromisoformat(request.GET.get("start", "") + "-01") if request.GET.get("start") else today.replace(month=1, day=1)
             end_month = datetime.date.fromisoformat(request.GET.get("end", "") + "-01") if request.GET.get("end") else today.replace(day=1)
+            if not (conf.plausible_day(start) and conf.plausible_day(end_month) and start <= end_month):
+                raise ValueError("months out of range or in the wrong order")
         except ValueError:
-            self.message_user(request, _("Give months as YYYY-MM, for example 2026-11."), level=messages.ERROR)
+            self.message_user(
+                request, _("Give months as YYYY-MM between 2000 and 2100, the first not after the second."), level=messages.ERROR
+            )
             start, end_month = today.replace(month=1, day=1), today.replace(day=1)
         end = (end_month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
         report = report_by_department_month(user=request.user, start=start, end=end)

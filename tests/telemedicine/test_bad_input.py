@@ -41,3 +41,11 @@ def test_pages_with_odd_ids(client, doctor_user, consultant):
     assert client.get("/m/consult/book/", {"department": consultant.department_id, "date": "9999-12-31"}).status_code == 200
     client.force_login(consultant.user)
     assert client.get("/m/consult/schedule/", {"date": "9999-12-31"}).status_code == 200
+
+
+@pytest.mark.parametrize(("start", "end"), [("0001-01", "0001-02"), ("2026-12", "9999-12"), ("2026-13", "x"), ("2026-12", "2026-01")])
+def test_report_months_out_of_range(client, county_admin, start, end):
+    client.force_login(county_admin)
+    response = client.get("/admin/telemedicine/consultbooking/report/", {"start": start, "end": end}, follow=True)
+    assert response.status_code == 200
+    assert "2000 年到 2100 年" in response.content.decode()
