@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -19,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, user_role
-from clinics.tabular import xlsx_bytes
 from staffing.models import Doctor
 from staffing.rosters import holidays, selectors, services
 from staffing.rosters.exceptions import CalendarMissing
+from staffing.rosters.exports import month_summary_xlsx_response
 from staffing.rosters.forms import CoverForm, GenerateForm
 from staffing.rosters.models import (
     CalendarYear,
@@ -122,6 +121,19 @@ class HolidayDayAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
         audit_record(actor=request.user, action="holiday.change" if change else "holiday.add", target=obj,
                      changes={"date": obj.date, "kind": obj.kind, "name": obj.name})
+
+
+class ReadOnlyAdmin(ScopedAdmin):
+    """Rows written only by the services: listed and viewed, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 # --- Rosters ------------------------------------------------------------------------------------
@@ -229,14 +241,9 @@ class RosterMonthAdmin(ScopedAdmin):
             month, township = form.cleaned_data["month"], form.cleaned_data["township"]
             try:
                 if "export" in request.POST:
-                    summary = selectors.month_summary(user=request.user, month=month, township_code=township.code if township else None)
-                    headers, rows = selectors.month_summary_table(summary)
-                    response = HttpResponse(
-                        xlsx_bytes(headers, rows, sheet_title=f"{month:%Y-%m}"),
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    return month_summary_xlsx_response(
+                        user=request.user, month=month, township_code=township.code if township else None
                     )
-                    response["Content-Disposition"] = f'attachment; filename="roster-summary-{month:%Y-%m}.xlsx"'
-                    return response
                 if "publish" in request.POST:
                     count = services.roster_publish(month=month, township=township, acting_user=request.user)
                     messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
@@ -260,21 +267,13 @@ class RosterMonthAdmin(ScopedAdmin):
 
 
 @admin.register(DutyDay)
-class DutyDayAdmin(ScopedAdmin):
+class DutyDayAdmin(ReadOnlyAdmin):
     list_display = ["date", "facility", "doctor", "duty", "day_kind", "source", "roster_status"]
     list_filter = ["duty", "day_kind", "source", "roster__status"]
     search_fields = ["doctor__name", "facility__name", "facility__code"]
     list_select_related = ["facility", "doctor", "roster"]
     date_hierarchy = "date"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("status"))
     def roster_status(self, obj):
@@ -282,20 +281,12 @@ class DutyDayAdmin(ScopedAdmin):
 
 
 @admin.register(RosterAmendment)
-class RosterAmendmentAdmin(ScopedAdmin):
+class RosterAmendmentAdmin(ReadOnlyAdmin):
     facility_path = "roster__facility"
     list_display = ["at", "roster", "date", "action", "before", "after", "reason", "by"]
     list_filter = ["action"]
     list_select_related = ["roster__facility", "by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Gaps ---------------------------------------------------------------------------------------
@@ -308,7 +299,7 @@ class GapChangeList(ChangeList):
 
 
 @admin.register(CoverageGap)
-class CoverageGapAdmin(ScopedAdmin):
+class CoverageGapAdmin(ReadOnlyAdmin):
     list_display = ["date", "facility", "day_kind", "status", "cover_doctor", "candidates"]
     list_filter = ["status", "day_kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["facility__township", "cover__doctor", "roster"]
@@ -318,14 +309,6 @@ class CoverageGapAdmin(ScopedAdmin):
     def get_changelist(self, request, **kwargs):
         return GapChangeList
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("covered by"))
     def cover_doctor(self, obj):

@@ -3,7 +3,6 @@ generate and publish actions. Every list is scoped by reach in its selector."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -16,9 +15,9 @@ from rest_framework.views import APIView
 
 from clinics.models import Facility, Role, Township
 from clinics.scoping import has_role, scope_facilities
-from clinics.tabular import xlsx_bytes
 from staffing.models import Doctor
 from staffing.rosters import selectors, services
+from staffing.rosters.exports import XLSX, month_summary_xlsx_response
 from staffing.rosters.serializers import (
     CoverSerializer,
     DecisionSerializer,
@@ -299,16 +298,9 @@ class SummaryView(APIView):
         )
 
 
-@extend_schema(tags=["rosters"], responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): bytes})
+@extend_schema(tags=["rosters"], responses={(200, XLSX): bytes})
 class SummaryXlsxView(SummaryView):
     def get(self, request):
         _check_summary_access(request.user)
         month = _month_param(request)
-        summary = selectors.month_summary(user=request.user, month=month, township_code=request.query_params.get("township"))
-        headers, rows = selectors.month_summary_table(summary)
-        response = HttpResponse(
-            xlsx_bytes(headers, rows, sheet_title=f"{month:%Y-%m}"),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        response["Content-Disposition"] = f'attachment; filename="roster-summary-{month:%Y-%m}.xlsx"'
-        return response
+        return month_summary_xlsx_response(user=request.user, month=month, township_code=request.query_params.get("township"))

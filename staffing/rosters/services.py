@@ -361,6 +361,15 @@ def _notify_amended(*, doctors: set[Doctor], roster: RosterMonth, changes: str) 
         )
 
 
+def _record_decision(request, *, approve: bool, note: str, acting_user, action: str) -> None:
+    request.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
+    request.decided_by = acting_user
+    request.decided_at = timezone.now()
+    request.decision_note = (note or "").strip()[:200]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit_record(actor=acting_user, action=action, target=request, changes={"status": request.status}, reason=request.decision_note)
+
+
 # --- Leave --------------------------------------------------------------------------------------
 
 
@@ -532,12 +541,7 @@ def leave_decide(*, leave: LeaveRequest, approve: bool, acting_user, note: str =
         raise ValidationError(_("This request was already decided (%(status)s).") % {"status": leave.get_status_display()})
     # Planning a month needs its calendar; fail before changing anything.
     selectors.require_years(range(leave.start_date.year, leave.end_date.year + 1))
-    leave.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
-    leave.decided_by = acting_user
-    leave.decided_at = timezone.now()
-    leave.decision_note = (note or "").strip()[:200]
-    leave.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit_record(actor=acting_user, action="leave.decide", target=leave, changes={"status": leave.status}, reason=leave.decision_note)
+    _record_decision(leave, approve=approve, note=note, acting_user=acting_user, action="leave.decide")
     if approve:
         _apply_leave(leave=leave, acting_user=acting_user)
     _notify(
@@ -643,12 +647,7 @@ def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = ""
             _amend(roster=duty.roster, day=duty.date, action=RosterAmendment.Action.SWAP, before=before,
                    after=_describe(duty), reason=reason, acting_user=acting_user)
         _notify_amended(doctors={swap.requester, swap.counterpart}, roster=give.roster, changes=reason)
-    swap.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
-    swap.decided_by = acting_user
-    swap.decided_at = timezone.now()
-    swap.decision_note = (note or "").strip()[:200]
-    swap.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-    audit_record(actor=acting_user, action="swap.decide", target=swap, changes={"status": swap.status}, reason=swap.decision_note)
+    _record_decision(swap, approve=approve, note=note, acting_user=acting_user, action="swap.decide")
     for doctor, other in ((swap.requester, swap.counterpart), (swap.counterpart, swap.requester)):
         _notify(
             doctor=doctor,

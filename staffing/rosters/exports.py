@@ -1,0 +1,18 @@
+"""The month summary as an XLSX download, shared by the admin and the API."""
+
+import datetime
+
+from django.http import HttpResponse
+
+from clinics.tabular import xlsx_bytes
+from staffing.rosters import selectors
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def month_summary_xlsx_response(*, user, month: datetime.date, township_code: str | None) -> HttpResponse:
+    summary = selectors.month_summary(user=user, month=month, township_code=township_code)
+    headers, rows = selectors.month_summary_table(summary)
+    response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=f"{month:%Y-%m}"), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="roster-summary-{month:%Y-%m}.xlsx"'
+    return response
