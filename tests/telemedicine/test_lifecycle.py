@@ -222,3 +222,20 @@ def test_cancelled_place_can_be_booked_again(booking, doctor_user, slot):
 
 def test_now_constant_is_tuesday_morning():
     assert NOW.weekday() == 1
+
+
+def test_each_reschedule_and_reconfirmation_notifies_again(booking, doctor_user, consultant, clock):
+    first, second = make_slot(consultant, TOMORROW, 10, 0), make_slot(consultant, TOMORROW, 11, 0)
+    act(consultant.user, booking, "confirm")
+    clock.shift(datetime.timedelta(minutes=1))
+    act(doctor_user, booking, "reschedule", {"slot": first.pk})
+    act(consultant.user, booking, "confirm")
+    clock.shift(datetime.timedelta(minutes=1))
+    act(doctor_user, booking, "reschedule", {"slot": second.pk})
+    act(consultant.user, booking, "confirm")
+    mine = Notification.objects.filter(object_id=booking.pk, channel="in_app")
+    assert mine.filter(recipient=consultant.user, kind="consult_rescheduled").count() == 2
+    assert mine.filter(recipient=doctor_user, kind="consult_confirmed").count() == 3
+    # only the reminders of the current time are still to be sent
+    pending = mine.filter(kind__startswith="consult_reminder").exclude(status="cancelled")
+    assert {n.scheduled_for for n in pending} == {second.starts_at - datetime.timedelta(hours=24), second.starts_at - datetime.timedelta(minutes=30)}
