@@ -345,9 +345,16 @@ class PostgresEngine:
             bad_time,
         ))
         whens.append((f"{_time_sql(t)} > %(now)s", _sub(m.time_future, value=t)))
+        # One regular expression over all six amounts for the usual, valid row; the per-field
+        # checks (and their messages) only run when it fails.
+        per_field = []
         for name in AMOUNT_FIELDS:
-            whens.append((f"{s}{name} ~ {_lit(NEGATIVE_PATTERN)}", _sub(m.amount_negative, field=_lit(name), value=f"{s}{name}")))
-            whens.append((f"{s}{name} !~ {_lit(AMOUNT_PATTERN)}", _sub(m.amount_format, field=_lit(name), value=f"{s}{name}")))
+            per_field.append(f"WHEN {s}{name} ~ {_lit(NEGATIVE_PATTERN)} THEN {_sub(m.amount_negative, field=_lit(name), value=f'{s}{name}')}")
+            per_field.append(f"WHEN {s}{name} !~ {_lit(AMOUNT_PATTERN)} THEN {_sub(m.amount_format, field=_lit(name), value=f'{s}{name}')}")
+        all_amounts = ", ".join(f"{s}{name}" for name in AMOUNT_FIELDS)
+        one_amount = AMOUNT_PATTERN.strip("^$")
+        all_ok = f"^({one_amount}\\|){{{len(AMOUNT_FIELDS) - 1}}}{one_amount}$"
+        whens.append((f"concat_ws('|', {all_amounts}) !~ {_lit(all_ok)}", "CASE " + " ".join(per_field) + " END"))
 
         def n(name):
             return f"{s}{name}::numeric(12,2)"
@@ -411,10 +418,11 @@ class PostgresEngine:
         params = {"now": ctx.now, "batch": ctx.batch_id}
         trimmed = ", ".join(f"nullif(btrim({f}), '') AS {f}" for f in FIELDS)
         cursor.execute("DROP TABLE IF EXISTS settlement_checked, settlement_valid, settlement_reversal")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(
             f"""CREATE TEMP TABLE settlement_checked ON COMMIT DROP AS
             SELECT s.*, f.id AS facility_id, {self._reason_sql()} AS reason
-              FROM (SELECT row_no, {trimmed} FROM {STAGE}) s
+              FROM (SELECT row_no, {trimmed} FROM {STAGE} OFFSET 0) s  -- OFFSET 0: trim each field once
               LEFT JOIN clinics_facility f ON f.code = s.fixmedins_code""",
             params,
         )
@@ -426,31 +434,38 @@ class PostgresEngine:
             + [f"{a}::text" for a in AMOUNT_FIELDS]
             + ["atddr_no", "init_setl_id"]
         )
+        # One pass: parse, fingerprint, find each setl_id's first row in the upload and what is
+        # already recorded (key table), and classify. The window (a sort) only when a setl_id
+        # repeats within the upload.
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM settlement_checked WHERE reason IS NULL GROUP BY setl_id HAVING count(*) > 1)"
+        )
+        if cursor.fetchone()[0]:
+            first_seen = ("min(f.row_no) OVER first_seen AS first_row, first_value(f.fp) OVER first_seen AS first_fp",
+                          "WINDOW first_seen AS (PARTITION BY f.setl_id ORDER BY f.row_no)")
+        else:
+            first_seen = ("f.row_no AS first_row, f.fp AS first_fp", "")
         cursor.execute(
             f"""CREATE TEMP TABLE settlement_valid ON COMMIT DROP AS
-            SELECT v.*, md5(concat_ws('|', {fp_parts})) AS fp,
-                   min(row_no) OVER (PARTITION BY setl_id) AS first_row
-              FROM (SELECT row_no, setl_id, mdtrt_id, psn_no, psn_name, {certno} AS certno_masked, insutype, clr_type,
-                           facility_id, {_time_sql('setl_time')} AS settled_at, {amounts},
-                           coalesce(atddr_no, '') AS atddr_no, coalesce(init_setl_id, '') AS init_setl_id
-                      FROM settlement_checked WHERE reason IS NULL) v"""
-        )
-        cursor.execute(
-            f"""ALTER TABLE settlement_valid ADD COLUMN status text, ADD COLUMN reason text;
-            UPDATE settlement_valid v SET status = CASE
-                    WHEN v.row_no <> v.first_row AND v.fp = first.fp THEN 'duplicate'
-                    WHEN v.row_no <> v.first_row THEN 'rejected'
-                    WHEN k.setl_id IS NOT NULL AND k.fingerprint = v.fp THEN 'duplicate'
-                    WHEN k.setl_id IS NOT NULL THEN 'rejected'
-                    ELSE 'new' END,
-                reason = CASE
-                    WHEN v.row_no <> v.first_row AND v.fp <> first.fp
-                        THEN {_sub(m.repeated_in_batch, value="v.setl_id", row="v.first_row::text")}
-                    WHEN v.row_no = v.first_row AND k.setl_id IS NOT NULL AND k.fingerprint <> v.fp
-                        THEN {_sub(m.conflicts_recorded, value="v.setl_id")} END
-              FROM settlement_valid first
-              LEFT JOIN settlements_settlementkey k ON k.setl_id = first.setl_id
-             WHERE first.row_no = v.first_row""",
+            SELECT w.*,
+                   CASE WHEN w.row_no <> w.first_row AND w.fp = w.first_fp THEN 'duplicate'
+                        WHEN w.row_no <> w.first_row THEN 'rejected'
+                        WHEN k.setl_id IS NOT NULL AND k.fingerprint = w.fp THEN 'duplicate'
+                        WHEN k.setl_id IS NOT NULL THEN 'rejected'
+                        ELSE 'new' END AS status,
+                   CASE WHEN w.row_no <> w.first_row AND w.fp <> w.first_fp
+                            THEN {_sub(m.repeated_in_batch, value="w.setl_id", row="w.first_row::text")}
+                        WHEN w.row_no = w.first_row AND k.setl_id IS NOT NULL AND k.fingerprint <> w.fp
+                            THEN {_sub(m.conflicts_recorded, value="w.setl_id")} END AS reason
+              FROM (SELECT f.*, {first_seen[0]}
+                      FROM (SELECT v.*, md5(concat_ws('|', {fp_parts})) AS fp
+                              FROM (SELECT row_no, setl_id, mdtrt_id, psn_no, psn_name, {certno} AS certno_masked,
+                                           insutype, clr_type, facility_id, {_time_sql('setl_time')} AS settled_at,
+                                           {amounts}, coalesce(atddr_no, '') AS atddr_no,
+                                           coalesce(init_setl_id, '') AS init_setl_id
+                                      FROM settlement_checked WHERE reason IS NULL) v) f
+                    {first_seen[1]}) w
+              LEFT JOIN settlements_settlementkey k ON k.setl_id = w.setl_id""",
             params,
         )
         cursor.execute(
@@ -479,6 +494,7 @@ class PostgresEngine:
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
 
         raw = ", ".join(f"{_lit(f)}, c.{f}" for f in FIELDS)
+        cursor.execute("SET LOCAL enable_nestloop = off")  # temp tables joined on row_no: hash them
         cursor.execute(
             f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
             SELECT %(batch)s, c.row_no, coalesce(left(c.setl_id, 100), ''), coalesce(left(c.fixmedins_code, 100), ''),
@@ -491,18 +507,21 @@ class PostgresEngine:
             params,
         )
         rejected = cursor.rowcount
+        cursor.execute("SET LOCAL enable_nestloop = on")
         cursor.execute("SELECT count(*) FROM settlement_checked")
         total = cursor.fetchone()[0]
         return IngestOutcome(total=total, accepted=accepted, rejected=rejected, duplicates=total - accepted - rejected)
 
     def _insert(self, cursor, source: str, condition: str, params: dict) -> int:
         """Keys first, ON CONFLICT DO NOTHING: a row whose key another upload took meanwhile is
-        not inserted and counts as a duplicate."""
+        not inserted and counts as a duplicate. The planner cannot estimate the keys that the
+        INSERT … RETURNING yields, and a nested loop over them would be quadratic: hash join."""
         columns = (
             ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type"]
             + list(AMOUNT_FIELDS)
             + ["settled_at", "facility_id", "atddr_no", "init_setl_id"]
         )
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""WITH keys AS (
                 INSERT INTO settlements_settlementkey (setl_id, settled_at, fingerprint, init_setl_id)
@@ -513,5 +532,7 @@ class PostgresEngine:
               FROM {source} s JOIN keys USING (setl_id) WHERE {condition}""",
             params,
         )
-        return cursor.rowcount
+        inserted = cursor.rowcount
+        cursor.execute("SET LOCAL enable_nestloop = on")
+        return inserted
 

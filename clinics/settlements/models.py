@@ -118,11 +118,21 @@ class SettlementKey(models.Model):
     setl_id = models.CharField(_("settlement ID"), max_length=30, primary_key=True)
     settled_at = models.DateTimeField(_("settled at"))
     fingerprint = models.CharField(_("content fingerprint"), max_length=32)
-    init_setl_id = models.CharField(_("reverses settlement"), max_length=30, null=True, blank=True, unique=True)
+    # NULL, not "", for an ordinary settlement: several NULLs never clash in the unique index.
+    init_setl_id = models.CharField(_("reverses settlement"), max_length=30, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         verbose_name = _("settlement key")
         verbose_name_plural = _("settlement keys")
+        constraints = [
+            # Partial, so the ordinary settlements (no init_setl_id) cost no index entry here.
+            models.UniqueConstraint(
+                fields=["init_setl_id"],
+                condition=Q(init_setl_id__isnull=False),
+                name="settlements_one_reversal_per_original",
+                violation_error_message=_("This settlement has already been reversed."),
+            )
+        ]
 
     def __str__(self):
         return self.setl_id

@@ -1,0 +1,288 @@
+"""Settlement log benchmarks on PostgreSQL (not run in CI).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_settlements \
+        .venv/bin/python bench/settlement_import.py [--rows 200000] [--admin-rows 5000000] [--recon-rows 1000000]
+
+Measures, in one run:
+1. file import (`settlements_import` of a CSV: COPY into staging, SQL checks, INSERT … ON CONFLICT
+   into the key table and the partitioned log) in rows/s, and its ratio to a bare COPY of the
+   same file into an unindexed table; then the same file again (all duplicates);
+2. reconciliation of one month of 1,000,000 settlements against a 1,000,000-line bureau detail
+   file (import of the statement + the comparison);
+3. the admin changelist of the log at 5,000,000 rows: time and number of queries.
+
+Bench data lives in its own clinics (codes 4510289999xx) and in months of 2023 that hold nothing
+else; it is removed at the end (partitions dropped, key rows deleted with the append-only trigger
+disabled for that one statement). Run it only against a database of your own.
+"""
+
+import argparse
+import csv
+import datetime
+import io
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from clinics.models import Facility, Township  # noqa: E402
+from clinics.settlements.models import (  # noqa: E402
+    BureauStatement,
+    Reconciliation,
+    SettlementImport,
+)
+from clinics.settlements.partitions import add_months, ensure_partitions, partition_name  # noqa: E402
+from clinics.settlements.reconciliation import reconciliation_run, statement_import  # noqa: E402
+from clinics.settlements.rules import FIELDS  # noqa: E402
+from clinics.settlements.services import settlements_import  # noqa: E402
+
+IMPORT_MONTH = datetime.date(2023, 3, 1)
+RECON_MONTH = datetime.date(2023, 4, 1)
+ADMIN_FIRST_MONTH = datetime.date(2023, 5, 1)
+ADMIN_MONTHS = 8
+CLINICS = 88
+CODE_PREFIX = "4510289999"
+
+
+def bench_clinics() -> list[Facility]:
+    township, _ = Township.objects.get_or_create(code="451028999000", defaults={"name": "基准测试乡", "kind": "township"})
+    clinics = []
+    for i in range(CLINICS):
+        clinic, _ = Facility.objects.get_or_create(
+            code=f"{CODE_PREFIX}{i:02d}",
+            defaults={"kind": Facility.Kind.VILLAGE_CLINIC, "name": f"基准测试村{i}卫生室", "township": township,
+                      "village": f"基准测试村{i}", "village_kind": "village", "is_demo": True},
+        )
+        clinics.append(clinic)
+    return clinics
+
+
+def make_file(clinics, n: int, month: datetime.date) -> bytes:
+    rng = random.Random(42)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(FIELDS)
+    for i in range(n):
+        hifp, maf, acct, cash = rng.randrange(1500, 6000), rng.choice([0, 0, 500]), rng.choice([0, 200]), rng.randrange(300, 1500)
+        fund = hifp + maf
+        writer.writerow([
+            f"BI{i:012d}", f"MI{i:012d}", f"P{i % 50000:010d}", "基准患者", "", "390" if i % 10 else "310",
+            "11" if i % 7 else "14", f"{(fund + acct + cash) / 100:.2f}", f"{fund / 100:.2f}", f"{hifp / 100:.2f}",
+            f"{maf / 100:.2f}", f"{acct / 100:.2f}", f"{cash / 100:.2f}",
+            f"{month:%Y-%m}-{1 + i % 28:02d} {8 + i % 10:02d}:{i % 60:02d}:{(i // 60) % 60:02d}",
+            clinics[i % len(clinics)].code, f"D{i % 176:08d}", "",
+        ])
+    return buffer.getvalue().encode()
+
+
+def bare_copy_seconds(data: bytes) -> float:
+    body = data.split(b"\n", 1)[1]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_bare_copy")
+        cursor.execute(
+            "CREATE TABLE bench_bare_copy (setl_id text, mdtrt_id text, psn_no text, psn_name text, certno text, "
+            "insutype text, clr_type text, medfee_sumamt numeric(12,2), fund_pay_sumamt numeric(12,2), "
+            "hifp_pay numeric(12,2), maf_pay numeric(12,2), acct_pay numeric(12,2), psn_cash_pay numeric(12,2), "
+            "setl_time timestamp, fixmedins_code text, atddr_no text, init_setl_id text)"
+        )
+        started = time.perf_counter()
+        with cursor.cursor.copy("COPY bench_bare_copy FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(body)
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_bare_copy")
+    return seconds
+
+
+def generate_records(cursor, clinic_ids: list[int], month: datetime.date, n: int, prefix: str, offset: int = 0) -> None:
+    """n settlements of `month` straight from generate_series (with their keys when asked)."""
+    ensure_partitions([month])
+    cursor.execute(
+        f"""INSERT INTO settlements_settlementrecord
+            (setl_id, mdtrt_id, psn_no, psn_name, certno_masked, insutype, clr_type, medfee_sumamt, fund_pay_sumamt,
+             hifp_pay, maf_pay, acct_pay, psn_cash_pay, settled_at, facility_id, atddr_no, init_setl_id, recorded_at, is_demo)
+        SELECT '{prefix}' || lpad(g::text, 12, '0'), 'M' || g, 'P' || (g %% 50000), '基准患者', '', '390', '11',
+               50.00 + (g %% 7), 40.00, 35.00, 5.00, 2.00, 8.00 + (g %% 7),
+               %s::timestamptz + ((g - %s) %% 2419200) * interval '1 second',
+               (%s::bigint[])[1 + g %% %s], 'D' || lpad((g %% 176)::text, 8, '0'), '', now(), true
+          FROM generate_series(%s, %s) g""",
+        [f"{month:%Y-%m-%d} 00:00:00+08", offset, clinic_ids, len(clinic_ids), offset, offset + n - 1],
+    )
+
+
+def write_bureau_files(cursor, month: datetime.date, clinic_ids: list[int]) -> tuple[bytes, bytes]:
+    """The bureau's view of the month: every line, except that every 1000th is missing at the
+    bureau, every 997th differs in amount, and 500 lines exist only at the bureau."""
+    start, end = f"{month:%Y-%m-%d} 00:00:00+08", f"{add_months(month, 1):%Y-%m-%d} 00:00:00+08"
+    detail = io.BytesIO()
+    sql = f"""COPY (
+        SELECT r.setl_id, f.code, r.insutype, r.clr_type,
+               CASE WHEN r.id % 997 = 0 THEN r.medfee_sumamt + 1 ELSE r.medfee_sumamt END, r.fund_pay_sumamt, r.acct_pay, ''
+          FROM settlements_settlementrecord r JOIN clinics_facility f ON f.id = r.facility_id
+         WHERE r.settled_at >= '{start}' AND r.settled_at < '{end}' AND r.id % 1000 <> 0
+        UNION ALL
+        SELECT 'BUREAUONLY' || g, (SELECT code FROM clinics_facility WHERE id = {clinic_ids[0]}), '390', '11', 10.00, 10.00, 0.00, ''
+          FROM generate_series(1, 500) g
+    ) TO STDOUT WITH (FORMAT csv)"""
+    detail.write(b"setl_id,fixmedins_code,insutype,clr_type,medfee_sumamt,fund_pay_sumamt,acct_pay,refd_setl_flag\n")
+    with cursor.cursor.copy(sql) as copy:
+        for chunk in copy:
+            detail.write(chunk)
+    cursor.execute(
+        f"""SELECT f.code, r.insutype, r.clr_type, count(*), sum(r.medfee_sumamt), sum(r.fund_pay_sumamt), sum(r.acct_pay)
+              FROM settlements_settlementrecord r JOIN clinics_facility f ON f.id = r.facility_id
+             WHERE r.settled_at >= '{start}' AND r.settled_at < '{end}' GROUP BY 1, 2, 3 ORDER BY 1"""
+    )
+    totals = io.StringIO()
+    writer = csv.writer(totals)
+    writer.writerow(["fixmedins_code", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"])
+    writer.writerows(cursor.fetchall())
+    return totals.getvalue().encode(), detail.getvalue()
+
+
+def cleanup(clinic_ids: list[int]) -> None:
+    months = [IMPORT_MONTH, RECON_MONTH] + [add_months(ADMIN_FIRST_MONTH, i) for i in range(ADMIN_MONTHS)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for month in months:
+            cursor.execute(f"DROP TABLE IF EXISTS {partition_name(month)}")
+        cursor.execute("ALTER TABLE settlements_settlementkey DISABLE TRIGGER settlements_key_append_only")
+        cursor.execute("DELETE FROM settlements_settlementkey WHERE setl_id LIKE 'BI%%' OR setl_id LIKE 'BR%%' OR setl_id LIKE 'BA%%'")
+        cursor.execute("ALTER TABLE settlements_settlementkey ENABLE TRIGGER settlements_key_append_only")
+    Reconciliation.objects.filter(facility_id__in=clinic_ids).delete()
+    BureauStatement.objects.filter(month=RECON_MONTH).delete()
+    SettlementImport.objects.filter(filename__startswith="bench-").delete()
+    Facility.objects.filter(pk__in=clinic_ids).delete()
+    Township.objects.filter(code="451028999000").delete()
+
+
+def guard(months) -> None:
+    with connection.cursor() as cursor:
+        for month in months:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM settlements_settlementrecord WHERE settled_at >= %s AND settled_at < %s "
+                f"AND facility_id NOT IN (SELECT id FROM clinics_facility WHERE code LIKE '{CODE_PREFIX}%%'))",
+                [f"{month:%Y-%m-%d} 00:00+08", f"{add_months(month, 1):%Y-%m-%d} 00:00+08"],
+            )
+            if cursor.fetchone()[0]:
+                sys.exit(f"{month:%Y-%m} holds real settlements: run the bench on a database of its own.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--recon-rows", type=int, default=1_000_000)
+    parser.add_argument("--admin-rows", type=int, default=5_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the bench data (for looking at it)")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("The settlement bench needs PostgreSQL (DATABASE_URL=postgres://…).")
+    call_command("migrate", verbosity=0)
+    months = [IMPORT_MONTH, RECON_MONTH] + [add_months(ADMIN_FIRST_MONTH, i) for i in range(ADMIN_MONTHS)]
+    guard(months)
+    clinics = bench_clinics()
+    clinic_ids = [c.pk for c in clinics]
+    results = {}
+    try:
+        # 1. File import against a bare COPY of the same file.
+        data = make_file(clinics, args.rows, IMPORT_MONTH)
+        ensure_partitions([IMPORT_MONTH])
+        results["file_mb"] = len(data) / 1e6
+        results["bare_copy_s"] = min(bare_copy_seconds(data) for _ in range(2))
+        started = time.perf_counter()
+        batch = settlements_import(source="command", data=data, filename="bench-import.csv")
+        results["import_s"] = time.perf_counter() - started
+        results["import_counts"] = (batch.accepted, batch.duplicates, batch.rejected)
+        started = time.perf_counter()
+        again = settlements_import(source="command", data=data, filename="bench-import-again.csv")
+        results["reimport_s"] = time.perf_counter() - started
+        results["reimport_counts"] = (again.accepted, again.duplicates, again.rejected)
+
+        # 2. Reconciliation of a month of 1M settlements with a 1M-line bureau detail file.
+        with transaction.atomic(), connection.cursor() as cursor:
+            generate_records(cursor, clinic_ids, RECON_MONTH, args.recon_rows, "BR")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE settlements_settlementrecord")
+            totals, detail = write_bureau_files(cursor, RECON_MONTH, clinic_ids)
+        started = time.perf_counter()
+        statement = statement_import(month=RECON_MONTH, statement_data=totals, statement_filename="bench-3201.csv",
+                                     detail_data=detail, detail_filename="bench-3202.csv")
+        results["statement_import_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        recs = reconciliation_run(statement=statement)
+        results["reconcile_s"] = time.perf_counter() - started
+        results["recon_outcome"] = (
+            sum(r.matched for r in recs), sum(r.amounts_differ for r in recs), sum(r.missing_at_bureau for r in recs),
+            sum(r.missing_here for r in recs), sum(r.balanced for r in recs), len(recs),
+        )
+
+        # 3. The admin changelist at 5M rows.
+        per_month = (args.admin_rows - args.rows - args.recon_rows) // ADMIN_MONTHS
+        started = time.perf_counter()
+        for i in range(ADMIN_MONTHS):
+            with transaction.atomic(), connection.cursor() as cursor:
+                generate_records(cursor, clinic_ids, add_months(ADMIN_FIRST_MONTH, i), per_month, "BA", offset=i * per_month)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE settlements_settlementrecord")
+            cursor.execute("SELECT count(*) FROM settlements_settlementrecord")
+            results["admin_total_rows"] = cursor.fetchone()[0]
+        results["generate_s"] = time.perf_counter() - started
+        user, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+        settings.ALLOWED_HOSTS = ["*"]
+        client = Client()
+        client.force_login(user)
+        pages = {
+            "unfiltered": "/admin/settlements/settlementrecord/",
+            "page 50": "/admin/settlements/settlementrecord/?p=50",
+            "one month": f"/admin/settlements/settlementrecord/?month={add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}",
+            "one clinic": f"/admin/settlements/settlementrecord/?clinic={clinic_ids[5]}",
+            "setl_id search": "/admin/settlements/settlementrecord/?q=BA000000123456",
+        }
+        results["admin"] = {}
+        for label, url in pages.items():
+            client.get(url)  # warm
+            timings = []
+            for _ in range(3):
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    response = client.get(url)
+                    timings.append(time.perf_counter() - started)
+                assert response.status_code == 200, (url, response.status_code)
+            results["admin"][label] = (min(timings) * 1000, len(queries.captured_queries))
+        get_user_model().objects.filter(username="bench-admin").delete()
+    finally:
+        if not args.keep:
+            cleanup(clinic_ids)
+    report(results, args)
+
+
+def report(results: dict, args) -> None:
+    rate = args.rows / results["import_s"]
+    print(f"file: {args.rows:,} rows, {results['file_mb']:.1f} MB")
+    print(f"bare COPY into an unindexed table: {results['bare_copy_s']:.2f} s ({args.rows / results['bare_copy_s']:,.0f} rows/s)")
+    print(f"import: {results['import_s']:.2f} s = {rate:,.0f} rows/s; accepted/duplicates/rejected {results['import_counts']}")
+    print(f"ratio import / bare COPY: {results['import_s'] / results['bare_copy_s']:.1f}x")
+    print(f"same file again: {results['reimport_s']:.2f} s; {results['reimport_counts']}")
+    print(f"reconciliation of {args.recon_rows:,} rows: statement import (1M detail lines) {results['statement_import_s']:.1f} s, "
+          f"comparison {results['reconcile_s']:.1f} s, total {results['statement_import_s'] + results['reconcile_s']:.1f} s")
+    print(f"  matched/differ/missing at bureau/missing here/balanced clinics/clinics: {results['recon_outcome']}")
+    print(f"admin list at {results['admin_total_rows']:,} rows (generated in {results['generate_s']:.0f} s):")
+    for label, (ms, queries) in results["admin"].items():
+        print(f"  {label}: {ms:.0f} ms, {queries} queries")
+
+
+if __name__ == "__main__":
+    main()
