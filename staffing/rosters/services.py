@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from clinics.audit import audit_bulk, audit_record
 from clinics.models import AuditEntry, Facility, Role, Township
@@ -552,7 +553,7 @@ def leave_decide(*, leave: LeaveRequest, approve: bool, acting_user, note: str =
             "start": leave.start_date.isoformat(),
             "end": leave.end_date.isoformat(),
             "leave_type": leave.get_kind_display(),
-            "decision": _("approved") if approve else _("rejected"),
+            "decision": pgettext("decision", "approved") if approve else pgettext("decision", "rejected"),
             "note": leave.decision_note,
         },
         link=_duty_link(),
@@ -656,7 +657,7 @@ def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = ""
             context={
                 "other_doctor": other.name,
                 "start": swap.give_date.isoformat(),
-                "decision": _("approved") if approve else _("rejected"),
+                "decision": pgettext("decision", "approved") if approve else pgettext("decision", "rejected"),
                 "note": swap.decision_note,
             },
             link=_duty_link(),
