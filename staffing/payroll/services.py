@@ -2,16 +2,18 @@
 touch a run that is approved or paid."""
 
 import datetime
+import json
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_bulk, audit_record, changed_fields, snapshot
+from clinics.db import is_postgres
 from staffing.models import Doctor
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.models import Assessment, OneOffItem, PayRun, Payslip, PayslipLine
@@ -85,17 +87,13 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
         batch_size=BATCH,
     )
     slip_ids = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "pk"))
-    PayslipLine.objects.bulk_create(
+    _insert_lines(
         (
-            PayslipLine(
-                payslip_id=slip_ids[doctor_id], position=position, component=ln.component, kind=ln.kind,
-                description=ln.description[:200], quantity=ln.quantity, rate=ln.rate, amount=ln.amount, taxable=ln.taxable,
-                policy_id=ln.policy_id, funding_source=ln.funding_source, reference_month=ln.reference_month, source=ln.source,
-            )
-            for doctor_id, pay in pays.items()
-            for position, ln in enumerate(pay.lines)
-        ),
-        batch_size=BATCH,
+            slip_ids[doctor_id], position, ln.component, ln.kind, ln.description[:200], ln.quantity, ln.rate, ln.amount,
+            ln.taxable, ln.policy_id, ln.funding_source, ln.reference_month, ln.source,
+        )
+        for doctor_id, pay in pays.items()
+        for position, ln in enumerate(pay.lines)
     )
 
     run.doctor_count = len(pays)
@@ -115,6 +113,22 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
     ]
     audit_bulk(actor=acting_user, action="payslip.calculate", targets=changed_slips, changes={"run": run.pk}, reason=_("pay run calculated"))
     return run
+
+
+LINE_COLUMNS = ("payslip_id", "position", "component", "kind", "description", "quantity", "rate", "amount", "taxable",
+                "policy_id", "funding_source", "reference_month", "source")
+
+
+def _insert_lines(rows) -> None:
+    """Write payslip lines: COPY on PostgreSQL (a province's 200,000 lines in one statement, the
+    guard trigger checking them once), bulk inserts elsewhere."""
+    if is_postgres(connection):
+        sql = f"COPY {PayslipLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row((*row[:-1], json.dumps(row[-1], ensure_ascii=False)))
+        return
+    PayslipLine.objects.bulk_create((PayslipLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows), batch_size=BATCH)
 
 
 def payrun_warnings(*, run: PayRun) -> list[dict]:
