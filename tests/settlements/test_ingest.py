@@ -39,33 +39,35 @@ def test_xlsx_upload(clinic, clerk):
     assert batch.accepted == 1
 
 
-@pytest.mark.parametrize(
-    ("overrides", "expected"),
-    [
-        ({"psn_no": "", "setl_time": ""}, "缺少必填字段：psn_no, setl_time"),
-        ({"setl_id": "X" * 31}, "setl_id 过长"),
-        ({"insutype": "999"}, "insutype 必须为 390"),
-        ({"clr_type": "21"}, "clr_type 必须为 11"),
-        ({"setl_time": "2026-02-30 10:00:00"}, "不是有效的日期时间"),
-        ({"setl_time": "12/10/2026"}, "不是有效的日期时间"),
-        ({"setl_time": "2026-10-12 25:00"}, "不是有效的日期时间"),
-        ({"setl_time": "2099-01-01 10:00:00"}, "晚于当前时间"),
-        ({"acct_pay": "-2.00", "medfee_sumamt": "46.00"}, "acct_pay 为负数"),
-        ({"hifp_pay": "35.5x"}, "hifp_pay “35.5x” 不是金额"),
-        ({"hifp_pay": "1.234"}, "hifp_pay “1.234” 不是金额"),
-        ({"hifp_pay": "39.00"}, "fund_pay_sumamt（40.00）小于 hifp_pay + maf_pay（44.00）"),
-        ({"medfee_sumamt": "51.00"}, "medfee_sumamt（51.00）不等于 fund_pay_sumamt + acct_pay + psn_cash_pay（50.00）"),
-        ({"fixmedins_code": "999999999999"}, "未知的卫生室编码"),
-    ],
-)
-def test_each_kind_of_bad_row_is_kept_with_its_reason_and_good_rows_still_land(clinic, clerk, overrides, expected):
-    rows = [row(clinic, 1), row(clinic, 2, **overrides), row(clinic, 3)]
+BAD_ROWS = [
+    ({"psn_no": "", "setl_time": ""}, "缺少必填字段：psn_no, setl_time"),
+    ({"setl_id": "X" * 31}, "setl_id 过长"),
+    ({"insutype": "999"}, "insutype 必须为 390"),
+    ({"clr_type": "21"}, "clr_type 必须为 11"),
+    ({"setl_time": "2026-02-30 10:00:00"}, "不是有效的日期时间"),
+    ({"setl_time": "12/10/2026"}, "不是有效的日期时间"),
+    ({"setl_time": "2026-10-12 25:00"}, "不是有效的日期时间"),
+    ({"setl_time": "2099-01-01 10:00:00"}, "晚于当前时间"),
+    ({"acct_pay": "-2.00", "medfee_sumamt": "46.00"}, "acct_pay 为负数"),
+    ({"hifp_pay": "35.5x"}, "hifp_pay “35.5x” 不是金额"),
+    ({"hifp_pay": "1.234"}, "hifp_pay “1.234” 不是金额"),
+    ({"hifp_pay": "39.00"}, "fund_pay_sumamt（40.00）小于 hifp_pay + maf_pay（44.00）"),
+    ({"medfee_sumamt": "51.00"}, "medfee_sumamt（51.00）不等于 fund_pay_sumamt + acct_pay + psn_cash_pay（50.00）"),
+    ({"fixmedins_code": "999999999999"}, "未知的卫生室编码"),
+]
+
+
+def test_each_kind_of_bad_row_is_kept_with_its_reason_and_good_rows_still_land(clinic, clerk):
+    """Row 2 is good, then one bad row of each kind (rows 3…), then a good row."""
+    rows = [row(clinic, 1)] + [row(clinic, 10 + i, **overrides) for i, (overrides, _) in enumerate(BAD_ROWS)]
+    rows.append(row(clinic, 2))
     batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
-    assert (batch.accepted, batch.rejected) == (2, 1)
-    rejected = RejectedSettlementRow.objects.get(batch=batch)
-    assert rejected.row_number == 3
-    assert expected in rejected.reason, rejected.reason
-    assert rejected.raw["fixmedins_code"] == rows[1]["fixmedins_code"]
+    assert (batch.accepted, batch.rejected) == (2, len(BAD_ROWS))
+    kept = reasons(batch)
+    for number, (_, expected) in enumerate(BAD_ROWS, start=3):
+        assert expected in kept[number], (number, kept[number])
+    rejected = RejectedSettlementRow.objects.get(batch=batch, row_number=3 + len(BAD_ROWS) - 1)
+    assert rejected.raw["fixmedins_code"] == "999999999999"
 
 
 def test_disabled_clinic_is_rejected(clerk):
