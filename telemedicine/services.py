@@ -187,20 +187,26 @@ def _rematerialise_consultant(consultant_id: int) -> MaterialiseReport:
 
 
 AVAILABILITY_FIELDS = ["weekday", "start_time", "end_time", "slot_minutes", "places", "valid_from", "valid_until"]
+EXCEPTION_FIELDS = ["date", "kind", "start_time", "end_time"]
+
+
+def _save_audited(obj, *, noun: str, fields, acting_user, reason: str = "") -> None:
+    creating = obj.pk is None
+    obj.full_clean()
+    obj.save()
+    audit_record(
+        actor=acting_user,
+        action=f"teleconsult.{noun}." + ("create" if creating else "update"),
+        target=obj,
+        changes={f: getattr(obj, f) for f in fields},
+        reason=reason,
+    )
 
 
 @transaction.atomic
 def availability_save(*, availability: WeeklyAvailability, acting_user) -> WeeklyAvailability:
     """Create or change a block of weekly availability and bring the slots in line with it."""
-    creating = availability.pk is None
-    availability.full_clean()
-    availability.save()
-    audit_record(
-        actor=acting_user,
-        action="teleconsult.availability." + ("create" if creating else "update"),
-        target=availability,
-        changes={f: getattr(availability, f) for f in AVAILABILITY_FIELDS},
-    )
+    _save_audited(availability, noun="availability", fields=AVAILABILITY_FIELDS, acting_user=acting_user)
     _rematerialise_consultant(availability.consultant_id)
     return availability
 
@@ -215,17 +221,12 @@ def availability_delete(*, availability: WeeklyAvailability, acting_user) -> Non
 
 @transaction.atomic
 def exception_save(*, exception: AvailabilityException, acting_user) -> MaterialiseReport:
-    """Record an exception (leave, holiday duty…) and withdraw the slots it covers."""
-    creating = exception.pk is None
-    exception.full_clean()
-    exception.save()
-    audit_record(
-        actor=acting_user,
-        action="teleconsult.exception." + ("create" if creating else "update"),
-        target=exception,
-        changes={"date": exception.date, "kind": exception.kind, "start_time": exception.start_time, "end_time": exception.end_time},
-        reason=exception.reason,
-    )
+    """Record an exception (leave, holiday duty…) and withdraw the slots it covers; a moved
+    exception gives its old day back."""
+    before = AvailabilityException.objects.filter(pk=exception.pk).values_list("date", flat=True).first() if exception.pk else None
+    _save_audited(exception, noun="exception", fields=EXCEPTION_FIELDS, acting_user=acting_user, reason=exception.reason)
+    if before is not None and before != exception.date:
+        slots_materialise(start=before, end=before, consultant_ids=[exception.consultant_id])
     return slots_materialise(start=exception.date, end=exception.date, consultant_ids=[exception.consultant_id])
 
 

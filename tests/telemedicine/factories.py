@@ -92,3 +92,11 @@ def booking_payload(slot, **overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+def approved_leave(doctor, facility, day, kind="annual"):
+    from staffing.rosters.models import DecisionStatus, LeaveRequest
+
+    return LeaveRequest.objects.create(
+        doctor=doctor, facility=facility, kind=kind, start_date=day, end_date=day, reason="测试请假", status=DecisionStatus.APPROVED
+    )

@@ -6,12 +6,12 @@ import pytest
 
 from clinics.models import Role
 from notifications.models import Notification
-from staffing.rosters.models import DecisionStatus, LeaveRequest
+from staffing.rosters.models import LeaveRequest
 from telemedicine.models import BookingEvent, ConsultBooking, Slot
 from tests.conftest import api_as
 from tests.factories import make_id_number, make_user
 from tests.telemedicine.conftest import TOMORROW
-from tests.telemedicine.factories import booking_payload, make_slot, village_doctor
+from tests.telemedicine.factories import approved_leave, booking_payload, make_slot, village_doctor
 
 URL = "/api/v1/teleconsult/bookings/"
 pytestmark = pytest.mark.django_db
@@ -90,10 +90,7 @@ def test_clinic_without_telemedicine_link_may_book_phone_only(db, roles, slot):
 
 def test_doctor_on_leave_that_day_cannot_book(doctor_user, slot):
     doctor = doctor_user.doctor
-    LeaveRequest.objects.create(
-        doctor=doctor, facility=doctor_user.scope.facility, kind="annual", start_date=TOMORROW, end_date=TOMORROW,
-        reason="探亲", status=DecisionStatus.APPROVED,
-    )
+    approved_leave(doctor, doctor_user.scope.facility, TOMORROW)
     response = api_as(doctor_user).post(URL, booking_payload(slot), format="json")
     assert response.status_code == 400
     assert "请了假" in response.json()["slot"][0]
@@ -191,10 +188,7 @@ def test_consultant_on_leave_refuses_new_bookings_before_the_slots_are_withdrawn
     posting = PostingFactory(doctor=record, facility=consultant.department.facility)
     consultant.doctor = record
     consultant.save()
-    LeaveRequest.objects.create(
-        doctor=record, facility=posting.facility, kind="sick", start_date=TOMORROW, end_date=TOMORROW,
-        reason="病假", status=DecisionStatus.APPROVED,
-    )
+    approved_leave(record, posting.facility, TOMORROW, kind="sick")
     response = api_as(doctor_user).post(URL, booking_payload(slot), format="json")
     assert response.status_code == 409
     assert "专家" in response.json()["detail"] and "请假" in response.json()["detail"]

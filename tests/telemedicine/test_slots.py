@@ -4,14 +4,14 @@ import datetime
 
 import pytest
 
-from staffing.rosters.models import CalendarYear, DecisionStatus, HolidayDay, LeaveRequest
+from staffing.rosters.models import CalendarYear, HolidayDay
 from telemedicine import services
 from telemedicine.models import AvailabilityException, ConsultBooking, Slot
 from telemedicine.tasks import materialise_slots_task
 from tests.conftest import api_as
 from tests.factories import DoctorFactory, PostingFactory
 from tests.telemedicine.conftest import TOMORROW
-from tests.telemedicine.factories import booking_payload, weekly
+from tests.telemedicine.factories import approved_leave, booking_payload, weekly
 
 pytestmark = pytest.mark.django_db
 WEDNESDAY = TOMORROW  # 2026-12-02
@@ -81,10 +81,7 @@ def test_consultant_on_approved_leave_has_no_slots(consultant, clock):
     posting = PostingFactory(doctor=doctor, facility=consultant.department.facility)
     consultant.doctor = doctor
     consultant.save()
-    LeaveRequest.objects.create(
-        doctor=doctor, facility=posting.facility, kind="training", start_date=WEDNESDAY, end_date=WEDNESDAY,
-        reason="进修", status=DecisionStatus.APPROVED,
-    )
+    approved_leave(doctor, posting.facility, WEDNESDAY, kind="training")
     weekly(consultant, 2)
     weekly(consultant, 3)
     services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
@@ -131,3 +128,15 @@ def test_departments_api(consultant, doctor_user):
     assert response.status_code == 200
     assert [d["id"] for d in response.json()] == [consultant.department_id]
     assert response.json()[0]["consultant_count"] == 1
+
+
+def test_moving_an_exception_gives_the_old_day_back(consultant, clock):
+    weekly(consultant, 2, "09:00", "10:00")
+    weekly(consultant, 3, "09:00", "10:00")
+    exception = AvailabilityException(consultant=consultant, date=WEDNESDAY, reason="外出会议")
+    services.exception_save(exception=exception, acting_user=None)
+    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
+    exception.date = WEDNESDAY + datetime.timedelta(days=1)
+    services.exception_save(exception=exception, acting_user=None)
+    open_days = {s.starts_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).day for s in Slot.objects.filter(is_withdrawn=False)}
+    assert open_days == {2}
