@@ -72,7 +72,10 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
     previous = {doctor_id: (pk, net) for doctor_id, pk, net in Payslip.objects.filter(run=run).values_list("doctor_id", "pk", "net")}
     PayslipLine.objects.filter(payslip__run=run).delete()
-    Payslip.objects.filter(run=run).delete()
+    # The lines are gone, so one statement clears the payslips (Django's delete() would fetch
+    # them to cascade, in batches that grow with the number of doctors).
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Payslip._meta.db_table} WHERE run_id = %s", [run.pk])
     Payslip.objects.bulk_create(
         (
             Payslip(
