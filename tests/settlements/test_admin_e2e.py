@@ -1,0 +1,59 @@
+"""The settlement pages in a real browser (Chinese admin), with screenshots under var/screenshots/."""
+
+import datetime
+
+import pytest
+
+from clinics.settlements.anomalies import anomalies_detect
+from clinics.settlements.models import SettlementImport
+from clinics.settlements.reconciliation import reconciliation_run, statement_import
+from clinics.settlements.services import settlements_import
+from tests.e2e.conftest import browser, shot  # noqa: F401 - the session browser fixture
+from tests.settlements.helpers import csv_bytes, row
+from tests.settlements.test_reconciliation import detail_file, totals_file
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live_server, clinic, other_clinic, clerk):  # noqa: F811
+    rows = [row(clinic, n) for n in range(1, 6)] + [row(clinic, 6, medfee_sumamt="9.00"), row(clinic, 7, insutype="9")]
+    settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="十月结算.csv")
+    batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="十月结算.csv")
+    statement = statement_import(
+        month=datetime.date(2026, 10, 1), statement_filename="3201.csv",
+        statement_data=totals_file([[clinic.code, "390", "11", 4, "200.00", "160.00", "8.00"]]),
+        detail_data=detail_file([[row(clinic, n)["setl_id"], clinic.code, "390", "11", "50.00", "40.00", "2.00", ""]
+                                 for n in range(1, 5)]), detail_filename="3202.csv",
+    )
+    reconciliation_run(statement=statement)
+    anomalies_detect(month=datetime.date(2026, 10, 1))
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", clerk.username)
+    page.fill("#id_password", "a-long-test-password-1")
+    page.click("input[type=submit]")
+
+    page.goto(f"{live_server.url}/admin/settlements/settlementrecord/")
+    assert page.locator("#result_list tbody tr").count() == 5
+    shot(page, "settlements-admin-log")
+
+    page.goto(f"{live_server.url}/admin/settlements/settlementimport/{batch.pk}/change/")
+    body = page.content()
+    assert "medfee_sumamt（9.00）不等于" in body and "insutype 必须为 390" in body
+    shot(page, "settlements-admin-import-rejected-rows")
+
+    page.goto(f"{live_server.url}/admin/settlements/reconciliation/?month=2026-10")
+    assert "导出本月结果（XLSX）" in page.content()
+    shot(page, "settlements-admin-reconciliation")
+
+    page.goto(f"{live_server.url}/admin/settlements/activityanomaly/?month=2026-10")
+    assert "在岗但当月无结算" in page.content()
+    shot(page, "settlements-admin-anomalies")
+
+    page.goto(f"{live_server.url}/admin/settlements/settlementrecord/summary/?month=2026-10&clinic={clinic.pk}")
+    assert "按医保医师代码" in page.content()
+    shot(page, "settlements-admin-summary")
+    assert SettlementImport.objects.count() == 2
+    context.close()
