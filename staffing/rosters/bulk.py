@@ -21,18 +21,28 @@ def _sqlite_value(value):
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(value) -> str:
+def _copy_text(value, _dates: dict = {}) -> str:  # noqa: B006 - a deliberate cache of date texts
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is datetime.date:
+        text = _dates.get(value)
+        if text is None:
+            text = _dates[value] = value.isoformat()
+        return text
+    if isinstance(value, str):  # str and TextChoices members
+        return value.translate(_COPY_ESCAPES)
     if value is None:
         return "\\N"
-    if type(value) is int:
-        return str(value)
-    if isinstance(value, datetime.date):  # dates and aware datetimes
+    if isinstance(value, datetime.date):  # aware datetimes
         return value.isoformat()
     return str(value).translate(_COPY_ESCAPES)
 
 
 def _copy_line(row, json_fields) -> str:
     """One line of COPY's text format."""
+    if not json_fields:
+        return "\t".join(map(_copy_text, row)) + "\n"
     return "\t".join(
         _copy_text(json.dumps(v, ensure_ascii=False) if i in json_fields else v) for i, v in enumerate(row)
     ) + "\n"

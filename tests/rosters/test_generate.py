@@ -121,3 +121,26 @@ def test_fairness_over_the_year_property(calendar_2026, doctors, months):
             values = [counts[(d.pk, kind)] for d in staff]
             assert max(values) - min(values) <= 1, (kind, month, values)
     LeaveRequest.objects.all().delete()
+
+
+def test_generation_queries_do_not_grow_with_clinics(calendar_2026):
+    from django.contrib.contenttypes.models import ContentType
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ContentType.objects.get_for_model(RosterMonth)  # cached for the process after the first call
+
+    def queries_for(extra_clinics):
+        for _ in range(extra_clinics):
+            clinic_with_doctors(2)
+        with CaptureQueriesContext(connection) as first:
+            roster_generate(month=D(2026, 11, 1))
+        with CaptureQueriesContext(connection) as again:
+            roster_generate(month=D(2026, 11, 1))
+        return len(first.captured_queries), len(again.captured_queries)
+
+    small = queries_for(2)
+    RosterMonth.objects.all().delete()
+    large = queries_for(10)
+    assert DutyDay.objects.filter(date__month=11).count() == 12 * (2 * 21 + 9)
+    assert large == small
