@@ -53,6 +53,10 @@ def main() -> None:
     holiday_year_load(year=2026)
     if args.scale == "county":
         call_command("load_seeds", "--quiet-logins", verbosity=0)
+        # The seeds plan the demo months; start 2026 from an empty roster table instead.
+        CoverageGap.objects.all().delete()
+        DutyDay.objects.all().delete()
+        RosterMonth.objects.all().delete()
     else:
         have = Facility.objects.filter(code__startswith="99").count()
         if have < args.clinics:

@@ -10,6 +10,7 @@ SEED_STEPS = [
     "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
+    "staffing.rosters.holidays.seed_demo_rosters",
     "staffing.payroll.seeding.seed_payroll",
     "telemedicine.seeding.seed_consultants",
 ]

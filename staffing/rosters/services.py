@@ -589,6 +589,9 @@ def _check_swap(*, requester: Doctor, counterpart: Doctor, give_date, take_date)
     give = _on_call(requester, give_date)
     if give is None:
         raise ValidationError({"give_date": _("You have no on-call duty on %(date)s to hand over.") % {"date": give_date}})
+    if not give.roster.is_published:
+        # A draft is replaced whenever it is planned again, which would undo the swap.
+        raise ValidationError({"give_date": _("The roster of %(month)s is not published yet; swaps are made on the published roster.") % {"month": f"{give_date:%Y-%m}"}})
     posting = _posting_on(counterpart, give_date)
     if posting is None or posting.facility_id != give.facility_id:
         raise ValidationError({"counterpart": _("A swap is only between the doctors of the same clinic.")})

@@ -155,7 +155,11 @@ def swap_new(request):
     now = today()
     posting = doctor_current_posting(doctor=doctor, day=now)
     give_dates = list(
-        DutyDay.objects.filter(doctor=doctor, duty=DutyDay.Duty.ON_CALL, date__gt=now).order_by("date").values_list("date", flat=True)[:40]
+        DutyDay.objects.filter(
+            doctor=doctor, duty=DutyDay.Duty.ON_CALL, date__gt=now, roster__status=RosterMonth.Status.PUBLISHED
+        )
+        .order_by("date")
+        .values_list("date", flat=True)[:40]
     )
     colleagues = []
     if posting is not None:

@@ -69,3 +69,26 @@ def test_holidays_command_status_and_load(db, capsys):
     call_command("holidays", "--status")
     out = capsys.readouterr().out
     assert "2025" in out and "make-up" in out
+
+
+def test_seed_steps_are_idempotent(db):
+    import zoneinfo
+
+    import time_machine
+
+    from staffing.rosters.holidays import seed_demo_rosters, seed_holidays
+    from staffing.rosters.models import RosterMonth
+    from tests.factories import clinic_with_doctors
+
+    clinic_with_doctors(2)
+    with time_machine.travel(datetime.datetime(2026, 11, 20, 9, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")), tick=False):
+        first: dict = {}
+        seed_holidays(first)
+        seed_demo_rosters(first)
+        again: dict = {}
+        seed_holidays(again)
+        seed_demo_rosters(again)
+    assert first["holiday calendar year"]["created"] == 23 and again["holiday calendar year"]["created"] == 0
+    assert first["roster month"] == {"created": 2, "existing": 0}
+    assert again["roster month"] == {"created": 0, "existing": 2}
+    assert dict(RosterMonth.objects.values_list("month", "status")) == {D(2026, 11, 1): "published", D(2026, 12, 1): "draft"}
