@@ -5,6 +5,7 @@ import datetime
 import json
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -37,6 +38,11 @@ def _month_locked(month: datetime.date, township_id) -> PayRun | None:
 @transaction.atomic
 def payrun_create(*, month: datetime.date, township=None, acting_user) -> PayRun:
     month = month.replace(day=1)
+    per_township = settings.PAYROLL_RUN_SCOPE == "township"
+    if per_township and township is None:
+        raise ValidationError(_("Payroll runs per township here (PAYROLL_RUN_SCOPE=township): choose the township."))
+    if not per_township and township is not None:
+        raise ValidationError(_("Payroll runs for the whole county here (PAYROLL_RUN_SCOPE=county): leave the township empty."))
     run = PayRun(month=month, township=township)
     try:
         run.full_clean()

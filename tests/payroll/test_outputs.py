@@ -1,6 +1,7 @@
 """Outputs: bank file, summary, PDFs, admin actions and exports, and the run_payroll command."""
 
 import csv
+import datetime
 import io
 import zipfile
 from decimal import Decimal
@@ -91,3 +92,21 @@ def test_run_payroll_command_creates_and_calculates(policies, visits):
 
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("run_payroll", "--month", "October")
+
+
+def test_township_runs_when_configured(policies, visits, settings):
+    settings.PAYROLL_RUN_SCOPE = "township"
+    first, _ = clinic_with_doctors(2)
+    second, _ = clinic_with_doctors(2)
+    call_command("run_payroll", "--month", "2026-10", stdout=io.StringIO())
+    runs = {run.township_id: run for run in PayRun.objects.filter(month=OCT)}
+    assert set(runs) == {first.township_id, second.township_id}
+    assert all(run.doctor_count == 2 for run in runs.values())
+    assert set(Payslip.objects.filter(run=runs[first.township_id]).values_list("facility_id", flat=True)) == {first.pk}
+    from django.core.exceptions import ValidationError
+
+    from staffing.payroll import services
+
+    with pytest.raises(ValidationError) as exc:
+        services.payrun_create(month=datetime.date(2026, 11, 1), acting_user=None)
+    assert "乡镇" in exc.value.messages[0]

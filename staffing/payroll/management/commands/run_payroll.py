@@ -1,5 +1,6 @@
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -9,7 +10,7 @@ from staffing.payroll.models import PayRun
 
 
 class Command(BaseCommand):
-    help = "Create (if needed) and calculate the pay run of a month; print its totals and warnings."
+    help = "Create (if needed) and calculate the month's pay run (or each township's, with PAYROLL_RUN_SCOPE=township); print totals and warnings."
 
     def add_arguments(self, parser):
         parser.add_argument("--month", required=True, help="YYYY-MM")
@@ -20,11 +21,18 @@ class Command(BaseCommand):
             first = datetime.datetime.strptime(month, "%Y-%m").date()
         except ValueError:
             raise CommandError("--month must be YYYY-MM, for example 2026-10")
-        area = None
         if township:
-            area = Township.objects.filter(code=township).first()
-            if area is None:
+            areas = list(Township.objects.filter(code=township))
+            if not areas:
                 raise CommandError(f"no township with code {township}")
+        elif settings.PAYROLL_RUN_SCOPE == "township":
+            areas = list(Township.objects.filter(facilities__kind="village_clinic").distinct().order_by("code"))
+        else:
+            areas = [None]
+        for area in areas:
+            self._run(first, area)
+
+    def _run(self, first, area):
         run = PayRun.objects.filter(month=first, township=area).first()
         try:
             if run is None:
