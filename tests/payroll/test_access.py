@@ -124,3 +124,36 @@ def test_phone_pages_show_own_payslip_and_pdf(policies, visits, roles, client):
     stranger = make_user(Role.VILLAGE_DOCTOR, doctor=other.doctor)
     client.force_login(stranger)
     assert client.get(reverse("payroll:payslip", args=[slip.pk])).status_code == 404
+
+
+def _inputs_for(doctors, township):
+    from decimal import Decimal
+
+    from staffing.payroll.models import Assessment, InsuranceScheme, OneOffItem, PayPolicy, PayProfile
+
+    scheme = InsuranceScheme.objects.get(code="employee")
+    PayPolicy.objects.create(name="乡镇政策", township=township, effective_from=datetime.date(2026, 1, 1))
+    for doctor in doctors:
+        Assessment.objects.create(doctor=doctor, period="month", period_start=OCT, score=Decimal("88"))
+        OneOffItem.objects.create(doctor=doctor, month=OCT, kind="bonus", amount=Decimal("50"), description="奖励")
+        PayProfile.objects.create(doctor=doctor, scheme=scheme)
+
+
+@pytest.mark.parametrize("model", ["paypolicy", "insurancescheme", "payprofile", "assessment", "oneoffitem"])
+def test_input_changelists_query_counts_are_flat(model, policies, county_admin, client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(county_admin)
+    url = reverse(f"admin:payroll_{model}_changelist")
+    for _ in range(2):
+        clinic, doctors = clinic_with_doctors(2)
+        _inputs_for(doctors, clinic.township)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    for _ in range(4):
+        clinic, doctors = clinic_with_doctors(2)
+        _inputs_for(doctors, clinic.township)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(url)
+    assert response.status_code == 200
