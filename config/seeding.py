@@ -7,6 +7,7 @@ SEED_STEPS = [
     "clinics.roles.seed_roles",
     "clinics.seeding.seed_register",
     "staffing.seeding.seed_doctors",
+    "staffing.seeding.seed_demo_login_step",
     "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
     "staffing.rosters.holidays.seed_holidays",
@@ -16,7 +17,12 @@ SEED_STEPS = [
 ]
 
 
-def run_all(counts: dict) -> None:
+LOGINS_KEY = "_demo_logins"
+
+
+def run_all(counts: dict) -> list:
+    """Run every step; returns the demo logins (username, role, reach) for printing."""
     for dotted in SEED_STEPS:
         module, _, name = dotted.rpartition(".")
         getattr(import_module(module), name)(counts)
+    return counts.pop(LOGINS_KEY, [])

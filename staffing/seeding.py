@@ -134,6 +134,11 @@ def seed_demo_logins(counts: dict) -> list[tuple[str, str, str]]:
     return logins
 
 
+def seed_demo_login_step(counts: dict) -> None:
+    """The demo logins come right after the doctors, so later steps (consultants, payroll) find them."""
+    counts["_demo_logins"] = seed_demo_logins(counts)
+
+
 # --- Province-scale synthetic data -------------------------------------------------------------
 
 

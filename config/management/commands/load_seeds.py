@@ -2,7 +2,6 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
 from config.seeding import run_all
-from staffing.seeding import seed_demo_logins
 
 
 class Command(BaseCommand):
@@ -13,8 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet_logins=False, **options):
         counts: dict = {}
-        run_all(counts)
-        logins = seed_demo_logins(counts)
+        logins = run_all(counts)
         for model, figures in counts.items():
             if isinstance(figures, dict):
                 self.stdout.write(f"{model}: {figures.get('created', 0)} created, {figures.get('existing', 0)} already present")
