@@ -29,6 +29,7 @@ from clinics.settlements.models import (
     ReconciliationTotal,
     RejectedSettlementRow,
     SettlementImport,
+    SettlementKey,
     SettlementRecord,
 )
 from clinics.settlements.partitions import add_months, estimated_row_count, month_start
@@ -182,7 +183,8 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         "psn_cash_pay", "atddr_no", "reversal_of", "is_demo",
     ]
     list_filter = [MonthFilter, ClinicFilter, "insutype", "clr_type", ReversalFilter]
-    search_fields = ["=setl_id", "=mdtrt_id", "=psn_no", "=init_setl_id"]
+    search_fields = ["setl_id"]
+    search_help_text = _("Search by the exact setl_id.")
     list_select_related = ["facility"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
@@ -194,6 +196,16 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay", "settled_at", "facility", "atddr_no",
         "init_setl_id", "batch_id", "recorded_at", "is_demo",
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Exact setl_id through its index (the admin's default "=" search is case-insensitive,
+        which no index serves at millions of rows); a reversal is found by its original's
+        setl_id too."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        reversals = SettlementKey.objects.filter(init_setl_id=term).values_list("setl_id", flat=True)
+        return queryset.filter(setl_id__in=[term, *reversals]), False
 
     @admin.display(description=_("reverses"))
     def reversal_of(self, obj):

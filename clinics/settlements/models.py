@@ -275,8 +275,13 @@ class BureauTotal(models.Model):
 class BureauDetail(models.Model):
     """One detail line of the bureau's statement (like interface 3202)."""
 
-    statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="details", db_index=False)
-    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
+    # A million lines a month arrive by COPY + one INSERT … SELECT that joins the clinic by code:
+    # no per-row foreign-key checks or extra index on this bulk table (the statement is deleted
+    # with its lines by Django's cascade).
+    statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="details", db_index=False,
+                                  db_constraint=False)
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.DO_NOTHING, related_name="+",
+                                 db_index=False, db_constraint=False)
     setl_id = models.CharField(_("settlement ID"), max_length=30)
     insutype = models.CharField(_("insurance type"), max_length=3)
     clr_type = models.CharField(_("clearing type"), max_length=3)
@@ -361,7 +366,8 @@ class ReconciliationTotal(models.Model):
 
 
 class ReconciliationItem(models.Model):
-    """One detail line's outcome (the 3202 level)."""
+    """A detail line that did not match (the 3202 level): missing here, missing at the bureau,
+    or amounts differ. Matched lines are counted on the Reconciliation, not stored one by one."""
 
     class Status(models.TextChoices):
         MATCHED = "matched", _("Matched")

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
-from django.db.models import Count, F, IntegerField, Sum, Value
+from django.db.models import F, IntegerField, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -194,10 +194,11 @@ def _load_details_postgres(statement: BureauStatement, data: bytes, filename: st
                     s.fixmedins_code, s.medfee_sumamt, s.fund_pay_sumamt, s.acct_pay
               FROM bureau_detail_stage s LEFT JOIN clinics_facility f ON f.code = btrim(s.fixmedins_code)
              WHERE f.id IS NULL OR coalesce(s.insutype, '') NOT IN ('390', '310') OR coalesce(s.clr_type, '') NOT IN ('11', '14')
-                OR coalesce(btrim(s.setl_id), '') = '' OR coalesce(s.medfee_sumamt, '') !~ %(amount)s
-                OR coalesce(s.fund_pay_sumamt, '') !~ %(amount)s OR coalesce(s.acct_pay, '') !~ %(amount)s
+                OR coalesce(btrim(s.setl_id), '') = ''
+                OR concat_ws('|', coalesce(s.medfee_sumamt, ''), coalesce(s.fund_pay_sumamt, ''), coalesce(s.acct_pay, ''))
+                   !~ %(amounts)s
              ORDER BY s.row_no LIMIT 1000""",
-            {"amount": amount},
+            {"amount": amount, "amounts": "^(" + amount.strip("^$") + "\\|){2}" + amount.strip("^$") + "$"},
         )
         problems = cursor.fetchall()
         if problems:
@@ -322,18 +323,10 @@ def reconciliation_run(*, statement: BureauStatement, acting_user=None) -> list[
     ReconciliationTotal.objects.bulk_create(lines, batch_size=2000)
 
     if statement.has_detail:
-        _compare_details(statement)
-        counts = defaultdict(dict)
-        for row in (
-            ReconciliationItem.objects.filter(reconciliation__month=month)
-            .values("reconciliation_id", "status")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            counts[row["reconciliation_id"]][row["status"]] = row["n"]
+        counts = _compare_details(statement)
         Status = ReconciliationItem.Status
         for result in results:
-            found = counts.get(result.pk, {})
+            found = counts.get(result.facility_id, {})
             result.matched = found.get(Status.MATCHED, 0)
             result.missing_here = found.get(Status.MISSING_HERE, 0)
             result.missing_at_bureau = found.get(Status.MISSING_AT_BUREAU, 0)
@@ -349,8 +342,11 @@ def reconciliation_run(*, statement: BureauStatement, acting_user=None) -> list[
     return results
 
 
-def _compare_details(statement: BureauStatement) -> None:
-    """One INSERT … SELECT over a FULL OUTER JOIN of the month's log and the bureau's lines."""
+def _compare_details(statement: BureauStatement) -> dict[int, dict[str, int]]:
+    """A FULL OUTER JOIN of the month's log and the bureau's lines on setl_id: counts per clinic
+    and status, and one stored item per line that did not match (matched lines are counted, not
+    stored: at a million lines a month they would double the log). On PostgreSQL the join runs
+    once (a data-modifying CTE); SQLite runs it twice."""
     ours_sql, ours_params = (
         records_in_month(statement.month)
         .annotate(
@@ -363,25 +359,41 @@ def _compare_details(statement: BureauStatement) -> None:
         .query.sql_with_params()
     )
     Status = ReconciliationItem.Status
-    sql = f"""
-        INSERT INTO settlements_reconciliationitem
-            (reconciliation_id, setl_id, status, our_medfee, bureau_medfee, our_fund, bureau_fund)
-        SELECT r.id, coalesce(o.setl_id, b.setl_id),
+    compared = f"""
+        SELECT coalesce(o.facility_id, b.facility_id) AS facility_id, coalesce(o.setl_id, b.setl_id) AS setl_id,
                CASE WHEN b.setl_id IS NULL THEN %s
                     WHEN o.setl_id IS NULL THEN %s
                     WHEN o.s_medfee = b.medfee_sumamt AND o.s_fund = b.fund_pay_sumamt AND o.s_acct = b.acct_pay THEN %s
-                    ELSE %s END,
-               o.s_medfee, b.medfee_sumamt, o.s_fund, b.fund_pay_sumamt
+                    ELSE %s END AS status,
+               o.s_medfee AS our_medfee, b.medfee_sumamt AS bureau_medfee, o.s_fund AS our_fund,
+               b.fund_pay_sumamt AS bureau_fund
           FROM ({ours_sql}) o
           FULL OUTER JOIN (SELECT setl_id, facility_id, medfee_sumamt, fund_pay_sumamt, acct_pay
-                             FROM settlements_bureaudetail WHERE statement_id = %s) b ON b.setl_id = o.setl_id
-          JOIN settlements_reconciliation r
-            ON r.facility_id = coalesce(o.facility_id, b.facility_id) AND r.month = %s
-    """
-    params = [Status.MISSING_AT_BUREAU, Status.MISSING_HERE, Status.MATCHED, Status.AMOUNTS_DIFFER, *ours_params,
-              statement.pk, connection.ops.adapt_datefield_value(statement.month)]
+                             FROM settlements_bureaudetail WHERE statement_id = %s) b ON b.setl_id = o.setl_id"""
+    compared_params = [Status.MISSING_AT_BUREAU, Status.MISSING_HERE, Status.MATCHED, Status.AMOUNTS_DIFFER,
+                       *ours_params, statement.pk]
+    insert = """
+        INSERT INTO settlements_reconciliationitem
+            (reconciliation_id, setl_id, status, our_medfee, bureau_medfee, our_fund, bureau_fund)
+        SELECT r.id, c.setl_id, c.status, c.our_medfee, c.bureau_medfee, c.our_fund, c.bureau_fund
+          FROM {source} c JOIN settlements_reconciliation r ON r.facility_id = c.facility_id AND r.month = %s
+         WHERE c.status <> %s"""
+    month = connection.ops.adapt_datefield_value(statement.month)
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute(
+                f"WITH compared AS MATERIALIZED ({compared}), stored AS ({insert.format(source='compared')} RETURNING 1) "
+                "SELECT facility_id, status, count(*) FROM compared GROUP BY 1, 2",
+                [*compared_params, month, Status.MATCHED],
+            )
+        else:
+            cursor.execute(insert.format(source=f"({compared})"), [*compared_params, month, Status.MATCHED])
+            cursor.execute(f"SELECT facility_id, status, count(*) FROM ({compared}) c GROUP BY 1, 2", compared_params)
+        for facility_id, status, n in cursor.fetchall():
+            counts[facility_id][status] = n
+    return counts
 
 
 def reconciliation_rows(results) -> tuple[list[str], list[list]]:

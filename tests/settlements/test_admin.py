@@ -102,3 +102,12 @@ def test_anomaly_page_shows_figures(clinic, clerk, client):
     client.force_login(clerk)
     page = client.get("/admin/settlements/activityanomaly/?month=2026-10").content.decode()
     assert "在岗但当月无结算" in page and clinic.name in page
+
+
+def test_search_by_exact_setl_id_finds_the_settlement_and_its_reversal(clinic, clerk, client):
+    original = row(clinic, 1)
+    settlements_import(source="api", acting_user=clerk,
+                       rows=numbered([original, row(clinic, 2), row(clinic, 3, init_setl_id=original["setl_id"])]))
+    client.force_login(clerk)
+    page = client.get(f"/admin/settlements/settlementrecord/?q={original['setl_id']}").content.decode()
+    assert row(clinic, 3)["setl_id"] in page and row(clinic, 2)["setl_id"] not in page
