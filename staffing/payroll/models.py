@@ -362,7 +362,3 @@ class PayslipLine(models.Model):
 
     def __str__(self):
         return f"{self.get_component_display()} {self.amount}"
-
-    @property
-    def is_adjustment(self) -> bool:
-        return self.reference_month != self.payslip.month
