@@ -4,7 +4,6 @@ actions and the monthly chart, and read-only payslips with their traceable lines
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -207,7 +206,9 @@ class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if is_county_wide(request.user):
             return queryset
         if user_role(request.user) == Role.TOWNSHIP_ADMIN:
-            return queryset.filter(Q(township_id=request.user.scope.township_id) | Q(township__isnull=True))
+            # Only their own township's runs: a county-wide run's exports hold every township's pay.
+            # Their doctors' payslips in a county-wide run are in the (scoped) payslip list.
+            return queryset.filter(township_id=request.user.scope.township_id)
         return queryset.none()
 
     def get_fields(self, request, obj=None):

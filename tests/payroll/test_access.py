@@ -157,3 +157,12 @@ def test_input_changelists_query_counts_are_flat(model, policies, county_admin, 
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_township_admin_cannot_export_the_county_run(policies, visits, roles, client):
+    here, _ = clinic_with_doctors(2)
+    run = approve(run_month(OCT))
+    client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=here.township))
+    assert client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "bank"])).status_code == 404
+    payslips = client.get(reverse("admin:payroll_payslip_changelist")).content.decode()
+    assert here.name in payslips
