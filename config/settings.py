@@ -164,6 +164,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set, so the schema has no ambiguous "KindC18Enum"-style names.
+    "ENUM_NAME_OVERRIDES": {
+        "SexEnum": "staffing.models.Doctor.Sex",
+        "LeaveKindEnum": "staffing.rosters.models.LeaveRequest.Kind",
+        "ConsultStatusEnum": "telemedicine.models.ConsultBooking.Status",
+        "DecisionStatusEnum": "staffing.rosters.models.DecisionStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -23,9 +23,12 @@ from staffing.rosters.serializers import (
     DecisionSerializer,
     DutyDaySerializer,
     GapSerializer,
+    GenerateResultSerializer,
     LeaveGapPreviewSerializer,
     LeaveRequestSerializer,
     MonthActionSerializer,
+    PublishResultSerializer,
+    SummaryClinicSerializer,
     SwapRequestSerializer,
 )
 from staffing.selectors import doctor_list
@@ -223,7 +226,10 @@ def _township(request, code):
     return township
 
 
-@extend_schema(tags=["rosters"], request=MonthActionSerializer)
+@extend_schema(
+    tags=["rosters"], request=MonthActionSerializer,
+    responses={200: GenerateResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+)
 class GenerateView(APIView):
     """Plan a month (drafts are replaced, published months kept)."""
 
@@ -246,7 +252,10 @@ class GenerateView(APIView):
         )
 
 
-@extend_schema(tags=["rosters"], request=MonthActionSerializer)
+@extend_schema(
+    tags=["rosters"], request=MonthActionSerializer,
+    responses={200: PublishResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+)
 class PublishView(APIView):
     """Publish the month's drafts of a township (or the county) and notify the doctors."""
 
@@ -271,6 +280,7 @@ def _check_summary_access(user):
         OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM"),
         OpenApiParameter("township", OpenApiTypes.STR, description="township code"),
     ],
+    responses={200: SummaryClinicSerializer(many=True), 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
 )
 class SummaryView(APIView):
     """Month summary per clinic: on-call days per doctor (weekend and holiday apart), leave, gaps."""

@@ -99,3 +99,36 @@ class MonthActionSerializer(serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-\d{2}$", error_messages={"invalid": _("Give the month as YYYY-MM, e.g. 2026-12.")})
     township = serializers.CharField(required=False, allow_blank=True, help_text=_("township code; empty for the whole county"))
     clinic = serializers.CharField(required=False, allow_blank=True, help_text=_("clinic code (generate only)"))
+
+
+class GenerateResultSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    clinics = serializers.IntegerField()
+    created = serializers.IntegerField()
+    replaced = serializers.IntegerField()
+    kept_published = serializers.IntegerField()
+    duties = serializers.IntegerField()
+    gaps = serializers.IntegerField()
+
+
+class PublishResultSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    published = serializers.IntegerField()
+
+
+class SummaryDoctorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    day_duties = serializers.IntegerField()
+    weekend_oncall = serializers.IntegerField()
+    holiday_oncall = serializers.IntegerField()
+    leave_days = serializers.IntegerField()
+
+
+class SummaryClinicSerializer(serializers.Serializer):
+    clinic = serializers.CharField()
+    clinic_name = serializers.CharField()
+    status = serializers.CharField(allow_null=True)
+    open_gaps = serializers.IntegerField()
+    covered_gaps = serializers.IntegerField()
+    doctors = SummaryDoctorSerializer(many=True)
