@@ -494,15 +494,19 @@ class PostgresEngine:
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
 
         raw = ", ".join(f"{_lit(f)}, c.{f}" for f in FIELDS)
-        cursor.execute("SET LOCAL enable_nestloop = off")  # temp tables joined on row_no: hash them
+        # The rows rejected after the row checks are few: look their raw values up by row_no
+        # rather than joining the whole upload three ways.
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
             SELECT %(batch)s, c.row_no, coalesce(left(c.setl_id, 100), ''), coalesce(left(c.fixmedins_code, 100), ''),
-                   left(coalesce(c.reason, v.reason, r.rev_reason), 300), jsonb_strip_nulls(jsonb_build_object({raw}))
+                   left(coalesce(c.reason, late.reason), 300), jsonb_strip_nulls(jsonb_build_object({raw}))
               FROM settlement_checked c
-              LEFT JOIN settlement_valid v ON v.row_no = c.row_no
-              LEFT JOIN settlement_reversal r ON r.row_no = c.row_no
-             WHERE c.reason IS NOT NULL OR v.status = 'rejected' OR r.rev_reason IS NOT NULL
+              LEFT JOIN (SELECT row_no, reason FROM settlement_valid WHERE status = 'rejected'
+                         UNION ALL
+                         SELECT row_no, rev_reason FROM settlement_reversal WHERE rev_reason IS NOT NULL) late
+                ON late.row_no = c.row_no
+             WHERE c.reason IS NOT NULL OR late.reason IS NOT NULL
              ORDER BY c.row_no""",
             params,
         )
