@@ -17,7 +17,11 @@ def main(app_dir: str, table_path: str) -> int:
     missing = []
     for entry in po:
         if "fuzzy" in entry.flags:
+            # A fuzzy entry holds gettext's guess from a similar msgid: translate it afresh.
             entry.flags.remove("fuzzy")
+            entry.msgstr = ""
+            entry.msgstr_plural = {0: ""} if entry.msgid_plural else {}
+            entry.previous_msgid = None
         if entry.msgid_plural:
             if not entry.msgstr_plural.get(0):
                 value = table.get(entry.msgid_plural) or table.get(entry.msgid)

@@ -24,7 +24,7 @@ class Consultant(models.Model):
     department = models.ForeignKey(
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="consultants"
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     title = models.CharField(_("professional title"), max_length=30, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -41,3 +41,18 @@ def test_english_still_works(client, county_admin):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get("/admin/staffing/doctor/").content.decode()
     assert "Doctors" in page or "doctor" in page.lower()
+
+
+def test_one_msgid_means_one_thing_across_apps():
+    """Django merges every app's catalogue and the first one wins, so the same msgid translated two
+    ways shows the wrong word somewhere. Give different meanings a context (pgettext)."""
+    seen: dict = {}
+    conflicts = []
+    for label, po_path in catalogues():
+        for entry in polib.pofile(str(po_path)).translated_entries():
+            key = (entry.msgctxt, entry.msgid)
+            value = entry.msgstr or entry.msgstr_plural.get(0)
+            if key in seen and seen[key][1] != value:
+                conflicts.append((key, seen[key], (label, value)))
+            seen.setdefault(key, (label, value))
+    assert not conflicts, conflicts[:10]

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clinics.models import Facility
 from staffing.models import Doctor
@@ -178,7 +179,7 @@ class DutyDay(models.Model):
 
 class CoverageGap(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("gap status", "Open")
         COVERED = "covered", _("Covered")
 
     roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="gaps")
@@ -239,10 +240,10 @@ class RosterAmendment(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("decision status", "Pending")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("decision status", "Cancelled")
 
 
 class Decided(models.Model):
