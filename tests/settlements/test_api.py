@@ -54,10 +54,15 @@ def test_no_update_or_delete(clinic, clerk):
     assert client.delete(URL).status_code == 405
 
 
-def test_list_is_scoped_and_flat_in_queries(clinic, other_clinic, clerk, terminal, django_assert_max_num_queries):
+@pytest.fixture
+def village_doctor(roles, clinic):
+    return make_user(Role.VILLAGE_DOCTOR, facility=clinic, username="doctor")
+
+
+def test_list_is_scoped_and_flat_in_queries(clinic, other_clinic, clerk, village_doctor, django_assert_max_num_queries):
     settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, n) for n in range(1, 6)]))
     settlements_import(source="api", acting_user=clerk, rows=numbered([row(other_clinic, n) for n in range(6, 9)]))
-    mine = api_as(terminal).get(URL).json()
+    mine = api_as(village_doctor).get(URL).json()
     assert {r["fixmedins_code"] for r in mine["results"]} == {clinic.code}
     assert len(mine["results"]) == 5
     everything = api_as(clerk).get(URL).json()
@@ -69,11 +74,11 @@ def test_list_is_scoped_and_flat_in_queries(clinic, other_clinic, clerk, termina
         assert len(api_as(clerk).get(URL).json()["results"]) == 38
 
 
-def test_summary(clinic, other_clinic, clerk, terminal):
+def test_summary(clinic, other_clinic, clerk, village_doctor):
     original = row(clinic, 1)
     rows = [original, row(clinic, 2), row(clinic, 3, init_setl_id=original["setl_id"]), row(other_clinic, 4)]
     settlements_import(source="api", acting_user=clerk, rows=numbered(rows))
-    data = api_as(terminal).get(f"{URL}summary/?month=2026-10").json()
+    data = api_as(village_doctor).get(f"{URL}summary/?month=2026-10").json()
     assert len(data) == 1
     assert (data[0]["visits"], data[0]["reversals"], data[0]["medfee_sumamt"]) == (1, 1, "50.00")
     assert api_as(clerk).get(f"{URL}summary/?month=2026-13").status_code == 400
