@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from clinics.models import Role
 from config.api import Conflict
 from telemedicine import services
 from telemedicine.exceptions import BookingConflict
@@ -51,10 +52,15 @@ def _responses(ok, *codes):
     return {200: ok, **{code: ERRORS[code] for code in codes}}
 
 
+# Consults hold patients' health data: only the parties and the admins of their reach.
+CONSULT_ROLES = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.VILLAGE_DOCTOR, Role.CONSULTANT)
+
+
 @extend_schema(tags=["teleconsult"])
 class DepartmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Departments of the county hospital and township centres that take teleconsults."""
 
+    allowed_roles = CONSULT_ROLES
     serializer_class = DepartmentSerializer
     pagination_class = None
 
@@ -75,6 +81,7 @@ class DepartmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Open slots (with a free place) of a department on a day."""
 
+    allowed_roles = CONSULT_ROLES
     serializer_class = SlotSerializer
     pagination_class = None
 
@@ -97,6 +104,7 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ),
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    allowed_roles = CONSULT_ROLES
     serializer_class = BookingSerializer
     filterset_fields = ["status"]
 

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from clinics.models import Role
 from clinics.settlements.selectors import clinic_month_summary, settlement_list
 from clinics.settlements.serializers import (
     ClinicSummarySerializer,
@@ -44,6 +45,9 @@ class SettlementViewSet(viewsets.GenericViewSet):
 
     serializer_class = SettlementRecordSerializer
     pagination_class = NewestFirst
+    # Health and insurance data: not for payroll or consultants; a terminal may only upload.
+    allowed_roles = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.INSURANCE_CLERK, Role.VILLAGE_DOCTOR)
+    terminal_actions = ("create",)
 
     def get_queryset(self):
         return settlement_list(user=self.request.user)

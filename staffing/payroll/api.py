@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 
+from clinics.models import Role
 from staffing.payroll.selectors import payslip_list
 from staffing.payroll.serializers import PayslipSerializer
 
@@ -24,6 +25,7 @@ class PayslipViewSet(viewsets.ReadOnlyModelViewSet):
     """Payslips in the user's reach; a village doctor sees only their own approved payslips."""
 
     serializer_class = PayslipSerializer
+    allowed_roles = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.PAYROLL_OFFICER, Role.VILLAGE_DOCTOR)
     filter_backends: list = []
 
     def get_queryset(self):

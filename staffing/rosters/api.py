@@ -33,6 +33,9 @@ from staffing.rosters.serializers import (
 )
 from staffing.selectors import doctor_list
 
+# Rosters and leave (reasons may be about health): not for the insurance clerk, consultants or terminals.
+ROSTER_ROLES = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.PAYROLL_OFFICER, Role.VILLAGE_DOCTOR)
+
 
 def _month_param(request, name: str = "month"):
     return _month_text(request.query_params.get(name, ""), name)
@@ -55,6 +58,8 @@ def _month_text(text: str, name: str = "month"):
 )
 class RosterView(APIView):
     """The clinic's duty days in the month: date, doctor, duty (day or on_call), holiday, status."""
+
+    allowed_roles = ROSTER_ROLES
 
     def get(self, request):
         month = _month_param(request)
@@ -92,6 +97,7 @@ def _doctor_for(request, doctor_id):
 
 @extend_schema(tags=["rosters"])
 class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    allowed_roles = ROSTER_ROLES
     serializer_class = LeaveRequestSerializer
 
     def get_queryset(self):
@@ -136,6 +142,7 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
 
 @extend_schema(tags=["rosters"])
 class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    allowed_roles = ROSTER_ROLES
     serializer_class = SwapRequestSerializer
 
     def get_queryset(self):
@@ -178,6 +185,7 @@ class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMode
 class GapViewSet(viewsets.ReadOnlyModelViewSet):
     """Coverage gaps in reach, open ones with their cover candidates."""
 
+    allowed_roles = ROSTER_ROLES
     serializer_class = GapSerializer
 
     def get_queryset(self):
@@ -233,6 +241,8 @@ def _township(request, code):
 class GenerateView(APIView):
     """Plan a month (drafts are replaced, published months kept)."""
 
+    allowed_roles = ROSTER_ROLES
+
     def post(self, request):
         body = MonthActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -259,6 +269,8 @@ class GenerateView(APIView):
 class PublishView(APIView):
     """Publish the month's drafts of a township (or the county) and notify the doctors."""
 
+    allowed_roles = ROSTER_ROLES
+
     def post(self, request):
         body = MonthActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -284,6 +296,8 @@ def _check_summary_access(user):
 )
 class SummaryView(APIView):
     """Month summary per clinic: on-call days per doctor (weekend and holiday apart), leave, gaps."""
+
+    allowed_roles = ROSTER_ROLES
 
     def get(self, request):
         _check_summary_access(request.user)

@@ -1,0 +1,23 @@
+"""Role-level access to API views, applied to every view by REST_FRAMEWORK's default permission
+classes (reach is then narrowed in each selector's queryset)."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
+
+from clinics.models import Role
+from clinics.scoping import user_role
+
+
+class RoleAllowed(BasePermission):
+    """A view lists the roles it serves in `allowed_roles` (every signed-in role when absent).
+    An insurance terminal (role api_client) may only call the actions a view names in
+    `terminal_actions` (the settlement upload); everything else answers 403."""
+
+    message = _("You do not have permission to do this.")
+
+    def has_permission(self, request, view):
+        role = user_role(request.user)
+        if role == Role.API_CLIENT:
+            return getattr(view, "action", None) in getattr(view, "terminal_actions", ())
+        allowed = getattr(view, "allowed_roles", None)
+        return allowed is None or role in allowed
