@@ -233,26 +233,28 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         )
 
 
-class RejectedRowInline(admin.TabularInline):
-    model = RejectedSettlementRow
-    fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
-    readonly_fields = fields
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    show_change_link = False
-    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        first = list(queryset.values_list("pk", flat=True).order_by("batch", "row_number")[:200])
-        return queryset.filter(pk__in=first)
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class RejectedRowInline(ReadOnlyInline):
+    model = RejectedSettlementRow
+    fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
+    readonly_fields = fields
+    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        first = list(queryset.values_list("pk", flat=True).order_by("batch", "row_number")[:200])
+        return queryset.filter(pk__in=first)
 
 
 @admin.register(SettlementImport)
@@ -329,20 +331,11 @@ class RejectedSettlementRowAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-class ReconciliationTotalInline(admin.TabularInline):
+class ReconciliationTotalInline(ReadOnlyInline):
     model = ReconciliationTotal
     fields = ["insutype", "clr_type", "our_count", "bureau_count", "our_medfee", "bureau_medfee", "our_fund",
               "bureau_fund", "our_acct", "bureau_acct", "balanced"]
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Reconciliation)
