@@ -56,7 +56,7 @@ def api_list_endpoints() -> list[Endpoint]:
 
 def page_endpoints() -> list[Endpoint]:
     found = []
-    for route, pattern in _walk(get_resolver().url_patterns):
+    for route, _pattern in _walk(get_resolver().url_patterns):
         if not route.startswith("m/") or _has_params(route):
             continue
         path = _clean(route)
