@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from clinics.audit import audit_bulk, audit_record
 from clinics.models import AuditEntry, Facility, Township
 from clinics.scoping import is_county_wide, scope_facilities, scope_queryset, user_role
 
@@ -59,6 +60,15 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if self.facility_path is None:
             return queryset
         return scope_queryset(queryset, request.user, facility_path=self.facility_path)
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="admin.delete", target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        """The changelist's "delete selected" is a queryset delete: audit every row it removes."""
+        audit_bulk(actor=request.user, action="admin.delete", targets=queryset)
+        super().delete_queryset(request, queryset)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.related_model is Facility:

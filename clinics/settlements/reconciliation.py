@@ -25,7 +25,7 @@ from django.db.models import F, IntegerField, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_record
+from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility
 from clinics.settlements.models import (
     BureauDetail,
@@ -335,6 +335,8 @@ def reconciliation_run(*, statement: BureauStatement, acting_user=None) -> list[
         Reconciliation.objects.bulk_update(
             results, ["matched", "missing_here", "missing_at_bureau", "amounts_differ", "balanced"], batch_size=1000
         )
+    audit_bulk(actor=acting_user, action="settlement.reconciliation", targets=results,
+               changes={"statement": statement.pk, "month": f"{month:%Y-%m}"})
     audit_record(
         actor=acting_user, action="settlement.reconcile", target=statement,
         changes={"month": f"{month:%Y-%m}", "clinics": len(results), "balanced": sum(r.balanced for r in results)},

@@ -347,6 +347,8 @@ def _amend(*, roster: RosterMonth, day, action, before, after, reason, acting_us
             reason=reason,
             by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
         )
+        audit_record(actor=acting_user, action=f"roster.amend.{action}", target=roster,
+                     changes={"date": day, "before": before[:200], "after": after[:200]}, reason=reason)
 
 
 def _notify_amended(*, doctors: set[Doctor], roster: RosterMonth, changes: str) -> None:

@@ -95,7 +95,7 @@ def build_world():
     payroll = make_user(Role.PAYROLL_OFFICER, username="payroll")
     a, users_a = build_side("A", "甲", clerk=clerk, county=county)
     b, users_b = build_side("B", "乙", clerk=clerk, county=county)
-    run = approve(run_month(MONTH, payroll))
+    run = approve(run_month(MONTH, payroll), payroll)
     for side in (a, b):
         side.payslip = run.payslips.get(doctor=side.doctors[0])
     users = {
