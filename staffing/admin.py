@@ -116,7 +116,8 @@ class DoctorAdmin(ScopedAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None or has_role(request.user, *FULL_PERSONAL_DATA_ROLES) else ["id_number", "bank_account"]
+        # Roles without the need see the masked values only (the plain fields are left out of the form).
+        return [] if obj is None or has_role(request.user, *FULL_PERSONAL_DATA_ROLES) else ["id_number_display", "bank_account_display"]
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
