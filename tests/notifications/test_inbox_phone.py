@@ -6,7 +6,7 @@ from django.utils import timezone
 from clinics.models import Role
 from notifications import dispatch
 from notifications.services import notify
-from tests.e2e.conftest import browser, login, phone, shot  # noqa: F401 - fixtures
+from tests.browser import login, shot
 from tests.factories import PostingFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.reconciliation import reconciliation_run, statement_import
 from clinics.settlements.services import settlements_import
-from tests.e2e.conftest import browser, shot  # noqa: F401 - the session browser fixture
+from tests.browser import shot
 from tests.settlements.helpers import csv_bytes, row
 from tests.settlements.test_reconciliation import detail_file, totals_file
 
