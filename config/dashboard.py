@@ -8,15 +8,16 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, Q, Sum, Value
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.models import Facility, Role
 from clinics.scoping import is_county_wide, scope_facilities, scope_queryset, user_role
-from clinics.settlements.models import ActivityAnomaly, Reconciliation, SettlementRecord
+from clinics.settlements.models import ActivityAnomaly, Reconciliation
+from clinics.settlements.selectors import monthly_totals as settlement_monthly_totals
 from config.charts import Chart, Series
 from notifications.models import Notification
 from staffing.models import Doctor, Posting
@@ -203,30 +204,16 @@ def payroll_panel(*, user, today: datetime.date) -> dict:
     }
 
 
-def _settlements(user, start: datetime.date, end: datetime.date):
-    return scope_queryset(SettlementRecord.objects.filter(settled_at__gte=_aware(start), settled_at__lt=_aware(end)), user)
-
-
-def _signed_count():
-    from django.db.models import Case, When
-
-    return Sum(Case(When(init_setl_id="", then=Value(1)), default=Value(-1)), output_field=IntegerField())
-
-
 def settlement_panel(*, user, today: datetime.date) -> dict:
-    from django.db.models import Case, When
-
+    """This month's insured visits and funds per township (from the monthly rollup), last month's
+    reconciliation and recent activity anomalies."""
     first = month_start(today)
-    signed = {
-        name: Coalesce(Sum(Case(When(init_setl_id="", then=F(name)), default=-F(name))), Value(Decimal("0")))
-        for name in ("medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay")
-    }
-    by_township = list(
-        _settlements(user, first, add_months(first, 1))
-        .values("facility__township__name")
-        .annotate(visits=Coalesce(_signed_count(), Value(0)), **signed)
-        .order_by("facility__township__name")
-    )
+    by_township = [
+        {"facility__township__name": r["township_name"], "visits": r["visits"],
+         **{name: r[name] for name in ("medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay")}}
+        for r in settlement_monthly_totals(user=user, start=first, end=add_months(first, 1))
+    ]
+    by_township.sort(key=lambda r: r["facility__township__name"] or "")
     reconciled_month = add_months(first, -1)
     recon = scope_queryset(Reconciliation.objects.filter(month=reconciled_month), user)
     recon_counts = recon.aggregate(
@@ -291,24 +278,20 @@ def payroll_chart(*, user, today: datetime.date) -> Chart:
 
 
 def settlement_chart(*, user, today: datetime.date, township_code: str | None = None) -> tuple[Chart, list]:
+    """Insured visits per month, this year against last year, and this year's per township; read
+    from the monthly rollup (a few thousand rows at province scale, not the log)."""
     this_year = [datetime.date(today.year, m, 1) for m in range(1, 13)]
-    start = datetime.date(today.year - 1, 1, 1)
-    queryset = _settlements(user, start, datetime.date(today.year + 1, 1, 1))
-    if township_code:
-        queryset = queryset.filter(facility__township__code=township_code)
-    rows = (
-        queryset.annotate(m=TruncMonth("settled_at"))
-        .values("m", "facility__township__name")
-        .annotate(visits=_signed_count())
-        .order_by()
+    rows = settlement_monthly_totals(
+        user=user, start=datetime.date(today.year - 1, 1, 1), end=datetime.date(today.year + 1, 1, 1),
+        township_code=township_code,
     )
     totals: dict[datetime.date, int] = defaultdict(int)
     per_township: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for row in rows:
-        month = _local_month(row["m"])
+        month = row["month"]
         totals[month] += row["visits"] or 0
         if month.year == today.year:
-            per_township[row["facility__township__name"] or "—"][month.month] += row["visits"] or 0
+            per_township[row["township_name"] or "—"][month.month] += row["visits"] or 0
     chart = Chart(
         key="chart-settlements",
         title=_("Insured visits per month: this year against last year"),

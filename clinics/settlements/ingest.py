@@ -37,6 +37,8 @@ from clinics.settlements.rules import (
     TIME_RE,
     Messages,
 )
+from clinics.settlements.stats import add_rows as add_to_month_stats
+from clinics.settlements.stats import upsert_from_sql
 from clinics.validators import mask_id_number
 
 CENT = Decimal("0.01")
@@ -261,7 +263,7 @@ class PythonEngine:
             ],
             batch_size=500,
         )
-        SettlementRecord.objects.bulk_create(
+        records = SettlementRecord.objects.bulk_create(
             [
                 SettlementRecord(
                     setl_id=r.text["setl_id"], mdtrt_id=r.text["mdtrt_id"], psn_no=r.text["psn_no"],
@@ -274,6 +276,7 @@ class PythonEngine:
             ],
             batch_size=500,
         )
+        add_to_month_stats(records)
         return len(rows)
 
     def _keep_rejects(self, rejects: list[_Row]) -> None:
@@ -518,25 +521,30 @@ class PostgresEngine:
 
     def _insert(self, cursor, source: str, condition: str, params: dict) -> int:
         """Keys first, ON CONFLICT DO NOTHING: a row whose key another upload took meanwhile is
-        not inserted and counts as a duplicate. The planner cannot estimate the keys that the
+        not inserted and counts as a duplicate. The rows that reach the log are added to the
+        monthly rollup in the same statement. The planner cannot estimate the keys that the
         INSERT … RETURNING yields, and a nested loop over them would be quadratic: hash join."""
         columns = (
             ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type"]
             + list(AMOUNT_FIELDS)
             + ["settled_at", "facility_id", "atddr_no", "init_setl_id"]
         )
+        returned = ", ".join(["facility_id", "settled_at", "insutype", "clr_type", "init_setl_id", *AMOUNT_FIELDS])
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""WITH keys AS (
                 INSERT INTO settlements_settlementkey (setl_id, settled_at, fingerprint, init_setl_id)
                 SELECT s.setl_id, s.settled_at, s.fp, nullif(s.init_setl_id, '') FROM {source} s WHERE {condition}
-                ON CONFLICT DO NOTHING RETURNING setl_id)
-            INSERT INTO settlements_settlementrecord ({", ".join(columns)}, batch_id, recorded_at, is_demo)
-            SELECT {", ".join("s." + c for c in columns)}, %(batch)s, %(now)s, {"true" if self.context.is_demo else "false"}
-              FROM {source} s JOIN keys USING (setl_id) WHERE {condition}""",
+                ON CONFLICT DO NOTHING RETURNING setl_id),
+            logged AS (
+                INSERT INTO settlements_settlementrecord ({", ".join(columns)}, batch_id, recorded_at, is_demo)
+                SELECT {", ".join("s." + c for c in columns)}, %(batch)s, %(now)s, {"true" if self.context.is_demo else "false"}
+                  FROM {source} s JOIN keys USING (setl_id) WHERE {condition}
+                RETURNING {returned}),
+            rollup AS ({upsert_from_sql("logged")})
+            SELECT count(*) FROM logged""",
             params,
         )
-        inserted = cursor.rowcount
+        inserted = cursor.fetchone()[0]
         cursor.execute("SET LOCAL enable_nestloop = on")
         return inserted
-

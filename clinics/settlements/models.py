@@ -420,3 +420,39 @@ class ActivityAnomaly(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.facility} {self.get_kind_display()}"
+
+
+class SettlementMonthStat(models.Model):
+    """The log rolled up per clinic × month × insutype × clr_type, for reads at scale (dashboard,
+    summaries, anomalies, reconciliation totals). Kept in the same transaction as every ingest
+    (an additive upsert of the batch's totals, see `clinics.settlements.stats`) and rebuilt from
+    the log by `manage.py rebuild_settlement_stats`. `month` is the Beijing-time month of
+    `settled_at`; a reversal counts −1 visit and minus its amounts in its own month."""
+
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
+    month = models.DateField(_("month"))
+    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuranceType.choices)
+    clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
+    visits = models.IntegerField(_("visits (net of reversals)"), default=0)
+    reversals = models.IntegerField(_("reversals"), default=0)
+    medfee_sumamt = models.DecimalField(_("total medical fees"), max_digits=16, decimal_places=2, default=0)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid"), max_digits=16, decimal_places=2, default=0)
+    hifp_pay = models.DecimalField(_("pooled fund paid"), max_digits=16, decimal_places=2, default=0)
+    maf_pay = models.DecimalField(_("medical assistance paid"), max_digits=16, decimal_places=2, default=0)
+    acct_pay = models.DecimalField(_("personal account paid"), max_digits=16, decimal_places=2, default=0)
+    psn_cash_pay = models.DecimalField(_("cash paid"), max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["-month", "facility"]
+        verbose_name = _("monthly settlement total")
+        verbose_name_plural = _("monthly settlement totals")
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "month", "insutype", "clr_type"],
+                                    name="settlements_monthstat_unique"),
+        ]
+        indexes = [models.Index(fields=["month", "facility"], name="settlements_monthstat_month")]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.facility_id} {self.insutype}/{self.clr_type}"

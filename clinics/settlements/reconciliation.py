@@ -21,8 +21,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
-from django.db.models import F, IntegerField, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_bulk, audit_record
@@ -36,6 +35,7 @@ from clinics.settlements.models import (
     Reconciliation,
     ReconciliationItem,
     ReconciliationTotal,
+    SettlementMonthStat,
 )
 from clinics.settlements.partitions import month_start
 from clinics.settlements.selectors import _signed, records_in_month
@@ -259,15 +259,11 @@ def statement_import(
 
 
 def _our_totals(month) -> dict[tuple[int, str, str], dict]:
+    """Our side of the 3201 totals, net of reversals, from the monthly rollup."""
     rows = (
-        records_in_month(month)
+        SettlementMonthStat.objects.filter(month=month_start(month))
         .values("facility_id", "insutype", "clr_type")
-        .annotate(
-            count=Coalesce(Sum(_signed(Value(1)), output_field=IntegerField()), Value(0)),
-            medfee=Sum(_signed(F("medfee_sumamt"))),
-            fund=Sum(_signed(F("fund_pay_sumamt"))),
-            acct=Sum(_signed(F("acct_pay"))),
-        )
+        .annotate(count=Sum("visits"), medfee=Sum("medfee_sumamt"), fund=Sum("fund_pay_sumamt"), acct=Sum("acct_pay"))
         .order_by()
     )
     return {(r["facility_id"], r["insutype"], r["clr_type"]): r for r in rows}

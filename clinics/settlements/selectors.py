@@ -17,6 +17,7 @@ from clinics.settlements.models import (
     ClearingType,
     Reconciliation,
     SettlementImport,
+    SettlementMonthStat,
     SettlementRecord,
 )
 from clinics.settlements.partitions import add_months, month_start
@@ -100,15 +101,43 @@ def settlement_list(*, user) -> QuerySet:
     return scope_queryset(SettlementRecord.objects.select_related("facility"), user)
 
 
+def _stat_sums() -> dict:
+    return {
+        "visits": Coalesce(Sum("visits"), Value(0)),
+        "reversals": Coalesce(Sum("reversals"), Value(0)),
+        **{name: Sum(name) for name in AMOUNT_FIELDS},
+    }
+
+
 def clinic_month_summary(*, user, month: datetime.date) -> list[dict]:
     """Per clinic in the user's reach: visits (net of reversals), reversals and the sum of each
-    fund, for `month`."""
-    queryset = scope_queryset(records_in_month(month), user)
+    fund, for `month` (read from the monthly rollup)."""
+    queryset = scope_queryset(SettlementMonthStat.objects.filter(month=month_start(month)), user)
     return _money_rows(
         queryset.values("facility_id", "facility__code", "facility__name")
-        .annotate(**_summary_annotations())
+        .annotate(**_stat_sums())
         .order_by("facility__code")
     )
+
+
+def monthly_totals(*, user, start: datetime.date, end: datetime.date, township_code: str | None = None) -> list[dict]:
+    """Per township and month in [start, end) (first days of months), within the user's reach:
+    visits net of reversals, reversals and the sum of each fund, read from the monthly rollup.
+    Rows: township_code, township_name, month, visits, reversals and the amounts (Decimal)."""
+    queryset = scope_queryset(
+        SettlementMonthStat.objects.filter(month__gte=month_start(start), month__lt=month_start(end)), user
+    )
+    if township_code:
+        queryset = queryset.filter(facility__township__code=township_code)
+    rows = _money_rows(
+        queryset.values("month", township_code=F("facility__township__code"), township_name=F("facility__township__name"))
+        .annotate(**_stat_sums())
+        .order_by("township_code", "month")
+    )
+    for row in rows:
+        if not isinstance(row["month"], datetime.date):
+            row["month"] = datetime.date.fromisoformat(str(row["month"])[:10])
+    return rows
 
 
 def practitioner_month_summary(*, user, month: datetime.date, facility_id: int | None = None) -> list[dict]:
@@ -124,14 +153,14 @@ def practitioner_month_summary(*, user, month: datetime.date, facility_id: int |
 
 
 def monthly_visits(*, months: list[datetime.date], facility_ids=None) -> dict[tuple[int, datetime.date], int]:
-    """Net insured visits (all clearing types) per (clinic, month) for the given months."""
+    """Net insured visits (all clearing types) per (clinic, month) for the given months, from the
+    monthly rollup in one query."""
+    queryset = SettlementMonthStat.objects.filter(month__in=sorted({month_start(m) for m in months}))
+    if facility_ids is not None:
+        queryset = queryset.filter(facility_id__in=list(facility_ids))
     counts: dict[tuple[int, datetime.date], int] = defaultdict(int)
-    for month in months:
-        queryset = records_in_month(month)
-        if facility_ids is not None:
-            queryset = queryset.filter(facility_id__in=facility_ids)
-        for row in queryset.values("facility_id").annotate(n=Sum(_signed(Value(1)), output_field=IntegerField())).order_by():
-            counts[(row["facility_id"], month_start(month))] = row["n"]
+    for row in queryset.values("facility_id", "month").annotate(n=Sum("visits")).order_by():
+        counts[(row["facility_id"], row["month"])] = row["n"]
     return counts
 
 
