@@ -172,8 +172,9 @@ def test_counter_cannot_exceed_places_in_the_database(slot):
         Slot.objects.filter(pk=slot.pk).update(booked=2)
 
 
-def test_unauthenticated_gets_403(slot, api_client):
-    assert api_client.post(URL, booking_payload(slot), format="json").status_code == 403
+def test_unauthenticated_gets_401(slot, api_client):
+    response = api_client.post(URL, booking_payload(slot), format="json")
+    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
 
 
 def test_role_without_doctor_link(db, roles, slot):
