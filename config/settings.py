@@ -120,6 +120,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # a Chinese page: how long to wait, whom to ask
 
 # --- Internationalisation: Chinese first ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
