@@ -148,9 +148,11 @@ MEDIA_URL = "media/"
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: a missing, unknown or revoked token answers 401 with WWW-Authenticate (with
+    # session first, DRF turns every 401 into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "config.permissions.RoleAllowed"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
