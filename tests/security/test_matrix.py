@@ -218,3 +218,25 @@ def test_an_api_client_only_uploads_its_own_clinics_settlements(world):
     for url in ("/api/v1/settlements/", "/api/v1/doctors/", "/api/v1/payroll/payslips/", "/api/v1/teleconsult/bookings/"):
         response = terminal.get(url)
         assert response.status_code == 403 and response.json()["detail"] == "您没有执行此操作的权限。", url
+
+
+def test_own_scope_details_open_for_the_township_admin(world):
+    """The same detail pages of A's own objects open (200) for A's township admin — masked where
+    needed, never a server error."""
+    a, _b, users, _ = world
+    browser, api = Client(), api_as(users["township_admin"])
+    browser.force_login(users["township_admin"])
+    record = SettlementRecord.objects.filter(setl_id=a.settlement_ids[0]).get()
+    for url in [
+        reverse("admin:staffing_doctor_change", args=[a.doctors[0].pk]),
+        reverse("admin:staffing_doctor_history", args=[a.doctors[0].pk]),
+        reverse("admin:clinics_facility_change", args=[a.clinic.pk]),
+        reverse("admin:payroll_payslip_change", args=[a.payslip.pk]),
+        reverse("admin:rosters_leaverequest_change", args=[a.leave.pk]),
+        reverse("admin:telemedicine_consultbooking_change", args=[a.booking.pk]),
+        reverse("admin:settlements_settlementrecord_change", args=[record.pk]),
+    ]:
+        assert browser.get(url).status_code == 200, url
+    for url in [f"/api/v1/doctors/{a.doctors[0].pk}/", f"/api/v1/payroll/payslips/{a.payslip.pk}/",
+                f"/api/v1/rosters/leave/{a.leave.pk}/", f"/api/v1/teleconsult/bookings/{a.booking.pk}/"]:
+        assert api.get(url).status_code == 200, url
