@@ -50,6 +50,7 @@ from clinics.settlements.partitions import add_months, ensure_partitions, partit
 from clinics.settlements.reconciliation import reconciliation_run, statement_import  # noqa: E402
 from clinics.settlements.rules import FIELDS  # noqa: E402
 from clinics.settlements.services import settlements_import  # noqa: E402
+from clinics.settlements.stats import rebuild as rebuild_month_stats  # noqa: E402
 
 IMPORT_MONTH = datetime.date(2023, 3, 1)
 RECON_MONTH = datetime.date(2023, 4, 1)
@@ -162,6 +163,7 @@ def cleanup(clinic_ids: list[int]) -> None:
         cursor.execute("ALTER TABLE settlements_settlementkey DISABLE TRIGGER settlements_key_append_only")
         cursor.execute("DELETE FROM settlements_settlementkey WHERE setl_id LIKE 'BI%%' OR setl_id LIKE 'BR%%' OR setl_id LIKE 'BA%%'")
         cursor.execute("ALTER TABLE settlements_settlementkey ENABLE TRIGGER settlements_key_append_only")
+        cursor.execute("DELETE FROM settlements_settlementmonthstat WHERE facility_id = ANY(%s)", [clinic_ids])
     Reconciliation.objects.filter(facility_id__in=clinic_ids).delete()
     BureauStatement.objects.filter(month=RECON_MONTH).delete()
     SettlementImport.objects.filter(filename__startswith="bench-").delete()
@@ -187,6 +189,7 @@ def main() -> None:
     parser.add_argument("--recon-rows", type=int, default=1_000_000)
     parser.add_argument("--admin-rows", type=int, default=5_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench data (for looking at it)")
+    parser.add_argument("--import-only", action="store_true", help="only part 1, the file import")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The settlement bench needs PostgreSQL (DATABASE_URL=postgres://…).")
@@ -211,63 +214,72 @@ def main() -> None:
         results["reimport_s"] = time.perf_counter() - started
         results["reimport_counts"] = (again.accepted, again.duplicates, again.rejected)
 
-        # 2. Reconciliation of a month of 1M settlements with a 1M-line bureau detail file.
-        with transaction.atomic(), connection.cursor() as cursor:
-            generate_records(cursor, clinic_ids, RECON_MONTH, args.recon_rows, "BR")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE settlements_settlementrecord")
-            totals, detail = write_bureau_files(cursor, RECON_MONTH, clinic_ids)
-        started = time.perf_counter()
-        statement = statement_import(month=RECON_MONTH, statement_data=totals, statement_filename="bench-3201.csv",
-                                     detail_data=detail, detail_filename="bench-3202.csv")
-        results["statement_import_s"] = time.perf_counter() - started
-        started = time.perf_counter()
-        recs = reconciliation_run(statement=statement)
-        results["reconcile_s"] = time.perf_counter() - started
-        results["recon_outcome"] = (
-            sum(r.matched for r in recs), sum(r.amounts_differ for r in recs), sum(r.missing_at_bureau for r in recs),
-            sum(r.missing_here for r in recs), sum(r.balanced for r in recs), len(recs),
-        )
-
-        # 3. The admin changelist at 5M rows.
-        per_month = (args.admin_rows - args.rows - args.recon_rows) // ADMIN_MONTHS
-        started = time.perf_counter()
-        for i in range(ADMIN_MONTHS):
-            with transaction.atomic(), connection.cursor() as cursor:
-                generate_records(cursor, clinic_ids, add_months(ADMIN_FIRST_MONTH, i), per_month, "BA", offset=i * per_month)
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE settlements_settlementrecord")  # what autovacuum does after a load
-            cursor.execute("SELECT count(*) FROM settlements_settlementrecord")
-            results["admin_total_rows"] = cursor.fetchone()[0]
-        results["generate_s"] = time.perf_counter() - started
-        user, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
-        settings.ALLOWED_HOSTS = ["*"]
-        client = Client()
-        client.force_login(user)
-        pages = {
-            "unfiltered": "/admin/settlements/settlementrecord/",
-            "page 50": "/admin/settlements/settlementrecord/?p=50",
-            "one month": f"/admin/settlements/settlementrecord/?month={add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}",
-            "one clinic": f"/admin/settlements/settlementrecord/?clinic={clinic_ids[5]}",
-            "setl_id search": "/admin/settlements/settlementrecord/?q=BA000000123456",
-            "clinic and month": f"/admin/settlements/settlementrecord/?clinic={clinic_ids[5]}&month={add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}",
-        }
-        results["admin"] = {}
-        for label, url in pages.items():
-            client.get(url)  # warm
-            timings = []
-            for _ in range(3):
-                with CaptureQueriesContext(connection) as queries:
-                    started = time.perf_counter()
-                    response = client.get(url)
-                    timings.append(time.perf_counter() - started)
-                assert response.status_code == 200, (url, response.status_code)
-            results["admin"][label] = (min(timings) * 1000, len(queries.captured_queries))
-        get_user_model().objects.filter(username="bench-admin").delete()
+        if not args.import_only:
+            other_parts(args, clinic_ids, results)
     finally:
         if not args.keep:
             cleanup(clinic_ids)
     report(results, args)
+
+
+def other_parts(args, clinic_ids: list[int], results: dict) -> None:
+    # 2. Reconciliation of a month of 1M settlements with a 1M-line bureau detail file.
+    with transaction.atomic(), connection.cursor() as cursor:
+        generate_records(cursor, clinic_ids, RECON_MONTH, args.recon_rows, "BR")
+    # Generated straight into the log: roll the month up as `rebuild_settlement_stats --month` does.
+    started = time.perf_counter()
+    rebuild_month_stats(RECON_MONTH)
+    results["rebuild_s"] = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE settlements_settlementrecord")
+        totals, detail = write_bureau_files(cursor, RECON_MONTH, clinic_ids)
+    started = time.perf_counter()
+    statement = statement_import(month=RECON_MONTH, statement_data=totals, statement_filename="bench-3201.csv",
+                                 detail_data=detail, detail_filename="bench-3202.csv")
+    results["statement_import_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    recs = reconciliation_run(statement=statement)
+    results["reconcile_s"] = time.perf_counter() - started
+    results["recon_outcome"] = (
+        sum(r.matched for r in recs), sum(r.amounts_differ for r in recs), sum(r.missing_at_bureau for r in recs),
+        sum(r.missing_here for r in recs), sum(r.balanced for r in recs), len(recs),
+    )
+
+    # 3. The admin changelist at 5M rows.
+    per_month = (args.admin_rows - args.rows - args.recon_rows) // ADMIN_MONTHS
+    started = time.perf_counter()
+    for i in range(ADMIN_MONTHS):
+        with transaction.atomic(), connection.cursor() as cursor:
+            generate_records(cursor, clinic_ids, add_months(ADMIN_FIRST_MONTH, i), per_month, "BA", offset=i * per_month)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE settlements_settlementrecord")  # what autovacuum does after a load
+        cursor.execute("SELECT count(*) FROM settlements_settlementrecord")
+        results["admin_total_rows"] = cursor.fetchone()[0]
+    results["generate_s"] = time.perf_counter() - started
+    user, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+    settings.ALLOWED_HOSTS = ["*"]
+    client = Client()
+    client.force_login(user)
+    pages = {
+        "unfiltered": "/admin/settlements/settlementrecord/",
+        "page 50": "/admin/settlements/settlementrecord/?p=50",
+        "one month": f"/admin/settlements/settlementrecord/?month={add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}",
+        "one clinic": f"/admin/settlements/settlementrecord/?clinic={clinic_ids[5]}",
+        "setl_id search": "/admin/settlements/settlementrecord/?q=BA000000123456",
+        "clinic and month": f"/admin/settlements/settlementrecord/?clinic={clinic_ids[5]}&month={add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}",
+    }
+    results["admin"] = {}
+    for label, url in pages.items():
+        client.get(url)  # warm
+        timings = []
+        for _ in range(3):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                response = client.get(url)
+                timings.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+        results["admin"][label] = (min(timings) * 1000, len(queries.captured_queries))
+    get_user_model().objects.filter(username="bench-admin").delete()
 
 
 def report(results: dict, args) -> None:
@@ -277,6 +289,9 @@ def report(results: dict, args) -> None:
     print(f"import: {results['import_s']:.2f} s = {rate:,.0f} rows/s; accepted/duplicates/rejected {results['import_counts']}")
     print(f"ratio import / bare COPY: {results['import_s'] / results['bare_copy_s']:.1f}x")
     print(f"same file again: {results['reimport_s']:.2f} s; {results['reimport_counts']}")
+    if "reconcile_s" not in results:
+        return
+    print(f"monthly rollup of the generated reconciliation month (rebuild_settlement_stats --month): {results['rebuild_s']:.1f} s")
     print(f"reconciliation of {args.recon_rows:,} rows: statement import (1M detail lines) {results['statement_import_s']:.1f} s, "
           f"comparison {results['reconcile_s']:.1f} s, total {results['statement_import_s'] + results['reconcile_s']:.1f} s")
     print(f"  matched/differ/missing at bureau/missing here/balanced clinics/clinics: {results['recon_outcome']}")
