@@ -283,7 +283,7 @@ def settlement_chart(*, user, today: datetime.date, township_code: str | None = 
     this_year = [datetime.date(today.year, m, 1) for m in range(1, 13)]
     rows = settlement_monthly_totals(
         user=user, start=datetime.date(today.year - 1, 1, 1), end=datetime.date(today.year + 1, 1, 1),
-        township_code=township_code,
+        township_code=township_code, amounts=False,
     )
     totals: dict[datetime.date, int] = defaultdict(int)
     per_township: dict[str, dict] = defaultdict(lambda: defaultdict(int))

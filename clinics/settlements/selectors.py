@@ -10,6 +10,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Val
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from clinics.models import Township
 from clinics.scoping import scope_queryset
 from clinics.settlements.models import (
     AMOUNT_FIELDS,
@@ -120,23 +121,32 @@ def clinic_month_summary(*, user, month: datetime.date) -> list[dict]:
     )
 
 
-def monthly_totals(*, user, start: datetime.date, end: datetime.date, township_code: str | None = None) -> list[dict]:
+def monthly_totals(
+    *, user, start: datetime.date, end: datetime.date, township_code: str | None = None, amounts: bool = True
+) -> list[dict]:
     """Per township and month in [start, end) (first days of months), within the user's reach:
-    visits net of reversals, reversals and the sum of each fund, read from the monthly rollup.
+    visits net of reversals, reversals and (unless `amounts=False`, for a visits-only chart) the
+    sum of each fund, read from the monthly rollup. Grouped by the township's id (an integer hash
+    aggregate over the rollup, the one big read), then named in a second small query.
     Rows: township_code, township_name, month, visits, reversals and the amounts (Decimal)."""
     queryset = scope_queryset(
         SettlementMonthStat.objects.filter(month__gte=month_start(start), month__lt=month_start(end)), user
     )
     if township_code:
         queryset = queryset.filter(facility__township__code=township_code)
-    rows = _money_rows(
-        queryset.values("month", township_code=F("facility__township__code"), township_name=F("facility__township__name"))
-        .annotate(**_stat_sums())
-        .order_by("township_code", "month")
+    sums = _stat_sums() if amounts else {"visits": Coalesce(Sum("visits"), Value(0)), "reversals": Coalesce(Sum("reversals"), Value(0))}
+    rows = list(queryset.values("month", township_id=F("facility__township_id")).annotate(**sums).order_by())
+    if amounts:
+        rows = _money_rows(rows)
+    names = dict(
+        (pk, (code, name))
+        for pk, code, name in Township.objects.filter(pk__in={r["township_id"] for r in rows}).values_list("pk", "code", "name")
     )
     for row in rows:
         if not isinstance(row["month"], datetime.date):
             row["month"] = datetime.date.fromisoformat(str(row["month"])[:10])
+        row["township_code"], row["township_name"] = names.get(row.pop("township_id"), ("", ""))
+    rows.sort(key=lambda r: (r["township_code"], r["month"]))
     return rows
 
 
