@@ -39,6 +39,14 @@ def parse_month(text: str | None) -> datetime.date:
         raise ValidationError({"month": [_("Give the month as YYYY-MM, for example 2026-11.")]})
 
 
+def _text(value):
+    """NUL characters and lone surrogates cannot be stored (PostgreSQL refuses them): drop them, so
+    the row is judged on what is left instead of failing the whole upload."""
+    if not isinstance(value, str):
+        return value
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 @extend_schema(tags=["settlements"])
 class SettlementViewSet(viewsets.GenericViewSet):
     """The settlement log: read in the user's reach, append by upload. No update or delete."""
@@ -70,7 +78,8 @@ class SettlementViewSet(viewsets.GenericViewSet):
         not_objects = [i for i, item in enumerate(body, start=1) if not isinstance(item, dict)]
         if not_objects:
             raise ValidationError({"detail": [_("Items %(items)s are not JSON objects.") % {"items": ", ".join(map(str, not_objects[:20]))}]})
-        batch = settlements_import(source="api", acting_user=request.user, rows=list(enumerate(body, start=1)))
+        rows = [(number, {_text(k): _text(v) for k, v in item.items()}) for number, item in enumerate(body, start=1)]
+        batch = settlements_import(source="api", acting_user=request.user, rows=rows)
         rejected = batch.rejected_rows.order_by("row_number")[:REPORTED_REJECTS]
         report = {
             "batch": batch.pk,

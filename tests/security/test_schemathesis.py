@@ -4,9 +4,12 @@ that none answers 5xx and that every status code the API answers is documented i
 Runs as the county admin (token header) in a world of two townships, bounded and derandomised so CI
 is deterministic and fast."""
 
+import json
+
 import pytest
 import schemathesis
-from django.db import transaction
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -47,7 +50,18 @@ def fuzz(operation, headers, *, examples: int) -> tuple[int, list[str]]:
     return calls[0], failures
 
 
-def test_the_api_answers_no_5xx_and_only_documented_status_codes(world, capsys):
+@pytest.fixture
+def keep_connection():
+    """The WSGI application closes the database connection at the end of each request, which would
+    end the test's transaction on PostgreSQL; Django's test client disconnects this too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_the_api_answers_no_5xx_and_only_documented_status_codes(world, keep_connection, capsys):
     from config.wsgi import application
 
     _a, _b, users, _ = world
@@ -77,3 +91,17 @@ def test_marking_an_impossible_message_id_read_is_a_400_not_a_500(world):
     response = api_as(users["village_doctor"]).post("/api/v1/notifications/mark-read/", {"ids": [2**70]}, format="json")
     assert response.status_code == 400
     assert "ids" in response.json()
+
+
+def test_a_settlement_upload_with_nul_or_surrogate_characters_is_not_a_500(world):
+    """Found by schemathesis on PostgreSQL: a NUL byte in an uploaded value failed the whole
+    upload with a DataError (500)."""
+    from tests.conftest import api_as
+    from tests.settlements.helpers import row
+
+    a, _b, users, _ = world
+    rows = [row(a.clinic, 81, psn_name="韦\x00小兰"), row(a.clinic, 82, psn_name="\ud800坏"), {"\x00": "\udabf"}]
+    body = json.dumps(rows)  # ASCII escapes, as a terminal may send them
+    response = api_as(users["insurance_clerk"]).post("/api/v1/settlements/", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["accepted"] == 2 and response.json()["rejected"] == 1
