@@ -115,3 +115,17 @@ def test_an_insurance_terminal_token_only_uploads_its_own_clinics_settlements(ro
     ]:
         response = getattr(api, method)(url, body, format="json") if body is not None else api.get(url)
         assert response.status_code == 403, (url, response.status_code)
+
+
+def test_an_insurance_terminal_account_gets_no_pages(roles):
+    from django.test import Client
+
+    from tests.factories import FacilityFactory
+
+    terminal = make_user(Role.API_CLIENT, facility=FacilityFactory(), username="pos_02")
+    browser = Client()
+    browser.force_login(terminal)
+    for url in ("/m/", "/m/inbox/", "/m/consult/", "/admin/"):
+        response = browser.get(url)
+        assert response.status_code == 403, url
+        assert "只能通过接口上传结算记录" in response.content.decode()

@@ -82,13 +82,20 @@ def expected_api(path: str, role: str) -> int:
 def expected_admin(path: str, family: str, role: str) -> int:
     family = ADMIN_MODEL_FAMILY.get(path, family)
     assert family in ADMIN_RULES, f"{path}: a new admin app needs an access rule in ADMIN_RULES"
+    if role == "api_client":
+        return 403
     if role not in STAFF:
         return 302
     return 200 if role in ADMIN_RULES[family] else 403
 
 
+TERMINAL_OPEN_PAGES = {"/m/login/", "/m/logout/"}
+
+
 def expected_page(path: str, role: str) -> int:
     assert path in PAGE_RULES, f"{path}: a new phone page needs an access rule in PAGE_RULES"
+    if role == "api_client" and path not in TERMINAL_OPEN_PAGES:
+        return 403  # a terminal's account only uploads settlements through the API
     overrides, default = PAGE_RULES[path]
     return overrides.get(role, default)
 
@@ -240,3 +247,40 @@ def test_own_scope_details_open_for_the_township_admin(world):
     for url in [f"/api/v1/doctors/{a.doctors[0].pk}/", f"/api/v1/payroll/payslips/{a.payslip.pk}/",
                 f"/api/v1/rosters/leave/{a.leave.pk}/", f"/api/v1/teleconsult/bookings/{a.booking.pk}/"]:
         assert api.get(url).status_code == 200, url
+
+
+def test_admin_forms_offer_only_choices_in_reach(world):
+    """Every admin "add" form A's township admin may open (found from the admin registry) offers
+    no clinic, doctor or other row of township B among its choices."""
+    a, b, users, _ = world
+    browser = Client()
+    browser.force_login(users["township_admin"])
+    opened = 0
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
+        response = browser.get(url)
+        assert response.status_code in (200, 302, 403), f"{url}: {response.status_code}"
+        if response.status_code == 200:
+            opened += 1
+            assert not leaks(response_text(response), b.markers), url
+    assert opened >= 3
+
+
+def test_admin_autocomplete_choices_stay_in_reach(world):
+    """Every autocomplete field of every admin (the choices of a form's search box), asked by A's
+    township admin with an empty term and with B's names: nothing of B."""
+    a, b, users, _ = world
+    browser = Client()
+    browser.force_login(users["township_admin"])
+    asked = 0
+    for model, model_admin in admin.site._registry.items():
+        for field_name in model_admin.get_autocomplete_fields(None) if hasattr(model_admin, "get_autocomplete_fields") else ():
+            for term in ("", "乙", b.doctors[0].name):
+                response = browser.get(
+                    reverse("admin:autocomplete"),
+                    {"app_label": model._meta.app_label, "model_name": model._meta.model_name, "field_name": field_name, "term": term},
+                )
+                asked += 1
+                assert response.status_code in (200, 403), (model.__name__, field_name, response.status_code)
+                assert not leaks(response_text(response), b.markers), (model.__name__, field_name, term)
+    assert asked >= 10
