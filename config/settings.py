@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.permissions.TerminalsOnlyUseTheApi",
 ]
 
 ROOT_URLCONF = "config.urls"
