@@ -109,6 +109,10 @@ def settlements_import(
     raw = None
     if data is not None:
         name = filename.lower()
+        if name.endswith((".csv", ".txt")):
+            # A NUL byte is never text in UTF-8 or GB18030, and PostgreSQL refuses it (the whole
+            # upload failed with a DataError): drop it, so each row is judged on the rest.
+            data = data.replace(b"\x00", b"")
         try:
             if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
                 raw = raw_csv(data)

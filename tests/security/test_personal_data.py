@@ -130,3 +130,4 @@ def test_no_full_id_number_account_or_mobile_reaches_the_logs(world, caplog):
     logged = "\n".join(r.getMessage() + " " + str(r.args) for r in caplog.records)
     assert any(r.name == "django.request" for r in caplog.records), "the refused request was logged"
     assert not leaks(logged, secrets)
+

@@ -105,3 +105,14 @@ def test_a_settlement_upload_with_nul_or_surrogate_characters_is_not_a_500(world
     response = api_as(users["insurance_clerk"]).post("/api/v1/settlements/", body, content_type="application/json")
     assert response.status_code == 201, response.content
     assert response.json()["accepted"] == 2 and response.json()["rejected"] == 1
+
+
+def test_a_csv_upload_with_a_nul_byte_is_judged_row_by_row(world):
+    """Found while fuzzing on PostgreSQL: a NUL byte in an uploaded CSV failed the whole upload."""
+    from clinics.settlements.services import settlements_import
+    from tests.settlements.helpers import csv_bytes, row
+
+    a, _b, users, _ = world
+    data = csv_bytes([row(a.clinic, 61), row(a.clinic, 62, psn_name="韦\x00兰")])
+    batch = settlements_import(source="upload", acting_user=users["insurance_clerk"], data=data, filename="s.csv")
+    assert (batch.accepted, batch.rejected) == (2, 0)
