@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test install migrate seed messages lint clean
 
@@ -28,7 +29,7 @@ run: seed
 
 test: install
 	mkdir -p var
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 messages: install
 	for app in clinics clinics/settlements staffing staffing/rosters staffing/payroll telemedicine notifications config; do \
