@@ -284,3 +284,26 @@ def test_admin_autocomplete_choices_stay_in_reach(world):
                 assert response.status_code in (200, 403), (model.__name__, field_name, response.status_code)
                 assert not leaks(response_text(response), b.markers), (model.__name__, field_name, term)
     assert asked >= 10
+
+
+def test_writes_on_the_other_townships_objects_are_refused(world):
+    """Scoped writes: A's township admin can neither decide B's leave through the API nor through
+    the admin's bulk action (a crafted request naming B's row), nor open B's booking in the API;
+    B's objects are unchanged."""
+    from staffing.rosters.models import DecisionStatus, LeaveRequest
+
+    a, b, users, _ = world
+    api = api_as(users["township_admin"])
+    response = api.post(f"/api/v1/rosters/leave/{b.leave.pk}/decide/", {"approve": True, "note": "越权"}, format="json")
+    assert response.status_code in (403, 404)
+    assert api.get(f"/api/v1/rosters/leave/{b.leave.pk}/gaps/").status_code in (403, 404)
+
+    browser = Client()
+    browser.force_login(users["township_admin"])
+    browser.post(reverse("admin:rosters_leaverequest_changelist"), {"action": "reject", "_selected_action": [b.leave.pk], "index": 0})
+    assert LeaveRequest.objects.get(pk=b.leave.pk).status == DecisionStatus.PENDING
+
+    doctor = api_as(users["village_doctor"])
+    assert doctor.post(f"/api/v1/teleconsult/bookings/{b.booking.pk}/cancel/", {"reason": "越权"}, format="json").status_code in (403, 404)
+    b.booking.refresh_from_db()
+    assert b.booking.status == "requested"
