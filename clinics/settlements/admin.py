@@ -18,8 +18,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import ScopedAdmin
-from clinics.models import Facility
-from clinics.scoping import is_county_wide, scope_facilities
+from clinics.models import Facility, Role
+from clinics.scoping import has_role, is_county_wide, scope_facilities
 from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import (
     ActivityAnomaly,
@@ -46,6 +46,9 @@ from clinics.tabular import xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
+
+# Who runs reconciliations and anomaly checks: the county and its insurance clerks.
+SETTLEMENT_ROLES = (Role.COUNTY_ADMIN, Role.INSURANCE_CLERK)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -369,7 +372,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         ] + super().get_urls()
 
     def run_view(self, request):
-        if not is_county_wide(request.user):
+        if not has_role(request.user, *SETTLEMENT_ROLES):  # not payroll, though it is county-wide
             raise PermissionDenied
         form = StatementForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -483,7 +486,7 @@ class ActivityAnomalyAdmin(ReadOnlyAdmin):
         ] + super().get_urls()
 
     def detect_view(self, request):
-        if not is_county_wide(request.user):
+        if not has_role(request.user, *SETTLEMENT_ROLES):  # not payroll, though it is county-wide
             raise PermissionDenied
         form = MonthForm(request.POST or None)
         if request.method == "POST" and form.is_valid():

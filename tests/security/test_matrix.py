@@ -307,3 +307,27 @@ def test_writes_on_the_other_townships_objects_are_refused(world):
     assert doctor.post(f"/api/v1/teleconsult/bookings/{b.booking.pk}/cancel/", {"reason": "越权"}, format="json").status_code in (403, 404)
     b.booking.refresh_from_db()
     assert b.booking.status == "requested"
+
+
+def test_custom_admin_pages_follow_the_apps_access(world):
+    """Imports, runs and reports an app adds to its admin: a role without access to the app gets
+    403 (non-staff: the login), none answers 5xx, and nothing of B reaches A's township admin."""
+    from tests.security.urls import admin_custom_pages
+
+    a, b, users, _ = world
+    pages = admin_custom_pages()
+    assert len(pages) >= 5
+    wrong = []
+    for role in ROLES:
+        browser = Client()
+        browser.force_login(users[role])
+        for page in pages:
+            response = browser.get(page.path)
+            family = ADMIN_MODEL_FAMILY.get(page.path, page.family)
+            if response.status_code >= 500:
+                wrong.append(f"{role} {page}: {response.status_code}")
+            elif role not in ADMIN_RULES[family] and response.status_code not in (302, 403):
+                wrong.append(f"{role} {page}: {response.status_code}, expected 403")
+            if role not in COUNTY_WIDE and leaks(response_text(response), b.markers):
+                wrong.append(f"{role} {page}: shows B")
+    assert not wrong, "\n".join(wrong)

@@ -73,3 +73,18 @@ def admin_changelists() -> list[Endpoint]:
         ),
         key=str,
     )
+
+
+def admin_custom_pages() -> list[Endpoint]:
+    """Parameterless admin pages an app adds beside its changelist (imports, runs, reports)."""
+    changelists = {e.path for e in admin_changelists()}
+    found = []
+    for route, _pattern in _walk(get_resolver().url_patterns):
+        path = _clean(route)
+        parts = path.strip("/").split("/")
+        if not route.startswith("admin/") or _has_params(route) or path in changelists or len(parts) != 4:
+            continue
+        if parts[3] == "add":
+            continue
+        found.append(Endpoint("admin", parts[1], path))
+    return sorted(set(found), key=str)
