@@ -48,8 +48,22 @@ class CalendarImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"))
 
 
+class CountyCalendarMixin:
+    """The holiday calendar rules every township's rosters: only county-wide roles with the
+    permission change it (a township admin may read it)."""
+
+    def has_add_permission(self, request, *args):
+        return is_county_wide(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return is_county_wide(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_county_wide(request.user) and super().has_delete_permission(request, obj)
+
+
 @admin.register(CalendarYear)
-class CalendarYearAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["year", "source", "loaded_at", "note"]
     change_list_template = "admin/rosters/calendaryear/change_list.html"
     actions = ["reload_from_package"]
@@ -105,7 +119,7 @@ class YearFilter(admin.SimpleListFilter):
 
 
 @admin.register(HolidayDay)
-class HolidayDayAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class HolidayDayAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["date", "weekday", "kind", "name"]
     list_filter = [YearFilter, "kind"]
     search_fields = ["name"]
