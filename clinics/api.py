@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 
-from clinics.selectors import township_list
 from clinics.models import Township
+from clinics.selectors import township_list
 
 
 class TownshipSerializer(serializers.ModelSerializer):

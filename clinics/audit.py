@@ -1,7 +1,7 @@
 """The audit trail: services call `audit_record` inside their transaction."""
 
-from decimal import Decimal
 import datetime
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 

@@ -67,7 +67,7 @@ def read_table(upload, filename: str, required: Iterable[str]) -> tuple[list[str
             if not any(row):
                 continue
             padded = list(row) + [""] * (len(header) - len(row))
-            yield TableRow(number=offset, values=dict(zip(header, padded)))
+            yield TableRow(number=offset, values=dict(zip(header, padded, strict=False)))
 
     return header, rows_iter()
 

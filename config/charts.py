@@ -47,7 +47,7 @@ class Chart:
         n = max(len(self.categories), 1)
         values = [[float(v or 0) for v in s.values] for s in self.series]
         if self.stacked:
-            peak = max([sum(col) for col in zip(*values)] or [0])
+            peak = max([sum(col) for col in zip(*values, strict=True)] or [0])
         else:
             peak = max([v for row in values for v in row] or [0])
         peak = _nice_ceiling(peak)
