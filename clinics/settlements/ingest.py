@@ -419,19 +419,12 @@ class PostgresEngine:
         ctx, m = self.context, self.m
         params = {"now": ctx.now, "batch": ctx.batch_id}
         trimmed = ", ".join(f"nullif(btrim({f}), '') AS {f}" for f in FIELDS)
-        cursor.execute("DROP TABLE IF EXISTS settlement_checked, settlement_valid, settlement_reversal")
+        cursor.execute("DROP TABLE IF EXISTS settlement_valid, settlement_reversal")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # The temp tables have no statistics and the insert's plan carries disabled-node costs:
         # JIT would compile the statements for ~0.5 s each, more than they take to run.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(
-            f"""CREATE TEMP TABLE settlement_checked ON COMMIT DROP AS
-            SELECT s.*, f.id AS facility_id, {self._reason_sql()} AS reason
-              FROM (SELECT row_no, {trimmed} FROM {STAGE} OFFSET 0) s  -- OFFSET 0: trim each field once
-              LEFT JOIN clinics_facility f ON f.code = s.fixmedins_code""",
-            params,
-        )
-        amounts = ", ".join(f"{a}::numeric(12,2) AS {a}" for a in AMOUNT_FIELDS)
+        amounts = ", ".join(f"CASE WHEN rule_reason IS NULL THEN {a}::numeric(12,2) END AS {a}" for a in AMOUNT_FIELDS)
         certno = "CASE WHEN certno IS NULL THEN '' WHEN length(certno) >= 10 THEN left(certno, 6) || '********' || right(certno, 4) ELSE repeat('*', length(certno)) END"
         fp_parts = ", ".join(
             ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "facility_id::text",
@@ -439,38 +432,48 @@ class PostgresEngine:
             + [f"{a}::text" for a in AMOUNT_FIELDS]
             + ["atddr_no", "init_setl_id"]
         )
-        # One pass: parse, fingerprint, find each setl_id's first row in the upload and what is
-        # already recorded (key table), and classify. The window (a sort) only when a setl_id
-        # repeats within the upload.
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM settlement_checked WHERE reason IS NULL GROUP BY setl_id HAVING count(*) > 1)"
-        )
+        # The window over each setl_id's rows (a sort) only when a setl_id repeats in the upload.
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY btrim(setl_id) HAVING count(*) > 1)")
         if cursor.fetchone()[0]:
             first_seen = ("min(f.row_no) OVER first_seen AS first_row, first_value(f.fp) OVER first_seen AS first_fp",
-                          "WINDOW first_seen AS (PARTITION BY f.setl_id ORDER BY f.row_no)")
+                          "WINDOW first_seen AS (PARTITION BY f.setl_id, f.rule_reason IS NULL ORDER BY f.row_no)")
         else:
             first_seen = ("f.row_no AS first_row, f.fp AS first_fp", "")
+        # One pass over the staged text: trim each field once, every row rule (one CASE), then,
+        # for the rows that pass, the typed values, the fingerprint, each setl_id's first row in
+        # the upload, the key-table probe and the verdict, into one narrow typed table. The
+        # OFFSET 0 fences keep the planner from copying the rule CASE and the MD5 into every
+        # place that reads them.
         cursor.execute(
             f"""CREATE TEMP TABLE settlement_valid ON COMMIT DROP AS
-            SELECT w.*,
-                   CASE WHEN w.row_no <> w.first_row AND w.fp = w.first_fp THEN 'duplicate'
+            SELECT w.row_no, w.setl_id, w.mdtrt_id, w.psn_no, w.psn_name, w.certno_masked, w.insutype, w.clr_type,
+                   w.facility_id, w.settled_at, {", ".join("w." + a for a in AMOUNT_FIELDS)}, w.atddr_no,
+                   w.init_setl_id, w.fp,
+                   CASE WHEN w.rule_reason IS NOT NULL THEN 'rejected'
+                        WHEN w.row_no <> w.first_row AND w.fp = w.first_fp THEN 'duplicate'
                         WHEN w.row_no <> w.first_row THEN 'rejected'
                         WHEN k.setl_id IS NOT NULL AND k.fingerprint = w.fp THEN 'duplicate'
                         WHEN k.setl_id IS NOT NULL THEN 'rejected'
                         ELSE 'new' END AS status,
-                   CASE WHEN w.row_no <> w.first_row AND w.fp <> w.first_fp
+                   CASE WHEN w.rule_reason IS NOT NULL THEN w.rule_reason
+                        WHEN w.row_no <> w.first_row AND w.fp <> w.first_fp
                             THEN {_sub(m.repeated_in_batch, value="w.setl_id", row="w.first_row::text")}
                         WHEN w.row_no = w.first_row AND k.setl_id IS NOT NULL AND k.fingerprint <> w.fp
                             THEN {_sub(m.conflicts_recorded, value="w.setl_id")} END AS reason
               FROM (SELECT f.*, {first_seen[0]}
-                      FROM (SELECT v.*, md5(concat_ws('|', {fp_parts})) AS fp
-                              FROM (SELECT row_no, setl_id, mdtrt_id, psn_no, psn_name, {certno} AS certno_masked,
-                                           insutype, clr_type, facility_id, {_time_sql('setl_time')} AS settled_at,
+                      FROM (SELECT v.*, CASE WHEN v.rule_reason IS NULL THEN md5(concat_ws('|', {fp_parts})) END AS fp
+                              FROM (SELECT row_no, rule_reason, setl_id, mdtrt_id, psn_no, psn_name,
+                                           {certno} AS certno_masked, insutype, clr_type, facility_id,
+                                           CASE WHEN rule_reason IS NULL THEN {_time_sql('setl_time')} END AS settled_at,
                                            {amounts}, coalesce(atddr_no, '') AS atddr_no,
                                            coalesce(init_setl_id, '') AS init_setl_id
-                                      FROM settlement_checked WHERE reason IS NULL) v) f
+                                      FROM (SELECT s.*, f.id AS facility_id, {self._reason_sql()} AS rule_reason
+                                              FROM (SELECT row_no, {trimmed} FROM {STAGE} OFFSET 0) s
+                                              LEFT JOIN clinics_facility f ON f.code = s.fixmedins_code
+                                            OFFSET 0) c) v
+                            OFFSET 0) f
                     {first_seen[1]}) w
-              LEFT JOIN settlements_settlementkey k ON k.setl_id = w.setl_id""",
+              LEFT JOIN settlements_settlementkey k ON k.setl_id = w.setl_id AND w.rule_reason IS NULL""",
             params,
         )
         cursor.execute(
@@ -502,26 +505,25 @@ class PostgresEngine:
         )
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
 
-        raw = ", ".join(f"{_lit(f)}, c.{f}" for f in FIELDS)
-        # The rows rejected after the row checks are few: look their raw values up by row_no
-        # rather than joining the whole upload three ways.
+        raw = ", ".join(f"{_lit(f)}, nullif(btrim(c.{f}), '')" for f in FIELDS)
+        # The rejected rows are few: their raw values are looked up in the staging table by row_no.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
-            SELECT %(batch)s, c.row_no, coalesce(left(c.setl_id, 100), ''), coalesce(left(c.fixmedins_code, 100), ''),
-                   left(coalesce(c.reason, late.reason), 300), jsonb_strip_nulls(jsonb_build_object({raw}))
-              FROM settlement_checked c
-              LEFT JOIN (SELECT row_no, reason FROM settlement_valid WHERE status = 'rejected'
-                         UNION ALL
-                         SELECT row_no, rev_reason FROM settlement_reversal WHERE rev_reason IS NOT NULL) late
+            SELECT %(batch)s, c.row_no, coalesce(left(nullif(btrim(c.setl_id), ''), 100), ''),
+                   coalesce(left(nullif(btrim(c.fixmedins_code), ''), 100), ''),
+                   left(late.reason, 300), jsonb_strip_nulls(jsonb_build_object({raw}))
+              FROM {STAGE} c
+              JOIN (SELECT row_no, reason FROM settlement_valid WHERE status = 'rejected'
+                    UNION ALL
+                    SELECT row_no, rev_reason FROM settlement_reversal WHERE rev_reason IS NOT NULL) late
                 ON late.row_no = c.row_no
-             WHERE c.reason IS NOT NULL OR late.reason IS NOT NULL
              ORDER BY c.row_no""",
             params,
         )
         rejected = cursor.rowcount
         cursor.execute("SET LOCAL enable_nestloop = on")
-        cursor.execute("SELECT count(*) FROM settlement_checked")
+        cursor.execute(f"SELECT count(*) FROM {STAGE}")
         total = cursor.fetchone()[0]
         return IngestOutcome(total=total, accepted=accepted, rejected=rejected, duplicates=total - accepted - rejected)
 
