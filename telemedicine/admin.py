@@ -212,6 +212,7 @@ class ConsultBookingAdmin(NoAddNoDelete, ScopedAdmin):
 class ConsultOutcomeAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "booking__facility"
     list_display = ["booking", "referral", "referral_department", "follow_up_date", "recorded_at"]
+    search_fields = ["booking__patient_name", "booking__facility__name"]
     list_filter = ["referral", "referral_department__name"]
     list_select_related = ["booking__consultant", "referral_department"]
     readonly_fields = ["booking", "findings", "advice", "medication_advice", "referral", "referral_department", "follow_up_date", "recorded_by", "recorded_at"]
@@ -221,6 +222,7 @@ class ConsultOutcomeAdmin(NoAddNoDelete, ScopedAdmin):
 class BookingEventAdmin(NoAddNoDelete, ScopedAdmin):
     facility_path = "booking__facility"
     list_display = ["at", "booking", "kind", "from_status", "to_status", "actor", "note"]
+    search_fields = ["booking__patient_name", "note"]
     list_filter = ["kind"]
     date_hierarchy = "at"
     list_select_related = ["booking__consultant", "actor"]

@@ -69,6 +69,7 @@ class PerformanceBandInline(LockedPolicyMixin, admin.TabularInline):
 @admin.register(PayPolicy)
 class PayPolicyAdmin(LockedPolicyMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "township_display", "effective_from", "guaranteed_minimum", "is_demo"]
+    search_fields = ["name", "township__name"]
     list_filter = ["township", "is_demo"]
     list_select_related = ["township"]
     date_hierarchy = "effective_from"
@@ -94,6 +95,7 @@ class PayPolicyAdmin(LockedPolicyMixin, AuditHistoryMixin, admin.ModelAdmin):
 @admin.register(InsuranceScheme)
 class InsuranceSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["code", "name", "contribution_base", "employee_rate", "flat_amount", "is_default", "is_demo"]
+    search_fields = ["code", "name"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -193,6 +195,7 @@ def export_response(run: PayRun, kind: str) -> HttpResponse:
 @admin.register(PayRun)
 class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_count", "approved_at", "paid_at"]
+    search_fields = ["township__name"]
     list_filter = ["status", "township"]
     list_select_related = ["township", "approved_by"]
     date_hierarchy = "month"

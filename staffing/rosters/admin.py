@@ -65,6 +65,7 @@ class CountyCalendarMixin:
 @admin.register(CalendarYear)
 class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["year", "source", "loaded_at", "note"]
+    search_fields = ["year", "note"]
     change_list_template = "admin/rosters/calendaryear/change_list.html"
     actions = ["reload_from_package"]
 
@@ -298,6 +299,7 @@ class DutyDayAdmin(ReadOnlyAdmin):
 class RosterAmendmentAdmin(ReadOnlyAdmin):
     facility_path = "roster__facility"
     list_display = ["at", "roster", "date", "action", "before", "after", "reason", "by"]
+    search_fields = ["roster__facility__name", "roster__facility__code", "reason"]
     list_filter = ["action"]
     list_select_related = ["roster__facility", "by"]
 
@@ -441,6 +443,7 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
 class SwapRequestAdmin(DecideMixin, ScopedAdmin):
     decide_service = staticmethod(_swap_decide)
     list_display = ["requester", "counterpart", "facility", "give_date", "take_date", "status", "decided_by"]
+    search_fields = ["requester__name", "counterpart__name", "facility__name", "facility__code"]
     list_filter = ["status"]
     list_select_related = ["requester", "counterpart", "facility", "decided_by"]
     actions = ["approve", "reject"]
