@@ -50,13 +50,6 @@ def _admin_url(name: str, **params) -> str:
     return url
 
 
-def _local_month(value) -> datetime.date:
-    """TruncMonth returns an aware datetime on PostgreSQL and may return a date elsewhere."""
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date().replace(day=1) if timezone.is_aware(value) else value.date().replace(day=1)
-    return value.replace(day=1)
-
-
 # --- Panels ---------------------------------------------------------------------------------
 
 
