@@ -231,7 +231,7 @@ def doctors_import(*, upload, filename: str, acting_user) -> ImportReport:
     """Import doctors from CSV or XLSX. All or nothing: with any bad row, nothing is saved and
     the report lists every bad row's number and reason."""
     report = ImportReport()
-    _, rows = read_table(upload, filename, REQUIRED_IMPORT_COLUMNS)
+    _header, rows = read_table(upload, filename, REQUIRED_IMPORT_COLUMNS)
     rows = list(rows)
     facilities = {f.code: f for f in Facility.objects.all()}
     parsed = []
@@ -251,7 +251,7 @@ def doctors_import(*, upload, filename: str, acting_user) -> ImportReport:
         parsed.append((row.number, data, facility))
     if report.errors:
         return report
-    existing = {d.id_number_hash: d for d in Doctor.objects.filter(id_number_hash__in=[keyed_hash(d["id_number"]) for _, d, _f in parsed])}
+    existing = {d.id_number_hash: d for d in Doctor.objects.filter(id_number_hash__in=[keyed_hash(values["id_number"]) for _number, values, _facility in parsed])}
     try:
         with transaction.atomic():
             for number, data, facility in parsed:

@@ -87,3 +87,12 @@ def test_file_without_required_columns_is_refused_whole():
     with pytest.raises(TableError) as excinfo:
         doctors_import(upload=b"name,sex\n", filename="d.csv", acting_user=None)
     assert "id_number" in str(excinfo.value)
+
+
+def test_an_id_number_repeated_in_the_file_names_the_first_row():
+    clinic = FacilityFactory()
+    first = row(1, clinic.code)
+    again = row(2, clinic.code, id_number=first[IMPORT_COLUMNS.index("id_number")])
+    report = doctors_import(upload=csv_bytes([first, again]), filename="d.csv", acting_user=None)
+    assert dict(report.errors) == {3: "身份证号与本文件第 2 行重复。"}
+    assert Doctor.objects.count() == 0
