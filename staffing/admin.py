@@ -2,6 +2,7 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import F, OuterRef, Q, Subquery
 from django.http import HttpResponse
 from django.shortcuts import redirect
@@ -227,9 +228,38 @@ class DoctorAdmin(ScopedAdmin):
 
 
 class PostingForm(forms.ModelForm):
+    """A new posting moves the doctor (closing the open one); an existing one can only be ended."""
+
     class Meta:
         model = Posting
         fields = ["doctor", "facility", "start_date", "end_date"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            end_date = cleaned.get("end_date")
+            if end_date is None:
+                self.add_error("end_date", gettext("Enter the date this posting ends."))
+            elif end_date < self.instance.start_date:
+                self.add_error("end_date", gettext("A posting cannot end before it starts."))
+        elif cleaned.get("doctor") and cleaned.get("facility") and cleaned.get("start_date"):
+            try:
+                services.posting_move_check(
+                    doctor=cleaned["doctor"], facility=cleaned["facility"], start_date=cleaned["start_date"]
+                )
+            except ValidationError as exc:
+                for field, messages_ in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, messages_)
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # A new posting replaces the open one, which the service closes on save: the
+        # one-open-posting constraint is checked there (and by the database), not against the
+        # posting about to be closed.
+        exclusions = super()._get_validation_exclusions()
+        if self.instance.pk is None:
+            exclusions.add("doctor")
+        return exclusions
 
 
 @admin.register(Posting)

@@ -131,10 +131,12 @@ def posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> 
     return posting
 
 
-@transaction.atomic
-def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user) -> Posting:
-    """Close the doctor's open posting the day before `start_date` and open one at `facility`."""
-    current = Posting.objects.select_for_update().filter(doctor=doctor, end_date__isnull=True).first()
+def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: datetime.date) -> Posting | None:
+    """Refuse a move that cannot be made, with the friendly message; returns the open posting it
+    would close. The admin form calls it before saving, `posting_move` again under the row lock."""
+    if start_date < doctor.hire_date:
+        raise ValidationError({"start_date": _("A posting cannot start before the doctor's hire date.")})
+    current = Posting.objects.filter(doctor=doctor, end_date__isnull=True).first()
     if current is not None:
         if current.facility_id == facility.pk:
             raise ValidationError({"facility": _("The doctor already works at this facility.")})
@@ -143,6 +145,16 @@ def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.dat
                 {"start_date": _("The move must start after the current posting's start date (%(date)s).")
                  % {"date": current.start_date}}
             )
+    _check_overlap(doctor=doctor, start_date=start_date, end_date=None, exclude_pk=getattr(current, "pk", None))
+    return current
+
+
+@transaction.atomic
+def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user) -> Posting:
+    """Close the doctor's open posting the day before `start_date` and open one at `facility`."""
+    Posting.objects.select_for_update().filter(doctor=doctor, end_date__isnull=True).first()
+    current = posting_move_check(doctor=doctor, facility=facility, start_date=start_date)
+    if current is not None:
         posting_close(posting=current, end_date=start_date - datetime.timedelta(days=1), acting_user=acting_user)
     return posting_open(doctor=doctor, facility=facility, start_date=start_date, acting_user=acting_user)
 

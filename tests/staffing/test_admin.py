@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from clinics.models import Role
 from staffing.models import Doctor
-from tests.factories import DoctorFactory, PostingFactory, TownshipFactory, clinic_with_doctors, make_user
+from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, clinic_with_doctors, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,31 @@ def test_doctor_admin_create_goes_through_the_service(client, county_admin):
     assert response.status_code == 200  # form redisplayed with the error
     assert "18" in response.content.decode()
     assert not Doctor.objects.filter(name="新医生").exists()
+
+
+def test_adding_a_posting_in_admin_moves_the_doctor(client, county_admin):
+    client.force_login(county_admin)
+    posting = PostingFactory()
+    other = FacilityFactory()
+    response = client.post(
+        reverse("admin:staffing_posting_add"),
+        {"doctor": posting.doctor.pk, "facility": other.pk, "start_date": "2026-03-01"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    posting.refresh_from_db()
+    assert str(posting.end_date) == "2026-02-28"
+    assert posting.doctor.postings.get(end_date__isnull=True).facility == other
+
+
+def test_bad_posting_input_in_admin_is_a_chinese_form_error_not_a_500(client, county_admin):
+    client.force_login(county_admin)
+    posting = PostingFactory()
+    too_early = client.post(
+        reverse("admin:staffing_posting_add"),
+        {"doctor": posting.doctor.pk, "facility": FacilityFactory().pk, "start_date": "2019-01-01"},
+    )
+    assert too_early.status_code == 200 and "入职日期" in too_early.content.decode()
+    cleared = client.post(reverse("admin:staffing_posting_change", args=[posting.pk]), {"end_date": ""})
+    assert cleared.status_code == 200 and "结束" in cleared.content.decode()
+    posting.refresh_from_db()
+    assert posting.end_date is None
