@@ -72,10 +72,10 @@ def seed_roles(counts: dict) -> None:
 @transaction.atomic
 def role_assign(*, user, role: str, township=None, facility=None, acting_user=None) -> UserScope:
     """Give a user a role and reach; their group and staff flag follow the role."""
-    scope, _ = UserScope.objects.update_or_create(
-        user=user, defaults={"role": role, "township": township, "facility": facility}
-    )
-    scope.full_clean()
+    scope = UserScope.objects.filter(user=user).first() or UserScope(user=user)
+    scope.role, scope.township, scope.facility = role, township, facility
+    scope.full_clean()  # the friendly message before the check constraint would refuse it
+    scope.save()
     names = set(GROUP_NAMES.values())
     user.groups.remove(*Group.objects.filter(name__in=names).exclude(name=GROUP_NAMES[role]))
     group, _ = Group.objects.get_or_create(name=GROUP_NAMES[role])

@@ -71,3 +71,16 @@ def test_mobiles_rejected_in_chinese(mobile):
 def test_masking_keeps_only_what_identifies_for_a_person():
     assert mask_id_number("451028198001010014") == "451028********0014"
     assert mask_account("6230000000000000123") == "****0123"
+
+
+@pytest.mark.django_db
+def test_role_without_its_reach_is_refused_with_a_message_and_nothing_saved():
+    from clinics.models import Role, UserScope
+    from clinics.roles import role_assign
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    with pytest.raises(ValidationError) as excinfo:
+        role_assign(user=user, role=Role.TOWNSHIP_ADMIN)
+    assert "乡镇" in str(excinfo.value)
+    assert not UserScope.objects.filter(user=user).exists()

@@ -7,7 +7,14 @@ from django.utils import timezone
 
 from clinics.models import Role
 from staffing.models import Doctor
-from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, clinic_with_doctors, make_user
+from tests.factories import (
+    DoctorFactory,
+    FacilityFactory,
+    PostingFactory,
+    TownshipFactory,
+    clinic_with_doctors,
+    make_user,
+)
 
 pytestmark = pytest.mark.django_db
 
