@@ -40,7 +40,12 @@ from clinics.settlements.reconciliation import (
     statement_import,
 )
 from clinics.settlements.rules import FIELDS
-from clinics.settlements.selectors import clinic_month_summary, month_bounds, practitioner_month_summary
+from clinics.settlements.selectors import (
+    clinic_month_summary,
+    month_bounds,
+    practitioner_month_summary,
+    records_by_setl_id,
+)
 from clinics.settlements.services import can_upload, settlements_import
 from clinics.tabular import xlsx_bytes
 
@@ -201,14 +206,16 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
     ]
 
     def get_search_results(self, request, queryset, search_term):
-        """Exact setl_id through its index (the admin's default "=" search is case-insensitive,
-        which no index serves at millions of rows); a reversal is found by its original's
-        setl_id too."""
+        """Exact setl_id through the key table (the admin's default "=" search is
+        case-insensitive, which no index serves at millions of rows); a reversal is found by its
+        original's setl_id too."""
         term = search_term.strip()
         if not term:
             return queryset, False
         reversals = SettlementKey.objects.filter(init_setl_id=term).values_list("setl_id", flat=True)
-        return queryset.filter(setl_id__in=[term, *reversals]), False
+        found = records_by_setl_id([term, *reversals]).values("pk", "settled_at")
+        # (id, settled_at): the log's primary key, so each partition answers from its index.
+        return queryset.filter(pk__in=[r["pk"] for r in found], settled_at__in=[r["settled_at"] for r in found]), False
 
     @admin.display(description=_("reverses"))
     def reversal_of(self, obj):

@@ -11,13 +11,20 @@ are checked after the ordinary rows of the same upload are in, so an upload may 
 settlement and its reversal.
 """
 
+import array
+import csv
 import datetime
 import hashlib
+import json
+import pickle  # noqa: S403 - chunks from our own child process
+import subprocess  # noqa: S404
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import DataError
+from django.conf import settings
+from django.db import DataError, transaction
 from django.utils import timezone
 
 from clinics.models import Facility
@@ -32,11 +39,14 @@ from clinics.settlements.rules import (
     MAX_LENGTH,
     NEGATIVE_PATTERN,
     NEGATIVE_RE,
+    OPTIONAL,
     REQUIRED,
     TIME_RE,
     Messages,
 )
+from clinics.settlements.selectors import records_by_setl_id
 from clinics.settlements.stats import add_rows as add_to_month_stats
+from clinics.settlements.stats import add_totals as add_totals_to_month_stats
 from clinics.settlements.stats import upsert_from_sql
 from clinics.validators import mask_id_number
 
@@ -227,9 +237,7 @@ class PythonEngine:
         originals, reversed_already = {}, set()
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start : start + CHUNK]
-            for record in SettlementRecord.objects.filter(setl_id__in=chunk).only(
-                "setl_id", "facility_id", "init_setl_id", *AMOUNT_FIELDS
-            ):
+            for record in records_by_setl_id(chunk, "facility_id", "init_setl_id", *AMOUNT_FIELDS):
                 originals[record.setl_id] = record
             reversed_already.update(
                 SettlementKey.objects.filter(init_setl_id__in=chunk).values_list("init_setl_id", flat=True)
@@ -263,7 +271,7 @@ class PythonEngine:
             [
                 SettlementKey(
                     setl_id=r.text["setl_id"], settled_at=r.settled_at, fingerprint=r.fp,
-                    init_setl_id=r.text["init_setl_id"] or None,
+                    init_setl_id=r.text["init_setl_id"] or None, facility_id=r.facility_id,
                 )
                 for r in rows
             ],
@@ -506,7 +514,9 @@ class PostgresEngine:
                 END AS rev_reason
               FROM (SELECT *, row_number() OVER (PARTITION BY init_setl_id ORDER BY row_no) AS turn
                       FROM settlement_valid WHERE status = 'new' AND init_setl_id <> '') r
-              LEFT JOIN settlements_settlementrecord o ON o.setl_id = r.init_setl_id
+              LEFT JOIN settlements_settlementkey ok ON ok.setl_id = r.init_setl_id
+              LEFT JOIN settlements_settlementrecord o
+                ON o.facility_id = ok.facility_id AND o.settled_at = ok.settled_at AND o.setl_id = ok.setl_id
               LEFT JOIN settlements_settlementkey rk ON rk.init_setl_id = r.init_setl_id""",
             params,
         )
@@ -551,8 +561,9 @@ class PostgresEngine:
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute(
             f"""WITH keys AS (
-                INSERT INTO settlements_settlementkey (setl_id, settled_at, fingerprint, init_setl_id)
-                SELECT s.setl_id, s.settled_at, s.fp, nullif(s.init_setl_id, '') FROM {source} s WHERE {condition}
+                INSERT INTO settlements_settlementkey (setl_id, settled_at, fingerprint, init_setl_id, facility_id)
+                SELECT s.setl_id, s.settled_at, s.fp, nullif(s.init_setl_id, ''), s.facility_id
+                  FROM {source} s WHERE {condition}
                 ON CONFLICT DO NOTHING RETURNING setl_id),
             logged AS (
                 INSERT INTO {self.target} ({", ".join(columns)}, batch_id, recorded_at, is_demo)
@@ -567,3 +578,221 @@ class PostgresEngine:
         cursor.execute("SET LOCAL enable_nestloop = on")
         cursor.execute("SET LOCAL enable_sort = on")
         return inserted
+
+
+# --- PostgreSQL fast lane for CSV files ----------------------------------------------------
+
+KEY_COPY = "COPY settlements_settlementkey (setl_id, settled_at, fingerprint, facility_id) FROM STDIN"
+LOG_COLUMNS = (
+    "setl_id, mdtrt_id, psn_no, psn_name, certno_masked, insutype, clr_type, "
+    + ", ".join(AMOUNT_FIELDS)
+    + ", settled_at, facility_id, atddr_no, init_setl_id, batch_id, is_demo"
+)  # recorded_at: the column's default on PostgreSQL, the transaction's time (migration 0009)
+
+
+@dataclass
+class FastLaneResult:
+    accepted: int
+    duplicates: int
+    slow_rows: list  # (row number, {column: value}) for the SQL engine
+
+
+class FastLane:
+    """Parent side of `fastlane`: runs the child on the upload and COPYs each chunk it returns
+    into the key table and the log, each chunk under its own savepoint.
+
+    A chunk's COPY fails when the file's rows were already recorded (a resend: the key table's
+    primary key refuses them), when an amount rule is broken (the log's CHECKs), or when another
+    upload holds the same keys. Then the chunk is rolled back to its savepoint and sorted out: the
+    recorded keys are looked up (same fingerprint: a duplicate; different: to the SQL engine, which
+    rejects it), the rows that break an amount rule go to the SQL engine, and the rest is loaded
+    again; if that fails too, the whole chunk goes to the SQL engine (INSERT … ON CONFLICT)."""
+
+    first_chunk, chunk = 2_000, 20_000  # rows; the tests make them small to cross chunk borders
+
+    def __init__(self, context: IngestContext, raw: RawCsv):
+        self.context = context
+        self.raw = raw
+        self.probe = False  # look the keys up before COPY (once a chunk met recorded keys)
+        self.accepted = 0
+        self.duplicates = 0
+        self.slow: list[int] = []
+        self.totals: dict[tuple, list[int]] = {}
+        self.months: set[datetime.date] = set()
+        self._lines: list[str] | None = None
+
+    def request(self) -> bytes:
+        clinics = Facility.objects.filter(settlement_enabled=True)
+        if self.context.own_facility is not None:
+            clinics = clinics.filter(pk=self.context.own_facility.pk)
+        head = {
+            "header": self.raw.header,
+            "encoding": "utf-8" if self.raw.encoding == "UTF8" else "gb18030",
+            "fields": FIELDS,
+            "required": [f for f in FIELDS if f not in OPTIONAL],  # REQUIRED, in file order
+            "max_length": MAX_LENGTH,
+            "insutypes": INSUTYPES,
+            "clr_types": CLR_TYPES,
+            "facilities": dict(clinics.values_list("code", "pk")),
+            "now": self.context.now.timestamp(),
+            "tail": f"{self.context.batch_id},{'t' if self.context.is_demo else 'f'}\n",
+            "first_chunk": self.first_chunk,
+            "chunk": self.chunk,
+        }
+        return json.dumps(head).encode() + b"\n"
+
+    def run(self, cursor) -> FastLaneResult | None:
+        """None when the file is not for the fast lane (the caller loads it whole, as before)."""
+        child = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
+            [sys.executable, "-m", "clinics.settlements.fastlane"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=str(settings.BASE_DIR),
+        )
+        try:
+            # The child reads all its input before it answers: no deadlock on the pipes.
+            child.stdin.write(self.request())
+            child.stdin.write(self.raw.body)
+            child.stdin.close()
+            while True:
+                message = pickle.load(child.stdout)  # noqa: S301 - from our own child process
+                if message[0] == "ineligible":
+                    return None
+                if message[0] == "end":
+                    self.slow.extend(message[1])
+                    break
+                self._load(cursor, message[1])
+        finally:
+            child.stdout.close()
+            if child.wait() != 0:
+                raise RuntimeError(f"settlement fast lane exited with {child.returncode}")
+        self._add_totals()
+        return FastLaneResult(self.accepted, self.duplicates, self._slow_rows())
+
+    # -- chunks
+
+    def _load(self, cursor, chunk: dict) -> None:
+        months = {datetime.date(int(m[:4]), int(m[5:7]), 1) for (_f, m, _i, _c) in chunk["totals"]}
+        if months - self.months:
+            ensure_partitions(months - self.months)
+            self.months |= months
+        target = partition_name(next(iter(months))) if len(months) == 1 else SettlementRecord._meta.db_table
+        keys, logs, totals = chunk["keys"], chunk["logs"], chunk["totals"]
+        rows = array.array("q", chunk["rows"]).tolist()
+        if self.probe:
+            keys, logs, rows, totals = self._without_recorded(cursor, keys, logs, rows)
+        error = self._copy(cursor, target, keys, logs)
+        if error is not None:
+            if error.sqlstate == "23505" and not self.probe:  # unique_violation: recorded keys
+                self.probe = True
+                keys, logs, rows, totals = self._without_recorded(cursor, keys, logs, rows)
+            elif error.sqlstate == "23514":  # check_violation: an amount rule
+                keys, logs, rows, totals = self._without_rule_breakers(keys, logs, rows)
+            else:
+                keys = b""
+            if not keys or self._copy(cursor, target, keys, logs) is not None:
+                self.slow.extend(rows)
+                return
+        self.accepted += len(rows)
+        for key, line in totals.items():
+            total = self.totals.setdefault(key, [0] * 7)
+            for i, value in enumerate(line):
+                total[i] += value
+
+    @staticmethod
+    def _copy(cursor, target: str, keys: bytes, logs: bytes):
+        """COPY a chunk under a savepoint; the database error, or None."""
+        import psycopg
+
+        try:
+            with transaction.atomic():
+                with cursor.cursor.copy(KEY_COPY) as copy:
+                    copy.write(keys)
+                with cursor.cursor.copy(
+                    f"COPY {target} ({LOG_COLUMNS}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+                ) as copy:
+                    copy.write(logs)
+        except psycopg.Error as exc:
+            return exc
+        return None
+
+    def _keep(self, keys: bytes, logs: bytes, rows: list[int], keep) -> tuple[bytes, bytes, list[int], dict]:
+        """The chunk without the rows `keep(key line, log line, row number)` refuses."""
+        kept = ([], [], [])
+        for key, log, number in zip(keys.splitlines(True), logs.splitlines(True), rows, strict=True):
+            if keep(key, log, number):
+                for bucket, value in zip(kept, (key, log, number), strict=True):
+                    bucket.append(value)
+        return b"".join(kept[0]), b"".join(kept[1]), kept[2], self._totals_of(kept[1])
+
+    def _without_recorded(self, cursor, keys: bytes, logs: bytes, rows: list[int]):
+        fingerprints = dict(line.split(b"\t")[0:3:2] for line in keys.splitlines())
+        cursor.execute(
+            "SELECT setl_id, fingerprint FROM settlements_settlementkey WHERE setl_id = ANY(%s)",
+            [[setl_id.decode() for setl_id in fingerprints]],
+        )
+        recorded = {setl_id.encode(): fp.encode() for setl_id, fp in cursor.fetchall()}
+
+        def keep(key, _log, number):
+            setl_id = key[: key.index(b"\t")]
+            known = recorded.get(setl_id)
+            if known is None:
+                return True
+            if known == fingerprints[setl_id]:
+                self.duplicates += 1
+            else:
+                self.slow.append(number)  # the SQL engine rejects it: recorded with other content
+            return False
+
+        return self._keep(keys, logs, rows, keep)
+
+    def _without_rule_breakers(self, keys: bytes, logs: bytes, rows: list[int]):
+        def keep(_key, log, number):
+            medfee, fund, hifp, maf, acct, cash = (int(v.replace(b".", b"")) for v in log.split(b",")[7:13])
+            if fund < hifp + maf or medfee != fund + acct + cash:
+                self.slow.append(number)
+                return False
+            return True
+
+        return self._keep(keys, logs, rows, keep)
+
+    @staticmethod
+    def _totals_of(logs: list[bytes]) -> dict:
+        totals: dict[tuple, list[int]] = {}
+        for log in logs:
+            v = log.decode().split(",")
+            line = totals.setdefault((int(v[14]), v[13][:7], v[5], v[6]), [0] * 7)
+            line[0] += 1
+            for i, text in enumerate(v[7:13], start=1):
+                line[i] += int(text.replace(".", ""))
+        return totals
+
+    def _add_totals(self) -> None:
+        lines = {
+            (facility_id, datetime.date(int(month[:4]), int(month[5:7]), 1), insutype, clr_type): [
+                visits,
+                0,
+                *(Decimal(c).scaleb(-2) for c in cents),
+            ]
+            for (facility_id, month, insutype, clr_type), (visits, *cents) in self.totals.items()
+        }
+        add_totals_to_month_stats(lines)
+
+    # -- the rows for the SQL engine
+
+    def _slow_rows(self) -> list[tuple[int, dict]]:
+        """The rows the lane did not take, as the SQL engine reads them (values as in the file;
+        it trims them itself)."""
+        if not self.slow:
+            return []
+        lines = self.raw.body.decode("utf-8" if self.raw.encoding == "UTF8" else "gb18030").split("\n")
+        header = self.raw.header
+        rows = []
+        for number in sorted(self.slow):
+            values = next(csv.reader([lines[number - 2].rstrip("\r")]), [])
+            row = {}
+            for column, value in zip(header, values, strict=False):
+                if column in FIELDS and column not in row:
+                    row[column] = value
+            rows.append((number, row))
+        return rows

@@ -118,6 +118,11 @@ class SettlementKey(models.Model):
     setl_id = models.CharField(_("settlement ID"), max_length=30, primary_key=True)
     settled_at = models.DateTimeField(_("settled at"))
     fingerprint = models.CharField(_("content fingerprint"), max_length=32)
+    # Where the settlement lies in the log: its time picks the partition and its clinic the range
+    # of the log's (facility_id, id) index, so the log needs no index of its own on setl_id.
+    # No foreign key, as on the log (clinics are never deleted); NULL only for keys of old rows
+    # that migration 0008 could not place.
+    facility_id = models.BigIntegerField(_("clinic"), null=True, blank=True)
     # NULL, not "", for an ordinary settlement: several NULLs never clash in the unique index.
     init_setl_id = models.CharField(_("reverses settlement"), max_length=30, null=True, blank=True)  # noqa: DJ001
 
@@ -184,8 +189,11 @@ class SettlementRecord(models.Model):
         verbose_name_plural = _("settlement records")
         default_permissions = ("add", "view")
         indexes = [
-            models.Index(fields=["setl_id"], name="settlements_record_setl_id"),
-            models.Index(fields=["facility", "settled_at"], name="settlements_record_fac_time"),
+            # (clinic, id), not (clinic, time): a clinic's rows arrive in id order, so each insert
+            # lands at the end of its clinic's range (a bulk load of a month's file in any time
+            # order costs a quarter of what (clinic, time) did), and a clinic's pages, newest
+            # first, read straight from it. A clinic's month: the partition, then this range.
+            models.Index(fields=["facility", "id"], name="settlements_record_fac_id"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -18,6 +18,7 @@ from clinics.settlements.models import (
     ClearingType,
     Reconciliation,
     SettlementImport,
+    SettlementKey,
     SettlementMonthStat,
     SettlementRecord,
 )
@@ -186,3 +187,17 @@ def reconciliation_list(*, user, month: datetime.date | None = None) -> QuerySet
 def anomaly_list(*, user, month: datetime.date | None = None) -> QuerySet:
     queryset = scope_queryset(ActivityAnomaly.objects.select_related("facility__township"), user)
     return queryset.filter(month=month_start(month)) if month else queryset
+
+
+def records_by_setl_id(setl_ids, *fields):
+    """The log rows of these setl_ids, found through the key table: its (clinic, time) leads to
+    the log's (facility_id, settled_at) index (the log has no index on setl_id)."""
+    places = SettlementKey.objects.filter(setl_id__in=list(setl_ids)).values_list("setl_id", "facility_id", "settled_at")
+    where = Q()
+    for setl_id, facility_id, settled_at in places:
+        place = Q(setl_id=setl_id, settled_at=settled_at)
+        where |= place & Q(facility_id=facility_id) if facility_id is not None else place
+    if not where:
+        return SettlementRecord.objects.none()
+    records = SettlementRecord.objects.filter(where)
+    return records.only("setl_id", *fields) if fields else records

@@ -71,6 +71,12 @@ def add_rows(rows) -> int:
         line[1] += 1 if row.init_setl_id else 0
         for i, name in enumerate(AMOUNT_FIELDS, start=2):
             line[i] += sign * getattr(row, name)
+    return add_totals(totals)
+
+
+def add_totals(totals: dict[tuple, list]) -> int:
+    """Add {(facility_id, month, insutype, clr_type): [visits, reversals, *amounts]} to the
+    rollup, in key order (the lock order every upload keeps). Returns the lines touched."""
     if not totals:
         return 0
     placeholders = ", ".join(["%s"] * (len(KEY) + len(VALUES)))

@@ -1,9 +1,13 @@
 """Building settlement rows and files for the tests."""
 
 import datetime
+import threading
 from decimal import Decimal
 
+from django.db import connections
+
 from clinics.settlements.rules import FIELDS
+from clinics.settlements.services import settlements_import
 from clinics.tabular import csv_text, xlsx_bytes
 
 DAY = datetime.date(2026, 10, 12)
@@ -44,3 +48,26 @@ def csv_bytes(rows: list[dict]) -> bytes:
 
 def xlsx_file(rows: list[dict]) -> bytes:
     return xlsx_bytes(FIELDS, [[r.get(f, "") for f in FIELDS] for r in rows])
+
+
+def upload_at_once(files: list[bytes], user) -> list:
+    """Upload each file from its own thread (own connection), all released together; returns the
+    batches and fails the test on any error."""
+    barrier, batches, errors = threading.Barrier(len(files)), [], []
+
+    def upload(data):
+        try:
+            barrier.wait()
+            batches.append(settlements_import(source="upload", acting_user=user, data=data, filename="part.csv"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload, args=(data,)) for data in files]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return batches

@@ -2,12 +2,10 @@
 equal to a recomputation from the log, rebuilt by a command, read by the selectors."""
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from clinics.models import Role
 from clinics.settlements import stats
@@ -15,7 +13,7 @@ from clinics.settlements.models import SettlementMonthStat, SettlementRecord
 from clinics.settlements.selectors import clinic_month_summary, monthly_totals, monthly_visits
 from clinics.settlements.services import settlements_import
 from tests.factories import make_user
-from tests.settlements.helpers import csv_bytes, numbered, row, xlsx_file
+from tests.settlements.helpers import csv_bytes, numbered, row, upload_at_once, xlsx_file
 
 OCT = datetime.date(2026, 10, 1)
 SEP = datetime.date(2026, 9, 1)
@@ -109,23 +107,7 @@ def test_selectors_read_the_rollup_within_reach(clinic, other_clinic, clerk):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_uploads_into_one_clinic_month_keep_exact_totals(clinic, clerk):
     files = [csv_bytes([row(clinic, t * 1000 + n) for n in range(1, 151)]) for t in range(4)]
-    barrier, batches, errors = threading.Barrier(4), [], []
-
-    def upload(data):
-        try:
-            barrier.wait()
-            batches.append(settlements_import(source="upload", acting_user=clerk, data=data, filename="part.csv"))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=upload, args=(data,)) for data in files]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    batches = upload_at_once(files, clerk)
     assert sum(b.accepted for b in batches) == 600
     line = SettlementMonthStat.objects.get(facility=clinic, month=OCT, insutype="390", clr_type="11")
     assert (line.visits, line.reversals, line.medfee_sumamt, line.fund_pay_sumamt) == (600, 0, Decimal("30000.00"), Decimal("24000.00"))

@@ -52,7 +52,7 @@ def test_orm_delete_is_refused_too(clinic, clerk):
         SettlementRecord.objects.all().delete()
 
 
-def test_csv_goes_through_copy_of_the_raw_file(clinic, clerk, monkeypatch):
+def test_a_csv_the_fast_lane_cannot_read_goes_through_copy_of_the_raw_file(clinic, clerk, monkeypatch):
     from clinics.settlements.ingest import PostgresEngine
 
     def row_by_row(*args, **kwargs):
@@ -60,10 +60,15 @@ def test_csv_goes_through_copy_of_the_raw_file(clinic, clerk, monkeypatch):
 
     monkeypatch.setattr(PostgresEngine, "load_rows", row_by_row)
     rows = [row(clinic, n) for n in range(1, 4)]
+    data = csv_bytes(rows).replace(b"setl_id,mdtrt_id", b"mdtrt_id,setl_id", 1)  # another column order
+    data = b"\r\n".join([data.split(b"\r\n")[0]] + [
+        b",".join([line.split(b",")[1], line.split(b",")[0], *line.split(b",")[2:]]) for line in data.split(b"\r\n")[1:] if line
+    ]) + b"\r\n"
     with CaptureQueriesContext(connection) as queries:
-        batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
+        batch = settlements_import(source="upload", acting_user=clerk, data=data, filename="s.csv")
     assert batch.accepted == 3
     assert any("ON CONFLICT DO NOTHING" in q["sql"] for q in queries.captured_queries)
+    assert set(SettlementRecord.objects.values_list("setl_id", flat=True)) == {r["setl_id"] for r in rows}
 
 
 def test_unfiltered_admin_count_is_an_estimate(clinic, clerk, monkeypatch):

@@ -1,0 +1,238 @@
+"""The fast lane of a CSV settlement upload on PostgreSQL.
+
+A child process (standard library only, no Django) reads the upload and takes every line that is
+*certainly* a new, valid, ordinary settlement written in its canonical form; it returns those in
+chunks ready for COPY into the key table and the log, with each chunk's rollup totals. Every other
+line — quotes, spaces around a field, an amount not written like 35.50, a date not written like
+2026-11-03 09:30:00, a reversal, a setl_id that appears twice in the file, a clinic that is
+unknown, disabled or out of the uploader's reach, a time in the future — goes back by row number
+to the SQL engine, which gives the reason. The lane never rejects a row: its one duty is never to
+accept a row the rules refuse (tests hold it against the Python engine row by row). The two amount
+rules are left to the log's CHECK constraints, exact on PostgreSQL; the parent finds the rows of a
+chunk that break them.
+
+The parent's server process inserts chunk n while this process reads chunk n + 1: on two cores
+the Python work and PostgreSQL's run side by side instead of one after the other.
+
+    python -m clinics.settlements.fastlane < request
+
+The request is one JSON line (see `Request`), then the bytes of the CSV after its header line. The
+answer on stdout is a sequence of pickled tuples: ("ineligible", why) and nothing else, or any
+number of ("chunk", Chunk) then ("end", slow row numbers, rows read).
+"""
+
+import array
+import binascii
+import calendar
+import collections
+import csv
+import gc
+import hashlib
+import json
+import pickle
+import re
+import sys
+
+# The first chunk is small, so that the database starts early; the next ones grow by half while
+# the database works on the one before (it takes longer a row than this process).
+FIRST_CHUNK = 2_000
+CHUNK = 20_000
+
+# The lane reads UTF-8 bytes (a GB18030 file is converted first). In UTF-8 no byte of a multibyte
+# character is an ASCII byte, so delimiters, quotes and line breaks are found in the bytes; a
+# length limit counted in bytes is never looser than the same limit in characters.
+# Field bytes: no delimiter, quote, tab, backslash or line break (so that a value goes into COPY's
+# text and CSV formats as it is); a value's first and last bytes are no white space (the SQL
+# engine trims spaces, so a padded value goes there).
+_EDGE = rb'[^\s,"\\]'
+_INNER = rb'[^,"\t\\\r\n]'
+AMOUNT = rb"(?:0|[1-9][0-9]{0,9})\.[0-9][0-9]"  # the canonical text of numeric(12,2), 1 to 10 digits
+SETL_TIME = (
+    rb"((?:2[0-9]{3}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) "
+    rb"((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
+)
+
+
+def _text(limit: int, optional: bool = False, capture: bool = False) -> bytes:
+    value = _EDGE if limit == 1 else _EDGE + b"(?:" + _INNER + b"{0,%d}" % (limit - 2) + _EDGE + b")?"
+    if optional:
+        value = b"(?:" + value + b")?"
+    return b"(" + value + b")" if capture else b"(?:" + value + b")"
+
+
+def line_pattern(request: dict) -> re.Pattern:
+    """One regular expression for a whole canonical line, in the documented column order.
+    Groups: 1 setl_id, 2 certno (ASCII letters and digits: it is masked by position), 3 insutype,
+    4 clr_type, 5 the six amounts, 6 the day and 7 the time of setl_time, 8 fixmedins_code,
+    9 atddr_no; init_setl_id empty (a reversal goes to the SQL engine)."""
+    n = request["max_length"]
+
+    def codes(values):
+        return b"(" + b"|".join(re.escape(v.encode()) for v in values) + b")"
+
+    return re.compile(
+        b",".join(
+            [
+                _text(n["setl_id"], capture=True),
+                _text(n["mdtrt_id"]),
+                _text(n["psn_no"]),
+                _text(n["psn_name"]),
+                b"([0-9A-Za-z]{0,%d})" % n["certno"],
+                codes(request["insutypes"]),
+                codes(request["clr_types"]),
+                b"(" + b",".join([AMOUNT] * 6) + b")",
+                SETL_TIME,
+                _text(n["fixmedins_code"], capture=True),
+                _text(n["atddr_no"], optional=True, capture=True),
+                b"\r?",
+            ]
+        )
+    )
+
+
+def _split_lines(body: bytes) -> list[bytes]:
+    lines = body.split(b"\n")
+    if lines and lines[-1] in (b"", b"\r"):
+        lines.pop()
+    return lines
+
+
+def _why_ineligible(header: list[str], request: dict, body: bytes) -> str:
+    if header != request["fields"]:
+        return "the columns are not in the documented order"
+    # A quoted field may hold a line break only where a line has an odd number of quotes; a bare
+    # carriage return is a line break to COPY and to Python's csv module alike. Either would make
+    # line numbers differ from row numbers.
+    if body.count(b"\r") != body.count(b"\r\n"):
+        return "a bare carriage return"
+    if b'"' in body and any(line.count(b'"') % 2 for line in body.split(b"\n") if b'"' in line):
+        return "a quoted field spans lines"
+    return ""
+
+
+def _setl_id_of(line: bytes) -> bytes:
+    if b'"' in line:
+        values = next(csv.reader([line.decode()]), [])
+        return values[0].strip().encode() if values else b""
+    return line[: line.find(b",")].strip()
+
+
+def classify(request: dict, body: bytes, emit) -> None:
+    header = request["header"]
+    why = _why_ineligible(header, request, body)
+    if why:
+        emit(("ineligible", why))
+        return
+    match = line_pattern(request).fullmatch
+    lines = _split_lines(body)
+    del body
+    # Pass 1, cheap: which setl_ids appear more than once (all their rows go to the SQL engine,
+    # which tells a repeat from a conflicting row and names the first row).
+    ids = [line[: line.find(b",")].strip() if b'"' not in line else _setl_id_of(line) for line in lines]
+    repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
+    del ids
+
+    facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
+    now = request["now"]
+    tail = request["tail"].encode()  # b"<batch_id>,<is_demo>\n": the same for every row
+    day_epoch: dict[bytes, int] = {}
+    second_of_day: dict[bytes, int] = {}
+    md5 = hashlib.md5
+    hexlify = binascii.hexlify
+    slow: list[int] = []
+    read = 0
+    start, size, most = 0, request.get("first_chunk", FIRST_CHUNK), request.get("chunk", CHUNK)
+    while start < len(lines):
+        keys, logs, rows, buckets = [], [], [], {}
+        for number, line in enumerate(lines[start : start + size], start=start + 2):
+            if not line or line == b"\r":
+                continue  # a blank line is no row (as when the file is read row by row)
+            read += 1
+            m = match(line)
+            if m is None:
+                slow.append(number)
+                continue
+            sid, cert, ins, clr, amounts, day, tod, code, atd = m.group(1, 2, 3, 4, 5, 6, 7, 8, 9)
+            clinic = facilities.get(code)
+            if clinic is None or sid in repeated:
+                slow.append(number)
+                continue
+            base = day_epoch.get(day)
+            if base is None:
+                y, mo, d = int(day[:4]), int(day[5:7]), int(day[8:10])
+                valid = d <= calendar.monthrange(y, mo)[1]
+                # Beijing time, UTC+8 all year since 1991 (the years start at 2000 here).
+                base = day_epoch[day] = calendar.timegm((y, mo, d, 0, 0, 0)) - 28_800 if valid else -1
+            if base < 0:
+                slow.append(number)
+                continue
+            seconds = second_of_day.get(tod)
+            if seconds is None:
+                seconds = second_of_day[tod] = int(tod[:2]) * 3600 + int(tod[3:5]) * 60 + int(tod[6:8])
+            epoch = base + seconds
+            if epoch > now:
+                slow.append(number)
+                continue
+            # The log's first seven columns are the file's, with the ID number masked.
+            if cert:
+                masked = cert[:6] + b"********" + cert[-4:] if len(cert) >= 10 else b"*" * len(cert)
+                head = line[: m.start(2)] + masked + line[m.end(2) : m.start(5)]
+            else:
+                head = line[: m.start(5)]
+            fid, fid_text = clinic
+            fp = hexlify(md5((b"%b%b|%d|%b|%b|" % (head, fid_text, epoch, amounts, atd)).replace(b",", b"|")).digest())
+            at = b"%b %b+08" % (day, tod)
+            keys.append(b"%b\t%b\t%b\t%b\n" % (sid, at, fp, fid_text))
+            logs.append(b"%b%b,%b,%b,%b,,%b" % (head, amounts, at, fid_text, atd, tail))
+            rows.append(number)
+            bucket = buckets.get((fid, day[:7], ins, clr))
+            if bucket is None:
+                bucket = buckets[(fid, day[:7], ins, clr)] = []
+            bucket.append(amounts)
+        if rows:
+            emit(
+                (
+                    "chunk",
+                    {
+                        "keys": b"".join(keys),
+                        "logs": b"".join(logs),
+                        "rows": array.array("q", rows).tobytes(),
+                        "totals": _totals(buckets),
+                    },
+                )
+            )
+        start += size
+        size = min(most, size * 3 // 2)
+    emit(("end", slow, read))
+
+
+def _totals(buckets: dict) -> dict:
+    """Visits and the sum of each amount in cents, per (clinic, month, insutype, clr_type): the
+    amounts of a bucket are parsed in one go (canonical text: dropping the point gives cents)."""
+    totals = {}
+    for (fid, month, ins, clr), amounts in buckets.items():
+        cents = list(map(int, b",".join(amounts).replace(b".", b"").split(b",")))
+        totals[(fid, month.decode(), ins.decode(), clr.decode())] = [len(amounts)] + [
+            sum(cents[i::6]) for i in range(6)
+        ]
+    return totals
+
+
+def main() -> None:
+    gc.disable()  # millions of short-lived strings and no cycles: the collector only costs time
+    stdin = sys.stdin.buffer
+    request = json.loads(stdin.readline())
+    body = stdin.read()
+    if request["encoding"] != "utf-8":
+        body = body.decode(request["encoding"]).encode()
+    out = sys.stdout.buffer
+
+    def emit(message) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    classify(request, body, emit)
+
+
+if __name__ == "__main__":
+    main()
