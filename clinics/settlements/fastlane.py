@@ -125,12 +125,14 @@ def classify(request: dict, body: bytes, emit) -> None:
         return
     match = line_pattern(request).fullmatch
     lines = _split_lines(body)
-    del body
     # Pass 1, cheap: which setl_ids appear more than once (all their rows go to the SQL engine,
     # which tells a repeat from a conflicting row and names the first row).
-    ids = [line[: line.find(b",")].strip() if b'"' not in line else _setl_id_of(line) for line in lines]
+    if b'"' in body:
+        ids = [_setl_id_of(line) for line in lines]
+    else:
+        ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
     repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
-    del ids
+    del ids, body
 
     facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
     now = request["now"]

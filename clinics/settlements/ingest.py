@@ -16,6 +16,7 @@ import csv
 import datetime
 import hashlib
 import json
+import logging
 import pickle  # noqa: S403 - chunks from our own child process
 import subprocess  # noqa: S404
 import sys
@@ -50,6 +51,7 @@ from clinics.settlements.stats import add_totals as add_totals_to_month_stats
 from clinics.settlements.stats import upsert_from_sql
 from clinics.validators import mask_id_number
 
+logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 STRICT_TIME_PATTERN = (
     r"^(2[0-9]{3}|[3-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
@@ -590,6 +592,10 @@ LOG_COLUMNS = (
 )  # recorded_at: the column's default on PostgreSQL, the transaction's time (migration 0009)
 
 
+class LaneFailedError(Exception):
+    """The fast lane's child could not run or stopped half way."""
+
+
 @dataclass
 class FastLaneResult:
     accepted: int
@@ -609,6 +615,7 @@ class FastLane:
     again; if that fails too, the whole chunk goes to the SQL engine (INSERT … ON CONFLICT)."""
 
     first_chunk, chunk = 2_000, 20_000  # rows; the tests make them small to cross chunk borders
+    command = [sys.executable, "-S", "-m", "clinics.settlements.fastlane"]  # -S: the standard library is enough
 
     def __init__(self, context: IngestContext, raw: RawCsv):
         self.context = context
@@ -619,7 +626,6 @@ class FastLane:
         self.slow: list[int] = []
         self.totals: dict[tuple, list[int]] = {}
         self.months: set[datetime.date] = set()
-        self._lines: list[str] | None = None
 
     def request(self) -> bytes:
         clinics = Facility.objects.filter(settlement_enabled=True)
@@ -642,13 +648,22 @@ class FastLane:
         return json.dumps(head).encode() + b"\n"
 
     def run(self, cursor) -> FastLaneResult | None:
-        """None when the file is not for the fast lane (the caller loads it whole, as before)."""
-        child = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
-            [sys.executable, "-m", "clinics.settlements.fastlane"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=str(settings.BASE_DIR),
-        )
+        """None when the file is not for the fast lane, or when the child failed (then whatever
+        the lane had loaded is rolled back): the caller loads the file whole, as before."""
+        try:
+            with transaction.atomic():
+                return self._run(cursor)
+        except LaneFailedError as exc:
+            logger.warning("settlement fast lane failed, the file is read the slow way: %s", exc)
+            return None
+
+    def _run(self, cursor) -> FastLaneResult | None:
+        try:
+            child = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(settings.BASE_DIR)
+            )
+        except OSError as exc:
+            raise LaneFailedError(exc) from exc
         try:
             # The child reads all its input before it answers: no deadlock on the pipes.
             child.stdin.write(self.request())
@@ -662,10 +677,12 @@ class FastLane:
                     self.slow.extend(message[1])
                     break
                 self._load(cursor, message[1])
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            raise LaneFailedError(exc) from exc
         finally:
             child.stdout.close()
             if child.wait() != 0:
-                raise RuntimeError(f"settlement fast lane exited with {child.returncode}")
+                raise LaneFailedError(f"the child exited with {child.returncode}")
         self._add_totals()
         return FastLaneResult(self.accepted, self.duplicates, self._slow_rows())
 

@@ -9,6 +9,7 @@ import array
 import datetime
 import json
 import re
+import sys
 from decimal import Decimal
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinics.settlements import fastlane, stats
-from clinics.settlements.ingest import FastLane, IngestContext, PythonEngine, _Row
+from clinics.settlements.ingest import FastLane, IngestContext, LaneFailedError, PythonEngine, _Row
 from clinics.settlements.models import (
     RejectedSettlementRow,
     SettlementKey,
@@ -305,3 +306,28 @@ def test_a_gb18030_file_takes_the_lane(clinic, clerk, monkeypatch):
     assert batch.accepted == 4
     assert copies == [4]
     assert set(SettlementRecord.objects.values_list("psn_name", flat=True)) == {"测试患者"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("failure", ["no child", "stops half way"])
+def test_when_the_lane_fails_the_file_is_read_the_slow_way_and_nothing_is_lost(clinic, clerk, monkeypatch, failure):
+    monkeypatch.setattr(FastLane, "first_chunk", 3)
+    monkeypatch.setattr(FastLane, "chunk", 5)
+    if failure == "no child":
+        monkeypatch.setattr(FastLane, "command", [sys.executable, "-c", "import sys; sys.exit(3)"])
+    else:
+        real_load, calls = FastLane._load, []
+
+        def load(self, cursor, chunk):
+            calls.append(1)
+            if len(calls) == 3:
+                raise LaneFailedError("the child stopped")
+            real_load(self, cursor, chunk)
+
+        monkeypatch.setattr(FastLane, "_load", load)
+    rows = [row(clinic, n) for n in range(1, 21)] + [row(clinic, 21, medfee_sumamt="1.00")]
+    batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="f.csv")
+    assert (batch.total_rows, batch.accepted, batch.duplicates, batch.rejected) == (21, 20, 0, 1)
+    assert SettlementRecord.objects.count() == SettlementKey.objects.count() == 20
+    assert list(RejectedSettlementRow.objects.values_list("row_number", flat=True)) == [22]
+    assert stats.stored() == stats.recomputed()
