@@ -14,11 +14,12 @@ chunk that break them.
 The parent's server process inserts chunk n while this process reads chunk n + 1: on two cores
 the Python work and PostgreSQL's run side by side instead of one after the other.
 
-    python -m clinics.settlements.fastlane < request
+    python -S -m clinics.settlements.fastlane FD < request
 
-The request is one JSON line (see `Request`), then the bytes of the CSV after its header line. The
-answer on stdout is a sequence of pickled tuples: ("ineligible", why) and nothing else, or any
-number of ("chunk", Chunk) then ("end", slow row numbers, rows read).
+FD is an open file holding the upload as it came (header line included); the request is one JSON
+line on stdin (`ingest.fast_lane_request`). The answer on stdout is a sequence of pickled tuples:
+("ineligible", why) and nothing else, or any number of ("chunk", {...}) then ("end", slow row
+numbers, rows read).
 """
 
 import array
@@ -28,7 +29,9 @@ import collections
 import csv
 import gc
 import hashlib
+import itertools
 import json
+import os
 import pickle
 import re
 import sys
@@ -37,6 +40,7 @@ import sys
 # the database works on the one before (it takes longer a row than this process).
 FIRST_CHUNK = 2_000
 CHUNK = 20_000
+MAX_CHUNKS = 48  # after the first, growing ones (2,000 to 20,000 rows: 6 of them)
 
 # The lane reads UTF-8 bytes (a GB18030 file is converted first). In UTF-8 no byte of a multibyte
 # character is an ASCII byte, so delimiters, quotes and line breaks are found in the bytes; a
@@ -97,17 +101,32 @@ def _split_lines(body: bytes) -> list[bytes]:
     return lines
 
 
-def _why_ineligible(header: list[str], request: dict, body: bytes) -> str:
-    if header != request["fields"]:
-        return "the columns are not in the documented order"
-    # A quoted field may hold a line break only where a line has an odd number of quotes; a bare
-    # carriage return is a line break to COPY and to Python's csv module alike. Either would make
-    # line numbers differ from row numbers.
-    if body.count(b"\r") != body.count(b"\r\n"):
-        return "a bare carriage return"
+def _body_problem(body: bytes) -> str:
+    # A quoted field may hold a line break only where a line has an odd number of quotes (and a
+    # bare carriage return, checked on the lines, is a line break to COPY and to Python's csv
+    # module alike): either would make line numbers differ from row numbers.
     if b'"' in body and any(line.count(b'"') % 2 for line in body.split(b"\n") if b'"' in line):
         return "a quoted field spans lines"
     return ""
+
+
+def prepare(body: bytes) -> tuple[list[bytes], set[bytes], str]:
+    """What needs the whole file before the first chunk: its lines, the setl_ids that appear more
+    than once (all their rows go to the SQL engine, which tells a repeat from a conflicting row and
+    names the first row), and why the lines cannot be taken as rows, if they cannot."""
+    why = _body_problem(body)
+    if why:
+        return [], set(), why
+    lines = _split_lines(body)
+    returns = body.count(b"\r")
+    if returns and returns != sum(map(bytes.endswith, lines, itertools.repeat(b"\r"))):
+        return [], set(), "a bare carriage return"
+    if b'"' in body:
+        ids = [_setl_id_of(line) for line in lines]
+    else:
+        ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
+    repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
+    return lines, repeated, ""
 
 
 def _setl_id_of(line: bytes) -> bytes:
@@ -118,22 +137,16 @@ def _setl_id_of(line: bytes) -> bytes:
 
 
 def classify(request: dict, body: bytes, emit) -> None:
-    header = request["header"]
-    why = _why_ineligible(header, request, body)
+    take(request, *prepare(body), emit)
+
+
+def take(request: dict, lines: list[bytes], repeated: set[bytes], why: str, emit) -> None:
+    if request["header"] != request["fields"]:
+        why = "the columns are not in the documented order"
     if why:
         emit(("ineligible", why))
         return
     match = line_pattern(request).fullmatch
-    lines = _split_lines(body)
-    # Pass 1, cheap: which setl_ids appear more than once (all their rows go to the SQL engine,
-    # which tells a repeat from a conflicting row and names the first row).
-    if b'"' in body:
-        ids = [_setl_id_of(line) for line in lines]
-    else:
-        ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
-    repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
-    del ids, body
-
     facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
     now = request["now"]
     tail = request["tail"].encode()  # b"<batch_id>,<is_demo>\n": the same for every row
@@ -144,6 +157,10 @@ def classify(request: dict, body: bytes, emit) -> None:
     slow: list[int] = []
     read = 0
     start, size, most = 0, request.get("first_chunk", FIRST_CHUNK), request.get("chunk", CHUNK)
+    # Each chunk is a savepoint, i.e. a subtransaction; past 64 of them PostgreSQL's snapshots of
+    # the other sessions overflow to pg_subtrans while the import runs: a big file gets bigger
+    # chunks instead.
+    most = max(most, -(-len(lines) // MAX_CHUNKS))
     while start < len(lines):
         keys, logs, rows, buckets = [], [], [], {}
         for number, line in enumerate(lines[start : start + size], start=start + 2):
@@ -204,7 +221,7 @@ def classify(request: dict, body: bytes, emit) -> None:
                 )
             )
         start += size
-        size = min(most, size * 3 // 2)
+        size = min(most, max(size + 1, size * 3 // 2))
     emit(("end", slow, read))
 
 
@@ -222,18 +239,28 @@ def _totals(buckets: dict) -> dict:
 
 def main() -> None:
     gc.disable()  # millions of short-lived strings and no cycles: the collector only costs time
-    stdin = sys.stdin.buffer
-    request = json.loads(stdin.readline())
-    body = stdin.read()
+    # The upload's bytes come in a file the parent passed (argv[1] is its descriptor), so the
+    # lines are split and the repeats found while the parent checks the header and opens the
+    # batch; the request follows on stdin.
+    upload = os.fdopen(int(sys.argv[1]), "rb")
+    upload.seek(0)
+    data = upload.read()
+    upload.close()
+    data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    body = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+    del data
+    prepared = prepare(body)  # as UTF-8, the usual case
+    request = json.loads(sys.stdin.buffer.readline())
     if request["encoding"] != "utf-8":
-        body = body.decode(request["encoding"]).encode()
+        prepared = prepare(body.decode(request["encoding"]).encode())
+    del body
     out = sys.stdout.buffer
 
     def emit(message) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
-    classify(request, body, emit)
+    take(request, *prepared, emit)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import logging
 import pickle  # noqa: S403 - chunks from our own child process
 import subprocess  # noqa: S404
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -603,9 +604,32 @@ class FastLaneResult:
     slow_rows: list  # (row number, {column: value}) for the SQL engine
 
 
+def fast_lane_request(context: IngestContext, raw: RawCsv, first_chunk: int, chunk: int) -> dict:
+    """What the lane's child needs besides the file: the rules' constants, the clinics it may take
+    (enabled, and only the terminal's own for a terminal), the time, the batch."""
+    clinics = Facility.objects.filter(settlement_enabled=True)
+    if context.own_facility is not None:
+        clinics = clinics.filter(pk=context.own_facility.pk)
+    return {
+        "header": raw.header,
+        "encoding": "utf-8" if raw.encoding == "UTF8" else "gb18030",
+        "fields": FIELDS,
+        "required": [f for f in FIELDS if f not in OPTIONAL],  # REQUIRED, in file order
+        "max_length": MAX_LENGTH,
+        "insutypes": INSUTYPES,
+        "clr_types": CLR_TYPES,
+        "facilities": dict(clinics.values_list("code", "pk")),
+        "now": context.now.timestamp(),
+        "tail": f"{context.batch_id},{'t' if context.is_demo else 'f'}\n",
+        "first_chunk": first_chunk,
+        "chunk": chunk,
+    }
+
+
 class FastLane:
-    """Parent side of `fastlane`: runs the child on the upload and COPYs each chunk it returns
-    into the key table and the log, each chunk under its own savepoint.
+    """Parent side of `fastlane`: starts the child on the upload's bytes as soon as they arrive,
+    then COPYs each chunk it returns into the key table and the log, each chunk under its own
+    savepoint.
 
     A chunk's COPY fails when the file's rows were already recorded (a resend: the key table's
     primary key refuses them), when an amount rule is broken (the log's CHECKs), or when another
@@ -617,9 +641,21 @@ class FastLane:
     first_chunk, chunk = 2_000, 20_000  # rows; the tests make them small to cross chunk borders
     command = [sys.executable, "-S", "-m", "clinics.settlements.fastlane"]  # -S: the standard library is enough
 
-    def __init__(self, context: IngestContext, raw: RawCsv):
-        self.context = context
-        self.raw = raw
+    def __init__(self, data: bytes):
+        """Start the child at once: it splits the lines and finds repeated setl_ids while the
+        caller checks the header and opens the batch. The bytes go in an unnamed temporary file."""
+        self.child: subprocess.Popen | None = None
+        self.failure: Exception | None = None
+        try:
+            with tempfile.TemporaryFile() as upload:
+                upload.write(data)
+                upload.flush()
+                self.child = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
+                    [*self.command, str(upload.fileno())], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    cwd=str(settings.BASE_DIR), pass_fds=(upload.fileno(),),
+                )
+        except OSError as exc:
+            self.failure = exc
         self.probe = False  # look the keys up before COPY (once a chunk met recorded keys)
         self.accepted = 0
         self.duplicates = 0
@@ -627,47 +663,31 @@ class FastLane:
         self.totals: dict[tuple, list[int]] = {}
         self.months: set[datetime.date] = set()
 
-    def request(self) -> bytes:
-        clinics = Facility.objects.filter(settlement_enabled=True)
-        if self.context.own_facility is not None:
-            clinics = clinics.filter(pk=self.context.own_facility.pk)
-        head = {
-            "header": self.raw.header,
-            "encoding": "utf-8" if self.raw.encoding == "UTF8" else "gb18030",
-            "fields": FIELDS,
-            "required": [f for f in FIELDS if f not in OPTIONAL],  # REQUIRED, in file order
-            "max_length": MAX_LENGTH,
-            "insutypes": INSUTYPES,
-            "clr_types": CLR_TYPES,
-            "facilities": dict(clinics.values_list("code", "pk")),
-            "now": self.context.now.timestamp(),
-            "tail": f"{self.context.batch_id},{'t' if self.context.is_demo else 'f'}\n",
-            "first_chunk": self.first_chunk,
-            "chunk": self.chunk,
-        }
-        return json.dumps(head).encode() + b"\n"
+    def close(self) -> None:
+        """Stop the child if it still runs (the file went another way, or something failed)."""
+        if self.child is not None and self.child.poll() is None:
+            self.child.kill()
+            self.child.wait()
 
-    def run(self, cursor) -> FastLaneResult | None:
+    def run(self, cursor, context: IngestContext, raw: RawCsv) -> FastLaneResult | None:
         """None when the file is not for the fast lane, or when the child failed (then whatever
         the lane had loaded is rolled back): the caller loads the file whole, as before."""
+        self.raw = raw
         try:
+            if self.failure is not None:
+                raise LaneFailedError(self.failure)
             with transaction.atomic():
-                return self._run(cursor)
+                return self._run(cursor, fast_lane_request(context, raw, self.first_chunk, self.chunk))
         except LaneFailedError as exc:
             logger.warning("settlement fast lane failed, the file is read the slow way: %s", exc)
             return None
+        finally:
+            self.close()
 
-    def _run(self, cursor) -> FastLaneResult | None:
+    def _run(self, cursor, request: dict) -> FastLaneResult | None:
+        child = self.child
         try:
-            child = subprocess.Popen(  # noqa: S603 - our own module, with the interpreter running us
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=str(settings.BASE_DIR)
-            )
-        except OSError as exc:
-            raise LaneFailedError(exc) from exc
-        try:
-            # The child reads all its input before it answers: no deadlock on the pipes.
-            child.stdin.write(self.request())
-            child.stdin.write(self.raw.body)
+            child.stdin.write(json.dumps(request).encode() + b"\n")
             child.stdin.close()
             while True:
                 message = pickle.load(child.stdout)  # noqa: S301 - from our own child process

@@ -74,13 +74,15 @@ def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
     return RawCsv(header=header, body=body, encoding=pg_name)
 
 
-def _run_engine(context: IngestContext, messages: Messages, rows: Callable[[], Rows], raw: RawCsv | None):
+def _run_engine(
+    context: IngestContext, messages: Messages, rows: Callable[[], Rows], raw: RawCsv | None, lane: FastLane | None
+):
     if connection.vendor != "postgresql":
         return PythonEngine(context, messages).run(rows())
     engine = PostgresEngine(context, messages)
     with connection.cursor() as cursor:
-        if raw is not None:
-            fast = FastLane(context, raw).run(cursor)
+        if raw is not None and lane is not None:
+            fast = lane.run(cursor, context, raw)
             if fast is not None:
                 # The lines the fast lane did not take (usually none) go through every rule in SQL.
                 outcome = IngestOutcome()
@@ -125,7 +127,7 @@ def settlements_import(
         raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
     if (rows is None) == (data is None):
         raise ValueError("Give either rows or data.")
-    raw = None
+    raw = lane = None
     if data is not None:
         name = filename.lower()
         if name.endswith((".csv", ".txt")):
@@ -134,16 +136,27 @@ def settlements_import(
             data = data.replace(b"\x00", b"")
         try:
             if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
+                lane = FastLane(data)  # the child starts reading now, while the batch is opened
                 raw = raw_csv(data)
                 rows_factory = lambda: table_rows(data, filename)  # noqa: E731
             else:
                 materialised = list(table_rows(data, filename))
                 rows_factory = lambda: iter(materialised)  # noqa: E731
         except TableError as exc:
+            if lane is not None:
+                lane.close()
             raise ValidationError(str(exc), code="unreadable_file") from exc
     else:
         rows_factory = lambda: rows  # noqa: E731
 
+    try:
+        return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
+    finally:
+        if lane is not None:
+            lane.close()
+
+
+def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane) -> SettlementImport:
     started = time.monotonic()
     own = uploader_clinic(acting_user) if acting_user is not None else None
     batch = SettlementImport.objects.create(
@@ -153,7 +166,7 @@ def settlements_import(
     with translation.override(settings.LANGUAGE_CODE):
         messages = Messages.load()
     context = IngestContext(batch_id=batch.pk, own_facility=own, is_demo=is_demo, now=timezone.now())
-    outcome = _run_engine(context, messages, rows_factory, raw)
+    outcome = _run_engine(context, messages, rows_factory, raw, lane)
     batch.total_rows = outcome.total
     batch.accepted = outcome.accepted
     batch.duplicates = outcome.duplicates

@@ -20,7 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinics.settlements import fastlane, stats
-from clinics.settlements.ingest import FastLane, IngestContext, LaneFailedError, PythonEngine, _Row
+from clinics.settlements.ingest import (
+    FastLane,
+    IngestContext,
+    LaneFailedError,
+    PythonEngine,
+    _Row,
+    fast_lane_request,
+)
 from clinics.settlements.models import (
     RejectedSettlementRow,
     SettlementKey,
@@ -42,8 +49,8 @@ class Rollback(Exception):
 
 
 def lane_request(data: bytes, own=None) -> dict:
-    lane = FastLane(IngestContext(batch_id=7, own_facility=own, now=NOW), raw_csv(data))
-    return json.loads(lane.request())
+    request = fast_lane_request(IngestContext(batch_id=7, own_facility=own, now=NOW), raw_csv(data), 2, 5)
+    return json.loads(json.dumps(request))  # as the child reads it
 
 
 def lane_output(data: bytes, own=None) -> tuple[dict[int, tuple[list[str], str]], list[int]]:
@@ -225,13 +232,13 @@ def test_the_lane_and_the_whole_file_path_leave_the_same_outcome(clerk, monkeypa
     monkeypatch.setattr(FastLane, "chunk", 4)
     used = []
     real_run = FastLane.run
-    monkeypatch.setattr(FastLane, "run", lambda self, cursor: used.append(1) or real_run(self, cursor))
+    monkeypatch.setattr(FastLane, "run", lambda self, *args: used.append(1) or real_run(self, *args))
 
     with pytest.raises(Rollback), transaction.atomic():
         fast = snapshot(settlements_import(source="upload", acting_user=clerk, data=data, filename="m.csv"))
         raise Rollback
     assert used == [1]
-    monkeypatch.setattr(FastLane, "run", lambda self, cursor: None)
+    monkeypatch.setattr(FastLane, "run", lambda self, *args: None)
     whole = snapshot(settlements_import(source="upload", acting_user=clerk, data=data, filename="m.csv"))
 
     # 33 rows: 21 accepted (17 in the documented form, 3 valid otherwise, 1 reversal), 2 duplicates
@@ -331,3 +338,13 @@ def test_when_the_lane_fails_the_file_is_read_the_slow_way_and_nothing_is_lost(c
     assert SettlementRecord.objects.count() == SettlementKey.objects.count() == 20
     assert list(RejectedSettlementRow.objects.values_list("row_number", flat=True)) == [22]
     assert stats.stored() == stats.recomputed()
+
+
+def test_a_big_file_gets_bigger_chunks_not_more_savepoints(clinics):
+    data = csv_bytes([row(clinics["own"], n) for n in range(1, 1001)])
+    request = {**lane_request(data), "first_chunk": 1, "chunk": 1}
+    messages = []
+    fastlane.classify(request, raw_csv(data).body, messages.append)
+    chunks = [m for m in messages if m[0] == "chunk"]
+    assert len(chunks) <= fastlane.MAX_CHUNKS + 12  # and the first ones, growing by half
+    assert sum(len(array.array("q", c[1]["rows"])) for c in chunks) == 1000
