@@ -745,9 +745,7 @@ class FastLane:
             with transaction.atomic():
                 with cursor.cursor.copy(KEY_COPY) as copy:
                     copy.write(keys)
-                with cursor.cursor.copy(
-                    f"COPY {target} ({LOG_COLUMNS}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-                ) as copy:
+                with cursor.cursor.copy(f"COPY {target} ({LOG_COLUMNS}) FROM STDIN") as copy:
                     copy.write(logs)
         except psycopg.Error as exc:
             return exc
@@ -785,7 +783,7 @@ class FastLane:
 
     def _without_rule_breakers(self, keys: bytes, logs: bytes, rows: list[int]):
         def keep(_key, log, number):
-            medfee, fund, hifp, maf, acct, cash = (int(v.replace(b".", b"")) for v in log.split(b",")[7:13])
+            medfee, fund, hifp, maf, acct, cash = (int(v.replace(b".", b"")) for v in log.split(b"\t")[7:13])
             if fund < hifp + maf or medfee != fund + acct + cash:
                 self.slow.append(number)
                 return False
@@ -797,7 +795,7 @@ class FastLane:
     def _totals_of(logs: list[bytes]) -> dict:
         totals: dict[tuple, list[int]] = {}
         for log in logs:
-            v = log.decode().split(",")
+            v = log.decode().split("\t")
             line = totals.setdefault((int(v[14]), v[13][:7], v[5], v[6]), [0] * 7)
             line[0] += 1
             for i, text in enumerate(v[7:13], start=1):

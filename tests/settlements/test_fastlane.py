@@ -66,7 +66,7 @@ def lane_output(data: bytes, own=None) -> tuple[dict[int, tuple[list[str], str]]
             logs = chunk["logs"].decode().splitlines()
             keys = chunk["keys"].decode().splitlines()
             for number, log, key in zip(numbers, logs, keys, strict=True):
-                taken[number] = (log.split(","), key.split("\t")[2])
+                taken[number] = (log.split("\t"), key.split("\t")[2])
     assert messages[-1][0] == "end"
     return taken, messages[-1][1]
 
