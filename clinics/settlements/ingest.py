@@ -703,7 +703,6 @@ class FastLane:
             child.stdout.close()
             if child.wait() != 0:
                 raise LaneFailedError(f"the child exited with {child.returncode}")
-        self._add_totals()
         return FastLaneResult(self.accepted, self.duplicates, self._slow_rows())
 
     # -- chunks
@@ -802,7 +801,8 @@ class FastLane:
                 line[i] += int(text.replace(".", ""))
         return totals
 
-    def _add_totals(self) -> None:
+    def add_totals(self) -> None:
+        """Add the rows the lane loaded to the monthly rollup (the caller does it last)."""
         lines = {
             (facility_id, datetime.date(int(month[:4]), int(month[5:7]), 1), insutype, clr_type): [
                 visits,

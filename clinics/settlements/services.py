@@ -2,13 +2,14 @@
 bureau's statement, and activity anomalies. Every ingest path goes through `settlements_import`."""
 
 import csv
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, connection, transaction
+from django.db import DataError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -28,6 +29,8 @@ from clinics.settlements.rules import REQUIRED, Messages
 from clinics.tabular import TableError, read_table
 
 MAX_API_ROWS = 5000
+DEADLOCK_RETRIES = 3
+logger = logging.getLogger(__name__)
 UPLOADER_ROLES = {Role.COUNTY_ADMIN, Role.INSURANCE_CLERK, Role.API_CLIENT}
 
 Rows = Iterable[tuple[int, dict]]
@@ -89,6 +92,9 @@ def _run_engine(
                 if fast.slow_rows:
                     engine.load_rows(cursor, fast.slow_rows)
                     outcome = engine.run(cursor)
+                # The lane's rollup lines last: a concurrent upload waiting for them holds no key
+                # this one still needs.
+                lane.add_totals()
                 outcome.total += fast.accepted + fast.duplicates
                 outcome.accepted += fast.accepted
                 outcome.duplicates += fast.duplicates
@@ -127,7 +133,8 @@ def settlements_import(
         raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
     if (rows is None) == (data is None):
         raise ValueError("Give either rows or data.")
-    raw = lane = None
+    raw = None
+    lane_wanted = False
     if data is not None:
         name = filename.lower()
         if name.endswith((".csv", ".txt")):
@@ -136,24 +143,36 @@ def settlements_import(
             data = data.replace(b"\x00", b"")
         try:
             if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
-                lane = FastLane(data)  # the child starts reading now, while the batch is opened
                 raw = raw_csv(data)
+                lane_wanted = True
                 rows_factory = lambda: table_rows(data, filename)  # noqa: E731
             else:
                 materialised = list(table_rows(data, filename))
                 rows_factory = lambda: iter(materialised)  # noqa: E731
         except TableError as exc:
-            if lane is not None:
-                lane.close()
             raise ValidationError(str(exc), code="unreadable_file") from exc
     else:
-        rows_factory = lambda: rows  # noqa: E731
+        rows = list(rows)  # read again if the import is retried
+        rows_factory = lambda: iter(rows)  # noqa: E731
 
-    try:
-        return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
-    finally:
-        if lane is not None:
-            lane.close()
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        # The fast lane's child starts reading the file now, while the batch row is written.
+        lane = FastLane(data) if lane_wanted else None
+        try:
+            with transaction.atomic():
+                return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
+        except OperationalError as exc:
+            # Two uploads of overlapping files lock the same keys in different orders; PostgreSQL
+            # ends one of them. Its savepoint is rolled back (its locks go, the other goes on) and
+            # it starts again: what the other recorded meanwhile is now a duplicate.
+            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES:
+                raise
+            logger.info("settlement import deadlocked with another upload; attempt %s of %s", attempt + 2,
+                        DEADLOCK_RETRIES + 1)
+        finally:
+            if lane is not None:
+                lane.close()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane) -> SettlementImport:

@@ -69,5 +69,5 @@ def upload_at_once(files: list[bytes], user) -> list:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    assert errors == [], errors
     return batches

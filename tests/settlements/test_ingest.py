@@ -153,3 +153,30 @@ def test_gb18030_csv(clinic, clerk):
     batch = settlements_import(source="upload", acting_user=clerk, data=data, filename="s.csv")
     assert batch.accepted == 1
     assert SettlementRecord.objects.get().psn_name == "测试患者"
+
+
+def test_an_import_that_deadlocks_with_another_starts_again_and_keeps_nothing_of_the_first_try(
+    clinic, clerk, monkeypatch
+):
+    import psycopg
+    from django.db import OperationalError
+
+    from clinics.settlements import services
+    from clinics.settlements.models import SettlementImport
+
+    real, calls = services._record_batch, []
+
+    def deadlocks_once(*args):
+        calls.append(1)
+        batch = real(*args)  # everything written, then ended as PostgreSQL ends a deadlocked one
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from psycopg.errors.DeadlockDetected()
+        return batch
+
+    monkeypatch.setattr(services, "_record_batch", deadlocks_once)
+    rows = (r for r in numbered([row(clinic, n) for n in range(1, 4)]))  # read once by the caller
+    batch = settlements_import(source="api", acting_user=clerk, rows=rows)
+    assert len(calls) == 2
+    assert (batch.total_rows, batch.accepted) == (3, 3)
+    assert SettlementRecord.objects.count() == 3
+    assert SettlementImport.objects.count() == 1
