@@ -29,7 +29,8 @@ from clinics.settlements.rules import REQUIRED, Messages
 from clinics.tabular import TableError, read_table
 
 MAX_API_ROWS = 5000
-DEADLOCK_RETRIES = 3
+DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK
+IMPORT_LOCK = 0x5E771E  # advisory lock key of "an upload is writing the settlement log"
 logger = logging.getLogger(__name__)
 UPLOADER_ROLES = {Role.COUNTY_ADMIN, Role.INSURANCE_CLERK, Role.API_CLIENT}
 
@@ -177,6 +178,13 @@ def settlements_import(
 
 def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane) -> SettlementImport:
     started = time.monotonic()
+    if connection.vendor == "postgresql":
+        # Uploads write to the log one at a time, in arrival order (until the holder commits): one
+        # import already keeps both cores busy, and two overlapping files loaded at once would
+        # lock each other's keys in different orders (deadlocks, tested). A waiting upload's fast
+        # lane child prepares its file meanwhile.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
     own = uploader_clinic(acting_user) if acting_user is not None else None
     batch = SettlementImport.objects.create(
         source=source, filename=filename[:200], uploaded_by=acting_user if acting_user and acting_user.is_authenticated else None,

@@ -106,3 +106,33 @@ def test_concurrent_uploads_of_the_same_rows_land_once(clinic, clerk):
     assert SettlementRecord.objects.count() == 199
     assert sum(b.accepted for b in batches) == 199
     assert sum(b.duplicates for b in batches) == 199
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uploads_queue_on_the_import_lock(clinic, clerk):
+    import time
+
+    from clinics.settlements.services import IMPORT_LOCK
+
+    holder = connections.create_connection("default")
+    holder.set_autocommit(False)
+    with holder.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])  # another upload is writing
+    finished = threading.Event()
+
+    def upload():
+        try:
+            settlements_import(source="upload", acting_user=clerk, data=csv_bytes([row(clinic, 1)]), filename="q.csv")
+            finished.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    time.sleep(1.0)
+    assert not finished.is_set(), "the second upload waits for the first to commit"
+    holder.commit()
+    holder.close()
+    thread.join(timeout=30)
+    assert finished.is_set()
+    assert SettlementRecord.objects.count() == 1
