@@ -56,18 +56,9 @@ def main() -> None:
     parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
     parser.add_argument("--visits", type=int, default=None, help="insured visits per doctor (default 60 county, 6 province)")
     args = parser.parse_args()
-    if args.scale == "county" and not os.environ.get("DATABASE_URL"):
-        scratch = ROOT / "var" / "bench-payroll.sqlite3"
-        scratch.parent.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    from _setup import start_django
 
-    import django
-
-    django.setup()
+    start_django(scale=args.scale, scratch_name="bench-payroll.sqlite3")
     import datetime
 
     from django.core.management import call_command

@@ -12,7 +12,6 @@ counted; then October is regenerated (drafts replaced) and timed again. Not part
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,18 +25,9 @@ def main() -> None:
     parser.add_argument("--scale", choices=["county", "province"], default="county")
     parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
     args = parser.parse_args()
-    if args.scale == "county" and not os.environ.get("DATABASE_URL"):
-        scratch = ROOT / "var" / "bench-rosters.sqlite3"
-        scratch.parent.mkdir(exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    from _setup import start_django
 
-    import django
-
-    django.setup()
+    start_django(scale=args.scale, scratch_name="bench-rosters.sqlite3")
     import datetime
 
     from django.core.management import call_command

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyMixin, ScopedAdmin
 from clinics.models import AuditEntry, Department, Facility, Township, UserScope
 from clinics.roles import role_assign
 
@@ -68,7 +68,7 @@ class UserScopeAdmin(ScopedAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "content_type", "object_repr", "reason"]
     list_filter = ["action", "content_type"]
     search_fields = ["object_repr", "action", "actor__username"]
@@ -81,12 +81,3 @@ class AuditEntryAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
         queryset = super().get_queryset(request)
         return queryset if is_county_wide(request.user) else queryset.filter(actor=request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

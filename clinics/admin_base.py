@@ -40,6 +40,20 @@ class AuditHistoryMixin:
         return TemplateResponse(request, "admin/clinics/audit_history.html", context)
 
 
+class ReadOnlyMixin:
+    """Rows written only by services (or results a rerun replaces): listed and viewed, never
+    added, edited or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """A changelist and forms limited to the user's reach.
 
@@ -78,3 +92,7 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
             scope = getattr(request.user, "scope", None)
             kwargs["queryset"] = Township.objects.filter(pk=getattr(scope, "township_id", None)) if role else Township.objects.none()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, ScopedAdmin):
+    """A scoped changelist of rows nobody edits here."""

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import ScopedAdmin
+from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Role
 from clinics.scoping import has_role
 from clinics.tabular import TableError, csv_text, xlsx_bytes
@@ -304,7 +304,7 @@ class UnderstaffedFilter(admin.SimpleListFilter):
 
 
 @admin.register(ClinicCoverage)
-class ClinicCoverageAdmin(ScopedAdmin):
+class ClinicCoverageAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "township", "kind", "coverage", "target_doctors", "telemedicine_enabled"]
     list_filter = [UnderstaffedFilter, "kind", "township", "telemedicine_enabled"]
     search_fields = ["code", "name"]
@@ -317,15 +317,6 @@ class ClinicCoverageAdmin(ScopedAdmin):
     def coverage(self, obj):
         mark = "⚠ " if obj.active_doctors < obj.target_doctors else ""
         return f"{mark}{obj.active_doctors} / {obj.target_doctors}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_model_perms(self, request):
         # Anyone who may view facilities may view their coverage.

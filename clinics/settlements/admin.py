@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import ScopedAdmin
+from clinics.admin_base import ReadOnlyAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
 from clinics.settlements.anomalies import anomalies_detect
@@ -135,20 +135,6 @@ class ReversalFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(init_setl_id="")
         return queryset
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    """Nothing here is edited or deleted by hand: the log is append-only and the other tables
-    are results that a rerun replaces."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SettlementUploadForm(forms.Form):

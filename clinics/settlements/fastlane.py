@@ -18,8 +18,8 @@ the Python work and PostgreSQL's run side by side instead of one after the other
 
 FD is an open file holding the upload as it came (header line included); the request is one JSON
 line on stdin (`ingest.fast_lane_request`). The answer on stdout is a sequence of pickled tuples:
-("ineligible", why) and nothing else, or any number of ("chunk", {...}) then ("end", slow row
-numbers, rows read).
+("ineligible", why) and nothing else, or any number of ("chunk", {...}) then ("end", the row
+numbers of the lines it did not take).
 """
 
 import array
@@ -36,10 +36,6 @@ import pickle
 import re
 import sys
 
-# The first chunk is small, so that the database starts early; the next ones grow by half while
-# the database works on the one before (it takes longer a row than this process).
-FIRST_CHUNK = 2_000
-CHUNK = 20_000
 MAX_CHUNKS = 48  # after the first, growing ones (2,000 to 20,000 rows: 6 of them)
 
 # The lane reads UTF-8 bytes (a GB18030 file is converted first). In UTF-8 no byte of a multibyte
@@ -155,8 +151,7 @@ def take(request: dict, lines: list[bytes], repeated: set[bytes], why: str, emit
     md5 = hashlib.md5
     hexlify = binascii.hexlify
     slow: list[int] = []
-    read = 0
-    start, size, most = 0, request.get("first_chunk", FIRST_CHUNK), request.get("chunk", CHUNK)
+    start, size, most = 0, request["first_chunk"], request["chunk"]
     # Each chunk is a savepoint, i.e. a subtransaction; past 64 of them PostgreSQL's snapshots of
     # the other sessions overflow to pg_subtrans while the import runs: a big file gets bigger
     # chunks instead.
@@ -166,7 +161,6 @@ def take(request: dict, lines: list[bytes], repeated: set[bytes], why: str, emit
         for number, line in enumerate(lines[start : start + size], start=start + 2):
             if not line or line == b"\r":
                 continue  # a blank line is no row (as when the file is read row by row)
-            read += 1
             m = match(line)
             if m is None:
                 slow.append(number)
@@ -224,7 +218,7 @@ def take(request: dict, lines: list[bytes], repeated: set[bytes], why: str, emit
             )
         start += size
         size = min(most, max(size + 1, size * 3 // 2))
-    emit(("end", slow, read))
+    emit(("end", slow))
 
 
 def _totals(buckets: dict) -> dict:

@@ -41,7 +41,6 @@ from clinics.settlements.rules import (
     MAX_LENGTH,
     NEGATIVE_PATTERN,
     NEGATIVE_RE,
-    OPTIONAL,
     REQUIRED,
     TIME_RE,
     Messages,
@@ -71,6 +70,11 @@ class RawCsv:
     header: list[str]
     body: bytes
     encoding: str  # PostgreSQL's name: UTF8 or GB18030
+
+    @property
+    def codec(self) -> str:
+        """Python's name of the encoding."""
+        return "utf-8" if self.encoding == "UTF8" else "gb18030"
 
 
 @dataclass
@@ -612,9 +616,8 @@ def fast_lane_request(context: IngestContext, raw: RawCsv, first_chunk: int, chu
         clinics = clinics.filter(pk=context.own_facility.pk)
     return {
         "header": raw.header,
-        "encoding": "utf-8" if raw.encoding == "UTF8" else "gb18030",
+        "encoding": raw.codec,
         "fields": FIELDS,
-        "required": [f for f in FIELDS if f not in OPTIONAL],  # REQUIRED, in file order
         "max_length": MAX_LENGTH,
         "insutypes": INSUTYPES,
         "clr_types": CLR_TYPES,
@@ -638,7 +641,10 @@ class FastLane:
     rejects it), the rows that break an amount rule go to the SQL engine, and the rest is loaded
     again; if that fails too, the whole chunk goes to the SQL engine (INSERT … ON CONFLICT)."""
 
-    first_chunk, chunk = 2_000, 20_000  # rows; the tests make them small to cross chunk borders
+    # Rows a chunk: the first is small, so that the database starts early; the next ones grow by
+    # half while the database works on the one before (it takes longer a row than the child).
+    # The tests make them small to cross chunk borders.
+    first_chunk, chunk = 2_000, 20_000
     command = [sys.executable, "-S", "-m", "clinics.settlements.fastlane"]  # -S: the standard library is enough
 
     def __init__(self, data: bytes):
@@ -820,7 +826,7 @@ class FastLane:
         it trims them itself)."""
         if not self.slow:
             return []
-        lines = self.raw.body.decode("utf-8" if self.raw.encoding == "UTF8" else "gb18030").split("\n")
+        lines = self.raw.body.decode(self.raw.codec).split("\n")
         header = self.raw.header
         rows = []
         for number in sorted(self.slow):

@@ -1,6 +1,8 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from clinics.settlements.models import SettlementRecord
+from clinics.settlements.rules import CLR_TYPES, INSUTYPES
 
 
 class SettlementRecordSerializer(serializers.ModelSerializer):
@@ -24,19 +26,21 @@ class SettlementUploadRowSerializer(serializers.Serializer):
     mdtrt_id = serializers.CharField()
     psn_no = serializers.CharField()
     psn_name = serializers.CharField()
-    certno = serializers.CharField(required=False, help_text="证件号码，入库前脱敏")
-    insutype = serializers.ChoiceField(choices=["390", "310"])
-    clr_type = serializers.ChoiceField(choices=["11", "14"])
+    certno = serializers.CharField(required=False, help_text=_("ID number; masked before it is stored"))
+    insutype = serializers.ChoiceField(choices=INSUTYPES)
+    clr_type = serializers.ChoiceField(choices=CLR_TYPES)
     medfee_sumamt = serializers.DecimalField(max_digits=12, decimal_places=2)
     fund_pay_sumamt = serializers.DecimalField(max_digits=12, decimal_places=2)
     hifp_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
     maf_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
     acct_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
     psn_cash_pay = serializers.DecimalField(max_digits=12, decimal_places=2)
-    setl_time = serializers.CharField(help_text="YYYY-MM-DD HH:MM:SS, Asia/Shanghai")
+    setl_time = serializers.CharField(help_text=_("Settlement time in Beijing time, like 2026-11-03 09:30:00"))
     fixmedins_code = serializers.CharField()
     atddr_no = serializers.CharField(required=False)
-    init_setl_id = serializers.CharField(required=False, help_text="冲正/退费时填写原结算 setl_id")
+    init_setl_id = serializers.CharField(
+        required=False, help_text=_("Set on a reversal (冲正/退费): the setl_id of the settlement it cancels.")
+    )
 
 
 class RejectedRowSerializer(serializers.Serializer):

@@ -156,7 +156,8 @@ def settlements_import(
         rows = list(rows)  # read again if the import is retried
         rows_factory = lambda: iter(rows)  # noqa: E731
 
-    for attempt in range(DEADLOCK_RETRIES + 1):
+    retries = 0
+    while True:
         # The fast lane's child starts reading the file now, while the batch row is written.
         lane = FastLane(data) if lane_wanted else None
         try:
@@ -166,14 +167,13 @@ def settlements_import(
             # Two uploads of overlapping files lock the same keys in different orders; PostgreSQL
             # ends one of them. Its savepoint is rolled back (its locks go, the other goes on) and
             # it starts again: what the other recorded meanwhile is now a duplicate.
-            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or attempt == DEADLOCK_RETRIES:
+            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or retries == DEADLOCK_RETRIES:
                 raise
-            logger.info("settlement import deadlocked with another upload; attempt %s of %s", attempt + 2,
-                        DEADLOCK_RETRIES + 1)
+            retries += 1
+            logger.info("settlement import deadlocked with another upload; retry %s of %s", retries, DEADLOCK_RETRIES)
         finally:
             if lane is not None:
                 lane.close()
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane) -> SettlementImport:

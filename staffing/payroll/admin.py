@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
@@ -387,7 +387,7 @@ class PayslipLineInline(admin.TabularInline):
 
 
 @admin.register(Payslip)
-class PayslipAdmin(ScopedAdmin):
+class PayslipAdmin(ReadOnlyAdmin):
     """Payslips are written only by calculating their run: read-only here."""
 
     facility_path = "facility"
@@ -399,15 +399,6 @@ class PayslipAdmin(ScopedAdmin):
     readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross", "deductions", "net",
                        "taxable_income", "social_insurance", "income_tax", "bank_name", "warnings", "links"]
     exclude = ["bank_account"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=gettext_lazy("warnings"), boolean=True)
     def has_warnings(self, obj):

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import AuditHistoryMixin, ScopedAdmin
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, user_role
 from staffing.models import Doctor
@@ -136,19 +136,6 @@ class HolidayDayAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
 
         audit_record(actor=request.user, action="holiday.change" if change else "holiday.add", target=obj,
                      changes={"date": obj.date, "kind": obj.kind, "name": obj.name})
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    """Rows written only by the services: listed and viewed, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Rosters ------------------------------------------------------------------------------------

@@ -1,18 +1,8 @@
 """Shared by the payroll guard migrations."""
 
-from django.db import migrations
+from clinics.db import SqliteOnlySQL
 
-
-class SqliteOnlySQL(migrations.RunSQL):
-    """RunSQL that runs on SQLite (the embedded `make run`) and is a no-op elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "sqlite":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+__all__ = ["SqliteOnlySQL", "sqlite_delete_triggers"]
 
 
 def sqlite_delete_triggers() -> list[str]:
