@@ -207,7 +207,7 @@ class DoctorRow:
             setattr(self, name, value)
 
     def __str__(self):
-        return f"{self.name}（演示）" if self.is_demo else self.name
+        return f"{self.name}{_('(demo)')}" if self.is_demo else self.name
 
 
 class Texts:

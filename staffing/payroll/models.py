@@ -104,7 +104,7 @@ class PayPolicy(models.Model):
 
     def __str__(self):
         where = self.township.name if self.township_id else _("county-wide")
-        demo = "（演示）" if self.is_demo else ""
+        demo = _("(demo)") if self.is_demo else ""
         return f"{self.name} · {where} · {self.effective_from}{demo}"
 
 
@@ -183,7 +183,7 @@ class InsuranceScheme(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（演示）" if self.is_demo else self.name
+        return f"{self.name}{_('(demo)')}" if self.is_demo else self.name
 
 
 class PayProfile(models.Model):
@@ -295,7 +295,7 @@ class PayRun(models.Model):
         ]
 
     def __str__(self):
-        where = self.township.name if self.township_id else "全县"
+        where = self.township.name if self.township_id else _("county-wide")
         return f"{self.month:%Y-%m} {where}"
 
     @property

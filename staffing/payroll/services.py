@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_bulk, audit_record, changed_fields, snapshot
@@ -175,12 +176,14 @@ def _notify_doctors(run: PayRun) -> None:
     from notifications.services import notify
 
     slips = Payslip.objects.filter(run=run, doctor__user__isnull=False).select_related("doctor__user")
+    with translation.override(settings.LANGUAGE_CODE):  # the notification texts are in the site language
+        month_label = date_format(run.month, "YEAR_MONTH_FORMAT")  # 2026年11月
     for slip in slips:
         notify(
             recipient=slip.doctor.user,
             kind="payslip_available",
             about=slip,
-            context={"month": f"{run.month.year}年{run.month.month}月", "net_pay": f"{slip.net}", "mobile": slip.doctor.mobile},
+            context={"month": month_label, "net_pay": f"{slip.net}", "mobile": slip.doctor.mobile},
             link=reverse("payroll:payslip", args=[slip.pk]),
         )
 
