@@ -26,6 +26,14 @@ def shot(page, name: str) -> Path:
     return path
 
 
+def follow(page, selector: str) -> None:
+    """Click a link or a submit button and wait until the page it loads has loaded. A bare click
+    returns once the navigation has begun, when the new document may still be empty: reading it
+    then is a race the test can lose on a busy machine."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def login(page, live_server_url: str, username: str, password: str = "a-long-test-password-1") -> None:
     page.goto(f"{live_server_url}/m/login/")
     page.fill("#id_username", username)

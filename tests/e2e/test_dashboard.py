@@ -5,7 +5,7 @@ import pytest
 from clinics.models import Role
 from staffing.payroll.models import PayRun
 from tests.dashboard.test_dashboard import populate
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import follow, shot
 from tests.factories import TownshipFactory, make_user
 from tests.telemedicine.factories import ConsultantFactory
 
@@ -29,7 +29,7 @@ def admin_login(page, url):
     page.goto(f"{url}/admin/login/")
     page.fill("#id_username", "bureau")
     page.fill("#id_password", "a-long-test-password-1")
-    page.click("input[type=submit]")
+    follow(page, "input[type=submit]")
 
 
 def test_dashboard_renders_panels_and_charts_on_desktop(live_server, browser, dashboard_data):

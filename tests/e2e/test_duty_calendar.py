@@ -10,7 +10,7 @@ from staffing.rosters.models import DutyDay
 from staffing.rosters.selectors import month_start, next_month
 from staffing.rosters.services import leave_decide, leave_request_create, roster_generate, roster_publish
 from staffing.selectors import today
-from tests.e2e.conftest import login, shot
+from tests.e2e.conftest import follow, login, shot
 from tests.factories import PostingFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -39,7 +39,7 @@ def test_doctor_sees_duty_calendar_with_holidays_on_a_phone(live_server, phone, 
     leave_decide(leave=leave, approve=True, acting_user=None)
 
     login(phone, live_server.url, "weixiuying")
-    phone.click("a[data-menu=duty]")
+    follow(phone, "a[data-menu=duty]")
     phone.wait_for_selector("table.cal")
 
     body = phone.inner_text("body")
@@ -53,15 +53,15 @@ def test_doctor_sees_duty_calendar_with_holidays_on_a_phone(live_server, phone, 
     assert width <= 390, "the duty calendar must not scroll sideways on a phone"
     shot(phone, "duty-calendar-village-doctor")
 
-    phone.click("a[href$='/m/duty/leave/']")
+    follow(phone, "a[href$='/m/duty/leave/']")
     phone.select_option("#id_kind", "annual")
     phone.fill("#id_start_date", next_month(this_month).replace(day=3).isoformat())
     phone.fill("#id_end_date", next_month(this_month).replace(day=2).isoformat())
     phone.fill("#id_reason", "探亲")
-    phone.click("form.card button[type=submit]")
+    follow(phone, "form.card button[type=submit]")
     assert "结束日期不能早于开始日期" in phone.inner_text("body")
     phone.fill("#id_end_date", next_month(this_month).replace(day=4).isoformat())
-    phone.click("form.card button[type=submit]")
+    follow(phone, "form.card button[type=submit]")
     phone.wait_for_selector("table.cal")
     assert "请假申请已提交乡镇卫生院审批" in phone.inner_text("body")
     shot(phone, "duty-calendar-leave-requested")

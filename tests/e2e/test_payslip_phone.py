@@ -4,7 +4,7 @@ from clinics.models import Role
 from staffing.payroll import services
 from staffing.payroll.models import PayRun
 from staffing.payroll.seeding import seed_payroll
-from tests.e2e.conftest import login, shot
+from tests.e2e.conftest import follow, login, shot
 from tests.factories import PostingFactory, make_user
 from tests.payroll.conftest import OCT
 
@@ -19,9 +19,9 @@ def test_village_doctor_reads_own_payslip_on_a_phone(live_server, phone):
     services.payrun_approve(run=PayRun.objects.get(pk=run.pk), acting_user=None, acknowledge_warnings=True)
 
     login(phone, live_server.url, "weixiuying")
-    phone.click("a[data-menu=payslips]")
+    follow(phone, "a[data-menu=payslips]")
     assert "我的工资" in phone.inner_text("body")
-    phone.click("a[data-payslip='2026-10']")
+    follow(phone, "a[data-payslip='2026-10']")
     body = phone.inner_text("body")
     assert "县级定额补助，全月" in body and "实发" in body and "2900.00" in body
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "the phone page must not scroll sideways"

@@ -1,7 +1,7 @@
 import pytest
 
 from clinics.models import Role
-from tests.e2e.conftest import login, shot
+from tests.e2e.conftest import follow, login, shot
 from tests.factories import PostingFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,6 +27,6 @@ def test_wrong_password_shows_a_chinese_message(live_server, phone):
     phone.goto(f"{live_server.url}/m/login/")
     phone.fill("#id_username", "admin1")
     phone.fill("#id_password", "wrong-password")
-    phone.click("button[type=submit]")
+    follow(phone, "button[type=submit]")
     assert "用户名或密码错误" in phone.inner_text("body")
     shot(phone, "portal-login-error")

@@ -10,7 +10,7 @@ import time_machine
 from clinics.models import Department, Facility, Role
 from clinics.roles import seed_roles
 from telemedicine.models import Consultant, ConsultBooking, WeeklyAvailability
-from tests.e2e.conftest import PHONE, login, shot
+from tests.e2e.conftest import PHONE, follow, login, shot
 from tests.factories import FacilityFactory, PostingFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,16 +49,16 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
     consultant, _doctor_user = network
     with time_machine.travel(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI), tick=True) as clock:
         login(phone, live_server.url, "weixiuying")
-        phone.click("a[data-menu=teleconsult_book]")
+        follow(phone, "a[data-menu=teleconsult_book]")
         phone.select_option("#id_department", label="乐业县人民医院 · 内科")
         phone.fill("#id_date", "2026-12-02")
-        phone.click("#slot-search button[type=submit]")
+        follow(phone, "#slot-search button[type=submit]")
         phone.wait_for_selector("table.slots")
         assert "黄明" in phone.inner_text("table.slots")
         no_sideways_scroll(phone)
         shot(phone, "teleconsult-01-doctor-open-slots")
 
-        phone.click("table.slots tr[data-slot] >> nth=0 >> a.button")
+        follow(phone, "table.slots tr[data-slot] >> nth=0 >> a.button")
         phone.fill("#id_patient_name", "罗阿婆")
         phone.check("#id_patient_sex_1")  # 女
         phone.fill("#id_patient_age", "67")
@@ -67,7 +67,7 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
         phone.select_option("#id_urgency", "urgent")
         no_sideways_scroll(phone)
         shot(phone, "teleconsult-02-doctor-booking-form")
-        phone.click("#booking-form button[type=submit]")
+        follow(phone, "#booking-form button[type=submit]")
         phone.wait_for_selector("#consult-summary")
         body = phone.inner_text("body")
         assert "会诊申请已提交" in body and "待确认" in body and "罗阿婆" in body
@@ -81,17 +81,17 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
         context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN")
         specialist = context.new_page()
         login(specialist, live_server.url, "huangming")
-        specialist.click("a[data-menu=teleconsult_schedule]")
+        follow(specialist, "a[data-menu=teleconsult_schedule]")
         assert "罗阿婆" in specialist.inner_text("body") and "紧急" in specialist.inner_text("body")
         shot(specialist, "teleconsult-04-consultant-schedule")
-        specialist.click(f"[data-booking='{booking.pk}'] a.button")
-        specialist.click("#confirm")
+        follow(specialist, f"[data-booking='{booking.pk}'] a.button")
+        follow(specialist, "#confirm")
         assert "已确认会诊" in specialist.inner_text("body")
         assert "进入视频会诊" in specialist.inner_text("#video")
-        specialist.click("#start")
+        follow(specialist, "#start")
         assert "会诊已开始" in specialist.inner_text("body")
         shot(specialist, "teleconsult-05-consultant-started-video-open")
-        specialist.click("#record-outcome")
+        follow(specialist, "#record-outcome")
         specialist.fill("#id_findings", "心率 96 次/分，双肺底少许湿啰音，下肢轻度水肿")
         specialist.fill("#id_advice", "考虑慢性心功能不全，建议到县人民医院内科进一步检查心脏彩超")
         specialist.fill("#id_medication_advice", "暂予呋塞米 20 mg 每日一次，注意监测血钾")
@@ -100,7 +100,7 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
         specialist.fill("#id_follow_up_date", "2026-12-09")
         no_sideways_scroll(specialist)
         shot(specialist, "teleconsult-06-consultant-outcome-form")
-        specialist.click("#outcome-form button[type=submit]")
+        follow(specialist, "#outcome-form button[type=submit]")
         assert "会诊意见已记录" in specialist.inner_text("body")
         assert "已完成" in specialist.inner_text("#status")
         shot(specialist, "teleconsult-07-consultant-completed")

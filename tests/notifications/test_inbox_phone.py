@@ -6,7 +6,7 @@ from django.utils import timezone
 from clinics.models import Role
 from notifications import dispatch
 from notifications.services import notify
-from tests.browser import login, shot
+from tests.browser import follow, login, shot
 from tests.factories import PostingFactory, make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,21 +26,22 @@ def test_doctor_reads_reminders_in_the_phone_inbox(live_server, phone, settings)
     assert timezone.now()
 
     login(phone, live_server.url, "weixiuying")
-    phone.click("a[data-menu=inbox]")
+    follow(phone, "a[data-menu=inbox]")
     body = phone.inner_text("body")
     assert "消息" in body and "3 条未读" in body
     assert "明天有远程会诊" in body and "排班表已发布" in body and "工资条已发放" in body
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "notifications-inbox-unread")
 
-    phone.locator("article.note").first.get_by_role("button", name="标为已读").click()
+    with phone.expect_navigation():
+        phone.locator("article.note").first.get_by_role("button", name="标为已读").click()
     assert "2 条未读" in phone.inner_text("body")
-    phone.click("text=已读")
+    follow(phone, "nav.tabs a[href='?read=read']")
     assert phone.locator("article.note").count() == 1
     shot(phone, "notifications-inbox-read-tab")
 
-    phone.click("text=通知设置")
+    follow(phone, "text=通知设置")
     phone.fill("#id_mobile", "1390000")
-    phone.click("main button[type=submit]")
+    follow(phone, "main button[type=submit]")
     assert "11" in phone.inner_text("body")
     shot(phone, "notifications-settings-error")

@@ -8,7 +8,7 @@ from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.reconciliation import reconciliation_run, statement_import
 from clinics.settlements.services import settlements_import
-from tests.browser import shot
+from tests.browser import follow, shot
 from tests.settlements.helpers import csv_bytes, row
 from tests.settlements.test_reconciliation import detail_file, totals_file
 
@@ -33,7 +33,7 @@ def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", clerk.username)
     page.fill("#id_password", "a-long-test-password-1")
-    page.click("input[type=submit]")
+    follow(page, "input[type=submit]")
 
     page.goto(f"{live_server.url}/admin/settlements/settlementrecord/")
     assert page.locator("#result_list tbody tr").count() == 5
