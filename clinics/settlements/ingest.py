@@ -30,6 +30,7 @@ from django.db import DataError, transaction
 from django.utils import timezone
 
 from clinics.models import Facility
+from clinics.settlements.fastlane import BLANKS
 from clinics.settlements.models import AMOUNT_FIELDS, RejectedSettlementRow, SettlementKey, SettlementRecord
 from clinics.settlements.partitions import ensure_partitions, partition_name
 from clinics.settlements.rules import (
@@ -325,6 +326,12 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
 
 
+def _trim(expression: str) -> str:
+    """The SQL for a value trimmed as the Python engine trims it (str.strip()): btrim() alone would
+    keep an ideographic or no-break space at either end."""
+    return f"btrim({expression}, {_lit(BLANKS)})"
+
+
 def _sub(template: str, **values: str) -> str:
     """SQL that fills %(name)s placeholders of a translated message with SQL expressions."""
     sql = _lit(template)
@@ -440,7 +447,7 @@ class PostgresEngine:
     def run(self, cursor) -> IngestOutcome:
         ctx, m = self.context, self.m
         params = {"now": ctx.now, "batch": ctx.batch_id}
-        trimmed = ", ".join(f"nullif(btrim({f}), '') AS {f}" for f in FIELDS)
+        trimmed = ", ".join(f"nullif({_trim(f)}, '') AS {f}" for f in FIELDS)
         cursor.execute("DROP TABLE IF EXISTS settlement_valid, settlement_reversal")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # The temp tables have no statistics and the insert's plan carries disabled-node costs:
@@ -455,7 +462,7 @@ class PostgresEngine:
             + ["atddr_no", "init_setl_id"]
         )
         # The window over each setl_id's rows (a sort) only when a setl_id repeats in the upload.
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY btrim(setl_id) HAVING count(*) > 1)")
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {_trim('setl_id')} HAVING count(*) > 1)")
         if cursor.fetchone()[0]:
             first_seen = ("min(f.row_no) OVER first_seen AS first_row, first_value(f.fp) OVER first_seen AS first_fp",
                           "WINDOW first_seen AS (PARTITION BY f.setl_id, f.rule_reason IS NULL ORDER BY f.row_no)")
@@ -529,13 +536,13 @@ class PostgresEngine:
         )
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
 
-        raw = ", ".join(f"{_lit(f)}, nullif(btrim(c.{f}), '')" for f in FIELDS)
+        raw = ", ".join(f"{_lit(f)}, nullif({_trim('c.' + f)}, '')" for f in FIELDS)
         # The rejected rows are few: their raw values are looked up in the staging table by row_no.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
-            SELECT %(batch)s, c.row_no, coalesce(left(nullif(btrim(c.setl_id), ''), 100), ''),
-                   coalesce(left(nullif(btrim(c.fixmedins_code), ''), 100), ''),
+            SELECT %(batch)s, c.row_no, coalesce(left(nullif({_trim('c.setl_id')}, ''), 100), ''),
+                   coalesce(left(nullif({_trim('c.fixmedins_code')}, ''), 100), ''),
                    left(late.reason, 300), jsonb_strip_nulls(jsonb_build_object({raw}))
               FROM {STAGE} c
               JOIN (SELECT row_no, reason FROM settlement_valid WHERE status = 'rejected'

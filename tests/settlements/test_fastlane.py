@@ -74,8 +74,10 @@ def lane_output(data: bytes, own=None) -> tuple[dict[int, tuple[list[str], str]]
 # --- row by row against the Python engine (both databases) ----------------------------------
 
 VARIANTS = {
-    "setl_id": ["S1", " S1", "S1 ", "", "S" * 30, "S" * 31, "S\\1", "S\t1", "S,1", "患者1"],
-    "psn_name": ["测试患者", "张 三", " 李四", "", "名" * 16, "名" * 17, "a\"b", "O'Neil"],
+    "setl_id": ["S1", " S1", "S1 ", "", "S" * 30, "S" * 31, "S\\1", "S\t1", "S,1", "患者1", "S1\u3000", "\xa0S1",
+                "S1\x1f", "S\u30001"],
+    "psn_name": ["测试患者", "张 三", " 李四", "", "名" * 16, "名" * 17, "a\"b", "O'Neil", "\u3000李四", "李四\u2002",
+                 "李\u3000四"],
     "certno": ["", "451028198506150012", "12345", "45102819850615001X", "４５", "1234567890123456789"],
     "insutype": ["390", "310", "391", " 390", ""],
     "clr_type": ["11", "14", "12"],
@@ -85,7 +87,7 @@ VARIANTS = {
                   "2024-02-29 09:30:00", "2026-11-30 09:00:00", "2026-10-12 24:00:00", "1999-12-31 23:59:59",
                   "2026-10-31 23:59:59", "2026-10-12 9:30:00", "２026-10-12 09:30:00"],
     "fixmedins_code": ["own", "disabled", "unknown"],
-    "atddr_no": ["", "D00000001", " D1"],
+    "atddr_no": ["", "D00000001", " D1", "D1\u3000", "\u3000"],
     "init_setl_id": ["", "S0"],
 }
 
@@ -348,3 +350,7 @@ def test_a_big_file_gets_bigger_chunks_not_more_savepoints(clinics):
     chunks = [m for m in messages if m[0] == "chunk"]
     assert len(chunks) <= fastlane.MAX_CHUNKS + 12  # and the first ones, growing by half
     assert sum(len(array.array("q", c[1]["rows"])) for c in chunks) == 1000
+
+
+def test_blanks_are_what_python_strips():
+    assert fastlane.BLANKS == "".join(c for c in map(chr, range(0x110000)) if c.isspace())

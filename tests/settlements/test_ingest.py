@@ -1,5 +1,7 @@
 """Ingest: the same outcome on SQLite (Python engine) and PostgreSQL (COPY + SQL engine)."""
 
+from decimal import Decimal
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -153,6 +155,24 @@ def test_gb18030_csv(clinic, clerk):
     batch = settlements_import(source="upload", acting_user=clerk, data=data, filename="s.csv")
     assert batch.accepted == 1
     assert SettlementRecord.objects.get().psn_name == "测试患者"
+
+
+def test_blanks_around_values_are_trimmed_alike_on_both_databases(clinic, clerk):
+    """An ideographic space (what a Chinese input method types), a no-break space (what a
+    spreadsheet leaves) or a tab at either end of a value is no part of it, whichever path reads
+    the file; inside a value it stays."""
+    padded = row(clinic, 1, setl_id="\u3000S0000001\xa0", psn_name="\u3000李\u3000四 ", atddr_no="D1\u2002")
+    # the same settlement once trimmed: a repeat in the file, not a second settlement nor a conflict
+    repeat = row(clinic, 1, setl_id="S0000001", psn_name="李\u3000四", atddr_no="D1")
+    plain = row(clinic, 2, hifp_pay="\u300035.00", fixmedins_code=f"{clinic.code}\u3000")
+    data = csv_bytes([padded, repeat, plain])
+    first = settlements_import(source="upload", acting_user=clerk, data=data, filename="s.csv")
+    assert (first.accepted, first.duplicates, first.rejected) == (2, 1, 0), reasons(first)
+    record = SettlementRecord.objects.get(setl_id="S0000001")
+    assert (record.psn_name, record.atddr_no) == ("李\u3000四", "D1")
+    assert SettlementRecord.objects.get(setl_id=plain["setl_id"]).hifp_pay == Decimal("35.00")
+    again = settlements_import(source="upload", acting_user=clerk, data=csv_bytes([repeat, plain]), filename="s.csv")
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 2, 0)
 
 
 def test_an_import_that_deadlocks_with_another_starts_again_and_keeps_nothing_of_the_first_try(
