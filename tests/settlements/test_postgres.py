@@ -136,3 +136,21 @@ def test_uploads_queue_on_the_import_lock(clinic, clerk):
     thread.join(timeout=30)
     assert finished.is_set()
     assert SettlementRecord.objects.count() == 1
+
+
+def test_the_key_table_compares_setl_ids_byte_by_byte_and_lookups_keep_its_index(clinic, clerk):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_name = 'settlements_settlementkey' AND column_name IN ('setl_id', 'init_setl_id') ORDER BY 1"
+        )
+        assert cursor.fetchall() == [("init_setl_id", "C"), ("setl_id", "C")]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT 1 FROM settlements_settlementkey WHERE setl_id = ANY(%s)", [["S1", "S2"]])
+        assert "settlements_settlementkey_pkey" in "\n".join(line for (line,) in cursor.fetchall())
+    original = row(clinic, 1)
+    rows = [original, row(clinic, 2, init_setl_id=original["setl_id"], setl_time="2026-10-13 10:00:00")]
+    batch = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
+    assert (batch.accepted, batch.rejected) == (2, 0)
+    again = settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="s.csv")
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 2, 0)
