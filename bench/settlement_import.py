@@ -328,7 +328,7 @@ def other_parts(args, clinic_ids: list[int], results: dict) -> None:
 
 def report(results: dict, args) -> None:
     rate = args.rows / results["import_s"]
-    print(f"machine speed: reference Python loop {results['reference_s']:.2f} s (1.9 s on a quiet host)")
+    print(f"machine speed: reference Python loop {results['reference_s']:.2f} s (less on a faster or quieter host)")
     print(f"file: {args.rows:,} rows, {results['file_mb']:.1f} MB")
     print(f"bare COPY into an unindexed table: {results['bare_copy_s']:.2f} s ({args.rows / results['bare_copy_s']:,.0f} rows/s)")
     print(f"import: {results['import_s']:.2f} s = {rate:,.0f} rows/s; accepted/duplicates/rejected {results['import_counts']}")
