@@ -135,7 +135,7 @@ def settlements_import(
     if (rows is None) == (data is None):
         raise ValueError("Give either rows or data.")
     raw = None
-    lane_wanted = False
+    lane = None
     if data is not None:
         name = filename.lower()
         if name.endswith((".csv", ".txt")):
@@ -144,8 +144,14 @@ def settlements_import(
             data = data.replace(b"\x00", b"")
         try:
             if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
-                raw = raw_csv(data)
-                lane_wanted = True
+                # The fast lane's child starts reading the file now, while the encoding and the
+                # header are checked (a full decode: 50 ms for 28 MB) and the batch row is written.
+                lane = FastLane(data)
+                try:
+                    raw = raw_csv(data)
+                except BaseException:
+                    lane.close()
+                    raise
                 rows_factory = lambda: table_rows(data, filename)  # noqa: E731
             else:
                 materialised = list(table_rows(data, filename))
@@ -158,8 +164,8 @@ def settlements_import(
 
     retries = 0
     while True:
-        # The fast lane's child starts reading the file now, while the batch row is written.
-        lane = FastLane(data) if lane_wanted else None
+        if retries and raw is not None:
+            lane = FastLane(data)  # a child reads a file once
         try:
             with transaction.atomic():
                 return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
