@@ -32,6 +32,20 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+def check_header(header: list[str], required: Iterable[str]) -> None:
+    """Refuse a header that lacks a required column, or names a column twice (which of the two
+    holds the values would be a guess)."""
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise TableError(
+            _("These columns appear more than once: %(cols)s. Keep one column of each name and upload the file again.")
+            % {"cols": ", ".join(repeated)}
+        )
+
+
 def read_table(upload, filename: str, required: Iterable[str]) -> tuple[list[str], Iterator[TableRow]]:
     """Open a CSV (UTF-8, with or without BOM, or GB18030) or XLSX file and check its header."""
     name = (filename or "").lower()
@@ -58,9 +72,7 @@ def read_table(upload, filename: str, required: Iterable[str]) -> tuple[list[str
         body = ([v.strip() for v in row] for row in reader)
     else:
         raise TableError(_("Upload a .csv or .xlsx file."))
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    check_header(header, required)
 
     def rows_iter():
         for offset, row in enumerate(body, start=2):

@@ -31,10 +31,12 @@ import gc
 import hashlib
 import itertools
 import json
+import operator
 import os
 import pickle
 import re
 import sys
+import typing
 
 # What trimming a value means, in every engine: the characters Python's str.strip() removes (those
 # str.isspace() calls white space), among them the ideographic space U+3000 that Chinese input
@@ -76,7 +78,8 @@ def _text(limit: int, optional: bool = False, capture: bool = False) -> bytes:
 
 
 def line_pattern(request: dict) -> re.Pattern:
-    """One regular expression for a whole canonical line, in the documented column order.
+    """One regular expression for a whole canonical line, in the documented column order (a line
+    of a file in another order is rewritten in it first, `documented_order`).
     Groups: 1 setl_id, 2 certno (ASCII letters and digits: it is masked by position), 3 insutype,
     4 clr_type, 5 the six amounts, 6 the day and 7 the time of setl_time, 8 fixmedins_code,
     9 atddr_no; init_setl_id empty (a reversal goes to the SQL engine)."""
@@ -121,33 +124,82 @@ def _body_problem(body: bytes) -> str:
     return ""
 
 
-def prepare(body: bytes) -> tuple[list[bytes], set[bytes], tuple[bytes, ...], str]:
-    """What needs the whole file before the first chunk: its lines, the setl_ids that appear more
-    than once (all their rows go to the SQL engine, which tells a repeat from a conflicting row and
-    names the first row), the ODD_BLANKS the file holds, and why the lines cannot be taken as rows,
-    if they cannot."""
+class Prepared(typing.NamedTuple):
+    """What needs the whole file before the first chunk."""
+
+    lines: list[bytes]
+    repeated: set[bytes]  # setl_ids on more than one line: all their rows go to the SQL engine,
+    # which tells a repeat from a conflicting row and names the first row
+    odd: tuple[bytes, ...]  # the ODD_BLANKS the file holds
+    id_column: int  # where the setl_ids were read
+    why: str  # why the lines cannot be taken as rows, if they cannot
+
+
+def header_names(head: bytes) -> list[str]:
+    """The column names of a header line, as the parent reads them (csv, trimmed)."""
+    return [name.strip() for name in next(csv.reader([head.decode("latin-1").rstrip("\r")]), [])]
+
+
+def prepare(body: bytes, id_column: int = 0) -> Prepared:
     why = _body_problem(body)
     if why:
-        return [], set(), (), why
+        return Prepared([], set(), (), id_column, why)
     lines = _split_lines(body)
     returns = body.count(b"\r")
     if returns and returns != sum(map(bytes.endswith, lines, itertools.repeat(b"\r"))):
-        return [], set(), (), "a bare carriage return"
+        return Prepared([], set(), (), id_column, "a bare carriage return")
     odd = tuple(b for first, group in _BY_FIRST_BYTE.items() if first in body for b in group if b in body)
     if b'"' in body or odd:
-        ids = [_setl_id_of(line) for line in lines]
+        ids = [_setl_id_of(line, id_column) for line in lines]
+    elif id_column:
+        ids = [(v[id_column] if len(v) > id_column else b"").strip() for v in _split_values(lines, id_column)]
     else:
         ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
     repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
-    return lines, repeated, odd, ""
+    return Prepared(lines, repeated, odd, id_column, "")
 
 
-def _setl_id_of(line: bytes) -> bytes:
-    """The first field as the engines read it: unquoted, then trimmed of every BLANKS character."""
+def _split_values(lines: list[bytes], column: int):
+    """Each line split just past `column`."""
+    cut = column + 1
+    return (line.split(b",", cut) for line in lines)
+
+
+def _setl_id_of(line: bytes, column: int = 0) -> bytes:
+    """The setl_id as the engines read it: unquoted, then trimmed of every BLANKS character."""
     if b'"' in line:
         values = next(csv.reader([line.decode()]), [])
-        return values[0].strip(BLANKS).encode() if values else b""
-    return line[: line.find(b",")].decode().strip(BLANKS).encode()
+        return values[column].strip(BLANKS).encode() if len(values) > column else b""
+    values = line.split(b",", column + 1)
+    return values[column].decode().strip(BLANKS).encode() if len(values) > column else b""
+
+
+def documented_order(header: list[str], fields: list[str]):
+    """For a file whose columns are not in the documented order: a function that rewrites a line's
+    values in the documented order (an absent optional column gives an empty value; a column the
+    rules do not know, or a second column of the same name, is left out, as the SQL engine leaves
+    it), or None when the line has another number of values than the header has names. None for a
+    file already in the documented order."""
+    if header == fields:
+        return None
+    width = len(header)
+    # An absent column reads the empty value appended after the line's own values.
+    absent = any(f not in header for f in fields)
+    pick = operator.itemgetter(*[header.index(f) if f in header else width for f in fields])
+
+    def rewrite(line: bytes) -> bytes | None:
+        if b'"' in line:
+            return None  # a quoted value may hold a comma: the values cannot be found by splitting
+        values = line.split(b",")
+        if len(values) != width:
+            return None
+        if values[-1].endswith(b"\r"):
+            values[-1] = values[-1][:-1]
+        if absent:
+            values.append(b"")
+        return b",".join(pick(values))
+
+    return rewrite
 
 
 def _padded(line: bytes, odd: tuple[bytes, ...]) -> bool:
@@ -159,15 +211,19 @@ def _padded(line: bytes, odd: tuple[bytes, ...]) -> bool:
 
 
 def classify(request: dict, body: bytes, emit) -> None:
-    take(request, *prepare(body), emit)
+    header = request["header"]
+    take(request, prepare(body, header.index("setl_id") if "setl_id" in header else 0), emit)
 
 
-def take(request: dict, lines: list[bytes], repeated: set[bytes], odd: tuple[bytes, ...], why: str, emit) -> None:
-    if request["header"] != request["fields"]:
-        why = "the columns are not in the documented order"
+def take(request: dict, prepared: Prepared, emit) -> None:
+    lines, repeated, odd, id_column, why = prepared
+    header = request["header"]
+    if "setl_id" not in header or header.index("setl_id") != id_column:
+        why = why or "the setl_ids were read in another column"  # the header read two ways
     if why:
         emit(("ineligible", why))
         return
+    rewrite = documented_order(header, request["fields"])
     match = line_pattern(request).fullmatch
     facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
     now = request["now"]
@@ -187,6 +243,11 @@ def take(request: dict, lines: list[bytes], repeated: set[bytes], odd: tuple[byt
         for number, line in enumerate(lines[start : start + size], start=start + 2):
             if not line or line == b"\r":
                 continue  # a blank line is no row (as when the file is read row by row)
+            if rewrite is not None:
+                line = rewrite(line)
+                if line is None:
+                    slow.append(number)
+                    continue
             m = match(line)
             if m is None or (odd and _padded(line, odd)):
                 slow.append(number)
@@ -269,12 +330,15 @@ def main() -> None:
     data = upload.read()
     upload.close()
     data = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    body = data[data.find(b"\n") + 1 :] if b"\n" in data else b""
+    end = data.find(b"\n")
+    head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
     del data
-    prepared = prepare(body)  # as UTF-8, the usual case
+    names = header_names(head)  # column names are ASCII in UTF-8 and GB18030 alike
+    id_column = names.index("setl_id") if "setl_id" in names else 0
+    prepared = prepare(body, id_column)  # as UTF-8, the usual case
     request = json.loads(sys.stdin.buffer.readline())
     if request["encoding"] != "utf-8":
-        prepared = prepare(body.decode(request["encoding"]).encode())
+        prepared = prepare(body.decode(request["encoding"]).encode(), id_column)
     del body
     out = sys.stdout.buffer
 
@@ -282,7 +346,7 @@ def main() -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
-    take(request, *prepared, emit)
+    take(request, prepared, emit)
 
 
 if __name__ == "__main__":

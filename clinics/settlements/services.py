@@ -26,7 +26,7 @@ from clinics.settlements.ingest import (
 )
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.rules import REQUIRED, Messages
-from clinics.tabular import TableError, read_table
+from clinics.tabular import TableError, check_header, read_table
 
 MAX_API_ROWS = 5000
 DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK
@@ -72,9 +72,7 @@ def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
     end = data.find(b"\n")
     head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
     header = [h.strip() for h in next(csv.reader([head.decode(encoding).rstrip("\r")]), [])]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    check_header(header, required)
     return RawCsv(header=header, body=body, encoding=pg_name)
 
 

@@ -36,6 +36,7 @@ from clinics.settlements.models import (
 )
 from clinics.settlements.rules import FIELDS, MAX_LENGTH, Messages
 from clinics.settlements.services import raw_csv, settlements_import
+from clinics.tabular import csv_text
 from clinics.validators import mask_id_number
 from tests.factories import FacilityFactory
 from tests.settlements.helpers import csv_bytes, numbered, row, upload_at_once
@@ -173,12 +174,39 @@ def test_files_whose_lines_are_not_rows_are_left_to_the_whole_file_path(clinics,
     assert messages == [("ineligible", why)]
 
 
-def test_another_column_order_is_left_to_the_whole_file_path(clinics):
-    request = lane_request(csv_bytes([]))
-    request["header"] = list(reversed(FIELDS))
-    messages = []
-    fastlane.classify(request, b"", messages.append)
-    assert messages[0][0] == "ineligible"
+ORDERS = {
+    "documented": FIELDS,
+    # every column in another order, with a column the rules do not know (ignored)
+    "shuffled": ["remark", "fixmedins_code", "setl_time", *reversed(FIELDS[:13]), "init_setl_id", "atddr_no"],
+    # the optional atddr_no and init_setl_id absent
+    "short": [f for f in FIELDS if f not in ("atddr_no", "init_setl_id")],
+}
+
+
+def in_order(rows: list[dict], header: list[str]) -> bytes:
+    """A CSV upload of `rows` with the columns of `header`."""
+
+    return csv_text(header, [[r.get(name, "备注") for name in header] for r in rows]).encode()
+
+
+@pytest.mark.parametrize("order", ["shuffled", "short"])
+def test_another_column_order_takes_the_lane_and_stores_the_same(clinics, order):
+    rows = [row(clinics["own"], n, certno="" if n % 2 else "451028198506150012", atddr_no="")
+            for n in range(1, 6)]
+    rows.append(row(clinics["own"], 6, psn_name="Zhang, San"))  # quoted: to the SQL engine
+    documented, _ = lane_output(csv_bytes(rows))
+    taken, slow = lane_output(in_order(rows, ORDERS[order]))
+    assert taken == documented and len(taken) == 5
+    assert slow == [7]
+
+
+def test_a_line_with_other_values_than_the_header_names_is_left_to_the_sql_engine(clinics):
+    header = ORDERS["shuffled"]
+    data = in_order([row(clinics["own"], 1), row(clinics["own"], 2)], header)
+    lines = data.split(b"\r\n")
+    lines[2] += b",extra"
+    taken, slow = lane_output(b"\r\n".join(lines))
+    assert list(taken) == [2] and slow == [3]
 
 
 # --- the whole upload against the whole-file path (PostgreSQL) -------------------------------
@@ -199,7 +227,7 @@ def snapshot(batch) -> dict:
     }
 
 
-def mixed_file(clinic, other, disabled) -> bytes:
+def mixed_file(clinic, other, disabled, header=FIELDS) -> bytes:
     good = [row(clinic, n, certno="" if n % 3 else "451028198506150012") for n in range(1, 12)]
     good += [row(other, n, clr_type="14", setl_time=f"2026-09-{n:02d} 08:00:00") for n in range(20, 26)]
     odd = [
@@ -220,16 +248,17 @@ def mixed_file(clinic, other, disabled) -> bytes:
         row(clinic, 91, psn_name="改过的名字"),  # recorded before with other content
         row(clinic, 40, medfee_sumamt="50.00", acct_pay="3.00"),  # total rule again, another chunk
     ]
-    lines = csv_bytes(good[:8] + odd[:5] + good[8:] + odd[5:]).split(b"\r\n")
+    lines = in_order(good[:8] + odd[:5] + good[8:] + odd[5:], header).split(b"\r\n")
     lines.insert(6, b"")  # a blank line: no row, the numbering goes on
     return b"\r\n".join(lines)
 
 
 @pytest.mark.postgres
-def test_the_lane_and_the_whole_file_path_leave_the_same_outcome(clerk, monkeypatch):
+@pytest.mark.parametrize("order", ["documented", "shuffled"])
+def test_the_lane_and_the_whole_file_path_leave_the_same_outcome(clerk, monkeypatch, order):
     clinic, other, disabled = FacilityFactory(), FacilityFactory(), FacilityFactory(settlement_enabled=False)
     settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 90), row(clinic, 91)]))
-    data = mixed_file(clinic, other, disabled)
+    data = mixed_file(clinic, other, disabled, ORDERS[order])
     monkeypatch.setattr(FastLane, "first_chunk", 2)
     monkeypatch.setattr(FastLane, "chunk", 4)
     used = []

@@ -6,7 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from clinics.settlements.models import RejectedSettlementRow, SettlementRecord
+from clinics.settlements.rules import FIELDS
 from clinics.settlements.services import settlements_import
+from clinics.tabular import csv_text, xlsx_bytes
 from tests.settlements.helpers import csv_bytes, numbered, row, xlsx_file
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +143,17 @@ def test_unreadable_file_is_refused_whole(clerk):
     with pytest.raises(ValidationError) as error:
         settlements_import(source="upload", acting_user=clerk, data=b"a,b\n1,2\n", filename="s.csv")
     assert "缺少以下列" in str(error.value)
+
+
+@pytest.mark.parametrize("filename", ["s.csv", "s.xlsx"])
+def test_a_file_naming_a_column_twice_is_refused_whole(clinic, clerk, filename):
+    header = [*FIELDS, "setl_id"]
+    values = [[*row(clinic, 1).values(), "S-other"]]
+    data = csv_text(header, values).encode() if filename.endswith(".csv") else xlsx_bytes(header, values)
+    with pytest.raises(ValidationError) as error:
+        settlements_import(source="upload", acting_user=clerk, data=data, filename=filename)
+    assert "以下列出现了不止一次：setl_id" in str(error.value)
+    assert not SettlementRecord.objects.exists()
 
 
 def test_csv_with_blank_line_keeps_row_numbers(clinic, clerk):
