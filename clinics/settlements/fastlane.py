@@ -177,9 +177,9 @@ def _setl_id_of(line: bytes, column: int = 0) -> bytes:
 def documented_order(header: list[str], fields: list[str]):
     """For a file whose columns are not in the documented order: a function that rewrites a line's
     values in the documented order (an absent optional column gives an empty value; a column the
-    rules do not know, or a second column of the same name, is left out, as the SQL engine leaves
-    it), or None when the line has another number of values than the header has names. None for a
-    file already in the documented order."""
+    rules do not know is left out, as the SQL engine leaves it; a header naming a column twice was
+    refused before the lane started), or None when the line holds a quote or another number of
+    values than the header has names. None for a file already in the documented order."""
     if header == fields:
         return None
     width = len(header)
