@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ def check_header(header: list[str], required: Iterable[str]) -> None:
     missing = [c for c in required if c not in header]
     if missing:
         raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
-    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    repeated = sorted(name for name, count in Counter(header).items() if name and count > 1)
     if repeated:
         raise TableError(
             _("These columns appear more than once: %(cols)s. Keep one column of each name and upload the file again.")

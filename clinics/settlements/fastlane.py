@@ -152,17 +152,12 @@ def prepare(body: bytes, id_column: int = 0) -> Prepared:
     if b'"' in body or odd:
         ids = [_setl_id_of(line, id_column) for line in lines]
     elif id_column:
-        ids = [(v[id_column] if len(v) > id_column else b"").strip() for v in _split_values(lines, id_column)]
+        values = (line.split(b",", id_column + 1) for line in lines)
+        ids = [(v[id_column] if len(v) > id_column else b"").strip() for v in values]
     else:
         ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
     repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
     return Prepared(lines, repeated, odd, id_column, "")
-
-
-def _split_values(lines: list[bytes], column: int):
-    """Each line split just past `column`."""
-    cut = column + 1
-    return (line.split(b",", cut) for line in lines)
 
 
 def _setl_id_of(line: bytes, column: int = 0) -> bytes:
