@@ -56,3 +56,95 @@ def scope_facilities(queryset: QuerySet, user) -> QuerySet:
     if role == Role.TOWNSHIP_ADMIN:
         return queryset.filter(township_id=scope.township_id)
     return queryset.filter(pk=scope.facility_id)
+
+
+# --- Reach on writes ------------------------------------------------------------------------------
+# Every service that creates or changes a row checks the acting user's reach for the row and for
+# every row it points to, before and after the change, through these two functions. A refusal is a
+# ValidationError with the code "out_of_reach", so an import keeps it as the row's reason and the
+# API answers 400 without telling whether the row exists.
+
+OUT_OF_REACH = "out_of_reach"
+
+
+def facility_in_reach(user, facility) -> bool:
+    """True when `facility` (a Facility or its id) is inside the user's reach."""
+    if facility is None:
+        return False
+    role = user_role(user)
+    if role is None:
+        return False
+    if role in COUNTY_WIDE_ROLES:
+        return True
+    facility_id = getattr(facility, "pk", facility)
+    scope = user.scope
+    if role == Role.TOWNSHIP_ADMIN:
+        township_id = getattr(facility, "township_id", None)
+        if township_id is None:
+            from clinics.models import Facility
+
+            township_id = Facility.objects.filter(pk=facility_id).values_list("township_id", flat=True).first()
+        return township_id == scope.township_id
+    return facility_id == scope.facility_id
+
+
+def require_facility_reach(user, facility, *, field: str | None = "facility") -> None:
+    """Refuse a write that touches `facility` outside the user's reach."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if user is None or facility_in_reach(user, facility):
+        return
+    name = getattr(facility, "name", "") or str(getattr(facility, "pk", facility))
+    message = _("%(facility)s is outside your reach; ask the county health bureau to make this change.") % {
+        "facility": name
+    }
+    raise ValidationError({field: [message]} if field else message, code=OUT_OF_REACH)
+
+
+def require_county_wide(user, *, what: str) -> None:
+    """Refuse an action only a county-wide role may take (a transfer between townships…)."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if user is None or is_county_wide(user):
+        return
+    raise ValidationError(
+        _("%(what)s is a county health bureau action; ask the county admin.") % {"what": what}, code=OUT_OF_REACH
+    )
+
+
+# --- Choices and look-ups by model ----------------------------------------------------------------
+# Apps above clinics register how their user-scoped models are narrowed to a user's reach (staffing
+# registers Doctor), so form choices, autocompletes and API related fields are scoped from one place
+# without clinics importing them.
+
+_SCOPERS: dict = {}
+
+
+def register_scoper(model, scoper) -> None:
+    """`scoper(queryset, user) -> queryset` narrows rows of `model` to the user's reach."""
+    _SCOPERS[model] = scoper
+
+
+def scoper_for(model):
+    return _SCOPERS.get(model)
+
+
+def scope_choices(queryset: QuerySet, user) -> QuerySet:
+    """The rows of `queryset` a user may point a write at; unregistered models are returned as
+    they are (the caller decides)."""
+    from clinics.models import Facility, Township
+
+    model = queryset.model
+    if model is Facility:
+        return scope_facilities(queryset, user)
+    if model is Township:
+        role = user_role(user)
+        if role is None:
+            return queryset.none()
+        if role in COUNTY_WIDE_ROLES:
+            return queryset
+        return queryset.filter(pk=getattr(user.scope, "township_id", None))
+    scoper = _SCOPERS.get(model)
+    return scoper(queryset, user) if scoper else queryset

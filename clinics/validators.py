@@ -2,6 +2,7 @@
 
 import datetime
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -9,6 +10,13 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_code(value) -> str:
+    """NFKC, then trim: full-width digits and letters an input method slipped in (１２３, Ｘ) become
+    ASCII, so one person or code cannot be stored twice in two spellings. Validators call it first;
+    anything still outside ASCII is then refused by the validator's own pattern."""
+    return unicodedata.normalize("NFKC", value or "").strip()
 
 
 def validate_resident_id(value: str) -> str:

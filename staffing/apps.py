@@ -12,3 +12,9 @@ class StaffingConfig(AppConfig):
         from staffing.reminders import licence_expiry_scanner
 
         register_scanner("staffing.licence_expiry", licence_expiry_scanner)
+
+        from clinics.scoping import register_scoper
+        from staffing.models import Doctor
+        from staffing.reach import scope_doctors
+
+        register_scoper(Doctor, lambda queryset, user: scope_doctors(queryset, user))
