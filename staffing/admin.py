@@ -158,6 +158,8 @@ class DoctorAdmin(ScopedAdmin):
         ] + super().get_urls()
 
     def import_view(self, request):
+        from staffing import importing
+
         if not self.has_add_permission(request):
             messages.error(request, gettext("You do not have permission to import doctors."))
             return redirect("admin:staffing_doctor_changelist")
@@ -166,7 +168,7 @@ class DoctorAdmin(ScopedAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = services.doctors_import(upload=upload, filename=upload.name, acting_user=request.user)
+                report = importing.doctors_import(upload=upload, filename=upload.name, acting_user=request.user)
             except TableError as exc:
                 form.add_error("file", str(exc))
             else:
@@ -182,8 +184,8 @@ class DoctorAdmin(ScopedAdmin):
             "title": gettext("Import doctors"),
             "form": form,
             "report": report,
-            "columns": services.IMPORT_COLUMNS,
-            "required": services.REQUIRED_IMPORT_COLUMNS,
+            "columns": importing.IMPORT_COLUMNS,
+            "required": importing.REQUIRED_IMPORT_COLUMNS,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/staffing/doctor/import.html", context)

@@ -4,7 +4,7 @@ import pytest
 from openpyxl import Workbook
 
 from staffing.models import Doctor, Posting
-from staffing.services import IMPORT_COLUMNS, doctors_import
+from staffing.importing import IMPORT_COLUMNS, doctors_import
 from tests.factories import FacilityFactory, make_id_number
 
 pytestmark = pytest.mark.django_db
