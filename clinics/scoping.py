@@ -99,7 +99,9 @@ def require_facility_reach(user, facility, *, field: str | None = "facility") ->
     message = _("%(facility)s is outside your reach; ask the county health bureau to make this change.") % {
         "facility": name
     }
-    raise ValidationError({field: [message]} if field else message, code=OUT_OF_REACH)
+    # The code goes on the message itself: Django drops a code given beside a dict of errors.
+    error = ValidationError(message, code=OUT_OF_REACH)
+    raise ValidationError({field: error}) if field else error
 
 
 def require_county_wide(user, *, what: str) -> None:

@@ -19,6 +19,19 @@ def in_force_on(day: datetime.date, prefix: str = "") -> Q:
     )
 
 
+def posted_q(condition: Q | None = None, *, day: datetime.date | None = None, doctor_ref: str = "pk") -> Q:
+    """Doctors (or `doctor_ref` of another model) whose governing posting on `day` satisfies
+    `condition` (a condition on Posting rows): the posting in force that day, or, for a doctor
+    with none in force, an upcoming one. A doctor whose postings have all ended matches nothing."""
+    day = day or timezone.localdate()
+    postings = Posting.objects.filter(doctor=OuterRef(doctor_ref))
+    matching = postings.filter(condition) if condition is not None else postings
+    current = matching.filter(in_force_on(day))
+    has_current = postings.filter(in_force_on(day))
+    upcoming = matching.filter(start_date__gt=day)
+    return Q(Exists(current)) | (~Q(Exists(has_current)) & Q(Exists(upcoming)))
+
+
 def doctor_reach_q(user, *, day: datetime.date | None = None, doctor_ref: str = "pk") -> Q | None:
     """The condition on Doctor rows (or on `doctor_ref` of another model) that keeps doctors in
     the user's reach on `day`; None means every doctor (county-wide roles)."""
@@ -27,13 +40,7 @@ def doctor_reach_q(user, *, day: datetime.date | None = None, doctor_ref: str = 
         return Q(pk__in=[])
     if role in COUNTY_WIDE_ROLES:
         return None
-    day = day or timezone.localdate()
-    scope = reach_filter(user, "facility")
-    postings = Posting.objects.filter(doctor=OuterRef(doctor_ref))
-    current_in_reach = postings.filter(in_force_on(day)).filter(scope)
-    has_current = postings.filter(in_force_on(day))
-    upcoming_in_reach = postings.filter(start_date__gt=day).filter(scope)
-    return Q(Exists(current_in_reach)) | (~Q(Exists(has_current)) & Q(Exists(upcoming_in_reach)))
+    return posted_q(reach_filter(user, "facility"), day=day, doctor_ref=doctor_ref)
 
 
 def scope_doctors(queryset: QuerySet, user, *, day: datetime.date | None = None, doctor_ref: str = "pk") -> QuerySet:
@@ -41,8 +48,15 @@ def scope_doctors(queryset: QuerySet, user, *, day: datetime.date | None = None,
     return queryset if condition is None else queryset.filter(condition)
 
 
+def governing_posting(doctor, *, day: datetime.date | None = None) -> Posting | None:
+    """The posting that places `doctor` on `day`: the one in force, else the next one to start."""
+    day = day or timezone.localdate()
+    postings = Posting.objects.filter(doctor_id=getattr(doctor, "pk", doctor)).select_related("facility")
+    return postings.filter(in_force_on(day)).first() or postings.filter(start_date__gt=day).order_by("start_date", "pk").first()
+
+
 def doctor_in_reach(user, doctor, *, day: datetime.date | None = None) -> bool:
-    if doctor is None:
+    if doctor is None or getattr(doctor, "pk", doctor) is None:
         return False
     condition = doctor_reach_q(user, day=day)
     if condition is None:
@@ -58,4 +72,6 @@ def require_doctor_reach(user, doctor, *, field: str | None = "doctor", day: dat
     message = _("%(doctor)s works outside your reach; ask the county health bureau to make this change.") % {
         "doctor": getattr(doctor, "name", doctor)
     }
-    raise ValidationError({field: [message]} if field else message, code=OUT_OF_REACH)
+    # The code goes on the message itself: Django drops a code given beside a dict of errors.
+    error = ValidationError(message, code=OUT_OF_REACH)
+    raise ValidationError({field: error}) if field else error
