@@ -9,6 +9,8 @@ Context keys the notifying apps pass (a missing key renders as empty text):
 - rosters: `month` (e.g. "2026年12月"), `facility_name`, `changes` (amended).
 - leave and swaps: `start`, `end`, `leave_type`, `decision` ("批准" / "驳回"), `note`, `other_doctor`.
 - payslips: `month`, `net_pay`.
+- bank account changed: `doctor_name`, `bank_name`, `account` and `old_bank_name`, `old_account`
+  (accounts masked, "****1234"), `changed_at` (e.g. "2026年12月1日 09:30"), `township`, `contact`.
 Also `mobile` and `email`, which are used as addresses and never rendered.
 """
 
@@ -84,5 +86,13 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     "payslip_available": (
         "工资条已发放",
         "{{ month }} 工资条已可查看{% if net_pay %}，实发 {{ net_pay }} 元{% endif %}。请在“我的工资”中查看明细。",
+    ),
+    "bank_account_changed": (
+        "工资收款账户已变更",
+        "{{ doctor_name }}，您的工资收款账户已于 {{ changed_at }} "
+        "{% if account %}变更为 {{ bank_name }} {{ account }}{% if old_account %}（原账户 {{ old_bank_name }} {{ old_account }}）{% endif %}，"
+        "此后工资将发到这个账户。{% else %}被删除{% if old_account %}（原账户 {{ old_bank_name }} {{ old_account }}）{% endif %}，"
+        "补登账户前工资无法发放。{% endif %}"
+        "如果不是您本人申请的变更，请立即致电{% if contact %} {{ contact }} {% elif township %}{{ township }}卫生院{% else %}所在乡镇卫生院{% endif %}核实。",
     ),
 }

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     LEAVE_DECIDED = "leave_decided", _("Leave decided")
     SWAP_DECIDED = "swap_decided", _("Swap decided")
     PAYSLIP_AVAILABLE = "payslip_available", _("Payslip available")
+    BANK_ACCOUNT_CHANGED = "bank_account_changed", _("Bank account changed")
 
 
 class Channel(models.TextChoices):

@@ -9,7 +9,9 @@ runs and their payslips.
 - `PerformanceBand` maps an assessment score to a monthly bonus (positive) or deduction (negative).
 - `PayRun` is the month's run for the county (or one township): draft → calculated → approved →
   paid. Once approved its payslips and lines are frozen: services refuse, the admin is read-only,
-  and a database trigger refuses UPDATE/DELETE/INSERT of their rows.
+  and a database trigger refuses UPDATE/DELETE/INSERT of their rows. A run that pays a doctor
+  whose bank account changed since their last paid run is approved only with an acknowledgement
+  of those changes, recorded on the run.
 - `Payslip` is one doctor's pay in a run (one per doctor per run, enforced by a constraint);
   `PayslipLine` one traceable line: component, quantity × rate, amount, policy version, source.
 """
@@ -282,6 +284,14 @@ class PayRun(models.Model):
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    # The approver's acknowledgement of the bank-account changes the run warned about: one entry
+    # per change (its audit entry, doctor, clinic, masked old and new account, who changed it, when).
+    bank_changes_acknowledged = models.JSONField(_("bank-account changes acknowledged"), default=list, blank=True)
+    bank_changes_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("bank-account changes acknowledged by"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    bank_changes_acknowledged_at = models.DateTimeField(_("bank-account changes acknowledged at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-month", "township__code"]

@@ -3,12 +3,18 @@ payslips, and only once the run is approved."""
 
 import datetime
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Count, Max, Prefetch, QuerySet, Sum
+from django.db.models.functions import Cast
+from django.utils.translation import gettext as _
 
-from clinics.models import Role
+from clinics.models import AuditEntry, Role
 from clinics.scoping import scope_queryset, user_role
+from staffing.bank_accounts import BANK_ACCOUNT_CHANGE
+from staffing.models import Doctor
 from staffing.payroll.models import Component, PayRun, Payslip, PayslipLine
 
 RELEASED = (PayRun.Status.APPROVED, PayRun.Status.PAID)
@@ -85,3 +91,82 @@ def year_to_date(*, doctor_id: int, year: int, user=None) -> dict:
     totals = {key: sum((m[key] for m in months), Decimal("0")) for key in ("gross", "deductions", "net", "income_tax", "social_insurance")}
     ordered = [(Component(c).label, components[c]) for c in Component.values if c in components]
     return {"year": year, "months": months, "components": ordered, "totals": totals}
+
+
+@dataclass(frozen=True)
+class BankAccountChange:
+    """A change of a doctor's bank account that a run pays out on for the first time."""
+
+    entry_id: int  # the change's audit entry
+    doctor_id: int
+    doctor_name: str
+    clinic: str
+    township: str
+    old_bank_name: str
+    new_bank_name: str
+    old_account: str  # masked, "****1234"
+    new_account: str  # masked
+    changed_by: str
+    changed_at: datetime.datetime
+    doctor_notified: bool
+    after_calculation: bool  # the run's payslip still holds the account from before the change
+
+    def as_record(self) -> dict:
+        """The change as stored with the run's acknowledgement (JSON)."""
+        return {**asdict(self), "changed_at": self.changed_at.isoformat()}
+
+
+def bank_account_changes(*, run: PayRun) -> list[BankAccountChange]:
+    """Every bank-account change of a doctor paid by `run` since that doctor's last paid run,
+    oldest first. "Since" is counted from that run's calculation, when its payslips took the
+    accounts its bank file paid; a doctor never paid before shows every change on record."""
+    doctor_keys = Payslip.objects.filter(run=run).order_by().annotate(key=Cast("doctor_id", CharField())).values("key")
+    entries = list(
+        AuditEntry.objects.filter(
+            action=BANK_ACCOUNT_CHANGE, content_type=ContentType.objects.get_for_model(Doctor), object_id__in=doctor_keys
+        )
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+    if not entries:
+        return []
+    doctor_ids = {int(entry.object_id) for entry in entries}
+    last_paid = dict(
+        Payslip.objects.filter(doctor_id__in=doctor_ids, run__status=PayRun.Status.PAID, month__lt=run.month)
+        .order_by()
+        .values("doctor_id")
+        .annotate(taken=Max("run__calculated_at"))
+        .values_list("doctor_id", "taken")
+    )
+    slips = {
+        slip.doctor_id: slip
+        for slip in Payslip.objects.filter(run=run, doctor_id__in=doctor_ids).select_related("doctor", "facility", "township")
+    }
+    changes = []
+    for entry in entries:
+        doctor_id = int(entry.object_id)
+        since = last_paid.get(doctor_id)
+        if since is not None and entry.at <= since:
+            continue
+        slip = slips[doctor_id]
+        old_name, new_name = entry.changes.get("bank_name") or ["", ""]
+        old_account, new_account = entry.changes.get("bank_account") or ["", ""]
+        actor = entry.actor
+        changes.append(
+            BankAccountChange(
+                entry_id=entry.pk,
+                doctor_id=doctor_id,
+                doctor_name=str(slip.doctor),
+                clinic=slip.facility.name,
+                township=slip.township.name if slip.township_id else "",
+                old_bank_name=old_name or "",
+                new_bank_name=new_name or "",
+                old_account=old_account or "",
+                new_account=new_account or "",
+                changed_by=(actor.get_full_name() or actor.username) if actor else _("the system (an import or a command)"),
+                changed_at=entry.at,
+                doctor_notified=bool(entry.changes.get("notified")),
+                after_calculation=run.calculated_at is not None and entry.at > run.calculated_at,
+            )
+        )
+    return changes

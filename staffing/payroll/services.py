@@ -3,6 +3,7 @@ touch a run that is approved or paid."""
 
 import datetime
 import json
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from clinics.db import is_postgres
 from staffing.models import Doctor
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.models import Assessment, OneOffItem, PayRun, Payslip, PayslipLine
+from staffing.payroll.selectors import BankAccountChange, bank_account_changes
+from staffing.reach import require_doctor_reach
 
 BATCH = 2000
 
@@ -150,7 +153,13 @@ def payrun_warnings(*, run: PayRun) -> list[dict]:
 
 
 @transaction.atomic
-def payrun_approve(*, run: PayRun, acting_user, acknowledge_warnings: bool = False) -> PayRun:
+def payrun_approve(
+    *, run: PayRun, acting_user, acknowledge_warnings: bool = False, acknowledged_bank_changes: Iterable[int] = ()
+) -> PayRun:
+    """Approve a calculated run. Its warnings need `acknowledge_warnings`; each bank-account change
+    it pays out on for the first time (`selectors.bank_account_changes`) needs its id in
+    `acknowledged_bank_changes`, which the approver gives after checking the change with the
+    doctor. The acknowledgement is recorded on the run and audited."""
     run = PayRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayRun.Status.CALCULATED:
         raise ValidationError(_("Only a calculated run can be approved; this run is %(status)s.") % {"status": run.get_status_display()})
@@ -162,14 +171,52 @@ def payrun_approve(*, run: PayRun, acting_user, acknowledge_warnings: bool = Fal
         raise ValidationError(
             _("This run has %(count)d warnings. Review them and confirm that you approve it anyway.") % {"count": len(warnings)}
         )
+    bank_changes = _check_bank_changes_acknowledged(run, acknowledged_bank_changes)
+    now = timezone.now()
+    approver = acting_user if getattr(acting_user, "is_authenticated", False) else None
     run.status = PayRun.Status.APPROVED
-    run.approved_at = timezone.now()
-    run.approved_by = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    run.save(update_fields=["status", "approved_at", "approved_by"])
+    run.approved_at = now
+    run.approved_by = approver
+    fields = ["status", "approved_at", "approved_by"]
+    if bank_changes:
+        run.bank_changes_acknowledged = [change.as_record() for change in bank_changes]
+        run.bank_changes_acknowledged_by = approver
+        run.bank_changes_acknowledged_at = now
+        fields += ["bank_changes_acknowledged", "bank_changes_acknowledged_by", "bank_changes_acknowledged_at"]
+    run.save(update_fields=fields)
+    if bank_changes:
+        audit_record(
+            actor=acting_user,
+            action="payrun.bank_changes_acknowledge",
+            target=run,
+            changes={"changes": [c.entry_id for c in bank_changes], "doctors": [c.doctor_id for c in bank_changes]},
+            reason=_("The approver checked these bank-account changes with the doctors."),
+        )
     audit_record(actor=acting_user, action="payrun.approve", target=run,
-                 changes={"status": [PayRun.Status.CALCULATED, PayRun.Status.APPROVED], "net_total": run.net_total, "warnings": len(warnings)})
+                 changes={"status": [PayRun.Status.CALCULATED, PayRun.Status.APPROVED], "net_total": run.net_total, "warnings": len(warnings),
+                          "bank_changes": len(bank_changes)})
     _notify_doctors(run)
     return run
+
+
+def _check_bank_changes_acknowledged(run: PayRun, acknowledged: Iterable[int]) -> list[BankAccountChange]:
+    """The run's bank-account changes, once each is acknowledged; refuses (in Chinese) otherwise."""
+    changes = bank_account_changes(run=run)
+    stale = sorted({c.doctor_name for c in changes if c.after_calculation})
+    if stale:
+        raise ValidationError(
+            _("The bank account of %(doctors)s changed after this run was calculated, so its bank file would still pay "
+              "the old account. Calculate the run again, then approve it.") % {"doctors": "、".join(stale)}
+        )
+    acknowledged = {int(pk) for pk in acknowledged}
+    missing = sorted({c.doctor_name for c in changes if c.entry_id not in acknowledged})
+    if missing:
+        raise ValidationError(
+            _("Bank-account changes since the last paid run are not acknowledged: %(doctors)s. Call each doctor on the "
+              "number you already hold for them, check the change was theirs, then tick the box that you have.")
+            % {"doctors": "、".join(missing)}
+        )
+    return changes
 
 
 def _notify_doctors(run: PayRun) -> None:
@@ -228,13 +275,16 @@ def _refuse_if_month_locked(month, doctor) -> None:
 
 @transaction.atomic
 def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
-    """Create or change a one-off item; refused once its month's run is approved."""
+    """Create or change a one-off item; refused once its month's run is approved, and for a doctor
+    (before or after the change) outside the acting user's reach."""
     if item.month:
         item.month = item.month.replace(day=1)
     item.full_clean()
     if item.pk:
         previous = OneOffItem.objects.get(pk=item.pk)
+        require_doctor_reach(acting_user, previous.doctor)
         _refuse_if_month_locked(previous.month, previous.doctor)
+    require_doctor_reach(acting_user, item.doctor)
     _refuse_if_month_locked(item.month, item.doctor)
     return _save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
 
@@ -253,6 +303,7 @@ def _save_audited(obj, *, fields, action: str, author_field: str, acting_user):
 
 @transaction.atomic
 def one_off_item_delete(*, item: OneOffItem, acting_user) -> None:
+    require_doctor_reach(acting_user, OneOffItem.objects.get(pk=item.pk).doctor)
     _refuse_if_month_locked(item.month, item.doctor)
     audit_record(actor=acting_user, action="one_off.delete", target=item, changes=snapshot(item, ONE_OFF_FIELDS))
     item.delete()
@@ -271,4 +322,7 @@ def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
             start = start.replace(month=start.month - (start.month - 1) % 3)
         assessment.period_start = start
     assessment.full_clean()
+    if assessment.pk:
+        require_doctor_reach(acting_user, Assessment.objects.get(pk=assessment.pk).doctor)
+    require_doctor_reach(acting_user, assessment.doctor)
     return _save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)
