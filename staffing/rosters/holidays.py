@@ -108,7 +108,11 @@ class CalendarImportReport:
 
 def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> CalendarImportReport:
     """Import whole years from a table with columns date, kind, name. Each year in the file
-    replaces that year's days; all or nothing: any bad row and nothing is saved."""
+    replaces that year's days; all or nothing: any bad row and nothing is saved. Cells follow the
+    rule of every import (clinics.imports): an empty kind or name keeps what the calendar already
+    holds for that date; both are required, so 清空 is refused and a new date must give them."""
+    from clinics.imports import KEEP, import_cell
+
     report = CalendarImportReport()
     try:
         _header, rows = read_table(upload, filename, CSV_COLUMNS)
@@ -116,6 +120,13 @@ def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> Calen
     except TableError as exc:
         report.errors.append((0, str(exc)))
         return report
+    dates = set()
+    for row in rows:
+        try:
+            dates.add(parse_date(row.values.get("date", "")))
+        except (ValueError, TypeError):
+            continue
+    stored = {h.date: h for h in HolidayDay.objects.filter(date__in=dates)}
     by_year: dict[int, list[HolidayDay]] = {}
     seen: dict[datetime.date, int] = {}
     for row in rows:
@@ -125,10 +136,27 @@ def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> Calen
         except (ValueError, TypeError):
             day = None
             problems.append(_("date: not a date in the form YYYY-MM-DD"))
-        kind = KIND_ALIASES.get(row.values.get("kind", "").strip().lower())
+        kept = stored.get(day)
+        try:
+            kind_text = import_cell(row.values, "kind", required=True)
+            if kind_text is KEEP:
+                kind = kept.kind if kept else None
+            else:
+                kind = KIND_ALIASES.get(kind_text.lower())
+        except ValidationError as exc:
+            kind = ""
+            problems.extend(exc.messages)
         if kind is None:
             problems.append(_("kind: use holiday (放假) or makeup_workday (调休)"))
-        name = row.values.get("name", "").strip()
+        try:
+            name_text = import_cell(row.values, "name", required=True)
+            if name_text is KEEP:
+                name = kept.name if kept else ""
+            else:
+                name = name_text
+        except ValidationError as exc:
+            name = "-"
+            problems.extend(exc.messages)
         if not name:
             problems.append(_("name: give the holiday's name, e.g. 春节"))
         if day is not None and day in seen:
