@@ -158,36 +158,59 @@ class DoctorAdmin(ScopedAdmin):
         ] + super().get_urls()
 
     def import_view(self, request):
+        """Upload → preview of every change (nothing saved) → confirm or cancel."""
         from staffing import importing
 
         if not self.has_add_permission(request):
             messages.error(request, gettext("You do not have permission to import doctors."))
             return redirect("admin:staffing_doctor_changelist")
-        report = None
-        form = DoctorImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                report = importing.doctors_import(upload=upload, filename=upload.name, acting_user=request.user)
-            except TableError as exc:
-                form.add_error("file", str(exc))
-            else:
-                if report.ok:
-                    messages.success(
-                        request,
-                        gettext("Imported: %(created)d new doctors, %(updated)d updated.")
-                        % {"created": report.created, "updated": report.updated},
-                    )
-                    return redirect("admin:staffing_doctor_changelist")
+        here = reverse("admin:staffing_doctor_import")
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Import doctors"),
-            "form": form,
-            "report": report,
-            "columns": importing.IMPORT_COLUMNS,
-            "required": importing.REQUIRED_IMPORT_COLUMNS,
+            "columns": importing.COLUMNS,
             "opts": self.model._meta,
         }
+        token = request.POST.get("token", "") if request.method == "POST" else ""
+        if token:
+            try:
+                if request.POST.get("action") == "cancel":
+                    importing.doctors_import_cancel(token=token, acting_user=request.user)
+                    messages.info(request, gettext("Import cancelled: nothing was saved."))
+                    return redirect(here)
+                outcome = importing.doctors_import_confirm(token=token, acting_user=request.user)
+            except importing.PendingUploadError as exc:
+                messages.error(request, str(exc))
+                return redirect(here)
+            except TableError as exc:
+                messages.error(request, str(exc))
+                return redirect(here)
+            if outcome.preview is not None:
+                messages.warning(
+                    request, gettext("The stored data changed since the preview: check the changes below again and confirm.")
+                )
+                context.update(form=DoctorImportForm(), preview=outcome.preview)
+            elif outcome.report.ok:
+                report = outcome.report
+                messages.success(
+                    request,
+                    gettext("Imported: %(created)d new doctors, %(updated)d updated, %(unchanged)d unchanged.")
+                    % {"created": report.created, "updated": report.updated, "unchanged": report.unchanged},
+                )
+                return redirect("admin:staffing_doctor_changelist")
+            else:
+                context.update(form=DoctorImportForm(), report=outcome.report)
+            return TemplateResponse(request, "admin/staffing/doctor/import.html", context)
+        form = DoctorImportForm(request.POST or None, request.FILES or None)
+        context["form"] = form
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                preview = importing.doctors_import_preview(upload=upload, filename=upload.name, acting_user=request.user)
+            except TableError as exc:
+                form.add_error("file", str(exc))
+            else:
+                context["preview" if preview.plan.ok else "report"] = preview if preview.plan.ok else preview.plan
         return TemplateResponse(request, "admin/staffing/doctor/import.html", context)
 
     def _export_rows(self, request, queryset):
