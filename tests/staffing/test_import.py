@@ -3,8 +3,8 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from staffing.models import Doctor, Posting
 from staffing.importing import IMPORT_COLUMNS, doctors_import
+from staffing.models import Doctor, Posting
 from tests.factories import FacilityFactory, make_id_number
 
 pytestmark = pytest.mark.django_db
