@@ -3,14 +3,15 @@ shown on each object's history page."""
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_bulk, audit_record
-from clinics.models import AuditEntry, Facility, Township
-from clinics.scoping import is_county_wide, scope_facilities, scope_queryset, user_role
+from clinics.models import AuditEntry, Facility
+from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, scoper_for
 
 
 class AuditHistoryMixin:
@@ -54,12 +55,84 @@ class ReadOnlyMixin:
         return False
 
 
-class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw id box that names the chosen row only when it is among the field's choices: a form sent
+    back with an out-of-reach id must not show that row's name beside the box."""
+
+    def __init__(self, rel, admin_site, *, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.choices_queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            if not self.choices_queryset.filter(**{key: value}).exists():
+                return "", ""
+        except (ValueError, TypeError, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
+
+
+class ScopedChoicesMixin:
+    """Every related-row choice of a form (select, autocomplete, raw id, many-to-many) narrowed to
+    the rows the user may point a write at: facilities and townships in reach, and every model an
+    app registers with `clinics.scoping.register_scoper` (doctors by their posting in force,
+    consultants, slots, users…). A posted id outside the narrowed choices fails the field's
+    validation ("select a valid choice") exactly like an id that does not exist. For model admins
+    and inlines alike."""
+
+    def _scoped_choices(self, db_field, request, kwargs):
+        queryset = kwargs.get("queryset")
+        if queryset is None:
+            db = kwargs.get("using")
+            queryset = self.get_field_queryset(db, db_field, request)
+            if queryset is None:
+                queryset = db_field.remote_field.model._default_manager.using(db).all()
+        return scope_choices(queryset, request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs["queryset"] = self._scoped_choices(db_field, request, kwargs)
+        raw_id = db_field.name in self.raw_id_fields and db_field.name not in self.get_autocomplete_fields(request)
+        if "widget" not in kwargs and raw_id:
+            kwargs["widget"] = ScopedRawIdWidget(
+                db_field.remote_field, self.admin_site, queryset=kwargs["queryset"], using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs["queryset"] = self._scoped_choices(db_field, request, kwargs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A changelist filter on a related field lists only the related rows in the user's reach (the
+    stock filter lists every township and clinic of the county)."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        queryset = scope_choices(field.related_model._default_manager.all(), request.user)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        limit = field.get_limit_choices_to() if hasattr(field, "get_limit_choices_to") else None
+        if limit:
+            queryset = queryset.complex_filter(limit)
+        remote = field.remote_field
+        attname = remote.get_related_field().attname if hasattr(remote, "get_related_field") else "pk"
+        return [(getattr(row, attname), str(row)) for row in queryset]
+
+
+# Before the stock related-field filter, for every admin (registered once, when the admins load).
+admin.FieldListFilter.register(lambda f: f.remote_field, ScopedRelatedFieldListFilter, take_priority=True)
+
+
+class ScopedAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     """A changelist and forms limited to the user's reach.
 
     `facility_path` is the lookup from the model to its Facility ("facility", "posting__facility"…);
     None for a Facility model itself; set `county_only = True` for models only county-wide roles
-    may see at all."""
+    may see at all. A model with a registered scoper (Doctor: reach through the posting in force)
+    is narrowed by it, so its changelist, its autocomplete answers and the choices that point at it
+    agree."""
 
     facility_path: str | None = "facility"
     county_only = False
@@ -71,6 +144,9 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
             return queryset if is_county_wide(request.user) else queryset.none()
         if self.model is Facility:
             return scope_facilities(queryset, request.user)
+        scoper = scoper_for(self.model)
+        if scoper is not None:
+            return scoper(queryset, request.user)
         if self.facility_path is None:
             return queryset
         return scope_queryset(queryset, request.user, facility_path=self.facility_path)
@@ -83,15 +159,6 @@ class ScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         """The changelist's "delete selected" is a queryset delete: audit every row it removes."""
         audit_bulk(actor=request.user, action="admin.delete", targets=queryset)
         super().delete_queryset(request, queryset)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Facility:
-            kwargs["queryset"] = scope_facilities(Facility.objects.all(), request.user)
-        elif db_field.related_model is Township and not is_county_wide(request.user):
-            role = user_role(request.user)
-            scope = getattr(request.user, "scope", None)
-            kwargs["queryset"] = Township.objects.filter(pk=getattr(scope, "township_id", None)) if role else Township.objects.none()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ReadOnlyAdmin(ReadOnlyMixin, ScopedAdmin):

@@ -11,6 +11,18 @@ class TelemedicineConfig(AppConfig):
         from clinics.models import Role
         from config.portal import register_menu_item
 
+        from clinics.scoping import register_scoper, scope_queryset
+        from telemedicine.models import Consultant, ConsultBooking, Slot, WeeklyAvailability
+
+        paths = {
+            Consultant: "department__facility",
+            Slot: "department__facility",
+            WeeklyAvailability: "consultant__department__facility",
+            ConsultBooking: "facility",  # the village clinic that asked
+        }
+        for model, facility_path in paths.items():
+            register_scoper(model, lambda queryset, user, path=facility_path: scope_queryset(queryset, user, facility_path=path))
+
         pages = [
             ("teleconsult", _("Teleconsults"), "telemedicine:my_bookings", Role.VILLAGE_DOCTOR, 30, "☎"),
             ("teleconsult_book", _("Book a teleconsult"), "telemedicine:find_slots", Role.VILLAGE_DOCTOR, 31, "＋"),

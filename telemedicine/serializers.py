@@ -3,8 +3,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinics.models import Department
+from config.api import ReachIdField, ReachRelatedField
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
+
+SLOTS_COUNTY_WIDE = _(
+    "a doctor of any township books the county hospital's and the township centres' slots; the service checks "
+    "the slot is open"
+)
 from telemedicine.selectors import referral_departments, room_access
 
 
@@ -105,7 +111,7 @@ class BookingDetailSerializer(BookingSerializer):
 
 
 class BookingCreateSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    slot = ReachIdField(model=Slot, scoped=False, reason=SLOTS_COUNTY_WIDE)
     patient_name = serializers.CharField(
         max_length=50, error_messages={"blank": _("Enter the patient's name."), "required": _("Enter the patient's name.")}
     )
@@ -132,7 +138,7 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    slot = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    slot = ReachIdField(model=Slot, scoped=False, reason=SLOTS_COUNTY_WIDE)
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
@@ -141,8 +147,9 @@ class CompleteSerializer(serializers.Serializer):
     advice = serializers.CharField(max_length=4000)
     medication_advice = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     referral = serializers.BooleanField(required=False, default=False)
-    referral_department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True, default=None
+    referral_department = ReachRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True, default=None, scoped=False,
+        reason=_("referrals go to the county hospital's departments, whichever township the consult came from"),
     )
     follow_up_date = serializers.DateField(required=False, allow_null=True, default=None)
 

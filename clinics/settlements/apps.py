@@ -6,3 +6,11 @@ class SettlementsConfig(AppConfig):
     name = "clinics.settlements"
     label = "settlements"
     verbose_name = _("Insurance settlements")
+
+    def ready(self):
+        from clinics.scoping import is_county_wide, register_scoper, scope_queryset
+        from clinics.settlements.models import BureauStatement, Reconciliation, SettlementImport
+
+        for model in (SettlementImport, Reconciliation):
+            register_scoper(model, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
+        register_scoper(BureauStatement, lambda queryset, user: queryset if is_county_wide(user) else queryset.none())

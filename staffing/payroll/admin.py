@@ -2,6 +2,8 @@
 services, audited), pay runs with calculate / approve (with confirmation) / mark paid / export
 actions and the monthly chart, and read-only payslips with their traceable lines."""
 
+import datetime
+
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -14,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin
 from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
@@ -31,7 +33,7 @@ from staffing.payroll.models import (
     PerformanceBand,
     PolicyComponent,
 )
-from staffing.payroll.selectors import monthly_component_totals, year_to_date
+from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
 
 # --- Policies --------------------------------------------------------------------------------------
 
@@ -67,7 +69,7 @@ class PerformanceBandInline(LockedPolicyMixin, admin.TabularInline):
 
 
 @admin.register(PayPolicy)
-class PayPolicyAdmin(LockedPolicyMixin, AuditHistoryMixin, admin.ModelAdmin):
+class PayPolicyAdmin(LockedPolicyMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "township_display", "effective_from", "guaranteed_minimum", "is_demo"]
     search_fields = ["name", "township__name"]
     list_filter = ["township", "is_demo"]
@@ -192,8 +194,31 @@ def export_response(run: PayRun, kind: str) -> HttpResponse:
     return response
 
 
+def _bank_change_items(changes: list[dict]):
+    """A list of bank-account changes (records as `BankAccountChange.as_record`), each doctor
+    linked to their register entry."""
+    return format_html(
+        "<ul class=\"bank-changes\">{}</ul>",
+        format_html_join(
+            "",
+            '<li><a href="{}">{}</a>（{}）：{} {} → {} {} · {}</li>',
+            (
+                (
+                    reverse("admin:staffing_doctor_change", args=[c["doctor_id"]]), c["doctor_name"], c["clinic"],
+                    c["old_bank_name"], c["old_account"] or "—", c["new_bank_name"], c["new_account"] or "—",
+                    _("changed by %(user)s on %(when)s") % {
+                        "user": c["changed_by"],
+                        "when": f"{timezone.localtime(datetime.datetime.fromisoformat(c['changed_at'])):%Y-%m-%d %H:%M}",
+                    },
+                )
+                for c in changes
+            ),
+        ),
+    )
+
+
 @admin.register(PayRun)
-class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_count", "approved_at", "paid_at"]
     search_fields = ["township__name"]
     list_filter = ["status", "township"]
@@ -201,8 +226,8 @@ class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
     date_hierarchy = "month"
     change_list_template = "admin/payroll/payrun/change_list.html"
     actions = ["calculate", "approve", "mark_paid", "export_bank", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
-    readonly_fields = ["status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_list", "funding", "export_links",
-                       "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
+    readonly_fields = ["status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_list", "bank_change_list",
+                       "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -258,6 +283,23 @@ class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
             return _("None")
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}{}</li>", ((f"{w['doctor']}：" if w["doctor"] else "", w["message"]) for w in items[:200])))
 
+    @admin.display(description=gettext_lazy("bank-account changes"))
+    def bank_change_list(self, obj):
+        """Before approval: the changes the approver must check; after: what was acknowledged."""
+        if obj.bank_changes_acknowledged_at:
+            by = obj.bank_changes_acknowledged_by
+            acknowledged = format_html(
+                "<p>{}</p>", _("Acknowledged by %(user)s on %(when)s:") % {
+                    "user": (by.get_full_name() or by.username) if by else _("the system (an import or a command)"),
+                    "when": f"{timezone.localtime(obj.bank_changes_acknowledged_at):%Y-%m-%d %H:%M}",
+                }
+            )
+            return acknowledged + _bank_change_items(obj.bank_changes_acknowledged)
+        if obj.is_locked:
+            return _("None")
+        changes = [change.as_record() for change in bank_account_changes(run=obj)]
+        return _bank_change_items(changes) if changes else _("None")
+
     @admin.display(description=gettext_lazy("earnings by funding source"))
     def funding(self, obj):
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}：{}</li>", ((label, f"{amount:,.2f}") for label, amount in exports.funding_rows(obj))))
@@ -297,15 +339,20 @@ class PayRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
             raise Http404
         warnings = services.payrun_warnings(run=run)
         if request.method == "POST" and request.POST.get("confirm") == "yes":
+            # The changes the page listed, acknowledged only with the box ticked; the service
+            # refuses when the run has a change that is not among them.
+            shown = [int(pk) for pk in request.POST.getlist("bank_change") if pk.isascii() and pk.isdigit()]
+            acknowledged = shown if request.POST.get("bank_changes_checked") == "yes" else []
             try:
-                services.payrun_approve(run=run, acting_user=request.user, acknowledge_warnings=True)
+                services.payrun_approve(run=run, acting_user=request.user, acknowledge_warnings=True, acknowledged_bank_changes=acknowledged)
             except ValidationError as exc:
                 self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
-            else:
-                self.message_user(request, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run})
+                return redirect("admin:payroll_payrun_approve", run.pk)
+            self.message_user(request, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run})
             return redirect("admin:payroll_payrun_change", run.pk)
         context = {**self.admin_site.each_context(request), "title": _("Approve the %(run)s run?") % {"run": run}, "run": run,
-                   "warnings": warnings, "opts": self.model._meta}
+                   "warnings": warnings, "bank_changes": bank_account_changes(run=run) if run.status == PayRun.Status.CALCULATED else [],
+                   "opts": self.model._meta}
         return TemplateResponse(request, "admin/payroll/payrun/approve_confirm.html", context)
 
     # --- actions ---

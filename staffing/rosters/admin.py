@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
-from clinics.scoping import is_county_wide, user_role
+from clinics.scoping import is_county_wide, scope_choices, user_role
 from staffing.models import Doctor
 from staffing.rosters import holidays, selectors, services
 from staffing.rosters.exceptions import CalendarMissing
@@ -235,10 +235,10 @@ class RosterMonthAdmin(ScopedAdmin):
         """Generate or publish a month for the county or a township, or export its summary."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        townships = Township.objects.all() if is_county_wide(request.user) else Township.objects.filter(
-            pk=getattr(getattr(request.user, "scope", None), "township_id", None)
-        )
-        form = GenerateForm(request.POST or None, townships=townships)
+        form = GenerateForm(request.POST or None, townships=scope_choices(Township.objects.all(), request.user))
+        if not is_county_wide(request.user):  # "the whole county" is not theirs to plan or publish
+            form.fields["township"].required = True
+            form.fields["township"].empty_label = None
         if request.method == "POST" and form.is_valid():
             month, township = form.cleaned_data["month"], form.cleaned_data["township"]
             try:

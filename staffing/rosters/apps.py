@@ -14,6 +14,12 @@ class RostersConfig(AppConfig):
         register_menu_item(
             key="duty", label=_("My duty"), url_name="rosters:my-duty", roles=[Role.VILLAGE_DOCTOR], order=10, icon="📅"
         )
+        from clinics.scoping import register_scoper, scope_queryset
+        from staffing.rosters.models import DutyDay, RosterMonth
+
+        for model in (RosterMonth, DutyDay):
+            register_scoper(model, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
+
         register_menu_item(
             key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="📝"
         )

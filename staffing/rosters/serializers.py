@@ -1,6 +1,9 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from clinics.models import Facility, Township
+from config.api import ReachCodeField, ReachIdField
+from staffing.models import Doctor
 from staffing.rosters.models import CoverageGap, DutyDay, LeaveRequest, SwapRequest
 
 
@@ -25,7 +28,7 @@ class DutyDaySerializer(serializers.ModelSerializer):
 
 class LeaveRequestSerializer(serializers.ModelSerializer):
     doctor = DoctorRefSerializer(read_only=True)
-    doctor_id = serializers.IntegerField(write_only=True, required=False, help_text=_("Admins only: whose leave."))
+    doctor_id = ReachIdField(model=Doctor, write_only=True, required=False, help_text=_("Admins only: whose leave."))
     clinic = serializers.CharField(source="facility.code", read_only=True)
 
     class Meta:
@@ -40,8 +43,8 @@ class LeaveRequestSerializer(serializers.ModelSerializer):
 class SwapRequestSerializer(serializers.ModelSerializer):
     requester = DoctorRefSerializer(read_only=True)
     counterpart = DoctorRefSerializer(read_only=True)
-    requester_id = serializers.IntegerField(write_only=True, required=False, help_text=_("Admins only."))
-    counterpart_id = serializers.IntegerField(write_only=True)
+    requester_id = ReachIdField(model=Doctor, write_only=True, required=False, help_text=_("Admins only."))
+    counterpart_id = ReachIdField(model=Doctor, write_only=True)
     clinic = serializers.CharField(source="facility.code", read_only=True)
 
     class Meta:
@@ -85,7 +88,7 @@ class GapSerializer(serializers.ModelSerializer):
 
 
 class CoverSerializer(serializers.Serializer):
-    doctor_id = serializers.IntegerField()
+    doctor_id = ReachIdField(model=Doctor)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
@@ -97,8 +100,10 @@ class LeaveGapPreviewSerializer(serializers.Serializer):
 
 class MonthActionSerializer(serializers.Serializer):
     month = serializers.RegexField(r"^\d{4}-\d{2}$", error_messages={"invalid": _("Give the month as YYYY-MM, e.g. 2026-12.")})
-    township = serializers.CharField(required=False, allow_blank=True, help_text=_("township code; empty for the whole county"))
-    clinic = serializers.CharField(required=False, allow_blank=True, help_text=_("clinic code (generate only)"))
+    township = ReachCodeField(
+        model=Township, required=False, allow_blank=True, help_text=_("township code; empty for the whole county")
+    )
+    clinic = ReachCodeField(model=Facility, required=False, allow_blank=True, help_text=_("clinic code (generate only)"))
 
 
 class GenerateResultSerializer(serializers.Serializer):
