@@ -66,6 +66,12 @@ class UserScopeAdmin(ScopedAdmin):
             user=obj.user, role=obj.role, township=obj.township, facility=obj.facility, acting_user=request.user
         )
 
+    def get_urls(self):
+        # Locked log-ins (django-axes): the county admin lists and unlocks them; linked from this changelist.
+        from clinics.lockouts import lockout_urls
+
+        return lockout_urls(self.admin_site) + super().get_urls()
+
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyMixin, AuditHistoryMixin, admin.ModelAdmin):

@@ -5,10 +5,22 @@ import datetime
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from clinics.validators import validate_code
+
+
+def clean_code_field(instance, field: str = "code") -> None:
+    """A typed code is stored NFKC-normalised (full-width １２３ as 123) or refused, so one clinic or
+    township cannot exist twice in two spellings; runs before the uniqueness check."""
+    try:
+        setattr(instance, field, validate_code(getattr(instance, field)))
+    except ValidationError as exc:
+        raise ValidationError({field: exc.error_list})
 
 
 class Township(models.Model):
@@ -27,6 +39,9 @@ class Township(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        clean_code_field(self)
 
 
 class Facility(models.Model):
@@ -84,6 +99,9 @@ class Facility(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        clean_code_field(self)
 
     @property
     def daily_hours(self) -> float:

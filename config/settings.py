@@ -121,6 +121,11 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # a Chinese page: how long to wait, whom to ask
+# How many reverse proxies stand in front of the application (0: none, X-Forwarded-For is ignored;
+# 1 behind the README's HTTPS reverse proxy). The client address in a lockout and in the API
+# throttles is taken that many entries from the right of X-Forwarded-For (config.lockout.client_ip).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
 
 # --- Internationalisation: Chinese first ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -151,15 +156,38 @@ REST_FRAMEWORK = {
     # Token first: a missing, unknown or revoked token answers 401 with WWW-Authenticate (with
     # session first, DRF turns every 401 into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "config.throttling.RateLimitedTokenAuthentication",  # DRF's token auth; a wrong token counts as anonymous
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "config.permissions.RoleAllowed"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "config.throttling.AnonymousCallsLimited",  # counts calls without credentials before the 401
+        "rest_framework.permissions.IsAuthenticated",
+        "config.permissions.RoleAllowed",
+    ],
+    # Rate limits (config.throttling): anonymous calls per client address, and writes on views with
+    # a throttle_scope ("uploads": the settlement upload) per user. Over the rate: 429 in Chinese.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ScopedWriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
+        "uploads": env_str("THROTTLE_UPLOAD_RATE", "30/min"),
+    },
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with config.lockout.client_ip
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+}
+# Django's cache holds the throttle counters: in memory per process by default (one dev server, and
+# each test worker its own); with several gunicorn workers give CACHE_URL (e.g. redis://redis:6379/1)
+# so they count together.
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cunyi"}
+    )
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Cunyi 村医 API",

@@ -220,7 +220,7 @@ def preference_update(
     mobile = (mobile or "").strip()
     if mobile:
         try:
-            validate_mobile(mobile)
+            mobile = validate_mobile(mobile)  # stored normalised: full-width digits as ASCII
         except ValidationError as exc:
             raise ValidationError({"mobile": exc.messages})
     before = {

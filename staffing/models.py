@@ -16,6 +16,8 @@ from clinics.validators import (
     mask_id_number,
     resident_id_birth_date,
     resident_id_sex,
+    validate_birth_date,
+    validate_code,
     validate_mobile,
     validate_resident_id,
 )
@@ -111,9 +113,22 @@ class Doctor(models.Model):
             if self.sex and resident_id_sex(self.id_number) != self.sex:
                 errors["sex"] = [_("The sex does not match the ID number (the 17th digit is odd for male, even for female).")]
         try:
+            validate_birth_date(self.birth_date)
+        except ValidationError as exc:  # an impossible date says so before any mismatch
+            errors["birth_date"] = exc.error_list
+        try:
             self.mobile = validate_mobile(self.mobile)
         except ValidationError as exc:
             errors["mobile"] = exc.messages
+        try:
+            self.licence_number = validate_code(self.licence_number, allow_chinese=True)
+        except ValidationError as exc:
+            errors["licence_number"] = exc.error_list
+        try:
+            # An empty practitioner code is stored as NULL (the column is unique but optional).
+            self.insurance_code = validate_code(self.insurance_code) or None
+        except ValidationError as exc:
+            errors["insurance_code"] = exc.error_list
         if self.exit_date and self.hire_date and self.exit_date < self.hire_date:
             errors["exit_date"] = [_("The exit date cannot be before the hire date.")]
         if errors:

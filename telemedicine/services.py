@@ -19,7 +19,7 @@ from django.utils.translation import pgettext
 from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility, Role
 from clinics.scoping import user_role
-from clinics.validators import resident_id_birth_date, resident_id_sex, validate_resident_id
+from clinics.validators import resident_id_birth_date, resident_id_sex, validate_birth_date, validate_resident_id
 from staffing.models import keyed_hash
 from staffing.selectors import doctor_current_posting
 from telemedicine import conf, notify
@@ -412,10 +412,13 @@ def clean_patient(patient: Patient, *, today: datetime.date | None = None) -> Pa
             patient.birth_date = patient.birth_date or born
             if patient.sex in ConsultBooking.Sex.values and resident_id_sex(patient.id_number) != patient.sex:
                 errors["patient_sex"] = [_("The sex does not match the ID number (the 17th digit is odd for male, even for female).")]
-    if patient.birth_date and patient.birth_date > today:
-        errors["patient_birth_date"] = [_("The birth date cannot be in the future.")]
-    elif patient.birth_date and patient.birth_date.year < today.year - 130:
-        errors["patient_birth_date"] = [_("The birth date is more than 130 years ago; check it.")]
+    try:
+        validate_birth_date(patient.birth_date, today=today)
+    except ValidationError as exc:
+        errors["patient_birth_date"] = exc.error_list
+    else:
+        if patient.birth_date and patient.birth_date.year < today.year - 130:
+            errors["patient_birth_date"] = [_("The birth date is more than 130 years ago; check it.")]
     if patient.age is not None and not 0 <= patient.age <= 130:
         errors["patient_age"] = [_("The age must be between 0 and 130 years.")]
     if patient.birth_date is None and patient.age is None and "patient_birth_date" not in errors:

@@ -56,6 +56,7 @@ class SettlementViewSet(viewsets.GenericViewSet):
     # Health and insurance data: not for payroll or consultants; a terminal may only upload.
     allowed_roles = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.INSURANCE_CLERK, Role.VILLAGE_DOCTOR)
     terminal_actions = ("create",)
+    throttle_scope = "uploads"  # uploads per user (an insurance terminal), THROTTLE_UPLOAD_RATE; reads are not counted
 
     def get_queryset(self):
         return settlement_list(user=self.request.user)
