@@ -127,6 +127,31 @@ def test_import_row_change_is_audited_masked_and_notified(roles):
     assert "中国农业银行 ****9876" in message.body
 
 
+def test_the_doctor_import_changing_an_account_is_audited_masked_and_notified(roles):
+    """The import service end to end: a file with a matched doctor's new account."""
+    from clinics.tabular import csv_text
+    from staffing.importing import doctors_import
+
+    doctor = PostingFactory().doctor
+    login = make_user(Role.VILLAGE_DOCTOR, doctor=doctor)
+    importer = make_user(Role.COUNTY_ADMIN)
+    old_account = doctor.bank_account
+    header = ["name", "sex", "birth_date", "id_number", "mobile", "qualification", "hire_date", "clinic_code", "bank_name", "bank_account"]
+    line = [doctor.name, "男", doctor.birth_date.isoformat(), doctor.id_number, doctor.mobile, "乡村医生",
+            doctor.hire_date.isoformat(), doctor.postings.get().facility.code, "中国建设银行", "6217000000005555"]
+
+    report = doctors_import(upload=csv_text(header, [line]).encode("utf-8"), filename="doctors.csv", acting_user=importer)
+
+    assert report.ok, report.errors
+    doctor.refresh_from_db()
+    assert doctor.bank_account == "6217000000005555"
+    change = AuditEntry.objects.get(action=BANK_ACCOUNT_CHANGE, object_id=str(doctor.pk))
+    assert change.changes["bank_account"] == [f"****{old_account[-4:]}", "****5555"] and change.actor == importer
+    assert "6217000000005555" not in all_audit_text() and old_account not in all_audit_text()
+    message = Notification.objects.get(kind="bank_account_changed", recipient=login, channel=Channel.IN_APP)
+    assert "中国建设银行 ****5555" in message.body
+
+
 def test_two_changes_of_one_account_are_two_messages(roles):
     doctor = PostingFactory().doctor
     login = make_user(Role.VILLAGE_DOCTOR, doctor=doctor)

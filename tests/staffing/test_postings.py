@@ -80,11 +80,12 @@ def test_doctor_sex_must_match_the_17th_digit():
 
 def test_exit_date_closes_the_open_posting_and_audit_hides_the_bank_account(roles):
     posting = PostingFactory()
+    old_account = posting.doctor.bank_account
     doctor_update(doctor=posting.doctor, acting_user=None, exit_date=datetime.date(2026, 6, 30), bank_account="6230999")
     posting.refresh_from_db()
     assert posting.end_date == datetime.date(2026, 6, 30)
     entry = AuditEntry.objects.filter(action="doctor.update").latest("at")
-    assert entry.changes["bank_account"] == ["***", "***"]
+    assert entry.changes["bank_account"] == [f"****{old_account[-4:]}", "****0999"]  # masked (staffing.bank_accounts)
 
 
 @pytest.mark.postgres
