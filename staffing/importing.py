@@ -337,13 +337,14 @@ def _plan_row(number, values, *, acting_user, facilities, existing, plan: Import
         plan.refuse(number, problems, codes)
         return None
     try:
-        candidate.full_clean()
+        if doctor is None or row.data:  # an unchanged row is not held to today's rules for old data
+            candidate.full_clean()
     except ValidationError as exc:
         plan.refuse(number, _messages(exc), _codes(exc))
         return None
     if row.move_start is not None:
         try:
-            posting_move_check(doctor=doctor, facility=row.facility, start_date=row.move_start)
+            posting_move_check(doctor=doctor, facility=row.facility, start_date=row.move_start, acting_user=acting_user)
         except ValidationError as exc:
             plan.refuse(number, _messages(exc), _codes(exc))
             return None

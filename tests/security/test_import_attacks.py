@@ -327,3 +327,28 @@ def test_the_settlement_upload_page_states_the_rule_for_new_rows(client, towns):
     client.force_login(towns["county"])
     page = client.get(reverse("admin:settlements_settlementimport_upload")).content.decode()
     assert 'id="empty-cell-rule"' in page and empty_cell_rule("new") in page
+
+
+def test_concurrent_confirmations_claim_the_file_once(towns):
+    """Two tabs (or a double click) confirming at the same moment: one claim wins, the rest are refused."""
+    import threading
+
+    from clinics.imports import PendingUploadError, pending_upload_claim, pending_upload_store
+
+    user = towns["admin_a"]
+    token = pending_upload_store(data=b"name\n", filename="d.csv", user=user, purpose="test")
+    results, start = [], threading.Barrier(8)
+
+    def claim():
+        start.wait()
+        try:
+            results.append(pending_upload_claim(token=token, user=user, purpose="test").data)
+        except PendingUploadError:
+            results.append(None)
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results, key=bool) == [None] * 7 + [b"name\n"]
