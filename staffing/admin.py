@@ -15,12 +15,18 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Role
 from clinics.scoping import has_role
-from clinics.tabular import TableError, csv_text, xlsx_bytes
+from clinics.tabular import DATE, TEXT, TableError, csv_text, xlsx_bytes
 from staffing import services
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
 from staffing.selectors import clinic_coverage_list
 
 FULL_PERSONAL_DATA_ROLES = (Role.COUNTY_ADMIN, Role.PAYROLL_OFFICER)
+# Codes are text cells (leading zeros kept, never a number in scientific notation); the rest of
+# the doctor export is inferred (names and free text neutralised against spreadsheet formulas).
+DOCTOR_EXPORT_KINDS = {
+    "id_number": TEXT, "mobile": TEXT, "licence_number": TEXT, "clinic_code": TEXT, "bank_account": TEXT,
+    "insurance_code": TEXT, "birth_date": DATE, "licence_expiry": DATE, "hire_date": DATE,
+}
 
 
 class LicenceFilter(admin.SimpleListFilter):
@@ -237,7 +243,7 @@ class DoctorAdmin(ScopedAdmin):
     @admin.action(description=_("Export selected doctors as CSV"))
     def export_csv(self, request, queryset):
         headers, body = self._export_rows(request, queryset)
-        response = HttpResponse(csv_text(headers, body), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(csv_text(headers, body, kinds=DOCTOR_EXPORT_KINDS), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="doctors.csv"'
         return response
 
@@ -245,7 +251,7 @@ class DoctorAdmin(ScopedAdmin):
     def export_xlsx(self, request, queryset):
         headers, body = self._export_rows(request, queryset)
         response = HttpResponse(
-            xlsx_bytes(headers, body, "doctors"),
+            xlsx_bytes(headers, body, "doctors", kinds=DOCTOR_EXPORT_KINDS),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = 'attachment; filename="doctors.xlsx"'

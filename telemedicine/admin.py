@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from clinics.admin_base import ScopedAdmin
-from clinics.tabular import xlsx_bytes
+from clinics.tabular import AUTO, INT, xlsx_bytes
 from telemedicine import conf, services
 from telemedicine.models import (
     AvailabilityException,
@@ -190,7 +190,7 @@ class ConsultBookingAdmin(NoAddNoDelete, ScopedAdmin):
         ]
         if request.GET.get("format") == "xlsx":
             response = HttpResponse(
-                xlsx_bytes(headers, report_rows(report), sheet_title=_("Teleconsults")),
+                xlsx_bytes(headers, report_rows(report), sheet_title=_("Teleconsults"), kinds=[AUTO] * 3 + [INT] * 5 + [AUTO]),
                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             )
             response["Content-Disposition"] = f'attachment; filename="teleconsult-report-{start:%Y%m}-{end:%Y%m}.xlsx"'

@@ -47,7 +47,7 @@ from clinics.settlements.selectors import (
     records_by_setl_id,
 )
 from clinics.settlements.services import can_upload, settlements_import
-from clinics.tabular import xlsx_bytes
+from clinics.tabular import INT, MONEY, TEXT, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
@@ -313,7 +313,9 @@ class SettlementImportAdmin(ReadOnlyAdmin):
         rows = batch.rejected_rows.order_by("row_number")
         headers = ["row_number", "reason", *FIELDS]
         body = ([r.row_number, r.reason, *[r.raw.get(f, "") for f in FIELDS]] for r in rows.iterator(chunk_size=2000))
-        response = HttpResponse(xlsx_bytes(headers, body, sheet_title="rejected"), content_type=XLSX)
+        # Every field as the file sent it (text: a rejected amount such as 12.345 is shown, not rounded).
+        kinds = [INT, "auto"] + [TEXT] * len(FIELDS)
+        response = HttpResponse(xlsx_bytes(headers, body, sheet_title="rejected", kinds=kinds), content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="settlement-import-{batch.pk}-rejected.xlsx"'
         return response
 
@@ -397,7 +399,13 @@ class ReconciliationAdmin(ReadOnlyAdmin):
 
     def _export(self, request, results, month_label):
         headers, rows = reconciliation_rows(results)
-        response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Reconciliation")), content_type=XLSX)
+        kinds = {gettext("Clinic code"): TEXT, **dict.fromkeys(
+            [gettext("Settlements here"), gettext("Settlements at bureau"), gettext("Detail lines matched"),
+             gettext("Missing here"), gettext("Missing at bureau"), gettext("Amounts differ")], INT), **dict.fromkeys(
+            [gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Difference"), gettext("Funds here"),
+             gettext("Funds at bureau")], MONEY)}
+        response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Reconciliation"), kinds=kinds),
+                                content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="reconciliation-{month_label}.xlsx"'
         return response
 
@@ -411,7 +419,11 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         if request.GET.get("detail") == "1":
             facility_ids = None if is_county_wide(request.user) else list(results.values_list("facility_id", flat=True))
             headers, rows = discrepancy_rows(month, facility_ids)
-            response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies")), content_type=XLSX)
+            kinds = {gettext("Clinic code"): TEXT, gettext("setl_id"): TEXT, **dict.fromkeys(
+                [gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Funds here"),
+                 gettext("Funds at bureau")], MONEY)}
+            response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies"), kinds=kinds),
+                                    content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="reconciliation-{month:%Y-%m}-lines.xlsx"'
             return response
         return self._export(request, results, f"{month:%Y-%m}")

@@ -21,7 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from clinics.tabular import csv_text, xlsx_bytes
+from clinics.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
 from staffing.payroll.models import Component, FundingSource, PayRun, Payslip, PayslipLine
 from staffing.payroll.selectors import run_summary
 
@@ -218,8 +218,12 @@ def bank_rows(run: PayRun) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
+# Name, bank, account (text: all digits, kept whole), amount (money).
+BANK_KINDS = [AUTO, AUTO, TEXT, MONEY]
+
+
 def bank_csv(run: PayRun) -> str:
-    return csv_text(*bank_rows(run))
+    return csv_text(*bank_rows(run), kinds=BANK_KINDS)
 
 
 def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
@@ -251,14 +255,19 @@ def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
+def summary_kinds(headers: list[str]) -> list[str]:
+    """Township, clinic, clinic code (text), doctors (int), then one money column per amount."""
+    return [AUTO, AUTO, TEXT, INT] + [MONEY] * (len(headers) - 4)
+
+
 def summary_csv(run: PayRun) -> str:
-    return csv_text(*summary_rows(run))
+    headers, rows = summary_rows(run)
+    return csv_text(headers, rows, kinds=summary_kinds(headers))
 
 
 def summary_xlsx(run: PayRun) -> bytes:
     headers, rows = summary_rows(run)
-    numeric = [[cell if i < 3 else (int(cell) if i == 3 else Decimal(cell)) for i, cell in enumerate(row)] for row in rows]
-    return xlsx_bytes(headers, numeric, sheet_title=f"{run.month:%Y-%m}")
+    return xlsx_bytes(headers, rows, sheet_title=f"{run.month:%Y-%m}", kinds=summary_kinds(headers))
 
 
 def funding_rows(run: PayRun) -> list[tuple[str, Decimal]]:
