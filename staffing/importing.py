@@ -80,7 +80,7 @@ class Column:
 
 
 COLUMNS = [
-    Column("name", gettext_lazy("name"), True, _text),
+    Column("name", gettext_lazy("full name"), True, _text),
     Column("sex", gettext_lazy("sex"), True, _sex_value),
     Column("birth_date", gettext_lazy("birth date"), True, _date_value),
     Column("id_number", gettext_lazy("ID number"), True, lambda t: validate_resident_id(normalize_code(t)), mask=mask_id_number),
@@ -92,7 +92,7 @@ COLUMNS = [
     Column("clinic_code", gettext_lazy("clinic code"), True, normalize_code),
     Column("bank_name", gettext_lazy("bank"), False, _text),
     Column("bank_account", gettext_lazy("bank account"), False, normalize_code, mask=mask_account),
-    Column("insurance_code", gettext_lazy("insurance code"), False, normalize_code, cleared=None),
+    Column("insurance_code", gettext_lazy("insurance practitioner code"), False, normalize_code, cleared=None),
 ]
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 IMPORT_COLUMNS = [c.name for c in COLUMNS]
