@@ -50,6 +50,8 @@ def test_township_admin_previews_and_confirms_a_doctor_import(live_server, brows
     follow(page, "input[type=submit]")
     assert page.locator("#empty-cell-rule").is_visible()
     assert "清空" in page.locator("#empty-cell-rule").inner_text()
+    assert page.locator("#import-columns tbody tr").count() == 13
+    shot(page, "doctor-import-page")
 
     page.set_input_files("input[type=file]", str(path))
     follow(page, "#preview-import")
