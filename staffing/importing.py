@@ -32,7 +32,7 @@ from clinics.imports import (
 )
 from clinics.models import Facility
 from clinics.scoping import OUT_OF_REACH, require_county_wide, require_facility_reach
-from clinics.tabular import TableError, parse_date, read_table
+from clinics.tabular import TableError, parse_date, read_table, upload_limit
 from clinics.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
 from staffing.models import Doctor, Posting, keyed_hash
 from staffing.reach import require_doctor_reach
@@ -454,7 +454,9 @@ class Confirmation:
 
 
 def doctors_import_preview(*, upload, filename: str, acting_user) -> Preview:
-    data = upload.read() if hasattr(upload, "read") else upload
+    # At most one byte over the limit is read, so an oversized upload is refused by read_table's
+    # size check (with its message) without being held in memory whole.
+    data = upload.read(upload_limit("UPLOAD_MAX_BYTES") + 1) if hasattr(upload, "read") else upload
     plan = doctors_import_plan(upload=data, filename=filename, acting_user=acting_user)
     if not plan.ok:
         return Preview(plan=plan)

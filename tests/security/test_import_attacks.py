@@ -352,3 +352,13 @@ def test_concurrent_confirmations_claim_the_file_once(towns):
     for thread in threads:
         thread.join()
     assert sorted(results, key=bool) == [None] * 7 + [b"name\n"]
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_any_preview(client, towns, settings):
+    settings.UPLOAD_MAX_BYTES = 2000
+    client.force_login(towns["admin_a"])
+    rows = [new_row(n, towns["clinic_a"]) for n in range(20, 60)]
+    response = upload(client, csv_file(rows))
+    assert response.status_code == 200 and 'name="token"' not in response.content.decode()
+    assert "UPLOAD_MAX_BYTES" in response.content.decode()
+    assert not (settings.VAR_DIR / "imports").exists() or not list((settings.VAR_DIR / "imports").iterdir())
