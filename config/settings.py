@@ -4,6 +4,7 @@
 `SECRET_KEY` that must be given (the process refuses to start without it).
 """
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -288,6 +289,15 @@ TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
 PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
 PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
+# Settlements: the upper bound of each amount of one settlement (yuan; a county's outpatient
+# visit is far below it). A row above it is rejected with its reason; the monthly rollup is sized
+# so that no sum of stored rows can overflow it.
+try:
+    SETTLEMENT_MAX_AMOUNT = Decimal(env_str("SETTLEMENT_MAX_AMOUNT", "100000.00")).quantize(Decimal("0.01"))
+except InvalidOperation as exc:
+    raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be an amount in yuan, like 100000.00") from exc
+if not Decimal("0") < SETTLEMENT_MAX_AMOUNT <= Decimal("9999999999.99"):
+    raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be above 0 and at most 9999999999.99 (the log's amounts)")
 # An import previewed (doctor import) waits this long for its confirmation; then upload again.
 IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 

@@ -1,6 +1,7 @@
 import datetime
 
 from django.core.exceptions import PermissionDenied
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -18,6 +19,7 @@ from clinics.settlements.serializers import (
     UploadReportSerializer,
 )
 from clinics.settlements.services import MAX_API_ROWS, can_upload, settlements_import
+from clinics.tabular import TableError, enforce_upload_limits
 
 REPORTED_REJECTS = 1000
 
@@ -71,6 +73,13 @@ class SettlementViewSet(viewsets.GenericViewSet):
         counted as a duplicate; bad rows are reported (and kept) while good rows land."""
         if not can_upload(request.user):
             raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
+        try:
+            # The size of the request, as for a file, before DRF parses it.
+            enforce_upload_limits(request.body, "settlements.json")
+        except RawPostDataException:
+            pass  # the stream was read already, so it was parsed within DATA_UPLOAD_MAX_MEMORY_SIZE
+        except TableError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from exc
         body = request.data
         if not isinstance(body, list):
             raise ValidationError({"detail": [_("Send a JSON list of settlements.")]})

@@ -37,6 +37,7 @@ import pickle
 import re
 import sys
 import typing
+import unicodedata
 
 # What trimming a value means, in every engine: the characters Python's str.strip() removes (those
 # str.isspace() calls white space), among them the ideographic space U+3000 that Chinese input
@@ -63,6 +64,10 @@ MAX_CHUNKS = 48  # after the first, growing ones (2,000 to 20,000 rows: 6 of the
 # engine trims, so a padded value goes there). The run of a field's bytes is possessive and its
 # edges are checked by looking around: no backtracking, half the time of an edge-inner-edge form.
 _FIELD = rb'(?!\s)[^,"\t\\\r\n]{1,%d}+(?<!\s)'
+# A code's bytes: the same, in ASCII only (printable, or a space inside). A code typed with an
+# input method's full-width digits is written in ASCII by the other engines (NFKC): such a line
+# goes to the SQL engine.
+_CODE = rb'(?!\s)[ !#-+\--\[\]-~]{1,%d}+(?<!\s)'
 AMOUNT = rb"(?:0|[1-9][0-9]{0,9}+)\.[0-9][0-9]"  # the canonical text of numeric(12,2), 1 to 10 digits
 SETL_TIME = (
     rb"((?:2[0-9]{3}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) "
@@ -70,8 +75,8 @@ SETL_TIME = (
 )
 
 
-def _text(limit: int, optional: bool = False, capture: bool = False) -> bytes:
-    value = _FIELD % limit
+def _text(limit: int, optional: bool = False, capture: bool = False, code: bool = True) -> bytes:
+    value = (_CODE if code else _FIELD) % limit
     if optional:
         value = b"(?:" + value + b")?"
     return b"(" + value + b")" if capture else b"(?:" + value + b")"
@@ -94,7 +99,7 @@ def line_pattern(request: dict) -> re.Pattern:
                 _text(n["setl_id"], capture=True),
                 _text(n["mdtrt_id"]),
                 _text(n["psn_no"]),
-                _text(n["psn_name"]),
+                _text(n["psn_name"], code=False),
                 b"([0-9A-Za-z]{0,%d})" % n["certno"],
                 codes(request["insutypes"]),
                 codes(request["clr_types"]),
@@ -156,8 +161,17 @@ def prepare(body: bytes, id_column: int = 0) -> Prepared:
         ids = [(v[id_column] if len(v) > id_column else b"").strip() for v in values]
     else:
         ids = list(map(bytes.strip, [line[: line.find(b",")] for line in lines]))
+    if not b"".join(ids).isascii():
+        # A setl_id typed with full-width digits is the same settlement as its ASCII spelling to the
+        # other engines (NFKC): count it under that spelling, so that both lines go to them.
+        ids = [i if i.isascii() else _nfkc(i) for i in ids]
     repeated = {i for i, n in collections.Counter(ids).items() if n > 1} if len(set(ids)) != len(ids) else set()
     return Prepared(lines, repeated, odd, id_column, "")
+
+
+def _nfkc(value: bytes) -> bytes:
+    """A code as the other engines read it (`clinics.validators.normalize_code`: NFKC, then trimmed)."""
+    return unicodedata.normalize("NFKC", value.decode("utf-8", "replace")).strip().encode()
 
 
 def _setl_id_of(line: bytes, column: int = 0) -> bytes:
@@ -222,6 +236,11 @@ def take(request: dict, prepared: Prepared, emit) -> None:
     match = line_pattern(request).fullmatch
     facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
     now = request["now"]
+    # The upper bound of an amount, canonical text (100000.00): only medfee_sumamt is compared, for
+    # in a row that keeps both amount rules (the log's CHECKs) no other amount exceeds it. Two
+    # canonical amounts with as many digits before the point compare as their bytes do.
+    top = request["max_amount"].encode()
+    top_point = top.index(b".")
     tail = request["tail"].encode()  # b"<batch_id>,<is_demo>\n": the same for every row
     day_epoch: dict[bytes, int] = {}
     second_of_day: dict[bytes, int] = {}
@@ -249,7 +268,13 @@ def take(request: dict, prepared: Prepared, emit) -> None:
                 continue
             sid, cert, ins, clr, amounts, day, tod, code, atd = m.group(1, 2, 3, 4, 5, 6, 7, 8, 9)
             clinic = facilities.get(code)
-            if clinic is None or sid in repeated:
+            point = amounts.find(b".")  # of medfee_sumamt, the first amount
+            if (
+                clinic is None
+                or sid in repeated
+                or point > top_point
+                or (point == top_point and amounts[: point + 3] > top)
+            ):
                 slow.append(number)
                 continue
             base = day_epoch.get(day)

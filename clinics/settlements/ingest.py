@@ -37,6 +37,7 @@ from clinics.settlements.rules import (
     AMOUNT_PATTERN,
     AMOUNT_RE,
     CLR_TYPES,
+    CODE_FIELDS,
     FIELDS,
     INSUTYPES,
     MAX_LENGTH,
@@ -45,12 +46,13 @@ from clinics.settlements.rules import (
     REQUIRED,
     TIME_RE,
     Messages,
+    max_amount,
 )
 from clinics.settlements.selectors import records_by_setl_id
 from clinics.settlements.stats import add_rows as add_to_month_stats
 from clinics.settlements.stats import add_totals as add_totals_to_month_stats
 from clinics.settlements.stats import upsert_from_sql
-from clinics.validators import mask_id_number
+from clinics.validators import mask_id_number, normalize_code
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -94,6 +96,27 @@ class IngestOutcome:
     rejected: int = 0
 
 
+def clean_values(values: dict) -> dict:
+    """A row's values as every engine reads them: trimmed (str.strip(): fastlane.BLANKS), and the
+    codes written in ASCII where an input method typed full-width digits or letters (NFKC first,
+    then trimmed: `normalize_code`). The SQL engine does the same in SQL (`_clean_sql`)."""
+    text = {}
+    for name in FIELDS:
+        value = values.get(name)
+        value = "" if value is None else str(value)
+        text[name] = normalize_code(value) if name in CODE_FIELDS and not value.isascii() else value.strip()
+    return text
+
+
+def rejected_raw(text: dict) -> dict:
+    """What a rejected row keeps of its values: the non-empty ones, with the ID number masked as the
+    log masks it (`mask_id_number`), so no full ID number is stored or offered for download."""
+    raw = {k: v for k, v in text.items() if v}
+    if raw.get("certno"):
+        raw["certno"] = mask_id_number(raw["certno"])
+    return raw
+
+
 def fingerprint(values: list) -> str:
     return hashlib.md5("|".join(values).encode()).hexdigest()  # noqa: S324 - a content fingerprint, not security
 
@@ -130,6 +153,7 @@ class PythonEngine:
     def __init__(self, context: IngestContext, messages: Messages):
         self.context = context
         self.m = messages
+        self.max_amount = max_amount()
         self.facilities = {
             code: (pk, enabled)
             for code, pk, enabled in Facility.objects.values_list("code", "pk", "settlement_enabled")
@@ -158,6 +182,9 @@ class PythonEngine:
             if not AMOUNT_RE.match(t[name]):
                 return m.amount_format % {"field": name, "value": t[name]}
             row.amounts[name] = Decimal(t[name]).quantize(CENT)
+        for name in AMOUNT_FIELDS:
+            if row.amounts[name] > self.max_amount:
+                return m.amount_too_high % {"field": name, "value": row.amounts[name], "max": self.max_amount}
         a = row.amounts
         if a["fund_pay_sumamt"] < a["hifp_pay"] + a["maf_pay"]:
             return m.funds_rule % {"fund": a["fund_pay_sumamt"], "sum": a["hifp_pay"] + a["maf_pay"]}
@@ -192,7 +219,7 @@ class PythonEngine:
         valid: list[_Row] = []
         for number, values in rows:
             outcome.total += 1
-            row = _Row(number, {f: str(values.get(f) if values.get(f) is not None else "").strip() for f in FIELDS})
+            row = _Row(number, clean_values(values))
             row.reason = self.check(row)
             if row.reason:
                 rejects.append(row)
@@ -307,7 +334,7 @@ class PythonEngine:
                 RejectedSettlementRow(
                     batch_id=self.context.batch_id, row_number=r.number, setl_id=r.text["setl_id"][:100],
                     fixmedins_code=r.text["fixmedins_code"][:100], reason=r.reason[:300],
-                    raw={k: v for k, v in r.text.items() if v},
+                    raw=rejected_raw(r.text),
                 )
                 for r in sorted(rejects, key=lambda r: r.number)
             ],
@@ -332,6 +359,23 @@ def _trim(expression: str) -> str:
     return f"btrim({expression}, {_lit(BLANKS)})"
 
 
+def _clean_sql(name: str, expression: str) -> str:
+    """The SQL for a value as `clean_values` reads it: a code not in ASCII goes through NFKC first
+    (PostgreSQL's normalize(); the ASCII test, octet length = length, keeps it off the usual row)."""
+    if name in CODE_FIELDS:
+        expression = f"CASE WHEN octet_length({expression}) = length({expression}) THEN {expression} ELSE normalize({expression}, NFKC) END"
+    return _trim(expression)
+
+
+def _masked_sql(expression: str) -> str:
+    """`clinics.validators.mask_id_number` in SQL (an empty value stays empty): the log's certno_masked
+    and a rejected row's certno."""
+    return (
+        f"CASE WHEN {expression} IS NULL OR {expression} = '' THEN '' WHEN length({expression}) >= 10 "
+        f"THEN left({expression}, 6) || '********' || right({expression}, 4) ELSE repeat('*', length({expression})) END"
+    )
+
+
 def _sub(template: str, **values: str) -> str:
     """SQL that fills %(name)s placeholders of a translated message with SQL expressions."""
     sql = _lit(template)
@@ -348,6 +392,7 @@ class PostgresEngine:
     def __init__(self, context: IngestContext, messages: Messages):
         self.context = context
         self.m = messages
+        self.max_amount = max_amount()
 
     def _reason_sql(self) -> str:
         m = self.m
@@ -389,6 +434,14 @@ class PostgresEngine:
 
         def n(name):
             return f"{s}{name}::numeric(12,2)"
+
+        # The upper bound, field by field as in the Python engine; one test for the usual row.
+        top = self.max_amount
+        too_high = " ".join(
+            f"WHEN {n(name)} > {top} THEN {_sub(m.amount_too_high, field=_lit(name), value=f'{n(name)}::text', max=_lit(top))}"
+            for name in AMOUNT_FIELDS
+        )
+        whens.append((f"greatest({', '.join(n(a) for a in AMOUNT_FIELDS)}) > {top}", f"CASE {too_high} END"))
 
         whens.append((
             f"{n('fund_pay_sumamt')} < {n('hifp_pay')} + {n('maf_pay')}",
@@ -447,14 +500,14 @@ class PostgresEngine:
     def run(self, cursor) -> IngestOutcome:
         ctx, m = self.context, self.m
         params = {"now": ctx.now, "batch": ctx.batch_id}
-        trimmed = ", ".join(f"nullif({_trim(f)}, '') AS {f}" for f in FIELDS)
+        trimmed = ", ".join(f"nullif({_clean_sql(f, f)}, '') AS {f}" for f in FIELDS)
         cursor.execute("DROP TABLE IF EXISTS settlement_valid, settlement_reversal")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # The temp tables have no statistics and the insert's plan carries disabled-node costs:
         # JIT would compile the statements for ~0.5 s each, more than they take to run.
         cursor.execute("SET LOCAL jit = off")
         amounts = ", ".join(f"CASE WHEN rule_reason IS NULL THEN {a}::numeric(12,2) END AS {a}" for a in AMOUNT_FIELDS)
-        certno = "CASE WHEN certno IS NULL THEN '' WHEN length(certno) >= 10 THEN left(certno, 6) || '********' || right(certno, 4) ELSE repeat('*', length(certno)) END"
+        certno = _masked_sql("certno")
         fp_parts = ", ".join(
             ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "facility_id::text",
              "extract(epoch FROM settled_at)::bigint::text"]
@@ -462,7 +515,7 @@ class PostgresEngine:
             + ["atddr_no", "init_setl_id"]
         )
         # The window over each setl_id's rows (a sort) only when a setl_id repeats in the upload.
-        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {_trim('setl_id')} HAVING count(*) > 1)")
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {_clean_sql('setl_id', 'setl_id')} HAVING count(*) > 1)")
         if cursor.fetchone()[0]:
             first_seen = ("min(f.row_no) OVER first_seen AS first_row, first_value(f.fp) OVER first_seen AS first_fp",
                           "WINDOW first_seen AS (PARTITION BY f.setl_id, f.rule_reason IS NULL ORDER BY f.row_no)")
@@ -536,13 +589,17 @@ class PostgresEngine:
         )
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
 
-        raw = ", ".join(f"{_lit(f)}, nullif({_trim('c.' + f)}, '')" for f in FIELDS)
+        # As the Python engine keeps them (`rejected_raw`): cleaned values, the ID number masked.
+        raw = ", ".join(
+            f"{_lit(f)}, nullif({_masked_sql(_clean_sql(f, 'c.' + f)) if f == 'certno' else _clean_sql(f, 'c.' + f)}, '')"
+            for f in FIELDS
+        )
         # The rejected rows are few: their raw values are looked up in the staging table by row_no.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(
             f"""INSERT INTO settlements_rejectedsettlementrow (batch_id, row_number, setl_id, fixmedins_code, reason, raw)
-            SELECT %(batch)s, c.row_no, coalesce(left(nullif({_trim('c.setl_id')}, ''), 100), ''),
-                   coalesce(left(nullif({_trim('c.fixmedins_code')}, ''), 100), ''),
+            SELECT %(batch)s, c.row_no, coalesce(left(nullif({_clean_sql('setl_id', 'c.setl_id')}, ''), 100), ''),
+                   coalesce(left(nullif({_clean_sql('fixmedins_code', 'c.fixmedins_code')}, ''), 100), ''),
                    left(late.reason, 300), jsonb_strip_nulls(jsonb_build_object({raw}))
               FROM {STAGE} c
               JOIN (SELECT row_no, reason FROM settlement_valid WHERE status = 'rejected'
@@ -628,6 +685,7 @@ def fast_lane_request(context: IngestContext, raw: RawCsv, first_chunk: int, chu
         "max_length": MAX_LENGTH,
         "insutypes": INSUTYPES,
         "clr_types": CLR_TYPES,
+        "max_amount": f"{max_amount():.2f}",
         "facilities": dict(clinics.values_list("code", "pk")),
         "now": context.now.timestamp(),
         "tail": f"{context.batch_id},{'t' if context.is_demo else 'f'}\n",

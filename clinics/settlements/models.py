@@ -27,6 +27,11 @@ from django.utils.translation import gettext_lazy as _
 from clinics.models import Facility
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# Sums of the log (the monthly rollup, a reconciliation's totals): wide enough for as many rows as
+# the visits counter can count (2,147,483,647) at the largest amount the log can hold
+# (9,999,999,999.99 — rows stored before SETTLEMENT_MAX_AMOUNT bounded new ones included), so no
+# sum of stored rows can overflow: 2.2e19 < 1e20.
+SUM_MONEY = {"max_digits": 22, "decimal_places": 2}
 HALF_CENT = models.Value(Decimal("0.005"), output_field=models.DecimalField(max_digits=4, decimal_places=3))
 
 
@@ -322,10 +327,10 @@ class Reconciliation(models.Model):
     balanced = models.BooleanField(_("balanced (账账相符)"))
     our_count = models.IntegerField(_("settlements here"), default=0)
     bureau_count = models.IntegerField(_("settlements at bureau"), default=0)
-    our_medfee = models.DecimalField(_("total fees here"), **MONEY, default=0)
-    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY, default=0)
-    our_fund = models.DecimalField(_("funds paid here"), **MONEY, default=0)
-    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY, default=0)
+    our_medfee = models.DecimalField(_("total fees here"), **SUM_MONEY, default=0)
+    bureau_medfee = models.DecimalField(_("total fees at bureau"), **SUM_MONEY, default=0)
+    our_fund = models.DecimalField(_("funds paid here"), **SUM_MONEY, default=0)
+    bureau_fund = models.DecimalField(_("funds paid at bureau"), **SUM_MONEY, default=0)
     matched = models.IntegerField(_("detail lines matched"), default=0)
     missing_here = models.IntegerField(_("missing here"), default=0)
     missing_at_bureau = models.IntegerField(_("missing at bureau"), default=0)
@@ -360,12 +365,12 @@ class ReconciliationTotal(models.Model):
     clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
     our_count = models.IntegerField(_("settlements here"))
     bureau_count = models.IntegerField(_("settlements at bureau"))
-    our_medfee = models.DecimalField(_("total fees here"), **MONEY)
-    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY)
-    our_fund = models.DecimalField(_("funds paid here"), **MONEY)
-    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY)
-    our_acct = models.DecimalField(_("personal account here"), **MONEY)
-    bureau_acct = models.DecimalField(_("personal account at bureau"), **MONEY)
+    our_medfee = models.DecimalField(_("total fees here"), **SUM_MONEY)
+    bureau_medfee = models.DecimalField(_("total fees at bureau"), **SUM_MONEY)
+    our_fund = models.DecimalField(_("funds paid here"), **SUM_MONEY)
+    bureau_fund = models.DecimalField(_("funds paid at bureau"), **SUM_MONEY)
+    our_acct = models.DecimalField(_("personal account here"), **SUM_MONEY)
+    bureau_acct = models.DecimalField(_("personal account at bureau"), **SUM_MONEY)
     balanced = models.BooleanField(_("balanced"))
 
     class Meta:
@@ -448,12 +453,12 @@ class SettlementMonthStat(models.Model):
     clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
     visits = models.IntegerField(_("visits (net of reversals)"), default=0)
     reversals = models.IntegerField(_("reversals"), default=0)
-    medfee_sumamt = models.DecimalField(_("total medical fees"), max_digits=16, decimal_places=2, default=0)
-    fund_pay_sumamt = models.DecimalField(_("all funds paid"), max_digits=16, decimal_places=2, default=0)
-    hifp_pay = models.DecimalField(_("pooled fund paid"), max_digits=16, decimal_places=2, default=0)
-    maf_pay = models.DecimalField(_("medical assistance paid"), max_digits=16, decimal_places=2, default=0)
-    acct_pay = models.DecimalField(_("personal account paid"), max_digits=16, decimal_places=2, default=0)
-    psn_cash_pay = models.DecimalField(_("cash paid"), max_digits=16, decimal_places=2, default=0)
+    medfee_sumamt = models.DecimalField(_("total medical fees"), **SUM_MONEY, default=0)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid"), **SUM_MONEY, default=0)
+    hifp_pay = models.DecimalField(_("pooled fund paid"), **SUM_MONEY, default=0)
+    maf_pay = models.DecimalField(_("medical assistance paid"), **SUM_MONEY, default=0)
+    acct_pay = models.DecimalField(_("personal account paid"), **SUM_MONEY, default=0)
+    psn_cash_pay = models.DecimalField(_("cash paid"), **SUM_MONEY, default=0)
 
     class Meta:
         ordering = ["-month", "facility"]

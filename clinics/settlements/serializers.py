@@ -58,16 +58,18 @@ class UploadReportSerializer(serializers.Serializer):
 
 
 class ClinicSummarySerializer(serializers.Serializer):
+    # Sums of the monthly rollup (models.SUM_MONEY, 22 digits) over a clinic's lines: DRF refuses to
+    # write a value with more digits than max_digits (a 500), so room for them all.
     facility_id = serializers.IntegerField()
     fixmedins_code = serializers.CharField(source="facility__code")
     clinic = serializers.CharField(source="facility__name")
     visits = serializers.IntegerField()
     reversals = serializers.IntegerField()
-    medfee_sumamt = serializers.DecimalField(max_digits=14, decimal_places=2)
-    fund_pay_sumamt = serializers.DecimalField(max_digits=14, decimal_places=2)
-    hifp_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
-    maf_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
-    acct_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
-    psn_cash_pay = serializers.DecimalField(max_digits=14, decimal_places=2)
+    medfee_sumamt = serializers.DecimalField(max_digits=24, decimal_places=2)
+    fund_pay_sumamt = serializers.DecimalField(max_digits=24, decimal_places=2)
+    hifp_pay = serializers.DecimalField(max_digits=24, decimal_places=2)
+    maf_pay = serializers.DecimalField(max_digits=24, decimal_places=2)
+    acct_pay = serializers.DecimalField(max_digits=24, decimal_places=2)
+    psn_cash_pay = serializers.DecimalField(max_digits=24, decimal_places=2)
 
 

@@ -26,7 +26,7 @@ from clinics.settlements.ingest import (
 )
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.rules import REQUIRED, Messages
-from clinics.tabular import TableError, check_header, read_table
+from clinics.tabular import TableError, check_header, enforce_upload_limits, read_table
 
 MAX_API_ROWS = 5000
 DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK
@@ -52,6 +52,15 @@ def table_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict]]:
     """Rows of a CSV or XLSX upload with the row number a person sees (header = row 1)."""
     _header, rows = read_table(data, filename, REQUIRED)
     return ((row.number, row.values) for row in rows)
+
+
+def unix_line_ends(data: bytes) -> bytes:
+    """A CSV whose lines end in a bare carriage return (Excel's "CSV (Macintosh)"), or that mixes one
+    in, read as lines ending in LF, as a spreadsheet shows them: every reader (the fast lane, COPY,
+    Python's csv) then sees the same rows. CR LF stays (two counts, no copy, for the usual file)."""
+    if b"\r" not in data or data.count(b"\r") == data.count(b"\r\n"):
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
@@ -136,10 +145,16 @@ def settlements_import(
     lane = None
     if data is not None:
         name = filename.lower()
+        try:
+            # Size and rows (and an XLSX's unpacked size, parts and cells) before anything reads the
+            # file: a CSV over UPLOAD_MAX_ROWS is refused whole, the fast lane's path included.
+            enforce_upload_limits(data, filename)
+        except TableError as exc:
+            raise ValidationError(str(exc), code="upload_limit") from exc
         if name.endswith((".csv", ".txt")):
             # A NUL byte is never text in UTF-8 or GB18030, and PostgreSQL refuses it (the whole
             # upload failed with a DataError): drop it, so each row is judged on the rest.
-            data = data.replace(b"\x00", b"")
+            data = unix_line_ends(data.replace(b"\x00", b""))
         try:
             if connection.vendor == "postgresql" and name.endswith((".csv", ".txt")):
                 # The fast lane's child starts reading the file now, while the encoding and the

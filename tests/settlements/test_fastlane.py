@@ -10,7 +10,7 @@ import datetime
 import json
 import re
 import sys
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
 from django.db import connection, transaction
@@ -26,6 +26,7 @@ from clinics.settlements.ingest import (
     LaneFailedError,
     PythonEngine,
     _Row,
+    clean_values,
     fast_lane_request,
 )
 from clinics.settlements.models import (
@@ -34,7 +35,7 @@ from clinics.settlements.models import (
     SettlementMonthStat,
     SettlementRecord,
 )
-from clinics.settlements.rules import FIELDS, MAX_LENGTH, Messages
+from clinics.settlements.rules import CODE_FIELDS, FIELDS, MAX_LENGTH, Messages
 from clinics.settlements.services import raw_csv, settlements_import
 from clinics.tabular import csv_text
 from clinics.validators import mask_id_number
@@ -74,21 +75,39 @@ def lane_output(data: bytes, own=None) -> tuple[dict[int, tuple[list[str], str]]
 
 # --- row by row against the Python engine (both databases) ----------------------------------
 
+FULL_WIDTH = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ")
+# Whole sets of the six amounts (medfee, fund, hifp, maf, acct, cash), keeping both amount rules or
+# not, around the upper bound (SETTLEMENT_MAX_AMOUNT, 100000.00 in the tests).
+AMOUNT_SETS = {
+    "at the bound": ("100000.00", "90000.00", "85000.00", "5000.00", "2000.00", "8000.00"),
+    "a cent above": ("100000.01", "90000.00", "85000.00", "5000.00", "2000.00", "8000.01"),
+    "far above": ("9999999999.99", "9999999999.99", "9999999999.99", "0.00", "0.00", "0.00"),
+    "cash above, total rule broken": ("50.00", "40.00", "35.00", "5.00", "2.00", "100000.01"),
+    "hifp above, funds rule broken": ("50.00", "40.00", "100001.00", "5.00", "2.00", "8.00"),
+    "just below, seven digits": ("99999.99", "99999.99", "99999.99", "0.00", "0.00", "0.00"),
+}
+AMOUNTS = ["medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay"]
+
 VARIANTS = {
     "setl_id": ["S1", " S1", "S1 ", "", "S" * 30, "S" * 31, "S\\1", "S\t1", "S,1", "患者1", "S1\u3000", "\xa0S1",
-                "S1\x1f", "S\u30001"],
+                "S1\x1f", "S\u30001", "S１", "Ｓ1"],
+    "mdtrt_id": ["M00000001", "Ｍ00000001", "M０1"],
+    "psn_no": ["P00000001", "P００1", " P1"],
     "psn_name": ["测试患者", "张 三", " 李四", "", "名" * 16, "名" * 17, "a\"b", "O'Neil", "\u3000李四", "李四\u2002",
                  "李\u3000四"],
-    "certno": ["", "451028198506150012", "12345", "45102819850615001X", "４５", "1234567890123456789"],
-    "insutype": ["390", "310", "391", " 390", ""],
-    "clr_type": ["11", "14", "12"],
-    "medfee_sumamt": ["50.00", "50", "50.0", "050.00", "-50.00", "5e1", "50.001", "５0.00", "", "50.01"],
-    "hifp_pay": ["35.00", "36.00", "35", "0.00"],
+    "certno": ["", "451028198506150012", "12345", "45102819850615001X", "４５", "1234567890123456789",
+               "451028198506150012".translate(FULL_WIDTH), "45102819850615001Ｘ"],
+    "insutype": ["390", "310", "391", " 390", "", "３９０"],
+    "clr_type": ["11", "14", "12", "１４"],
+    "medfee_sumamt": ["50.00", "50", "50.0", "050.00", "-50.00", "5e1", "50.001", "５0.00", "", "50.01", "100000.00",
+                      "100000.01", "1000000.00"],
+    "hifp_pay": ["35.00", "36.00", "35", "0.00", "100000.01", "200000.00"],
+    "amounts": ["as they are", *AMOUNT_SETS],
     "setl_time": ["2026-10-12 09:30:00", "2026-10-12T09:30:00", "2026-10-12 09:30", "2026-02-29 09:30:00",
                   "2024-02-29 09:30:00", "2026-11-30 09:00:00", "2026-10-12 24:00:00", "1999-12-31 23:59:59",
                   "2026-10-31 23:59:59", "2026-10-12 9:30:00", "２026-10-12 09:30:00"],
-    "fixmedins_code": ["own", "disabled", "unknown"],
-    "atddr_no": ["", "D00000001", " D1", "D1\u3000", "\u3000"],
+    "fixmedins_code": ["own", "disabled", "unknown", "own in full-width digits"],
+    "atddr_no": ["", "D00000001", " D1", "D1\u3000", "\u3000", "Ｄ1", "D００1"],
     "init_setl_id": ["", "S0"],
 }
 
@@ -105,29 +124,32 @@ CHANGES = st.lists(
 VALID = {name: options[0] for name, options in VARIANTS.items()}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(CHANGES)
 def test_the_lane_takes_only_rows_the_python_engine_accepts_and_stores_the_same(clinics, changes):
     choice = {**VALID, **dict(changes)}
-    codes = {"own": clinics["own"].code, "disabled": clinics["disabled"].code, "unknown": "451028999999"}
-    values = row(clinics["own"], 1, **{k: v for k, v in choice.items() if k != "fixmedins_code"})
+    codes = {"own": clinics["own"].code, "disabled": clinics["disabled"].code, "unknown": "451028999999",
+             "own in full-width digits": clinics["own"].code.translate(FULL_WIDTH)}
+    values = row(clinics["own"], 1, **{k: v for k, v in choice.items() if k not in ("fixmedins_code", "amounts")})
     values["fixmedins_code"] = codes[choice["fixmedins_code"]]
+    if choice["amounts"] in AMOUNT_SETS:
+        values.update(zip(AMOUNTS, AMOUNT_SETS[choice["amounts"]], strict=True))
     data = csv_bytes([values])
     taken, slow = lane_output(data)
     assert sorted([*taken, *slow]) == [2], "every line is taken or handed on, once"
 
     messages = Messages.load()
     engine = PythonEngine(IngestContext(batch_id=7, now=NOW), messages)
-    checked = _Row(2, {f: str(values.get(f) or "").strip() for f in FIELDS})
+    checked = _Row(2, clean_values(values))
     reason = engine.check(checked)
     if 2 not in taken:
         if not reason and documented_form(values):
             pytest.fail(f"a valid row in the documented form was not taken: {values}")
         return
-    # The two amount rules are the log's CHECK constraints: the database refuses those rows.
-    amount_rules = (messages.funds_rule.split("%")[0], messages.total_rule.split("%")[0])
-    assert reason == "" or reason.startswith(amount_rules), f"the lane took a row the rules refuse: {reason}"
+    # The two amount rules are the log's CHECK constraints: the database refuses those rows (and a
+    # row that keeps them has no amount above medfee_sumamt, the one the lane holds to the bound).
     if reason:
+        assert breaks_an_amount_rule(checked.text), f"the lane took a row the rules refuse: {reason}"
         return
     log, fp = taken[2]
     assert fp == engine._fingerprint(checked)
@@ -141,13 +163,25 @@ def test_the_lane_takes_only_rows_the_python_engine_accepts_and_stores_the_same(
     assert log[15:17] == [t["atddr_no"], ""]
 
 
+def breaks_an_amount_rule(text: dict) -> bool:
+    """Whether the log's CHECKs refuse the row's amounts (funds cover hifp + maf; the total adds up)."""
+    try:
+        medfee, fund, hifp, maf, acct, cash = (Decimal(text[a]) for a in AMOUNTS)
+    except InvalidOperation:
+        return False
+    return fund < hifp + maf or medfee != fund + acct + cash
+
+
 def documented_form(values: dict) -> bool:
-    """Written exactly as the documentation shows: the form the lane must take when it is valid."""
+    """Written exactly as the documentation shows: the form the lane must take when it is valid
+    (codes in ASCII: one written with an input method's full-width digits goes to the SQL engine,
+    which writes it in ASCII)."""
     plain = all(v == v.strip() and not set(v) & set(',"\t\\') for v in values.values())
+    plain = plain and all(values[name].isascii() for name in CODE_FIELDS)
     return (
         plain
         and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", values["setl_time"]) is not None
-        and all(re.fullmatch(r"(0|[1-9][0-9]*)\.[0-9]{2}", values[a]) for a in ("medfee_sumamt", "hifp_pay"))
+        and all(re.fullmatch(r"(0|[1-9][0-9]*)\.[0-9]{2}", values[a]) for a in AMOUNTS)
         and re.fullmatch(r"[0-9A-Za-z]*", values["certno"]) is not None
         and all(len(values[f].encode()) <= n for f, n in MAX_LENGTH.items())
         and values["init_setl_id"] == ""
