@@ -681,6 +681,36 @@ def test_scopers_cover_every_related_model_of_b(matrix):
     assert len([t for t in targets if sides.of_b(t)]) >= 10
 
 
+def test_changelist_filters_offer_no_out_of_reach_row(matrix):
+    """A changelist's filter on a related field (township, clinic, doctor…) lists only rows in reach:
+    the stock filter listed every township of the county to a township admin."""
+    a, b, users, sides, markers = matrix
+    checked, wrong = 0, []
+    for role in ("township_admin", GRANTED, "county_admin"):
+        client = Client()
+        client.force_login(users[role])
+        for model in admin.site._registry:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+            response = client.get(url)
+            if response.status_code != 200 or not response.context or "cl" not in response.context:
+                continue
+            for spec in response.context["cl"].filter_specs:
+                related = getattr(getattr(spec, "field", None), "related_model", None)
+                if related is None or not hasattr(spec, "lookup_choices"):
+                    continue
+                checked += 1
+                offered = {str(pk) for pk, _label in spec.lookup_choices}
+                b_rows = {str(pk) for pk in sides.of_b(related)}
+                if role in SCOPED and offered & b_rows:
+                    wrong.append(f"{role} {url} filter {spec.field_path}: offers {related.__name__} rows of B")
+                if role not in SCOPED and b_rows and not isinstance(spec, admin.RelatedOnlyFieldListFilter) and not offered & b_rows:
+                    wrong.append(f"{role} {url} filter {spec.field_path}: B missing for a county-wide role")
+            if role in SCOPED and (found := leaks(response_text(response), [b.township.name])):
+                wrong.append(f"{role} {url}: names B's township {found}")
+    assert checked >= 15, checked
+    assert not wrong, "\n".join(wrong)
+
+
 def test_reach_fields_declare_why_they_are_county_wide():
     with pytest.raises(TypeError):
         ReachIdField(model=Township, scoped=False)
