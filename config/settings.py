@@ -253,6 +253,12 @@ CELERY_BEAT_SCHEDULE["settlements-detect-anomalies"] = {
     "task": "settlements.detect_anomalies",
     "schedule": crontab(hour=2, minute=20, day_of_month="2"),
 }
+# staffing: a doctor's login follows the posting in force, so a move recorded in advance takes the
+# login to the new clinic on its start date (just after midnight, China time).
+CELERY_BEAT_SCHEDULE["staffing-sync-doctor-logins"] = {
+    "task": "staffing.sync_doctor_logins",
+    "schedule": crontab(hour=0, minute=5),
+}
 
 # --- E-mail and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

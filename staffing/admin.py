@@ -62,9 +62,9 @@ class TownshipOfPostingFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(
-                postings__end_date__isnull=True, postings__facility__township__code=self.value()
-            ).distinct()
+            from staffing.reach import posted_q
+
+            return queryset.filter(posted_q(Q(facility__township__code=self.value())))
         return queryset
 
 
@@ -96,7 +96,7 @@ class DoctorImportForm(forms.Form):
 
 @admin.register(Doctor)
 class DoctorAdmin(ScopedAdmin):
-    facility_path = "postings__facility"
+    facility_path = None  # doctors are scoped by the posting in force (get_queryset), not by any posting
     form = DoctorForm
     list_display = [
         "name", "sex", "qualification", "current_clinic", "licence_expiry", "status", "id_number_display", "is_demo",
@@ -109,7 +109,9 @@ class DoctorAdmin(ScopedAdmin):
     change_list_template = "admin/staffing/doctor/change_list.html"
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).distinct()
+        from staffing.reach import scope_doctors
+
+        queryset = scope_doctors(super().get_queryset(request), request.user)
         today = timezone.localdate()
         current = Posting.objects.filter(doctor=OuterRef("pk"), start_date__lte=today).filter(
             Q(end_date__isnull=True) | Q(end_date__gte=today)

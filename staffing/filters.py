@@ -1,9 +1,10 @@
 import django_filters
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Facility
 from staffing.models import Doctor
+from staffing.reach import posted_q
 
 
 class ClinicFilter(django_filters.FilterSet):
@@ -31,11 +32,13 @@ class DoctorFilter(django_filters.FilterSet):
         model = Doctor
         fields = ["township", "clinic", "status", "qualification", "understaffed"]
 
+    # A doctor belongs to the township and clinic of the posting in force today (or, for a new
+    # hire, the upcoming one): the same rule as reach, so a filter never lists a doctor who moved.
     def filter_township(self, queryset, name, value):
-        return queryset.filter(postings__end_date__isnull=True, postings__facility__township__code=value).distinct()
+        return queryset.filter(posted_q(Q(facility__township__code=value)))
 
     def filter_clinic(self, queryset, name, value):
-        return queryset.filter(postings__end_date__isnull=True, postings__facility__code=value).distinct()
+        return queryset.filter(posted_q(Q(facility__code=value)))
 
     def filter_understaffed(self, queryset, name, value):
         from staffing.selectors import clinic_coverage_list

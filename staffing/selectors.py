@@ -2,12 +2,13 @@
 
 import datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from clinics.models import Facility, Role
-from clinics.scoping import scope_facilities, scope_queryset, user_role
+from clinics.models import Facility
+from clinics.scoping import scope_facilities, user_role
 from staffing.models import Doctor, Posting
+from staffing.reach import in_force_on, scope_doctors
 
 LICENCE_WARNING_DAYS = 90
 
@@ -16,14 +17,8 @@ def today() -> datetime.date:
     return timezone.localdate()
 
 
-def _open_on(day: datetime.date, prefix: str = "") -> Q:
-    return Q(**{f"{prefix}start_date__lte": day}) & (
-        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gte": day})
-    )
-
-
 def active_postings_on(day: datetime.date) -> QuerySet:
-    return Posting.objects.filter(_open_on(day), doctor__status=Doctor.Status.ACTIVE)
+    return Posting.objects.filter(in_force_on(day), doctor__status=Doctor.Status.ACTIVE)
 
 
 def clinic_coverage_list(*, user, day: datetime.date | None = None) -> QuerySet:
@@ -43,16 +38,13 @@ def clinic_coverage_list(*, user, day: datetime.date | None = None) -> QuerySet:
 
 
 def doctor_list(*, user, day: datetime.date | None = None) -> QuerySet:
-    """Doctors whose current posting is in the user's reach; a village doctor sees their clinic."""
+    """Doctors whose posting in force on `day` is in the user's reach (or, for a doctor with none
+    in force yet, the upcoming one); a village doctor sees their clinic's doctors."""
     day = day or today()
-    queryset = Doctor.objects.all()
-    role = user_role(user)
-    if role is None:
-        return queryset.none()
-    if role not in (Role.COUNTY_ADMIN, Role.PAYROLL_OFFICER, Role.INSURANCE_CLERK):
-        in_reach = scope_queryset(Posting.objects.filter(doctor=OuterRef("pk")), user)
-        queryset = queryset.filter(Exists(in_reach))
-    current = Posting.objects.filter(_open_on(day), doctor=OuterRef("pk")).order_by("-start_date")
+    if user_role(user) is None:
+        return Doctor.objects.none()
+    queryset = scope_doctors(Doctor.objects.all(), user, day=day)
+    current = Posting.objects.filter(in_force_on(day), doctor=OuterRef("pk")).order_by("-start_date")
     return queryset.annotate(
         current_facility_id=current.values("facility_id")[:1],
     )
@@ -60,7 +52,7 @@ def doctor_list(*, user, day: datetime.date | None = None) -> QuerySet:
 
 def doctor_current_posting(*, doctor: Doctor, day: datetime.date | None = None) -> Posting | None:
     day = day or today()
-    return doctor.postings.filter(_open_on(day)).select_related("facility").first()
+    return doctor.postings.filter(in_force_on(day)).select_related("facility").first()
 
 
 def doctors_posted(*, facility_ids, start: datetime.date, end: datetime.date) -> QuerySet:

@@ -1,18 +1,24 @@
-"""Writes to the doctor register. Each service validates, saves in one transaction and audits."""
+"""Writes to the doctor register. Each service validates, saves in one transaction and audits.
+
+Reach is checked before and after every change (clinics.scoping, staffing.reach): a township admin
+changes only the doctors whose posting in force is in the township, posts them only to its clinics,
+and a transfer between townships is the county's."""
 
 import datetime
-from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_record, changed_fields, snapshot
 from clinics.models import Facility, Role, UserScope
 from clinics.roles import role_assign
-from clinics.tabular import parse_date, read_table
-from clinics.validators import validate_mobile, validate_resident_id
-from staffing.models import Doctor, Posting, keyed_hash
+from clinics.scoping import is_county_wide, require_county_wide, require_facility_reach
+from staffing.models import Doctor, Posting
+from staffing.reach import governing_posting, in_force_on, require_doctor_reach
 
 DOCTOR_FIELDS = [
     "name",
@@ -35,17 +41,27 @@ AUDITED_DOCTOR_FIELDS = [f for f in DOCTOR_FIELDS if f not in {"id_number", "ban
 
 @transaction.atomic
 def doctor_create(*, acting_user, facility: Facility | None = None, **data) -> Doctor:
+    """Register a doctor, posted to `facility` from the hire date. A doctor with no clinic is in
+    nobody's reach but the county's, so only a county-wide role registers one."""
+    if facility is None:
+        require_county_wide(acting_user, what=_("Registering a doctor without a clinic"))
+    else:
+        require_facility_reach(acting_user, facility)
     doctor = Doctor(**data)
     doctor.full_clean()
     doctor.save()
     audit_record(actor=acting_user, action="doctor.create", target=doctor, changes=snapshot(doctor, AUDITED_DOCTOR_FIELDS))
     if facility is not None:
-        posting_open(doctor=doctor, facility=facility, start_date=doctor.hire_date, acting_user=acting_user)
+        _posting_open(doctor=doctor, facility=facility, start_date=doctor.hire_date, end_date=None, acting_user=acting_user)
+        require_doctor_reach(acting_user, doctor)
     return doctor
 
 
 @transaction.atomic
 def doctor_update(*, doctor: Doctor, acting_user, **data) -> Doctor:
+    # Reach by the stored postings (the doctor's fields do not move reach; an exit date closes the
+    # posting through posting_close, which checks its clinic).
+    require_doctor_reach(acting_user, doctor)
     before = snapshot(doctor, DOCTOR_FIELDS)
     for key, value in data.items():
         if key not in DOCTOR_FIELDS:
@@ -67,7 +83,57 @@ def doctor_update(*, doctor: Doctor, acting_user, **data) -> Doctor:
     return doctor
 
 
-def _check_overlap(*, doctor: Doctor, start_date, end_date, exclude_pk=None) -> None:
+def _sync_login(doctor: Doctor, *, today: datetime.date | None = None, acting_user=None) -> bool:
+    """A village doctor's login reaches the clinic of the posting in force today. A posting that
+    starts later moves it on its start date (the daily task `staffing.sync_doctor_logins`); with no
+    posting in force the login keeps its clinic. Audited by role_assign; True when it moved."""
+    if doctor.user_id is None:
+        return False
+    today = today or timezone.localdate()
+    posting = (
+        Posting.objects.filter(in_force_on(today), doctor_id=doctor.pk).select_related("facility__township").first()
+    )
+    if posting is None:
+        return False
+    facility = posting.facility
+    scope = UserScope.objects.filter(user_id=doctor.user_id).first()
+    if scope is not None and scope.role != Role.VILLAGE_DOCTOR:
+        return False  # a doctor who is also an admin or consultant keeps that login's reach
+    if scope is not None and scope.facility_id == facility.pk and scope.township_id == facility.township_id:
+        return False
+    user = get_user_model().objects.get(pk=doctor.user_id)
+    role_assign(user=user, role=Role.VILLAGE_DOCTOR, facility=facility, township=facility.township, acting_user=acting_user)
+    return True
+
+
+@transaction.atomic
+def doctor_logins_sync(*, today: datetime.date) -> int:
+    """Move every village doctor's login whose clinic differs from the posting in force `today`
+    (a posting that started today, or one whose move was recorded in advance). Idempotent; each
+    move is audited with the system as the actor. Returns how many logins moved."""
+    in_force = Posting.objects.filter(in_force_on(today), doctor=OuterRef("pk")).order_by("-start_date")
+    stale = (
+        Doctor.objects.filter(user__isnull=False)
+        .annotate(
+            posted_facility=Subquery(in_force.values("facility_id")[:1]),
+            posted_township=Subquery(in_force.values("facility__township_id")[:1]),
+        )
+        .filter(posted_facility__isnull=False)
+        .filter(
+            Q(user__scope__isnull=True)
+            | Q(user__scope__role=Role.VILLAGE_DOCTOR)
+            & (
+                ~Q(user__scope__facility_id=F("posted_facility"))
+                | ~Q(user__scope__township_id=F("posted_township"))
+                | Q(user__scope__township_id__isnull=True)
+            )
+        )
+        .order_by("pk")
+    )
+    return sum(1 for doctor in stale if _sync_login(doctor, today=today))
+
+
+def _check_overlap(*, doctor, start_date, end_date, exclude_pk=None, field: str = "start_date") -> None:
     overlapping = Posting.objects.filter(doctor=doctor).exclude(pk=exclude_pk)
     overlapping = overlapping.exclude(end_date__lt=start_date)
     if end_date is not None:
@@ -76,7 +142,7 @@ def _check_overlap(*, doctor: Doctor, start_date, end_date, exclude_pk=None) -> 
     if clash:
         raise ValidationError(
             {
-                "start_date": _(
+                field: _(
                     "This doctor is already posted to %(facility)s from %(start)s; "
                     "end that posting first or move the doctor."
                 )
@@ -85,17 +151,20 @@ def _check_overlap(*, doctor: Doctor, start_date, end_date, exclude_pk=None) -> 
         )
 
 
-def _sync_user_scope(doctor: Doctor, facility: Facility | None) -> None:
-    """A village doctor's login reaches the clinic of their open posting."""
-    if doctor.user_id is None or facility is None:
+def _require_same_township(acting_user, *, doctor: Doctor, facility: Facility, leaving: Posting | None = None) -> None:
+    """A transfer between townships is a county action: the township of the doctor's posting in
+    force (or upcoming), and of the posting a move closes, must be the new clinic's township."""
+    if acting_user is None or is_county_wide(acting_user):
         return
-    scope = UserScope.objects.filter(user_id=doctor.user_id).first()
-    if scope is None or scope.role == Role.VILLAGE_DOCTOR:
-        role_assign(user=doctor.user, role=Role.VILLAGE_DOCTOR, facility=facility, township=facility.township)
+    townships = {leaving.facility.township_id} if leaving is not None else set()
+    placed = governing_posting(doctor)
+    if placed is not None:
+        townships.add(placed.facility.township_id)
+    if townships - {facility.township_id}:
+        require_county_wide(acting_user, what=_("Moving a doctor to another township"))
 
 
-@transaction.atomic
-def posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user, end_date=None) -> Posting:
+def _posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.date, end_date, acting_user) -> Posting:
     if start_date < doctor.hire_date:
         raise ValidationError({"start_date": _("A posting cannot start before the doctor's hire date.")})
     _check_overlap(doctor=doctor, start_date=start_date, end_date=end_date)
@@ -114,29 +183,65 @@ def posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.dat
         target=posting,
         changes={"facility": facility.code, "start_date": start_date, "end_date": end_date},
     )
-    if end_date is None:
-        _sync_user_scope(doctor, facility)
+    _sync_login(doctor, acting_user=acting_user)
     return posting
 
 
 @transaction.atomic
-def posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> Posting:
+def posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user, end_date=None) -> Posting:
+    """Post a doctor in reach to a clinic in reach; between townships only the county does it.
+    The doctor's login moves when the posting is in force (today, or on its start date)."""
+    require_doctor_reach(acting_user, doctor)
+    require_facility_reach(acting_user, facility)
+    _require_same_township(acting_user, doctor=doctor, facility=facility)
+    posting = _posting_open(doctor=doctor, facility=facility, start_date=start_date, end_date=end_date, acting_user=acting_user)
+    require_doctor_reach(acting_user, doctor)
+    return posting
+
+
+def posting_close_check(*, posting: Posting, end_date: datetime.date, acting_user=None) -> None:
+    """Refuse an end date that cannot be set, with the friendly message (the admin form calls it
+    before saving, `posting_close` again in its transaction). A posting is changed only by whom
+    reaches both its clinic and its doctor; a later end date may not run into another posting."""
+    require_facility_reach(acting_user, posting.facility, field=None)
+    require_doctor_reach(acting_user, posting.doctor, field=None)
     if end_date < posting.start_date:
         raise ValidationError({"end_date": _("A posting cannot end before it starts.")})
+    _check_overlap(
+        doctor=posting.doctor_id, start_date=posting.start_date, end_date=end_date, exclude_pk=posting.pk, field="end_date"
+    )
+
+
+def _posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> Posting:
     before = posting.end_date
     posting.end_date = end_date
     posting.full_clean()
     posting.save(update_fields=["end_date"])
     audit_record(actor=acting_user, action="posting.close", target=posting, changes={"end_date": [before, end_date]})
+    # The close can leave another posting the one in force (the login follows it).
+    _sync_login(posting.doctor, acting_user=acting_user)
     return posting
 
 
-def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: datetime.date) -> Posting | None:
+@transaction.atomic
+def posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> Posting:
+    """End a posting. Its clinic does not change, so the check before is also the one after."""
+    posting_close_check(posting=posting, end_date=end_date, acting_user=acting_user)
+    return _posting_close(posting=posting, end_date=end_date, acting_user=acting_user)
+
+
+def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user=None) -> Posting | None:
     """Refuse a move that cannot be made, with the friendly message; returns the open posting it
-    would close. The admin form calls it before saving, `posting_move` again under the row lock."""
+    would close. The admin form calls it before saving, `posting_move` again under the row lock.
+    Reach first, so a doctor or clinic outside it tells nothing about its postings."""
+    require_doctor_reach(acting_user, doctor)
+    require_facility_reach(acting_user, facility)
     if start_date < doctor.hire_date:
         raise ValidationError({"start_date": _("A posting cannot start before the doctor's hire date.")})
-    current = Posting.objects.filter(doctor=doctor, end_date__isnull=True).first()
+    current = Posting.objects.filter(doctor=doctor, end_date__isnull=True).select_related("facility").first()
+    if current is not None:
+        require_facility_reach(acting_user, current.facility, field=None)
+    _require_same_township(acting_user, doctor=doctor, facility=facility, leaving=current)
     if current is not None:
         if current.facility_id == facility.pk:
             raise ValidationError({"facility": _("The doctor already works at this facility.")})
@@ -151,9 +256,12 @@ def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: dateti
 
 @transaction.atomic
 def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user) -> Posting:
-    """Close the doctor's open posting the day before `start_date` and open one at `facility`."""
+    """Close the doctor's open posting the day before `start_date` and open one at `facility`.
+    Within a township the township admin may; between townships only the county."""
     Posting.objects.select_for_update().filter(doctor=doctor, end_date__isnull=True).first()
-    current = posting_move_check(doctor=doctor, facility=facility, start_date=start_date)
+    current = posting_move_check(doctor=doctor, facility=facility, start_date=start_date, acting_user=acting_user)
     if current is not None:
-        posting_close(posting=current, end_date=start_date - datetime.timedelta(days=1), acting_user=acting_user)
-    return posting_open(doctor=doctor, facility=facility, start_date=start_date, acting_user=acting_user)
+        _posting_close(posting=current, end_date=start_date - datetime.timedelta(days=1), acting_user=acting_user)
+    posting = _posting_open(doctor=doctor, facility=facility, start_date=start_date, end_date=None, acting_user=acting_user)
+    require_doctor_reach(acting_user, doctor)
+    return posting

@@ -18,9 +18,10 @@ from django.utils.translation import pgettext
 
 from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility, Role
-from clinics.scoping import user_role
+from clinics.scoping import OUT_OF_REACH, require_facility_reach, user_role
 from clinics.validators import resident_id_birth_date, resident_id_sex, validate_birth_date, validate_resident_id
 from staffing.models import keyed_hash
+from staffing.reach import require_doctor_reach
 from staffing.selectors import doctor_current_posting
 from telemedicine import conf, notify
 from telemedicine.exceptions import BookingConflict
@@ -186,6 +187,24 @@ def _rematerialise_consultant(consultant_id: int) -> MaterialiseReport:
     )
 
 
+def _require_consultant_reach(acting_user, consultant_id, *, field: str = "consultant") -> None:
+    """Availability and exceptions belong to the consultant's facility: whoever changes them
+    reaches that facility, and a consultant changes only their own. None is the system."""
+    if acting_user is None or consultant_id is None:
+        return
+    consultant = Consultant.objects.select_related("department__facility").filter(pk=consultant_id).first()
+    if consultant is None:
+        return  # full_clean names the missing consultant
+    if user_role(acting_user) == Role.CONSULTANT and consultant.user_id != acting_user.pk:
+        message = _("You can change only your own availability; ask the county health bureau to change another consultant's.")
+        raise ValidationError({field: ValidationError(message, code=OUT_OF_REACH)})
+    require_facility_reach(acting_user, consultant.department.facility, field=field)
+
+
+def _stored(model, pk, field: str):
+    return model.objects.filter(pk=pk).values_list(field, flat=True).first() if pk else None
+
+
 AVAILABILITY_FIELDS = ["weekday", "start_time", "end_time", "slot_minutes", "places", "valid_from", "valid_until"]
 EXCEPTION_FIELDS = ["date", "kind", "start_time", "end_time"]
 
@@ -206,6 +225,8 @@ def _save_audited(obj, *, noun: str, fields, acting_user, reason: str = "") -> N
 @transaction.atomic
 def availability_save(*, availability: WeeklyAvailability, acting_user) -> WeeklyAvailability:
     """Create or change a block of weekly availability and bring the slots in line with it."""
+    _require_consultant_reach(acting_user, _stored(WeeklyAvailability, availability.pk, "consultant_id"))
+    _require_consultant_reach(acting_user, availability.consultant_id)
     _save_audited(availability, noun="availability", fields=AVAILABILITY_FIELDS, acting_user=acting_user)
     _rematerialise_consultant(availability.consultant_id)
     return availability
@@ -213,7 +234,8 @@ def availability_save(*, availability: WeeklyAvailability, acting_user) -> Weekl
 
 @transaction.atomic
 def availability_delete(*, availability: WeeklyAvailability, acting_user) -> None:
-    consultant_id = availability.consultant_id
+    consultant_id = _stored(WeeklyAvailability, availability.pk, "consultant_id") or availability.consultant_id
+    _require_consultant_reach(acting_user, consultant_id)
     audit_record(actor=acting_user, action="teleconsult.availability.delete", target=availability)
     availability.delete()
     _rematerialise_consultant(consultant_id)
@@ -223,6 +245,8 @@ def availability_delete(*, availability: WeeklyAvailability, acting_user) -> Non
 def exception_save(*, exception: AvailabilityException, acting_user) -> MaterialiseReport:
     """Record an exception (leave, holiday duty…) and withdraw the slots it covers; a moved
     exception gives its old day back."""
+    _require_consultant_reach(acting_user, _stored(AvailabilityException, exception.pk, "consultant_id"))
+    _require_consultant_reach(acting_user, exception.consultant_id)
     before = AvailabilityException.objects.filter(pk=exception.pk).values_list("date", flat=True).first() if exception.pk else None
     _save_audited(exception, noun="exception", fields=EXCEPTION_FIELDS, acting_user=acting_user, reason=exception.reason)
     if before is not None and before != exception.date:
@@ -232,6 +256,7 @@ def exception_save(*, exception: AvailabilityException, acting_user) -> Material
 
 @transaction.atomic
 def exception_delete(*, exception: AvailabilityException, acting_user) -> None:
+    _require_consultant_reach(acting_user, _stored(AvailabilityException, exception.pk, "consultant_id") or exception.consultant_id)
     consultant_id, day = exception.consultant_id, exception.date
     audit_record(actor=acting_user, action="teleconsult.exception.delete", target=exception)
     exception.delete()
@@ -488,6 +513,8 @@ def booking_create(
             _("You have no current posting at a clinic, so you cannot book. Ask the township admin to record your posting.")
         )
     facility = posting.facility
+    # The booking clinic is the doctor's posting in force, which the login follows (staffing).
+    require_facility_reach(acting_user, facility, field=None)
     chief_complaint = (chief_complaint or "").strip()
     errors = {}
     if not chief_complaint:
@@ -816,8 +843,16 @@ def bookings_sweep_past(*, now: datetime.datetime | None = None) -> SweepReport:
 
 @transaction.atomic
 def consultant_save(*, consultant: Consultant, acting_user) -> Consultant:
+    """Create or change a consultant: the department's facility (before and after a change) must be
+    in the acting user's reach, and so must a newly linked register entry."""
     creating = consultant.pk is None
+    stored = None if creating else Consultant.objects.select_related("department__facility").filter(pk=consultant.pk).first()
+    if stored is not None:
+        require_facility_reach(acting_user, stored.department.facility, field="department")
     consultant.full_clean()
+    require_facility_reach(acting_user, consultant.department.facility, field="department")
+    if consultant.doctor_id is not None and consultant.doctor_id != getattr(stored, "doctor_id", None):
+        require_doctor_reach(acting_user, consultant.doctor)
     if consultant.department.facility.kind not in (Facility.Kind.COUNTY_HOSPITAL, Facility.Kind.TOWNSHIP_CENTRE):
         raise ValidationError({"department": _("A consultant belongs to a department of the county hospital or a township health centre.")})
     consultant.save()

@@ -277,14 +277,16 @@ def _refuse_if_month_locked(month, doctor) -> None:
 def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
     """Create or change a one-off item; refused once its month's run is approved, and for a doctor
     (before or after the change) outside the acting user's reach."""
+    previous = OneOffItem.objects.select_related("doctor").get(pk=item.pk) if item.pk else None
+    if previous is not None:
+        require_doctor_reach(acting_user, previous.doctor)
+    if item.doctor_id is not None:
+        require_doctor_reach(acting_user, item.doctor)
     if item.month:
         item.month = item.month.replace(day=1)
     item.full_clean()
-    if item.pk:
-        previous = OneOffItem.objects.get(pk=item.pk)
-        require_doctor_reach(acting_user, previous.doctor)
+    if previous is not None:
         _refuse_if_month_locked(previous.month, previous.doctor)
-    require_doctor_reach(acting_user, item.doctor)
     _refuse_if_month_locked(item.month, item.doctor)
     return _save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
 
@@ -303,7 +305,7 @@ def _save_audited(obj, *, fields, action: str, author_field: str, acting_user):
 
 @transaction.atomic
 def one_off_item_delete(*, item: OneOffItem, acting_user) -> None:
-    require_doctor_reach(acting_user, OneOffItem.objects.get(pk=item.pk).doctor)
+    require_doctor_reach(acting_user, OneOffItem.objects.select_related("doctor").get(pk=item.pk).doctor)
     _refuse_if_month_locked(item.month, item.doctor)
     audit_record(actor=acting_user, action="one_off.delete", target=item, changes=snapshot(item, ONE_OFF_FIELDS))
     item.delete()
@@ -321,8 +323,9 @@ def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
         if assessment.period == Assessment.Period.QUARTER:
             start = start.replace(month=start.month - (start.month - 1) % 3)
         assessment.period_start = start
-    assessment.full_clean()
     if assessment.pk:
-        require_doctor_reach(acting_user, Assessment.objects.get(pk=assessment.pk).doctor)
-    require_doctor_reach(acting_user, assessment.doctor)
+        require_doctor_reach(acting_user, Assessment.objects.select_related("doctor").get(pk=assessment.pk).doctor)
+    if assessment.doctor_id is not None:
+        require_doctor_reach(acting_user, assessment.doctor)
+    assessment.full_clean()
     return _save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)

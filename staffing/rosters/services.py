@@ -23,6 +23,7 @@ from clinics.audit import audit_bulk, audit_record
 from clinics.models import AuditEntry, Facility, Role, Township
 from clinics.scoping import user_role
 from staffing.models import Doctor, Posting
+from staffing.reach import require_doctor_reach
 from staffing.rosters import selectors
 from staffing.rosters.bulk import bulk_insert
 from staffing.rosters.models import (
@@ -55,6 +56,18 @@ def check_can_decide(user, facility: Facility) -> None:
     if role == Role.TOWNSHIP_ADMIN and user.scope.township_id == facility.township_id:
         return
     raise PermissionDenied(_("Only the county health bureau or this clinic's township admin can do this."))
+
+
+def _acts_for_self(user, doctor: Doctor) -> bool:
+    return user is not None and doctor is not None and getattr(user, "doctor", None) == doctor
+
+
+def check_doctor_reach(user, doctor: Doctor, *, field: str = "doctor") -> None:
+    """A doctor a roster write is about must be in the acting user's reach by the posting in force
+    today (a township admin no longer changes the leave or duties of a doctor who moved away). A
+    doctor acting on their own record is always in reach."""
+    if not _acts_for_self(user, doctor):
+        require_doctor_reach(user, doctor, field=field)
 
 
 def _notify(*, doctor: Doctor, kind: str, about, context: dict, link: str = "") -> None:
@@ -394,6 +407,7 @@ def leave_request_create(
         raise ValidationError({"start_date": _("The doctor is not posted to a clinic on the first day of the leave.")})
     if acting_user is not None and getattr(acting_user, "doctor", None) != doctor:
         check_can_decide(acting_user, posting.facility)
+    check_doctor_reach(acting_user, doctor)
     leave = LeaveRequest(
         doctor=doctor,
         facility=posting.facility,
@@ -540,6 +554,7 @@ def _apply_leave(*, leave: LeaveRequest, acting_user) -> None:
 def leave_decide(*, leave: LeaveRequest, approve: bool, acting_user, note: str = "") -> LeaveRequest:
     leave = LeaveRequest.objects.select_for_update().select_related("doctor", "facility").get(pk=leave.pk)
     check_can_decide(acting_user, leave.facility)
+    check_doctor_reach(acting_user, leave.doctor)
     if leave.status != DecisionStatus.PENDING:
         raise ValidationError(_("This request was already decided (%(status)s).") % {"status": leave.get_status_display()})
     # Planning a month needs its calendar; fail before changing anything.
@@ -570,6 +585,7 @@ def leave_cancel(*, leave: LeaveRequest, acting_user) -> LeaveRequest:
         raise ValidationError(_("Only a pending request can be withdrawn."))
     if getattr(acting_user, "doctor", None) != leave.doctor:
         check_can_decide(acting_user, leave.facility)
+        check_doctor_reach(acting_user, leave.doctor)
     leave.status = DecisionStatus.CANCELLED
     leave.save(update_fields=["status"])
     audit_record(actor=acting_user, action="leave.cancel", target=leave)
@@ -617,6 +633,8 @@ def _check_swap(*, requester: Doctor, counterpart: Doctor, give_date, take_date)
 def swap_request_create(
     *, requester: Doctor, counterpart: Doctor, give_date: datetime.date, take_date: datetime.date | None, reason: str, acting_user
 ) -> SwapRequest:
+    check_doctor_reach(acting_user, requester, field="requester")
+    check_doctor_reach(acting_user, counterpart, field="counterpart")
     give, _take = _check_swap(requester=requester, counterpart=counterpart, give_date=give_date, take_date=take_date)
     if acting_user is not None and getattr(acting_user, "doctor", None) != requester:
         check_can_decide(acting_user, give.roster.facility)
@@ -636,6 +654,8 @@ def swap_request_create(
 def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = "") -> SwapRequest:
     swap = SwapRequest.objects.select_for_update().select_related("requester", "counterpart", "facility").get(pk=swap.pk)
     check_can_decide(acting_user, swap.facility)
+    check_doctor_reach(acting_user, swap.requester, field="requester")
+    check_doctor_reach(acting_user, swap.counterpart, field="counterpart")
     if swap.status != DecisionStatus.PENDING:
         raise ValidationError(_("This request was already decided (%(status)s).") % {"status": swap.get_status_display()})
     if approve:
@@ -677,6 +697,7 @@ def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = ""
 def gap_assign_cover(*, gap: CoverageGap, doctor: Doctor, acting_user, reason: str = "") -> DutyDay:
     gap = CoverageGap.objects.select_for_update().select_related("facility", "roster__facility").get(pk=gap.pk)
     check_can_decide(acting_user, gap.facility)
+    check_doctor_reach(acting_user, doctor)
     if gap.status != CoverageGap.Status.OPEN:
         raise ValidationError(_("This gap is already covered."))
     candidates = {c.doctor.pk: c for c in selectors.cover_candidates([gap]).get(gap.pk, [])}
@@ -714,6 +735,7 @@ def calendar_feed_get_or_create(*, doctor: Doctor) -> CalendarFeed:
 @transaction.atomic
 def calendar_feed_reset(*, doctor: Doctor, acting_user) -> CalendarFeed:
     """A new address; the old one stops working."""
+    check_doctor_reach(acting_user, doctor)
     CalendarFeed.objects.filter(doctor=doctor).delete()
     feed = CalendarFeed.objects.create(doctor=doctor)
     audit_record(actor=acting_user, action="calendar_feed.reset", target=feed)
