@@ -7,7 +7,8 @@ from config.api import ReachIdField, ReachRelatedField
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
 
-SLOTS_COUNTY_WIDE = _(
+# Why these ids are not narrowed to the caller's reach (read by the write-matrix test, not shown).
+SLOTS_COUNTY_WIDE = (
     "a doctor of any township books the county hospital's and the township centres' slots; the service checks "
     "the slot is open"
 )
@@ -149,7 +150,7 @@ class CompleteSerializer(serializers.Serializer):
     referral = serializers.BooleanField(required=False, default=False)
     referral_department = ReachRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True, default=None, scoped=False,
-        reason=_("referrals go to the county hospital's departments, whichever township the consult came from"),
+        reason="referrals go to the county hospital's departments, whichever township the consult came from",
     )
     follow_up_date = serializers.DateField(required=False, allow_null=True, default=None)
 

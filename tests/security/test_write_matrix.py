@@ -308,6 +308,7 @@ class Tally:
         self.forms = set()
         self.wrong = []
         self.b_offered_to_county = set()
+        self.posted = defaultdict(list)
 
     def fail(self, text):
         self.wrong.append(text)
@@ -354,6 +355,7 @@ def try_b_ids(tally, client, role, label, url, response, model, target, sides, m
             transaction.set_rollback(True)
         tally.cells += 1
         tally.fields += 1
+        tally.posted[role].append(f"{label} {html_name}")
         where = f"{role} {label} {html_name}={type(b_row).__name__}#{b_row.pk}"
         if posted.status_code >= 500:
             tally.fail(f"{where}: {posted.status_code}")
@@ -423,14 +425,19 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
                 if role in SCOPED:
                     try_b_ids(tally, client, role, label, url, response, model, obj, sides, markers)
 
-    print(f"\nwrite matrix (admin): {len(ALL_ROLES)} roles × {len(tally.forms)} forms opened, {tally.fields} B ids posted, {tally.cells} cells")
+    print(f"\nwrite matrix (admin): {len(ALL_ROLES)} roles × {len(admin.site._registry)} admin models; forms opened per role {dict(opened)}")
+    for role, cases in tally.posted.items():
+        print(f"  {role}: {len(cases)} B ids posted: {', '.join(cases)}")
     assert opened[GRANTED] >= 25 and opened["township_admin"] >= 3 and opened["county_admin"] >= 25, dict(opened)
     assert tally.fields >= 60, tally.fields
     # The check finds B where it is in reach: county-wide roles are offered B's rows.
     assert len(tally.b_offered_to_county) >= 8, sorted(tally.b_offered_to_county)
     assert not tally.wrong, f"{len(tally.wrong)} cells wrong:\n" + "\n".join(tally.wrong)
     with capsys.disabled():
-        print(f"write matrix (admin forms): {tally.cells} cells, {tally.fields} B ids posted into {len(tally.forms)} forms, all refused")
+        print(
+            f"write matrix (admin forms): {len(ALL_ROLES)} roles × {len(admin.site._registry)} admin models (add + change) = "
+            f"{tally.cells} cells; {tally.fields} B ids posted into the {len(tally.forms)} forms the roles may open, all refused"
+        )
 
 
 def test_custom_admin_pages_offer_and_take_no_out_of_reach_row(matrix):
