@@ -257,7 +257,7 @@ MIB = 1024 * 1024
 LIMIT_DEFAULTS = {
     "UPLOAD_MAX_BYTES": 50 * MIB,
     "UPLOAD_MAX_ROWS": 500_000,
-    "XLSX_MAX_CELLS": 1_000_000,
+    "XLSX_MAX_CELLS": 500_000,
     "XLSX_MAX_UNCOMPRESSED_BYTES": 100 * MIB,
     "XLSX_MAX_COMPRESSION_RATIO": 100,
     "XLSX_MAX_MEMBERS": 500,
@@ -321,7 +321,7 @@ def _zip_entry_count(data: bytes) -> tuple[int, int]:
     pos = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if pos < 0 or pos + 22 > len(data):
         raise TableError(_("The file is not a readable XLSX workbook."))
-    entries, cd_size = struct.unpack_from("<HI", data, pos + 10)[0], struct.unpack_from("<I", data, pos + 12)[0]
+    entries, cd_size = struct.unpack_from("<HI", data, pos + 10)
     if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and pos >= 20 and data[pos - 20 : pos - 16] == b"PK\x06\x07":
         (record,) = struct.unpack_from("<Q", data, pos - 20 + 8)
         if data[record : record + 4] == b"PK\x06\x06" and record + 56 <= len(data):
@@ -329,13 +329,8 @@ def _zip_entry_count(data: bytes) -> tuple[int, int]:
     return entries, cd_size
 
 
-def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, pattern: re.Pattern, with_rows: bool, limit_check):
-    """Count tags in an XML part while inflating it in chunks; `limit_check(count, max_row)` runs
-    after each chunk and raises as soon as a limit is passed, so an oversized sheet is refused
-    after reading only as far as the limit."""
-    count = 0
-    max_row = 0
-    rows = 0
+def _count_tags(archive, info, tag: bytes, pattern: re.Pattern, with_rows: bool, limit_check, exact: bool) -> None:
+    count = rows = max_row = 0
     tail = b""
     with archive.open(info) as stream:
         while True:
@@ -344,21 +339,44 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, pattern: re.Patt
                 break
             buffer = tail + chunk
             cut = buffer.rfind(b"<")
-            if cut >= 0 and buffer.find(b">", cut) < 0:
+            if cut >= 0 and buffer.find(b">", cut) < 0:  # a tag cut in two: count it with the next chunk
                 buffer, tail = buffer[:cut], buffer[cut:]
                 if len(tail) > MAX_TAG_BYTES:
                     raise TableError(_("The file is not a readable XLSX workbook."))
             else:
                 tail = b""
-            count += len(pattern.findall(buffer))
+            if exact:
+                count += len(pattern.findall(buffer))
+            else:
+                count += buffer.count(b"<" + tag) + buffer.count(b":" + tag)
             if with_rows:
-                for match in ROW_TAG_RE.finditer(buffer):
-                    rows += 1
-                    number = ROW_NUMBER_RE.search(match.group(0))
+                if exact:
+                    for match in ROW_TAG_RE.finditer(buffer):
+                        rows += 1
+                        number = ROW_NUMBER_RE.search(match.group(0))
+                        if number:
+                            max_row = max(max_row, int(number.group(1)))
+                else:
+                    rows += buffer.count(b"<row") + buffer.count(b":row")
+                    last = max(buffer.rfind(b"<row"), buffer.rfind(b":row"))
+                    number = ROW_NUMBER_RE.search(buffer, last, buffer.find(b">", last)) if last >= 0 else None
                     if number:
                         max_row = max(max_row, int(number.group(1)))
             limit_check(count, max(rows, max_row))
-    return count, max(rows, max_row)
+
+
+def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, tag: bytes, pattern: re.Pattern, with_rows: bool,
+               limit_check) -> None:
+    """Count the part's `tag` elements (and rows) while inflating it in chunks, without parsing;
+    `limit_check(count, rows)` runs after each chunk and raises as soon as a limit is passed, so
+    an oversized sheet is refused after inflating only as far as the limit.
+
+    The first pass counts an upper bound with bytes.count ("<c" also counts <col>, ":c" a prefixed
+    <x:c>); only a part that passes a limit on it is counted again exactly, tag by tag."""
+    try:
+        _count_tags(archive, info, tag, pattern, with_rows, limit_check, exact=False)
+    except TableError:
+        _count_tags(archive, info, tag, pattern, with_rows, limit_check, exact=True)
 
 
 def _check_xlsx(data: bytes) -> None:
@@ -419,11 +437,12 @@ def _check_xlsx(data: bytes) -> None:
 
     try:
         for member in members:
-            name = member.filename.lower()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                _scan_part(archive, member, CELL_TAG_RE, True, sheet_check)
-            elif name.endswith("sharedstrings.xml"):
-                _scan_part(archive, member, SHARED_STRING_TAG_RE, False, strings_check)
+            if member.filename.lower().endswith("sharedstrings.xml"):
+                _scan_part(archive, member, b"si", SHARED_STRING_TAG_RE, False, strings_check)
+            elif not member.is_dir():
+                # Every other part is counted as a sheet: the workbook's relationships may place its
+                # sheet anywhere, and cell and row tags occur in no other part.
+                _scan_part(archive, member, b"c", CELL_TAG_RE, True, sheet_check)
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError) as exc:
         raise TableError(_("The file is not a readable XLSX workbook.")) from exc
 
