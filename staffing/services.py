@@ -17,6 +17,7 @@ from clinics.audit import audit_record, changed_fields, snapshot
 from clinics.models import Facility, Role, UserScope
 from clinics.roles import role_assign
 from clinics.scoping import is_county_wide, require_county_wide, require_facility_reach
+from staffing import bank_accounts
 from staffing.models import Doctor, Posting
 from staffing.reach import governing_posting, in_force_on, require_doctor_reach
 
@@ -62,7 +63,8 @@ def doctor_update(*, doctor: Doctor, acting_user, **data) -> Doctor:
     # Reach by the stored postings (the doctor's fields do not move reach; an exit date closes the
     # posting through posting_close, which checks its clinic).
     require_doctor_reach(acting_user, doctor)
-    before = snapshot(doctor, DOCTOR_FIELDS)
+    # The stored row, not `doctor`: an admin form has already set its cleaned values on the instance.
+    before = snapshot(Doctor.objects.select_for_update().get(pk=doctor.pk), DOCTOR_FIELDS)
     for key, value in data.items():
         if key not in DOCTOR_FIELDS:
             raise ValueError(f"unknown doctor field {key}")
@@ -70,12 +72,14 @@ def doctor_update(*, doctor: Doctor, acting_user, **data) -> Doctor:
     doctor.full_clean()
     doctor.save()
     changes = changed_fields(before, snapshot(doctor, DOCTOR_FIELDS))
-    # Personal identifiers are audited as "changed", never with their values.
-    for secret in ("id_number", "bank_account"):
-        if secret in changes:
-            changes[secret] = ["***", "***"]
+    # The ID number is audited as "changed", never with its value; the bank account masked on
+    # both sides, and its change audited on its own and told to the doctor (staffing.bank_accounts).
+    if "id_number" in changes:
+        changes["id_number"] = ["***", "***"]
+    changes = bank_accounts.mask_bank_changes(changes)
     if changes:
         audit_record(actor=acting_user, action="doctor.update", target=doctor, changes=changes)
+    bank_accounts.bank_account_change_record(doctor=doctor, before=before, acting_user=acting_user)
     if doctor.exit_date:
         open_posting = doctor.postings.filter(end_date__isnull=True).first()
         if open_posting and open_posting.start_date <= doctor.exit_date:
