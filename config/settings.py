@@ -314,9 +314,9 @@ IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 500_000)  # data rows, the header not counted
 # XLSX is parsed cell by cell in Python (tens of thousands of cells a second): a sheet may hold at
-# most XLSX_MAX_CELLS filled cells (rows × columns; 25,000 rows of 20 columns) and the shared-strings
+# most XLSX_MAX_CELLS filled cells (rows × columns; 10,000 rows of 20 columns) and the shared-strings
 # table at most as many entries. Larger tables go in as CSV.
-XLSX_MAX_CELLS = env_int("XLSX_MAX_CELLS", 500_000)
+XLSX_MAX_CELLS = env_int("XLSX_MAX_CELLS", 200_000)
 XLSX_MAX_UNCOMPRESSED_BYTES = env_int("XLSX_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024)  # all parts together
 XLSX_MAX_COMPRESSION_RATIO = env_int("XLSX_MAX_COMPRESSION_RATIO", 100)  # per part over 1 MB unpacked
 XLSX_MAX_MEMBERS = env_int("XLSX_MAX_MEMBERS", 500)  # parts in the zip
