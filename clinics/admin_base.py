@@ -22,9 +22,7 @@ class AuditHistoryMixin:
         if obj is None or not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         entries = (
-            AuditEntry.objects.filter(
-                content_type=ContentType.objects.get_for_model(self.model), object_id=str(obj.pk)
-            )
+            AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(self.model), object_id=str(obj.pk))
             .select_related("actor")
             .order_by("-at", "-id")[:500]
         )
@@ -150,6 +148,13 @@ class ScopedAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         if self.facility_path is None:
             return queryset
         return scope_queryset(queryset, request.user, facility_path=self.facility_path)
+
+    def has_add_permission(self, request, *args):
+        # Rows only county-wide roles may see are not theirs to add either (a role, a pay input),
+        # whatever permissions a group was given.
+        if self.county_only and not is_county_wide(request.user):
+            return False
+        return super().has_add_permission(request, *args)
 
     def delete_model(self, request, obj):
         audit_record(actor=request.user, action="admin.delete", target=obj)

@@ -90,7 +90,9 @@ class ReachCodeField(_ReachChoices, serializers.CharField):
         "does_not_exist": gettext_lazy("No %(what)s with the code %(pk_value)s is in your reach."),
     }
 
-    def __init__(self, *, model=None, queryset=None, lookup: str = "code", scoped: bool = True, reason: str = "", **kwargs):
+    def __init__(
+        self, *, model=None, queryset=None, lookup: str = "code", scoped: bool = True, reason: str = "", **kwargs
+    ):
         super().__init__(**kwargs)
         self.lookup = lookup
         self._reach_init(model=model, queryset=queryset, scoped=scoped, reason=reason)

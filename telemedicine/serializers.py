@@ -6,13 +6,13 @@ from clinics.models import Department
 from config.api import ReachIdField, ReachRelatedField
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
+from telemedicine.selectors import referral_departments, room_access
 
 # Why these ids are not narrowed to the caller's reach (read by the write-matrix test, not shown).
 SLOTS_COUNTY_WIDE = (
     "a doctor of any township books the county hospital's and the township centres' slots; the service checks "
     "the slot is open"
 )
-from telemedicine.selectors import referral_departments, room_access
 
 
 class DepartmentSerializer(serializers.ModelSerializer):

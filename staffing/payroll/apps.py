@@ -9,9 +9,8 @@ class PayrollConfig(AppConfig):
 
     def ready(self):
         from clinics.models import Role
-        from config.portal import register_menu_item
-
         from clinics.scoping import register_scoper, scope_queryset
+        from config.portal import register_menu_item
         from staffing.payroll.models import PayRun, Payslip
 
         register_scoper(PayRun, scope_payruns)

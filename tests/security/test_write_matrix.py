@@ -37,7 +37,7 @@ from rest_framework.relations import ManyRelatedField, RelatedField
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from clinics.models import AuditEntry, Role, Township
+from clinics.models import Role, Township
 from clinics.scoping import scope_choices
 from config.api import ReachCodeField, ReachIdField, ReachRelatedField
 from staffing.rosters.models import CoverageGap, RosterMonth
@@ -138,7 +138,13 @@ def matrix(world):
     # An open gap in A's roster, so the cover action has a target in reach.
     roster = RosterMonth.objects.filter(facility=a.clinic).first()
     CoverageGap.objects.create(roster=roster, facility=a.clinic, date=datetime.date(2026, 10, 21), day_kind="workday")
-    markers = [*b.markers, b.township.name, b.hospital.name, b.consultant.name, *(f'"{u.username}"' for u in users_b.values())]
+    markers = [
+        *b.markers,
+        b.township.name,
+        b.hospital.name,
+        b.consultant.name,
+        *(f'"{u.username}"' for u in users_b.values()),
+    ]
     return a, b, users, Sides(a, b), markers
 
 
@@ -245,7 +251,9 @@ def choice_fields(response):
     if context and not adminform and isinstance(context.get("form"), forms.BaseForm):
         page_forms.append(context["form"])
     for form in page_forms:
-        found += [(form.add_prefix(n), f, form) for n, f in form.fields.items() if isinstance(f, forms.ModelChoiceField)]
+        found += [
+            (form.add_prefix(n), f, form) for n, f in form.fields.items() if isinstance(f, forms.ModelChoiceField)
+        ]
     for inline in (context.get("inline_admin_formsets") or []) if context else []:
         formset = inline.formset
         for form in [*formset.forms, formset.empty_form]:
@@ -273,7 +281,11 @@ def field_refused(response, html_name) -> bool:
     if not context:
         return False
     adminform = context.get("adminform")
-    page_forms = [adminform.form] if adminform else ([context["form"]] if isinstance(context.get("form"), forms.BaseForm) else [])
+    page_forms = (
+        [adminform.form]
+        if adminform
+        else ([context["form"]] if isinstance(context.get("form"), forms.BaseForm) else [])
+    )
     for inline in context.get("inline_admin_formsets") or []:
         page_forms += inline.formset.forms
     for form in page_forms:
@@ -384,13 +396,21 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
             target = target or model._default_manager.exclude(pk__in=sides.of_b(model)).order_by("pk").first()
             pages = [("add", add_url, None)]
             if target is not None:
-                pages.append(("change", reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[target.pk]), target))
+                pages.append(
+                    (
+                        "change",
+                        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[target.pk]),
+                        target,
+                    )
+                )
             for kind, url, obj in pages:
                 if url is None:
                     continue
                 label = f"{model._meta.label}:{kind}"
                 may = user.is_staff and (
-                    model_admin.has_add_permission(request) if kind == "add" else model_admin.has_change_permission(request, obj)
+                    model_admin.has_add_permission(request)
+                    if kind == "add"
+                    else model_admin.has_change_permission(request, obj)
                 )
                 if kind == "change" and may and not model_admin.get_queryset(request).filter(pk=obj.pk).exists():
                     may = False
@@ -408,7 +428,9 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
                         transaction.set_rollback(True)
                     tally.cells += 1
                     if response.status_code not in (200, 302, 403) or posted.status_code not in (302, 403):
-                        tally.fail(f"{role} {label}: GET {response.status_code}, POST {posted.status_code}; expected 403/302")
+                        tally.fail(
+                            f"{role} {label}: GET {response.status_code}, POST {posted.status_code}; expected 403/302"
+                        )
                     if kind == "add" and response.status_code == 200:
                         tally.fail(f"{role} {label}: an add form opened without the permission")
                     if before != after:
@@ -416,7 +438,11 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
                     continue
                 if response.status_code != 200:
                     if kind == "add":
-                        want = expected_admin(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"), model._meta.app_label, role)
+                        want = expected_admin(
+                            reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"),
+                            model._meta.app_label,
+                            role,
+                        )
                         tally.fail(f"{role} {label}: GET {response.status_code} (changelist rule {want})")
                     continue
                 opened[role] += 1
@@ -425,7 +451,9 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
                 if role in SCOPED:
                     try_b_ids(tally, client, role, label, url, response, model, obj, sides, markers)
 
-    print(f"\nwrite matrix (admin): {len(ALL_ROLES)} roles × {len(admin.site._registry)} admin models; forms opened per role {dict(opened)}")
+    print(
+        f"\nwrite matrix (admin): {len(ALL_ROLES)} roles × {len(admin.site._registry)} admin models; forms opened per role {dict(opened)}"
+    )
     for role, cases in tally.posted.items():
         print(f"  {role}: {len(cases)} B ids posted: {', '.join(cases)}")
     assert opened[GRANTED] >= 25 and opened["township_admin"] >= 3 and opened["county_admin"] >= 25, dict(opened)
@@ -461,7 +489,12 @@ def test_custom_admin_pages_offer_and_take_no_out_of_reach_row(matrix):
                 b_row = sides.one_of_b(field.queryset.model)
                 if b_row is None:
                     continue
-                data = {**base, **{n: [str(v)] for n, v in (form.initial or {}).items()}, "month": ["2026-10"], html_name: [str(b_row.pk)]}
+                data = {
+                    **base,
+                    **{n: [str(v)] for n, v in (form.initial or {}).items()},
+                    "month": ["2026-10"],
+                    html_name: [str(b_row.pk)],
+                }
                 with transaction.atomic():
                     before = all_counts()
                     posted = client.post(page.path, data)
@@ -585,7 +618,9 @@ def test_api_writes_take_no_out_of_reach_id(matrix, capsys):
         for path, _m, _c, serializer_class in writes
         if serializer_class is not None
         for name, f in serializer_class().fields.items()
-        if type(f) in (serializers.IntegerField, serializers.CharField) and not f.read_only and name.endswith("_id")
+        if type(f) in (serializers.IntegerField, serializers.CharField)
+        and not f.read_only
+        and name.endswith("_id")
         and not name.startswith(("setl", "mdtrt", "init_setl"))  # the insurance log's own external ids
     ]
     assert not undeclared, f"ids of rows must be declared as ReachIdField/ReachRelatedField: {undeclared}"
@@ -600,7 +635,9 @@ def test_api_writes_take_no_out_of_reach_id(matrix, capsys):
             for name, field in related_fields(serializer_class).items():
                 model = field_model(field)
                 if not is_scoped(field):
-                    county_wide.add(f"{path} {name}: {getattr(field, 'reason', '') or getattr(field.child_relation, 'reason', '')}")
+                    county_wide.add(
+                        f"{path} {name}: {getattr(field, 'reason', '') or getattr(field.child_relation, 'reason', '')}"
+                    )
                     continue
                 b_row = sides.one_of_b(model)
                 assert b_row is not None, f"{path} {name}: no {model.__name__} of B to try"
@@ -623,19 +660,31 @@ def test_api_writes_take_no_out_of_reach_id(matrix, capsys):
                 if has_pk and target is None:
                     continue
                 url = path.replace("{pk}", str(target.pk)) if has_pk else path
-                wrong += call_refused(client, method, url, {**body, name: value}, markers, f"{role} {method} {path} {name}={value}")
+                wrong += call_refused(
+                    client, method, url, {**body, name: value}, markers, f"{role} {method} {path} {name}={value}"
+                )
                 tried += 1
-            if has_pk and (b_target := sides.one_of_b(view_model(callback) or Township)) is not None and view_model(callback):
+            if (
+                has_pk
+                and (b_target := sides.one_of_b(view_model(callback) or Township)) is not None
+                and view_model(callback)
+            ):
                 url = path.replace("{pk}", str(b_target.pk))
-                wrong += call_refused(client, method, url, body, markers, f"{role} {method} {url} (B's {b_target._meta.model_name})")
+                wrong += call_refused(
+                    client, method, url, body, markers, f"{role} {method} {url} (B's {b_target._meta.model_name})"
+                )
                 tried += 1
 
-    print(f"\nwrite matrix (API): {len(ALL_ROLES)} roles × {len(writes)} writes; related fields {sorted(fields)}; "
-          f"county-wide by design {sorted(county_wide)}; {tried} B ids tried")
+    print(
+        f"\nwrite matrix (API): {len(ALL_ROLES)} roles × {len(writes)} writes; related fields {sorted(fields)}; "
+        f"county-wide by design {sorted(county_wide)}; {tried} B ids tried"
+    )
     assert len(fields) >= 6 and tried >= 60, (sorted(fields), tried)
     assert not wrong, f"{len(wrong)} API writes took or showed B:\n" + "\n".join(wrong)
     with capsys.disabled():
-        print(f"write matrix (API): {tried} B ids tried over {len(writes)} writes × {len(SCOPED)} scoped roles, all refused")
+        print(
+            f"write matrix (API): {tried} B ids tried over {len(writes)} writes × {len(SCOPED)} scoped roles, all refused"
+        )
 
 
 def call_refused(client, method, url, body, markers, where) -> list[str]:
@@ -648,7 +697,9 @@ def call_refused(client, method, url, body, markers, where) -> list[str]:
     if response.status_code not in (400, 403, 404):
         problems.append(f"{where}: {response.status_code}, expected 400/403/404 ({response.content[:200]!r})")
     if before != after:
-        problems.append(f"{where}: rows changed {({k: (before[k], after[k]) for k in before if before[k] != after[k]})}")
+        problems.append(
+            f"{where}: rows changed { ({k: (before[k], after[k]) for k in before if before[k] != after[k]}) }"
+        )
     if found := leaks(response_text(response), markers):
         problems.append(f"{where}: the answer names B: {found}")
     return problems
@@ -663,7 +714,9 @@ def test_an_out_of_reach_id_reads_like_a_missing_one(matrix):
     theirs = client.post("/api/v1/rosters/leave/", {**body, "doctor_id": b.doctors[0].pk}, format="json")
     assert missing.status_code == theirs.status_code == 400
     assert set(missing.json()) == set(theirs.json()) == {"doctor_id"}
-    assert missing.json()["doctor_id"][0].replace(str(2**40), "N") == theirs.json()["doctor_id"][0].replace(str(b.doctors[0].pk), "N")
+    assert missing.json()["doctor_id"][0].replace(str(2**40), "N") == theirs.json()["doctor_id"][0].replace(
+        str(b.doctors[0].pk), "N"
+    )
     mine = client.post("/api/v1/rosters/leave/", {**body, "doctor_id": a.doctors[1].pk}, format="json")
     assert mine.status_code == 201, mine.content
 
@@ -681,7 +734,8 @@ def test_scopers_cover_every_related_model_of_b(matrix):
         if f.is_relation and f.related_model is not None
     }
     unscoped = [
-        t.__name__ for t in targets
+        t.__name__
+        for t in targets
         if sides.of_b(t) and scope_choices(t._default_manager.all(), user).filter(pk__in=sides.of_b(t)).exists()
     ]
     assert not unscoped, unscoped
@@ -710,11 +764,48 @@ def test_changelist_filters_offer_no_out_of_reach_row(matrix):
                 b_rows = {str(pk) for pk in sides.of_b(related)}
                 if role in SCOPED and offered & b_rows:
                     wrong.append(f"{role} {url} filter {spec.field_path}: offers {related.__name__} rows of B")
-                if role not in SCOPED and b_rows and not isinstance(spec, admin.RelatedOnlyFieldListFilter) and not offered & b_rows:
+                if (
+                    role not in SCOPED
+                    and b_rows
+                    and not isinstance(spec, admin.RelatedOnlyFieldListFilter)
+                    and not offered & b_rows
+                ):
                     wrong.append(f"{role} {url} filter {spec.field_path}: B missing for a county-wide role")
             if role in SCOPED and (found := leaks(response_text(response), [b.township.name])):
                 wrong.append(f"{role} {url}: names B's township {found}")
     assert checked >= 15, checked
+    assert not wrong, "\n".join(wrong)
+
+
+def test_autocomplete_answers_hold_no_out_of_reach_row(matrix):
+    """The search box of every autocomplete field answers from the target admin's scoped queryset,
+    for a township admin with every permission too (its account, doctor and clinic boxes)."""
+    a, b, users, sides, _markers = matrix
+    asked, wrong = 0, []
+    for role in ("township_admin", GRANTED):
+        client = Client()
+        client.force_login(users[role])
+        for model, model_admin in admin.site._registry.items():
+            for field_name in model_admin.get_autocomplete_fields(fake_request(users[role])):
+                related = model._meta.get_field(field_name).related_model
+                response = client.get(
+                    reverse("admin:autocomplete"),
+                    {
+                        "app_label": model._meta.app_label,
+                        "model_name": model._meta.model_name,
+                        "field_name": field_name,
+                        "term": "",
+                    },
+                )
+                asked += 1
+                if response.status_code >= 500:
+                    wrong.append(f"{role} {model.__name__}.{field_name}: {response.status_code}")
+                if response.status_code != 200:
+                    continue
+                ids = {str(r["id"]) for r in response.json()["results"]}
+                if ids & {str(pk) for pk in sides.of_b(related)}:
+                    wrong.append(f"{role} {model.__name__}.{field_name}: answers {related.__name__} rows of B")
+    assert asked >= 10, asked
     assert not wrong, "\n".join(wrong)
 
 
