@@ -3,6 +3,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from clinics.imports import empty_cell_rule
+
 from staffing.rosters.holidays import (
     calendar_status,
     holiday_calendar_import,
@@ -20,7 +22,7 @@ class Command(BaseCommand):
         action.add_argument("--load", type=int, metavar="YEAR", help="load one year from the chinesecalendar package")
         action.add_argument("--all", action="store_true", help="load every year the package covers")
         action.add_argument("--status", action="store_true", help="list the years loaded")
-        action.add_argument("--import-csv", metavar="FILE", help="import a CSV/XLSX with columns date, kind, name")
+        action.add_argument("--import-csv", metavar="FILE", help="import a CSV/XLSX with columns date, kind, name. " + empty_cell_rule("update"))
         parser.add_argument("--replace", action="store_true", help="reload years already loaded from the package")
 
     def handle(self, *args, load=None, all=False, status=False, import_csv=None, replace=False, **options):
