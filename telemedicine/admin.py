@@ -5,7 +5,9 @@ so their admin is read-only; the department × month report has an XLSX export."
 import datetime
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -38,6 +40,19 @@ class NoAddNoDelete:
         return False
 
 
+class ServiceRefusalMixin:
+    """Saves go through the services, which may refuse (a department that takes no consults, a
+    consultant out of reach): the refusal is shown on the page instead of a server error, and
+    nothing is saved (the admin's transaction is rolled back)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect(request.get_full_path())
+
+
 class WeeklyAvailabilityInline(admin.TabularInline):
     model = WeeklyAvailability
     extra = 0
@@ -45,7 +60,7 @@ class WeeklyAvailabilityInline(admin.TabularInline):
 
 
 @admin.register(Consultant)
-class ConsultantAdmin(ScopedAdmin):
+class ConsultantAdmin(ServiceRefusalMixin, ScopedAdmin):
     facility_path = "department__facility"
     list_display = ["name", "title", "department", "user", "is_active", "is_demo"]
     list_filter = ["is_active", "is_demo", "department__facility__kind", "department__name"]
@@ -67,7 +82,7 @@ class ConsultantAdmin(ScopedAdmin):
 
 
 @admin.register(WeeklyAvailability)
-class WeeklyAvailabilityAdmin(ScopedAdmin):
+class WeeklyAvailabilityAdmin(ServiceRefusalMixin, ScopedAdmin):
     facility_path = "consultant__department__facility"
     list_display = ["consultant", "weekday", "start_time", "end_time", "slot_minutes", "places", "valid_from", "valid_until"]
     list_filter = ["weekday", "consultant__department__name"]
@@ -87,7 +102,7 @@ class WeeklyAvailabilityAdmin(ScopedAdmin):
 
 
 @admin.register(AvailabilityException)
-class AvailabilityExceptionAdmin(ScopedAdmin):
+class AvailabilityExceptionAdmin(ServiceRefusalMixin, ScopedAdmin):
     facility_path = "consultant__department__facility"
     list_display = ["consultant", "date", "start_time", "end_time", "kind", "reason"]
     list_filter = ["kind", "consultant__department__name"]

@@ -809,6 +809,26 @@ def test_autocomplete_answers_hold_no_out_of_reach_row(matrix):
     assert not wrong, "\n".join(wrong)
 
 
+def test_a_service_refusal_in_a_teleconsult_form_is_a_message_not_a_500(matrix):
+    """The consultant form saves through consultant_save, which refuses a village clinic's
+    department: the county admin gets the refusal on the page (it was a 500), and nothing is saved."""
+    from telemedicine.models import Consultant
+    from tests.telemedicine.factories import DepartmentFactory
+
+    a, _b, users, _sides, _markers = matrix
+    department = DepartmentFactory(facility=a.clinic)
+    client = Client()
+    client.force_login(users["county_admin"])
+    url = reverse("admin:telemedicine_consultant_add")
+    data = posted_data(client.get(url), Consultant)
+    data.update({"department": [str(department.pk)], "name": ["试验专家"], "is_active": ["on"]})
+    before = all_counts()
+    response = client.post(url, data)
+    assert response.status_code == 302, response.status_code
+    assert all_counts() == before
+    assert not Consultant.objects.filter(name="试验专家").exists()
+
+
 def test_reach_fields_declare_why_they_are_county_wide():
     with pytest.raises(TypeError):
         ReachIdField(model=Township, scoped=False)
