@@ -59,11 +59,8 @@ def validate_birth_date(value: datetime.date | None, *, today: datetime.date | N
         return value  # empty, or not a date at all: the date field's own validation says so
     today = today or timezone.localdate()
     if value > today:
-        raise ValidationError(
-            _("The birth date %(date)s is in the future; enter the date of birth, not today's or a later date.")
-            % {"date": value.isoformat()},
-            code="birth_future",
-        )
+        # The teleconsult form's message since its first version (translated: 出生日期不能晚于今天。)
+        raise ValidationError(_("The birth date cannot be in the future."), code="birth_future")
     if value < EARLIEST_BIRTH_DATE:
         raise ValidationError(
             _("The birth date %(date)s is before 1900; check the year (four digits, for example 1968).")
