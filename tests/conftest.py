@@ -68,6 +68,16 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Throttle counters live in Django's cache keyed by user pk or address; SQLite reuses pks from
+    test to test, so a count left by one test must not answer another's request with a 429."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
