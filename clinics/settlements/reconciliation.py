@@ -144,7 +144,7 @@ def _load_details_postgres(statement: BureauStatement, data: bytes, filename: st
     """COPY the detail file into a staging table, check it in SQL, then one INSERT … SELECT."""
     import psycopg
 
-    from clinics.settlements.services import raw_csv
+    from clinics.settlements.services import raw_csv, unix_line_ends
 
     columns = DETAIL_COLUMNS + ["refd_setl_flag"]
     with connection.cursor() as cursor:
@@ -157,7 +157,7 @@ def _load_details_postgres(statement: BureauStatement, data: bytes, filename: st
         copied = False
         if filename.lower().endswith((".csv", ".txt")):
             try:
-                raw = raw_csv(data, required=DETAIL_COLUMNS)
+                raw = raw_csv(unix_line_ends(data), required=DETAIL_COLUMNS)  # bare CRs: Excel's Mac CSV
             except TableError as exc:
                 raise ValidationError(str(exc), code="unreadable_file") from exc
             names, extra = [], 0

@@ -381,3 +381,18 @@ def test_hostile_files_through_the_admin_upload_answer_without_a_500(clerk, clie
     client.force_login(clerk)
     for name in ("s.csv", "s.xlsx"):
         assert client.post(UPLOAD, {"file": SimpleUploadedFile(name, data)}).status_code in (200, 302)
+
+
+def test_a_bureau_statement_with_bare_carriage_returns_is_read(clinic, clerk):
+    from clinics.settlements.reconciliation import reconciliation_run, statement_import
+    from tests.settlements.test_reconciliation import detail_file, totals_file
+
+    settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 1), row(clinic, 2)]))
+    ids = [row(clinic, n)["setl_id"] for n in (1, 2)]
+    statement = statement_import(
+        month=DAY, statement_data=totals_file([[clinic.code, "390", "11", 2, "100.00", "80.00", "4.00"]]).replace(b"\r\n", b"\r"),
+        statement_filename="t.csv", detail_filename="d.csv",
+        detail_data=detail_file([[i, clinic.code, "390", "11", "50.00", "40.00", "2.00", ""] for i in ids]).replace(b"\r\n", b"\r"),
+    )
+    (result,) = reconciliation_run(statement=statement)
+    assert result.balanced and result.matched == 2
