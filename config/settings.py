@@ -295,6 +295,8 @@ TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
 PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
 PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
+# The number a doctor told of a bank-account change calls if it was not them ("" names the township health centre).
+PAYROLL_BANK_CHANGE_CONTACT = env_str("PAYROLL_BANK_CHANGE_CONTACT", "")
 # Settlements: the upper bound of each amount of one settlement (yuan; a county's outpatient
 # visit is far below it). A row above it is rejected with its reason; the monthly rollup is sized
 # so that no sum of stored rows can overflow it.
