@@ -79,7 +79,7 @@ def measure(data: bytes, mode: str = "limits", env: dict | None = None) -> dict:
 
 def limit_sized_xlsx(cells: int, columns: int = 14) -> bytes:
     """`cells` cells in rows of `columns`, each cell its own shared string (S000000000001 …)."""
-    from tests.clinics.test_tabular_safety import SETTLEMENT_COLUMNS, _inline, _NS, workbook_bytes
+    from tests.clinics.test_tabular_safety import _NS, SETTLEMENT_COLUMNS, _inline, workbook_bytes
 
     header = SETTLEMENT_COLUMNS[:columns]
     rows = cells // columns - 1

@@ -353,7 +353,7 @@ def test_csv_over_the_row_limit_is_refused_exactly(settings):
     with pytest.raises(TableError, match="UPLOAD_MAX_ROWS"):
         read_table(csv_text(["a"], [["1"]] * 4).encode(), "f.csv", ["a"])
     with pytest.raises(TableError, match="UPLOAD_MAX_ROWS"):
-        enforce_upload_limits("a\r1\r2\r3\r4\r".encode(), "f.csv")
+        enforce_upload_limits(b"a\r1\r2\r3\r4\r", "f.csv")
 
 
 def test_the_100000_row_xlsx_is_refused_without_being_parsed(settings, monkeypatch):
