@@ -95,10 +95,8 @@ def require_facility_reach(user, facility, *, field: str | None = "facility") ->
 
     if user is None or facility_in_reach(user, facility):
         return
-    name = getattr(facility, "name", "") or str(getattr(facility, "pk", facility))
-    message = _("%(facility)s is outside your reach; ask the county health bureau to make this change.") % {
-        "facility": name
-    }
+    # The facility is not named: the refusal must not tell what lies beyond the acting user's reach.
+    message = _("This facility is outside your reach; ask the county health bureau to make this change.")
     # The code goes on the message itself: Django drops a code given beside a dict of errors.
     error = ValidationError(message, code=OUT_OF_REACH)
     raise ValidationError({field: error}) if field else error

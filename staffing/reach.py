@@ -69,9 +69,8 @@ def require_doctor_reach(user, doctor, *, field: str | None = "doctor", day: dat
     force (None as the acting user is the system itself: seeds, commands, beat)."""
     if user is None or doctor_in_reach(user, doctor, day=day):
         return
-    message = _("%(doctor)s works outside your reach; ask the county health bureau to make this change.") % {
-        "doctor": getattr(doctor, "name", doctor)
-    }
+    # The doctor is not named: the refusal must not tell who works beyond the acting user's reach.
+    message = _("This doctor works outside your reach; ask the county health bureau to make this change.")
     # The code goes on the message itself: Django drops a code given beside a dict of errors.
     error = ValidationError(message, code=OUT_OF_REACH)
     raise ValidationError({field: error}) if field else error
