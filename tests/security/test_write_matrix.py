@@ -457,7 +457,7 @@ def test_admin_forms_offer_and_take_no_out_of_reach_row(matrix, capsys):
     for role, cases in tally.posted.items():
         print(f"  {role}: {len(cases)} B ids posted: {', '.join(cases)}")
     assert opened[GRANTED] >= 20 and opened["township_admin"] >= 3 and opened["county_admin"] >= 35, dict(opened)
-    assert tally.fields >= 60, tally.fields
+    assert tally.fields >= 50, tally.fields
     # The check finds B where it is in reach: county-wide roles are offered B's rows.
     assert len(tally.b_offered_to_county) >= 8, sorted(tally.b_offered_to_county)
     assert not tally.wrong, f"{len(tally.wrong)} cells wrong:\n" + "\n".join(tally.wrong)
