@@ -1,0 +1,207 @@
+"""Red-team findings on issue 13 (reach on every write path, safe files in and out).
+
+Each test is one hole found by attacking a demo instance as a township admin, a village doctor and
+an API terminal. They are marked xfail(strict=True): they fail now and the suite stays green; when a
+hole is fixed its test passes, strict xfail turns that into a failure, and the marker is removed."""
+
+import datetime
+import json
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from clinics.models import AuditEntry, Role
+from clinics.settlements.models import SettlementRecord
+from staffing.models import Doctor
+from tests.conftest import api_as
+from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user
+from tests.settlements.helpers import row
+
+pytestmark = pytest.mark.django_db
+
+
+# --- a two-township world small enough for every test -----------------------------------------
+
+@pytest.fixture
+def towns(roles):
+    a, b = TownshipFactory(name="甲乡"), TownshipFactory(name="乙乡")
+    a1, b1 = FacilityFactory(township=a, name="甲一村卫生室"), FacilityFactory(township=b, name="乙一村卫生室")
+    hospital = FacilityFactory(township=a, name="甲乡卫生院", kind="township_hospital")
+    doctor_a = PostingFactory(facility=a1, doctor=DoctorFactory(name="甲医生")).doctor
+    doctor_a2 = PostingFactory(facility=a1, doctor=DoctorFactory(name="甲医生二")).doctor
+    doctor_b = PostingFactory(facility=b1, doctor=DoctorFactory(name="乙医生")).doctor
+    return {
+        "a": a, "b": b, "a1": a1, "b1": b1, "hospital": hospital,
+        "doctor_a": doctor_a, "doctor_a2": doctor_a2, "doctor_b": doctor_b,
+        "admin_a": make_user(Role.TOWNSHIP_ADMIN, township=a, username="ta_a"),
+        "vd_a": make_user(Role.VILLAGE_DOCTOR, doctor=doctor_a, username="vd_a"),
+        "consultant_a": make_user(Role.CONSULTANT, facility=hospital, username="cons_a"),
+        "api_a": make_user(Role.API_CLIENT, facility=a1, username="api_a"),
+        "county": make_user(Role.COUNTY_ADMIN, username="county"),
+    }
+
+
+class _Form(HTMLParser):
+    """The values a browser would submit from an admin change form (inputs, selects, textareas)."""
+
+    def __init__(self):
+        super().__init__()
+        self.data, self._select, self._textarea = {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and attrs.get("type") not in ("submit", "button", "file"):
+            if attrs.get("type") in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data[name] = attrs.get("value", "on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, "")
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data[self._select] = attrs.get("value", "")
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def form_data(response) -> dict:
+    parser = _Form()
+    parser.feed(response.content.decode())
+    parser.data.pop("csrfmiddlewaretoken", None)
+    return parser.data
+
+
+# --- 1. a doctor's login can be re-pointed at any account of the township ----------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: a township admin links a doctor to their own or a consultant's login (no role check, no audit)")
+@pytest.mark.parametrize("account", ["admin_a", "consultant_a"])
+def test_township_admin_cannot_link_a_doctor_to_an_account_that_is_not_a_village_doctor(client, towns, account):
+    """Seen live: tongle_admin POSTed the change form of 黄德明 with user=<tongle_admin's id> (and
+    with the consultant's id): 302, the doctor's login became that account, the village doctor's own
+    login lost its payslips and duty pages (/m/pay/ 404) and the account took them over; no audit row."""
+    doctor = towns["doctor_a"]
+    client.force_login(towns["admin_a"])
+    url = reverse("admin:staffing_doctor_change", args=[doctor.pk])
+    data = form_data(client.get(url))
+    data["user"] = str(towns[account].pk)
+    audits = AuditEntry.objects.count()
+    response = client.post(url, data)
+    doctor.refresh_from_db()
+    assert doctor.user_id == towns["vd_a"].pk, (response.status_code, doctor.user_id)
+    assert AuditEntry.objects.count() == audits
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: a change of a doctor's login is saved without an audit entry")
+def test_a_change_of_a_doctors_login_is_audited(client, towns):
+    """The county admin re-points a doctor's login (allowed for the county); the trail must say so."""
+    doctor = towns["doctor_a2"]
+    spare = make_user(Role.VILLAGE_DOCTOR, facility=towns["a1"], username="vd_spare")
+    client.force_login(towns["county"])
+    url = reverse("admin:staffing_doctor_change", args=[doctor.pk])
+    data = form_data(client.get(url))
+    data["user"] = str(spare.pk)
+    before = set(AuditEntry.objects.values_list("pk", flat=True))
+    assert client.post(url, data).status_code == 302
+    doctor.refresh_from_db()
+    assert doctor.user_id == spare.pk
+    new = AuditEntry.objects.exclude(pk__in=before)
+    assert any("user" in json.dumps(entry.changes) for entry in new), list(new.values("action", "changes"))
+
+
+# --- 2. the county's holiday calendar is reloaded by a township admin ---------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: a township admin runs the reload_from_package action on the county's holiday calendar")
+def test_township_admin_cannot_reload_the_holiday_calendar(client, towns):
+    """Seen live: tongle_admin POSTed action=reload_from_package with _selected_action=<2004's id>
+    to /admin/rosters/calendaryear/: "2004 年已重新载入", audit holidays.load by tongle_admin.
+    The calendar rules every township's rosters and `replace=True` discards the county's corrections."""
+    from staffing.rosters import holidays
+    from staffing.rosters.models import CalendarYear
+
+    year, _ = holidays.holiday_year_load(year=2026)
+    loaded_at = year.loaded_at
+    client.force_login(towns["admin_a"])
+    url = reverse("admin:rosters_calendaryear_changelist")
+    client.post(url, {"action": "reload_from_package", "_selected_action": [str(year.pk)], "index": "0"})
+    assert CalendarYear.objects.get(pk=year.pk).loaded_at == loaded_at
+    assert not AuditEntry.objects.filter(actor=towns["admin_a"], action__startswith="holidays.").exists()
+
+
+# --- 3. masked personal data recovered through changelist lookups -------------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: ?bank_account=/?id_number= lookups on the doctor changelist reveal the values masked from a township admin")
+@pytest.mark.parametrize("lookup", ["bank_account", "id_number", "bank_account__startswith", "id_number__regex"])
+def test_changelist_lookups_do_not_reveal_masked_values(client, towns, lookup):
+    """Seen live: as tongle_admin /admin/staffing/doctor/?bank_account=6230000000000000001 lists
+    exactly one doctor and ?bank_account=…0009 another: a township admin, who sees ****0001 on the
+    page, recovers every full bank account and ID number in reach digit by digit (__startswith,
+    __regex work too)."""
+    doctor = towns["doctor_a"]
+    client.force_login(towns["admin_a"])
+    url = reverse("admin:staffing_doctor_changelist")
+    field = lookup.split("__")[0]
+    true_value = getattr(doctor, field)
+    if lookup.endswith("__regex"):
+        true_value, false_value = f"^{true_value[:-1]}", "^X"
+    else:
+        false_value = "0" * len(true_value)
+    hit, miss = client.get(url, {lookup: true_value}), client.get(url, {lookup: false_value})
+    if hit.status_code == 400 or miss.status_code == 400:
+        return  # refused, as it must be
+    assert hit.context["cl"].result_count == miss.context["cl"].result_count
+
+
+# --- 4. the API's reach refusal shows raw placeholders ------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: the API's out-of-reach message is not interpolated ('No %(what)s with the id %(pk_value)s')")
+def test_out_of_reach_id_message_names_the_field_and_id(towns):
+    """Seen live: POST /api/v1/rosters/leave/ with doctor_id of another township's doctor answered
+    400 {"doctor_id": ["No %(what)s with the id %(pk_value)s is in your reach."]} (DRF fills
+    {name} placeholders, not %(name)s)."""
+    response = api_as(towns["admin_a"]).post(
+        "/api/v1/rosters/leave/",
+        {"doctor_id": towns["doctor_b"].pk, "kind": "annual", "start_date": "2027-02-01", "end_date": "2027-02-02", "reason": "x"},
+        format="json",
+    )
+    assert response.status_code == 400
+    message = " ".join(response.json()["doctor_id"])
+    assert "%(" not in message and str(towns["doctor_b"].pk) in message
+
+
+# --- 5. files in: the settlement API ------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: a JSON list or object in a settlement field is stored as its Python repr (setl_id \"['x']\")")
+def test_settlement_upload_refuses_non_text_values(towns):
+    """Seen live: a terminal sent setl_id ["x"] and psn_name {"a": 1}: accepted, stored as
+    setl_id "['x']" and psn_name "{'a': 1}"."""
+    body = [{**row(towns["a1"], 1), "setl_id": ["x"], "psn_name": {"a": 1}}]
+    response = api_as(towns["api_a"]).post("/api/v1/settlements/", body, format="json")
+    assert response.status_code in (201, 400)
+    assert not SettlementRecord.objects.filter(setl_id__startswith="[").exists()
+    assert not SettlementRecord.objects.filter(psn_name__startswith="{").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: deeply nested JSON answers 500 (RecursionError in the JSON parser)")
+@pytest.mark.parametrize("who,path", [("api_a", "/api/v1/settlements/"), ("vd_a", "/api/v1/rosters/leave/")])
+def test_deeply_nested_json_is_a_400_not_a_500(towns, who, path):
+    """Seen live: POST /api/v1/settlements/ with the token and the body "[" * 100000 answered 500
+    RecursionError. Any JSON write of any signed-in user does the same."""
+    client = api_as(towns[who])
+    client.raise_request_exception = False
+    response = client.post(path, data=b"[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
+
+
+assert Doctor and datetime  # used by the tests above through the factories
