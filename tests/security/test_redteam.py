@@ -163,6 +163,31 @@ def test_changelist_lookups_do_not_reveal_masked_values(client, towns, lookup):
     assert hit.context["cl"].result_count == miss.context["cl"].result_count
 
 
+def _with_patient_id(booking) -> str:
+    booking.patient_id_number = "451028198506150012"
+    booking.save(update_fields=["patient_id_number"])
+    return booking.patient_id_number
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: ?bank_account= on payslips and ?patient_id_number= on bookings reveal values a township admin never sees")
+@pytest.mark.parametrize("changelist,lookup,value_of", [
+    ("admin:payroll_payslip_changelist", "bank_account", lambda a: a.payslip.bank_account),
+    ("admin:telemedicine_consultbooking_changelist", "patient_id_number", lambda a: _with_patient_id(a.booking)),
+])
+def test_other_changelists_do_not_answer_lookups_on_hidden_values(client, world, changelist, lookup, value_of):
+    """The same oracle as the doctor changelist's: the payslip's bank account and the patient's
+    ID number (excluded from the booking form) are confirmed by a 1-vs-0 result count."""
+    a, _b, users, _users_b = world
+    value = value_of(a)
+    assert value, "the world gives this row a value"
+    client.force_login(users["township_admin"])
+    url = reverse(changelist)
+    hit, miss = client.get(url, {lookup: value}), client.get(url, {lookup: "0" * len(value)})
+    if hit.status_code == 400 or miss.status_code == 400:
+        return
+    assert hit.context["cl"].result_count == miss.context["cl"].result_count
+
+
 # --- 4. the API's reach refusal shows raw placeholders ------------------------------------------
 
 @pytest.mark.xfail(strict=True, reason="redteam: the API's out-of-reach message is not interpolated ('No %(what)s with the id %(pk_value)s')")
