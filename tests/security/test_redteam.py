@@ -120,6 +120,27 @@ def test_a_change_of_a_doctors_login_is_audited(client, towns):
     assert any("user" in json.dumps(entry.changes) for entry in new), list(new.values("action", "changes"))
 
 
+# --- 1b. the doctor add form, offered to a township admin, answers 500 ---------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: a township admin's doctor add form answers 500 (the service's county-only refusal escapes save_model)")
+def test_township_admin_doctor_add_form_refuses_without_a_500(client, towns):
+    """Seen live: tongle_admin filled /admin/staffing/doctor/add/ (the button is offered) and got 500
+    ValidationError 'Registering a doctor without a clinic is a county health bureau action' raised
+    by services.doctor_create inside DoctorAdmin.save_model."""
+    client.force_login(towns["admin_a"])
+    client.raise_request_exception = False
+    url = reverse("admin:staffing_doctor_add")
+    data = form_data(client.get(url))
+    data.update({
+        "name": "新医生", "sex": "M", "birth_date": "1990-01-01", "id_number": "451028199001010211",
+        "mobile": "13900009999", "qualification": "village_doctor", "hire_date": "2020-01-01", "status": "active",
+        "bank_name": "广西农村信用社", "bank_account": "6230123412341234123",
+    })
+    response = client.post(url, data)
+    assert response.status_code != 500
+    assert not Doctor.objects.filter(name="新医生").exists()
+
+
 # --- 2. the county's holiday calendar is reloaded by a township admin ---------------------------
 
 @pytest.mark.xfail(strict=True, reason="redteam: a township admin runs the reload_from_package action on the county's holiday calendar")
