@@ -31,7 +31,7 @@ class _ReachChoices:
 
     lookup = "pk"
     default_error_messages = {
-        "does_not_exist": gettext_lazy("No %(what)s with the id %(pk_value)s is in your reach."),
+        "does_not_exist": gettext_lazy("No {what} with the id {pk_value} is in your reach."),
     }
 
     def _reach_init(self, *, model, queryset, scoped, reason):
@@ -87,7 +87,7 @@ class ReachCodeField(_ReachChoices, serializers.CharField):
     is the code, stripped. A blank value (where allowed) names no row and is not checked."""
 
     default_error_messages = {
-        "does_not_exist": gettext_lazy("No %(what)s with the code %(pk_value)s is in your reach."),
+        "does_not_exist": gettext_lazy("No {what} with the code {pk_value} is in your reach."),
     }
 
     def __init__(

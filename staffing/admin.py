@@ -81,6 +81,14 @@ class PostingInline(admin.TabularInline):
 
 
 class DoctorForm(forms.ModelForm):
+    """The login a doctor's pages belong to is a village doctor's account (in reach: the admin
+    narrows every choice), never an admin's or a consultant's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "user" in self.fields:
+            self.fields["user"].queryset = self.fields["user"].queryset.filter(scope__role=Role.VILLAGE_DOCTOR)
+
     class Meta:
         model = Doctor
         fields = [

@@ -714,6 +714,7 @@ def test_an_out_of_reach_id_reads_like_a_missing_one(matrix):
     theirs = client.post("/api/v1/rosters/leave/", {**body, "doctor_id": b.doctors[0].pk}, format="json")
     assert missing.status_code == theirs.status_code == 400
     assert set(missing.json()) == set(theirs.json()) == {"doctor_id"}
+    assert str(2**40) in missing.json()["doctor_id"][0] and "{" not in missing.json()["doctor_id"][0]
     assert missing.json()["doctor_id"][0].replace(str(2**40), "N") == theirs.json()["doctor_id"][0].replace(
         str(b.doctors[0].pk), "N"
     )
