@@ -59,7 +59,9 @@ def _refuse(errors: list[str]) -> None:
 
 def _read(data: bytes, filename: str, columns: list[str]):
     try:
-        return read_table(data, filename, columns)[1]
+        # Read every row here: a row that cannot be read (a stray quote, past the row limit) raises
+        # while iterating, and must become the same clear refusal as a bad header.
+        return list(read_table(data, filename, columns)[1])
     except TableError as exc:
         raise ValidationError(str(exc), code="unreadable_file") from exc
 

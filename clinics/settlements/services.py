@@ -182,6 +182,10 @@ def settlements_import(
         try:
             with transaction.atomic():
                 return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
+        except TableError as exc:
+            # The rows are read lazily on PostgreSQL: a row that cannot be read surfaces here, and
+            # the whole upload is refused (rolled back) with its row number, not a 500.
+            raise ValidationError(str(exc), code="unreadable_file") from exc
         except OperationalError as exc:
             # Two uploads of overlapping files lock the same keys in different orders; PostgreSQL
             # ends one of them. Its savepoint is rolled back (its locks go, the other goes on) and

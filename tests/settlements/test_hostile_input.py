@@ -396,3 +396,29 @@ def test_a_bureau_statement_with_bare_carriage_returns_is_read(clinic, clerk):
     )
     (result,) = reconciliation_run(statement=statement)
     assert result.balanced and result.matched == 2
+
+
+def _row_too_long_to_read(header: bytes) -> bytes:
+    """A CSV whose second data row holds a cell beyond the csv module's field limit: the header
+    reads, the row does not (it raised while the rows were iterated, past the callers' guard)."""
+    return header + b"\r\n" + b"a," * 6 + b"\r\n" + b'"' + b"x" * 200_000 + b'",1\r\n'
+
+
+def test_a_statement_row_that_cannot_be_read_is_a_clear_refusal(clinic, clerk):
+    from clinics.settlements.models import BureauStatement
+    from clinics.settlements.reconciliation import statement_import
+
+    data = _row_too_long_to_read(b"fixmedins_code,insutype,clr_type,setl_cnt,medfee_sumamt,fund_pay_sumamt,acct_pay")
+    with pytest.raises(ValidationError) as refused:
+        statement_import(month=DAY, statement_data=data, statement_filename="t.csv", acting_user=clerk)
+    assert refused.value.code == "unreadable_file"
+    assert not BureauStatement.objects.exists()
+
+
+def test_a_settlement_row_that_cannot_be_read_refuses_the_upload_on_every_engine(clinic, clerk):
+    header = ",".join(row(clinic, 1)).encode()
+    before = SettlementRecord.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        settlements_import(source="upload", acting_user=clerk, data=_row_too_long_to_read(header), filename="s.csv")
+    assert refused.value.code == "unreadable_file"
+    assert SettlementRecord.objects.count() == before and not SettlementImport.objects.exists()
