@@ -447,6 +447,17 @@ def _check_xlsx(data: bytes) -> None:
         raise TableError(_("The file is not a readable XLSX workbook.")) from exc
 
 
+def validate_upload_size(upload) -> None:
+    """A form field validator: an uploaded file over UPLOAD_MAX_BYTES is refused by its declared
+    size, before any view reads it into memory."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        _check_size(getattr(upload, "size", 0) or 0)
+    except TableError as exc:
+        raise ValidationError(str(exc), code="upload_limit") from exc
+
+
 def enforce_upload_limits(data: bytes, filename: str) -> None:
     """Refuse (TableError, a Chinese message naming the setting) an upload over the limits in
     settings: UPLOAD_MAX_BYTES for every file; UPLOAD_MAX_ROWS for CSV and XLSX; and for XLSX,

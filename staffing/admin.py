@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Role
 from clinics.scoping import has_role
-from clinics.tabular import DATE, TEXT, TableError, csv_text, xlsx_bytes
+from clinics.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
 from staffing import services
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
 from staffing.selectors import clinic_coverage_list
@@ -99,7 +99,7 @@ class DoctorForm(forms.ModelForm):
 
 
 class DoctorImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"))
+    file = forms.FileField(label=_("CSV or XLSX file"), validators=[validate_upload_size])
 
 
 @admin.register(Doctor)

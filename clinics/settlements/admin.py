@@ -47,7 +47,7 @@ from clinics.settlements.selectors import (
     records_by_setl_id,
 )
 from clinics.settlements.services import can_upload, settlements_import
-from clinics.tabular import INT, MONEY, TEXT, xlsx_bytes
+from clinics.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
@@ -138,13 +138,15 @@ class ReversalFilter(admin.SimpleListFilter):
 
 
 class SettlementUploadForm(forms.Form):
-    file = forms.FileField(label=_("Settlement file (CSV or XLSX)"))
+    file = forms.FileField(label=_("Settlement file (CSV or XLSX)"), validators=[validate_upload_size])
 
 
 class StatementForm(forms.Form):
     month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7)
-    statement = forms.FileField(label=_("Bureau statement: totals (CSV or XLSX)"))
-    detail = forms.FileField(label=_("Bureau statement: detail lines (optional)"), required=False)
+    statement = forms.FileField(label=_("Bureau statement: totals (CSV or XLSX)"), validators=[validate_upload_size])
+    detail = forms.FileField(
+        label=_("Bureau statement: detail lines (optional)"), required=False, validators=[validate_upload_size]
+    )
 
     def clean_month(self):
         try:

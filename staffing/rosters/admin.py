@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, user_role
+from clinics.tabular import validate_upload_size
 from staffing.models import Doctor
 from staffing.rosters import holidays, selectors, services
 from staffing.rosters.exceptions import CalendarMissing
@@ -45,7 +46,7 @@ def _errors(request, exc: Exception) -> None:
 
 
 class CalendarImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"))
+    file = forms.FileField(label=_("CSV or XLSX file"), validators=[validate_upload_size])
 
 
 class CountyCalendarMixin:

@@ -472,3 +472,22 @@ def test_oversized_import_through_the_admin_names_the_limit(client, county_admin
     client.force_login(county_admin)
     page = client.post(reverse("admin:staffing_doctor_import"), {"file": SimpleUploadedFile("d.csv", b"x," * 100)})
     assert page.status_code == 200 and "UPLOAD_MAX_BYTES" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url,field",
+    [
+        ("/admin/settlements/settlementimport/upload/", "file"),
+        ("/admin/staffing/doctor/import/", "file"),
+        ("/admin/rosters/calendaryear/import/", "file"),
+    ],
+)
+def test_an_upload_over_the_size_limit_is_refused_by_its_form_before_it_is_read(client, county_admin, settings, url, field):
+    """The form refuses the file by its declared size, so no view reads it into memory."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.UPLOAD_MAX_BYTES = 1000
+    client.force_login(county_admin)
+    response = client.post(url, {field: SimpleUploadedFile("big.csv", b"x" * 5000)})
+    assert response.status_code == 200
+    assert "UPLOAD_MAX_BYTES" in response.content.decode()
