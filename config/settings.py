@@ -315,6 +315,8 @@ IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 # Chinese message naming the limit. Figures for a limit-sized hostile XLSX: bench/upload_limits.py.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 500_000)  # data rows, the header not counted
+# A request body read into memory (an API upload of up to 5,000 settlements is about 3 MB of JSON).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 # XLSX is parsed cell by cell in Python (tens of thousands of cells a second): a sheet may hold at
 # most XLSX_MAX_CELLS filled cells (rows × columns; 10,000 rows of 20 columns) and the shared-strings
 # table at most as many entries. Larger tables go in as CSV.

@@ -1,6 +1,7 @@
 import datetime
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -78,6 +79,11 @@ class SettlementViewSet(viewsets.GenericViewSet):
             enforce_upload_limits(request.body, "settlements.json")
         except RawPostDataException:
             pass  # the stream was read already, so it was parsed within DATA_UPLOAD_MAX_MEMORY_SIZE
+        except RequestDataTooBig as exc:
+            raise ValidationError(
+                {"detail": [_("The request is larger than %(limit)s MB (DATA_UPLOAD_MAX_MEMORY_SIZE); send fewer settlements per request.")
+                            % {"limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)}]}
+            ) from exc
         except TableError as exc:
             raise ValidationError({"detail": [str(exc)]}) from exc
         body = request.data

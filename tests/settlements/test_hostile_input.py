@@ -422,3 +422,11 @@ def test_a_settlement_row_that_cannot_be_read_refuses_the_upload_on_every_engine
         settlements_import(source="upload", acting_user=clerk, data=_row_too_long_to_read(header), filename="s.csv")
     assert refused.value.code == "unreadable_file"
     assert SettlementRecord.objects.count() == before and not SettlementImport.objects.exists()
+
+
+def test_an_api_body_over_the_memory_limit_is_a_json_refusal(clinic, clerk, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2000
+    response = api_as(clerk).post(URL, [row(clinic, n) for n in range(1, 40)], format="json")
+    assert response.status_code == 400
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.json()["detail"][0]
+    assert not SettlementRecord.objects.exists()
