@@ -160,6 +160,41 @@ def test_township_admin_cannot_reload_the_holiday_calendar(client, towns):
     assert not AuditEntry.objects.filter(actor=towns["admin_a"], action__startswith="holidays.").exists()
 
 
+# --- 2b. a posting closed back in time, over published rosters and a paid month -------------------
+
+def _close_posting_in_admin(client, user, posting, end_date: str):
+    client.force_login(user)
+    url = reverse("admin:staffing_posting_change", args=[posting.pk])
+    data = form_data(client.get(url))
+    data["end_date"] = end_date
+    return client.post(url, data)
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: a township admin back-dates a posting's end over published duties and an approved pay run")
+def test_posting_end_cannot_be_backdated_over_published_duties_and_paid_months(client, world):
+    """Seen live: tongle_admin set end_date 2016-03-01 on the open posting of a doctor with 27
+    published duty days in 2026-12: 302, the doctor left the township admin's reach (and the
+    clinic's staffing count) with the roster still naming them."""
+    a, _b, users, _users_b = world
+    doctor = a.doctors[1]  # on duty 2026-10-17 in a published roster, paid in the approved October run
+    posting = doctor.postings.get(end_date__isnull=True)
+    _close_posting_in_admin(client, users["township_admin"], posting, "2026-10-01")
+    posting.refresh_from_db()
+    assert posting.end_date is None or posting.end_date >= datetime.date(2026, 10, 31)
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: posting.close from the admin is audited with the new end date as the old value")
+def test_posting_close_audits_the_old_end_date(client, towns):
+    """Seen live: the audit row of the admin's close read {"end_date": ["2016-03-01", "2016-03-01"]}
+    for a posting that had no end date (the form had already set it on the instance)."""
+    posting = towns["doctor_a2"].postings.get(end_date__isnull=True)
+    response = _close_posting_in_admin(client, towns["admin_a"], posting, "2030-12-31")
+    assert response.status_code == 302
+    entry = AuditEntry.objects.filter(action="posting.close", object_id=str(posting.pk)).latest("pk")
+    assert entry.changes["end_date"][0] in (None, "")
+    assert entry.changes["end_date"][1] == "2030-12-31"
+
+
 # --- 3. masked personal data recovered through changelist lookups -------------------------------
 
 @pytest.mark.xfail(strict=True, reason="redteam: ?bank_account=/?id_number= lookups on the doctor changelist reveal the values masked from a township admin")
