@@ -22,6 +22,7 @@ def main(app_dir: str, table_path: str) -> int:
             entry.msgstr = ""
             entry.msgstr_plural = {0: ""} if entry.msgid_plural else {}
             entry.previous_msgid = None
+            entry.previous_msgctxt = None
         if entry.msgid_plural:
             if not entry.msgstr_plural.get(0):
                 value = table.get(entry.msgid_plural) or table.get(entry.msgid)
