@@ -217,7 +217,8 @@ def posting_close_check(*, posting: Posting, end_date: datetime.date, acting_use
 
 
 def _posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> Posting:
-    before = posting.end_date
+    # The stored end date, not `posting`'s: an admin form has already set the new one on it.
+    before = Posting.objects.select_for_update().filter(pk=posting.pk).values_list("end_date", flat=True).get()
     posting.end_date = end_date
     posting.full_clean()
     posting.save(update_fields=["end_date"])

@@ -155,6 +155,14 @@ def test_a_posting_cannot_be_extended_over_the_doctors_next_posting(world):
     assert_out_of_reach(excinfo)
 
 
+def test_closing_a_posting_audits_the_stored_end_date_as_the_old_value(world):
+    posting = Posting.objects.get(doctor=world["doctor_a"])
+    posting.end_date = TODAY + 60 * DAY  # as an admin form leaves the instance before saving
+    services.posting_close(posting=posting, end_date=TODAY + 60 * DAY, acting_user=world["admin_a"])
+    entry = AuditEntry.objects.filter(action="posting.close", object_id=str(posting.pk)).latest("pk")
+    assert entry.changes["end_date"] == [None, str(TODAY + 60 * DAY)]
+
+
 # --- Doctors: create and update ------------------------------------------------------------------
 
 
