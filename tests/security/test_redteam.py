@@ -183,7 +183,6 @@ def test_posting_end_cannot_be_backdated_over_published_duties_and_paid_months(c
     assert posting.end_date is None or posting.end_date >= datetime.date(2026, 10, 31)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: posting.close from the admin is audited with the new end date as the old value")
 def test_posting_close_audits_the_old_end_date(client, towns):
     """Seen live: the audit row of the admin's close read {"end_date": ["2016-03-01", "2016-03-01"]}
     for a posting that had no end date (the form had already set it on the instance)."""
@@ -282,6 +281,28 @@ def test_deeply_nested_json_is_a_400_not_a_500(towns, who, path):
     client.raise_request_exception = False
     response = client.post(path, data=b"[" * 100_000, content_type="application/json")
     assert response.status_code == 400
+
+
+# --- 6. the lockout behind the proxy: the app port is published past the proxy --------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: docker-compose publishes gunicorn on 0.0.0.0:8000 while TRUSTED_PROXY_COUNT=1 believes X-Forwarded-For")
+def test_compose_does_not_publish_the_app_port_past_the_trusted_proxy():
+    """With TRUSTED_PROXY_COUNT=1 the client address is the last X-Forwarded-For entry. The
+    compose file publishes web as "8000:8000" (every interface), so a client that reaches port 8000
+    directly writes that entry itself: a new address per try, no lockout ever (AXES counts per
+    username and address) and no anonymous API throttle. The port must be bound to the proxy only
+    (127.0.0.1:8000:8000, or expose without ports)."""
+    from pathlib import Path
+
+    import yaml
+    from django.conf import settings as django_settings
+
+    compose = yaml.safe_load((Path(django_settings.BASE_DIR) / "docker-compose.yml").read_text())
+    web = compose["services"]["web"]
+    trusted = str(web.get("environment", {}).get("TRUSTED_PROXY_COUNT") or compose["x-app"]["environment"]["TRUSTED_PROXY_COUNT"])
+    assert trusted.strip("${}").split(":-")[-1] != "0"
+    for port in web.get("ports", []):
+        assert str(port).startswith(("127.0.0.1:", "[::1]:")), port
 
 
 assert Doctor and datetime  # used by the tests above through the factories
