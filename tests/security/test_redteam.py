@@ -283,6 +283,31 @@ def test_deeply_nested_json_is_a_400_not_a_500(towns, who, path):
     assert response.status_code == 400
 
 
+# --- 5b. files in: a NUL character in a doctor import --------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="redteam: the doctor import stores a NUL character in a name (PostgreSQL refuses it: a 500 at confirm)")
+def test_doctor_import_refuses_or_strips_nul_characters(client, towns, settings, tmp_path):
+    """Seen live: a CSV row with the name "甲\\x00乙" previewed and confirmed ("导入完成：新增医生 1 名")
+    and the name was stored with the NUL (SQLite); psycopg refuses NUL in text, so on PostgreSQL the
+    confirm answers 500. The settlement upload strips NUL, the API's CharFields refuse it."""
+    import re
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.VAR_DIR = tmp_path
+    url = reverse("admin:staffing_doctor_import")
+    header = "name,sex,birth_date,id_number,mobile,qualification,hire_date,clinic_code\n"
+    line = f"甲\x00乙,男,1990-01-01,451028199001010115,13900002222,乡村医生,2020-01-01,{towns['a1'].code}\n"
+    client.force_login(towns["admin_a"])
+    client.raise_request_exception = False
+    preview = client.post(url, {"file": SimpleUploadedFile("d.csv", (header + line).encode(), content_type="text/csv")})
+    token = re.search(r'name="token" value="([^"]+)"', preview.content.decode())
+    if token:
+        response = client.post(url, {"token": token.group(1), "action": "confirm"})
+        assert response.status_code != 500
+    assert not Doctor.objects.filter(name__contains="\x00").exists()
+
+
 # --- 6. the lockout behind the proxy: the app port is published past the proxy --------------------
 
 @pytest.mark.xfail(strict=True, reason="redteam: docker-compose publishes gunicorn on 0.0.0.0:8000 while TRUSTED_PROXY_COUNT=1 believes X-Forwarded-For")
