@@ -203,6 +203,18 @@ def posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.dat
     return posting
 
 
+# Apps above the register (rosters…) register what ending a posting may not cut off, so an end
+# date is never back-dated over facts recorded at the clinic after it (published duties).
+_POSTING_END_GUARDS: list = []
+
+
+def register_posting_end_guard(guard) -> None:
+    """`guard(*, posting, end_date)` raises ValidationError({"end_date": ...}) when ending
+    `posting` on `end_date` would leave facts of its clinic after that day without the doctor."""
+    if guard not in _POSTING_END_GUARDS:
+        _POSTING_END_GUARDS.append(guard)
+
+
 def posting_close_check(*, posting: Posting, end_date: datetime.date, acting_user=None) -> None:
     """Refuse an end date that cannot be set, with the friendly message (the admin form calls it
     before saving, `posting_close` again in its transaction). A posting is changed only by whom
@@ -214,6 +226,10 @@ def posting_close_check(*, posting: Posting, end_date: datetime.date, acting_use
     _check_overlap(
         doctor=posting.doctor_id, start_date=posting.start_date, end_date=end_date, exclude_pk=posting.pk, field="end_date"
     )
+    stored_end = Posting.objects.filter(pk=posting.pk).values_list("end_date", flat=True).first()
+    if stored_end is None or end_date < stored_end:
+        for guard in _POSTING_END_GUARDS:
+            guard(posting=posting, end_date=end_date)
 
 
 def _posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> Posting:

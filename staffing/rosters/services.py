@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 from clinics.audit import audit_bulk, audit_record
 from clinics.models import AuditEntry, Facility, Role, Township
 from clinics.scoping import user_role
+from staffing import services as staffing_services
 from staffing.models import Doctor, Posting
 from staffing.reach import require_doctor_reach
 from staffing.rosters import selectors
@@ -82,6 +83,28 @@ def _duty_link() -> str:
     from django.urls import reverse
 
     return reverse("rosters:my-duty")
+
+
+def published_duties_guard(*, posting: Posting, end_date: datetime.date) -> None:
+    """A posting does not end before the doctor's published duties at its clinic (the roster would
+    still name a doctor the clinic no longer has): amend the roster first."""
+    last = (
+        DutyDay.objects.filter(
+            doctor_id=posting.doctor_id, facility_id=posting.facility_id, date__gt=end_date,
+            roster__status=RosterMonth.Status.PUBLISHED,
+        )
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    if last is not None:
+        raise ValidationError(
+            {"end_date": _("The doctor has published duties at this clinic until %(date)s: end the posting after that day, "
+                           "or amend the roster first.") % {"date": last}}
+        )
+
+
+staffing_services.register_posting_end_guard(published_duties_guard)
 
 
 # --- Planning -----------------------------------------------------------------------------------

@@ -163,6 +163,20 @@ def test_closing_a_posting_audits_the_stored_end_date_as_the_old_value(world):
     assert entry.changes["end_date"] == [None, str(TODAY + 60 * DAY)]
 
 
+def test_a_posting_end_is_not_back_dated_over_published_duties(world):
+    from tests.payroll.conftest import publish_roster
+
+    month = datetime.date(2026, 10, 1)
+    publish_roster(world["a1"], month, [(world["doctor_a"], datetime.date(2026, 10, 17), "weekend")])
+    posting = Posting.objects.get(doctor=world["doctor_a"])
+    for user in (world["admin_a"], world["county"]):
+        with pytest.raises(ValidationError) as excinfo:
+            services.posting_close(posting=posting, end_date=datetime.date(2026, 10, 1), acting_user=user)
+        assert "2026-10-17" in " ".join(excinfo.value.message_dict["end_date"])
+    assert Posting.objects.get(pk=posting.pk).end_date is None
+    services.posting_close(posting=posting, end_date=datetime.date(2026, 10, 17), acting_user=world["admin_a"])
+
+
 # --- Doctors: create and update ------------------------------------------------------------------
 
 
