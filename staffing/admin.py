@@ -13,8 +13,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
-from clinics.models import Role
-from clinics.scoping import has_role
+from clinics.models import Facility, Role
+from clinics.scoping import has_role, is_county_wide, scope_facilities
 from clinics.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
 from staffing import services
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
@@ -89,6 +89,13 @@ class DoctorForm(forms.ModelForm):
         if "user" in self.fields:
             self.fields["user"].queryset = self.fields["user"].queryset.filter(scope__role=Role.VILLAGE_DOCTOR)
 
+    # A new doctor is posted to a clinic from the hire date (staffing.services.doctor_create); the
+    # choices are the clinics in reach, and only the county registers a doctor without one.
+    clinic = forms.ModelChoiceField(
+        queryset=Facility.objects.none(), required=False, label=_("clinic"),
+        help_text=_("The clinic the doctor works at from the hire date."),
+    )
+
     class Meta:
         model = Doctor
         fields = [
@@ -136,8 +143,18 @@ class DoctorAdmin(ScopedAdmin):
         # Roles without the need see the masked values only (the plain fields are left out of the form).
         return [] if obj is None or has_role(request.user, *FULL_PERSONAL_DATA_ROLES) else ["id_number_display", "bank_account_display"]
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is None and "clinic" in form.base_fields:
+            clinic = form.base_fields["clinic"]
+            clinic.queryset = scope_facilities(Facility.objects.filter(is_active=True), request.user)
+            clinic.required = not is_county_wide(request.user)
+        return form
+
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
+        if obj is not None:
+            fields = [f for f in fields if f != "clinic"]  # postings change in the posting admin
         if obj is not None and not has_role(request.user, *FULL_PERSONAL_DATA_ROLES):
             fields = [f for f in fields if f not in ("id_number", "bank_account")] + ["id_number_display", "bank_account_display"]
         return fields
@@ -161,7 +178,10 @@ class DoctorAdmin(ScopedAdmin):
             if "user" in form.changed_data or "is_demo" in form.changed_data:
                 obj.save(update_fields=["user", "is_demo"])
         else:
-            created = services.doctor_create(acting_user=request.user, **data, is_demo=form.cleaned_data.get("is_demo", False))
+            created = services.doctor_create(
+                acting_user=request.user, facility=form.cleaned_data.get("clinic"), **data,
+                is_demo=form.cleaned_data.get("is_demo", False),
+            )
             created.user = form.cleaned_data.get("user")
             created.save(update_fields=["user"])
             obj.pk = created.pk
@@ -275,22 +295,25 @@ class PostingForm(forms.ModelForm):
         model = Posting
         fields = ["doctor", "facility", "start_date", "end_date"]
 
+    acting_user = None  # set by PostingAdmin.get_form: the services' checks include reach
+
     def clean(self):
         cleaned = super().clean()
-        if self.instance.pk:
-            end_date = cleaned.get("end_date")
-            if end_date is None:
-                self.add_error("end_date", gettext("Enter the date this posting ends."))
-            elif end_date < self.instance.start_date:
-                self.add_error("end_date", gettext("A posting cannot end before it starts."))
-        elif cleaned.get("doctor") and cleaned.get("facility") and cleaned.get("start_date"):
-            try:
+        try:
+            if self.instance.pk:
+                end_date = cleaned.get("end_date")
+                if end_date is None:
+                    self.add_error("end_date", gettext("Enter the date this posting ends."))
+                else:
+                    services.posting_close_check(posting=self.instance, end_date=end_date, acting_user=self.acting_user)
+            elif cleaned.get("doctor") and cleaned.get("facility") and cleaned.get("start_date"):
                 services.posting_move_check(
-                    doctor=cleaned["doctor"], facility=cleaned["facility"], start_date=cleaned["start_date"]
+                    doctor=cleaned["doctor"], facility=cleaned["facility"], start_date=cleaned["start_date"],
+                    acting_user=self.acting_user,
                 )
-            except ValidationError as exc:
-                for field, messages_ in exc.message_dict.items():
-                    self.add_error(field if field in self.fields else None, messages_)
+        except ValidationError as exc:
+            for field, messages_ in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                self.add_error(field if field in self.fields else None, messages_)
         return cleaned
 
     def _get_validation_exclusions(self):
@@ -315,6 +338,11 @@ class PostingAdmin(ScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["doctor", "facility", "start_date"] if obj else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.acting_user = request.user  # a class made for this request
+        return form
 
     def save_model(self, request, obj, form, change):
         if change:

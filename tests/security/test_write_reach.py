@@ -541,3 +541,30 @@ def test_township_admin_records_leave_for_his_own_doctor(world):
         acting_user=world["admin_a"],
     )
     assert leave.facility == world["a1"]
+
+
+def test_admin_posting_change_out_of_reach_is_a_form_error_not_a_500(world, client):
+    services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 30 * DAY, acting_user=world["county"])
+    old = Posting.objects.get(doctor=world["doctor_a"], facility=world["a1"])
+    client.force_login(world["admin_a"])
+    client.raise_request_exception = False
+    response = client.post(reverse("admin:staffing_posting_change", args=[old.pk]), {"end_date": (TODAY - 40 * DAY).isoformat()})
+    assert response.status_code == 200 and "errornote" in response.content.decode()
+    old.refresh_from_db()
+    assert old.end_date == TODAY - 31 * DAY
+
+
+def test_admin_doctor_add_needs_a_clinic_in_reach_for_a_township_admin(world, client):
+    client.force_login(world["admin_a"])
+    client.raise_request_exception = False
+    form = {
+        "name": "新医生9", "sex": "M", "birth_date": "1990-03-04", "id_number": make_id_number(datetime.date(1990, 3, 4), 409),
+        "mobile": "13800009999", "qualification": "village_doctor", "hire_date": TODAY.isoformat(), "status": "active",
+        "postings-TOTAL_FORMS": "0", "postings-INITIAL_FORMS": "0",
+    }
+    url = reverse("admin:staffing_doctor_add")
+    assert client.post(url, form).status_code == 200  # no clinic: the form asks for one
+    assert client.post(url, {**form, "clinic": world["b1"].pk}).status_code == 200  # not a choice
+    assert not Doctor.objects.filter(name="新医生9").exists()
+    assert client.post(url, {**form, "clinic": world["a1"].pk}).status_code == 302
+    assert Posting.objects.get(doctor__name="新医生9").facility == world["a1"]
