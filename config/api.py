@@ -87,7 +87,7 @@ class ReachCodeField(_ReachChoices, serializers.CharField):
     is the code, stripped. A blank value (where allowed) names no row and is not checked."""
 
     default_error_messages = {
-        "does_not_exist": gettext_lazy("No {what} with the code {pk_value} is in your reach."),
+        "does_not_exist": gettext_lazy("No {what} you can reach has this code; check the code."),
     }
 
     def __init__(

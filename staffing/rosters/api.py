@@ -217,9 +217,9 @@ class GapViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def cover(self, request, pk=None):
         gap = self.get_object()
-        body = CoverSerializer(data=request.data)
+        body = CoverSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
-        doctor = get_object_or_404(Doctor, pk=body.validated_data["doctor_id"])
+        doctor = get_object_or_404(doctor_list(user=request.user), pk=body.validated_data["doctor_id"])
         services.gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=body.validated_data.get("reason", ""))
         gap.refresh_from_db()
         return Response(GapSerializer(gap, context={"candidates": {}}).data)
@@ -244,7 +244,7 @@ class GenerateView(APIView):
     allowed_roles = ROSTER_ROLES
 
     def post(self, request):
-        body = MonthActionSerializer(data=request.data)
+        body = MonthActionSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         month = _month_text(body.validated_data["month"])
         facility = None
@@ -272,7 +272,7 @@ class PublishView(APIView):
     allowed_roles = ROSTER_ROLES
 
     def post(self, request):
-        body = MonthActionSerializer(data=request.data)
+        body = MonthActionSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         month = _month_text(body.validated_data["month"])
         count = services.roster_publish(
