@@ -62,6 +62,19 @@ class CountyCalendarMixin:
     def has_delete_permission(self, request, obj=None):
         return is_county_wide(request.user) and super().has_delete_permission(request, obj)
 
+    def changelist_view(self, request, extra_context=None):
+        """An action this user is not offered (a township admin posting reload_from_package by
+        hand) is refused with a message instead of being silently ignored."""
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action and action not in self.get_actions(request):
+            messages.error(request, gettext("Only the county admin may load, reload or change the holiday calendar."))
+            return redirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
@@ -75,7 +88,7 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
             path("import/", self.admin_site.admin_view(self.import_view), name="rosters_calendaryear_import"),
         ] + super().get_urls()
 
-    @admin.action(description=_("Reload selected years from the chinesecalendar package"))
+    @admin.action(description=_("Reload selected years from the chinesecalendar package"), permissions=["change"])
     def reload_from_package(self, request, queryset):
         for year in queryset.values_list("year", flat=True):
             try:
@@ -92,8 +105,12 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
         report = None
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
-            report = holidays.holiday_calendar_import(upload=upload, filename=upload.name, acting_user=request.user)
-            if report.ok:
+            try:
+                report = holidays.holiday_calendar_import(upload=upload, filename=upload.name, acting_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+                report = None
+            if report is not None and report.ok:
                 messages.success(
                     request,
                     gettext("Imported %(days)s days for %(years)s.") % {"days": report.days, "years": ", ".join(map(str, report.years))},
@@ -107,6 +124,12 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/rosters/calendaryear/import.html", context)
+
+    def save_model(self, request, obj, form, change):
+        holidays.calendar_year_save(year=obj, acting_user=request.user, change=change)
+
+    def delete_model(self, request, obj):
+        holidays.calendar_year_delete(year=obj, acting_user=request.user)
 
 
 class YearFilter(admin.SimpleListFilter):
@@ -131,12 +154,23 @@ class HolidayDayAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
     def weekday(self, obj):
         return obj.date.strftime("%a")
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        from clinics.audit import audit_record
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
 
-        audit_record(actor=request.user, action="holiday.change" if change else "holiday.add", target=obj,
-                     changes={"date": obj.date, "kind": obj.kind, "name": obj.name})
+        class CalendarDayForm(form):
+            def clean_date(self):
+                day = self.cleaned_data["date"]
+                if day is not None and (problem := holidays.year_range_problem(day.year)):
+                    raise ValidationError(problem, code="year_out_of_range")
+                return day
+
+        return CalendarDayForm
+
+    def save_model(self, request, obj, form, change):
+        holidays.holiday_day_save(day=obj, acting_user=request.user, change=change)
+
+    def delete_model(self, request, obj):
+        holidays.holiday_day_delete(day=obj, acting_user=request.user)
 
 
 # --- Rosters ------------------------------------------------------------------------------------

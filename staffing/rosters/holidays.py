@@ -2,14 +2,17 @@
 State Council's schedule from CSV/XLSX, and the year status `manage.py holidays --status` shows."""
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.audit import audit_record
+from clinics.scoping import require_county_wide
 from clinics.tabular import TableError, parse_date, read_table
 from staffing.rosters.models import CalendarYear, HolidayDay
 
@@ -25,6 +28,49 @@ KIND_ALIASES = {
     "上班": HolidayDay.Kind.MAKEUP_WORKDAY,
     "补班": HolidayDay.Kind.MAKEUP_WORKDAY,
 }
+
+
+def _require_calendar_admin(acting_user) -> None:
+    """The holiday calendar rules every township's rosters: only a county-wide role (or the
+    system, acting_user=None: seeds and commands) loads, imports or edits it."""
+    require_county_wide(acting_user, what=_("Loading or changing the holiday calendar"))
+
+
+def _condition_bounds(condition) -> dict:
+    bounds = {}
+    for child in condition.children:
+        if isinstance(child, Q):
+            bounds.update(_condition_bounds(child))
+        else:
+            bounds[child[0]] = child[1]
+    return bounds
+
+
+@functools.cache
+def calendar_year_range() -> tuple[int, int]:
+    """The first and last year the calendar may hold, read from CalendarYear's
+    `calendar_year_in_range` constraint so the range has one home (the model)."""
+    constraint = next(c for c in CalendarYear._meta.constraints if c.name == "calendar_year_in_range")
+    bounds = _condition_bounds(constraint.condition)
+    return int(bounds["year__gte"]), int(bounds["year__lte"])
+
+
+def year_range_problem(year: int) -> str | None:
+    """Why `year` cannot be in the calendar, or None when it can."""
+    first, last = calendar_year_range()
+    if first <= year <= last:
+        return None
+    return _("the year %(year)s is outside the calendar's range %(first)s–%(last)s") % {
+        "year": year,
+        "first": first,
+        "last": last,
+    }
+
+
+def _require_year_in_range(year: int, *, field_name: str | None = None) -> None:
+    problem = year_range_problem(year)
+    if problem:
+        raise ValidationError({field_name: problem} if field_name else problem, code="year_out_of_range")
 
 
 def package_years() -> range:
@@ -66,10 +112,12 @@ def package_days(year: int) -> list[HolidayDay]:
 
 
 def _replace_year(*, year: int, days: list[HolidayDay], source: str, acting_user, note: str = "") -> CalendarYear:
+    _require_calendar_admin(acting_user)
+    _require_year_in_range(year)
     HolidayDay.objects.filter(date__year=year).delete()
     HolidayDay.objects.bulk_create(days)
     calendar_year, _created = CalendarYear.objects.update_or_create(
-        year=year, defaults={"source": source, "note": note}
+        year=year, defaults={"source": source, "note": note, "loaded_at": timezone.now()}
     )
     audit_record(
         actor=acting_user,
@@ -83,7 +131,9 @@ def _replace_year(*, year: int, days: list[HolidayDay], source: str, acting_user
 @transaction.atomic
 def holiday_year_load(*, year: int, acting_user=None, replace: bool = False) -> tuple[CalendarYear, bool]:
     """Load one year from the package. Idempotent: a loaded year is left as it is (admins may have
-    corrected it) unless `replace`. Returns the year and whether it was (re)loaded."""
+    corrected it) unless `replace`. Returns the year and whether it was (re)loaded. Only a
+    county-wide role (or the system) may load."""
+    _require_calendar_admin(acting_user)
     existing = CalendarYear.objects.filter(year=year).first()
     if existing is not None and not replace:
         return existing, False
@@ -92,6 +142,7 @@ def holiday_year_load(*, year: int, acting_user=None, replace: bool = False) -> 
 
 
 def holiday_years_load_all(*, acting_user=None, replace: bool = False) -> dict[int, bool]:
+    _require_calendar_admin(acting_user)
     return {year: holiday_year_load(year=year, acting_user=acting_user, replace=replace)[1] for year in package_years()}
 
 
@@ -110,9 +161,12 @@ def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> Calen
     """Import whole years from a table with columns date, kind, name. Each year in the file
     replaces that year's days; all or nothing: any bad row and nothing is saved. Cells follow the
     rule of every import (clinics.imports): an empty kind or name keeps what the calendar already
-    holds for that date; both are required, so 清空 is refused and a new date must give them."""
+    holds for that date; both are required, so 清空 is refused and a new date must give them.
+    Only a county-wide role (or the system) may import; a date whose year is outside the
+    calendar's range (CalendarYear's constraint) is a bad row."""
     from clinics.imports import KEEP, import_cell
 
+    _require_calendar_admin(acting_user)
     report = CalendarImportReport()
     try:
         _header, rows = read_table(upload, filename, CSV_COLUMNS)
@@ -136,6 +190,8 @@ def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> Calen
         except (ValueError, TypeError):
             day = None
             problems.append(_("date: not a date in the form YYYY-MM-DD"))
+        if day is not None and (out_of_range := year_range_problem(day.year)):
+            problems.append(_("date: %(problem)s") % {"problem": out_of_range})
         kept = stored.get(day)
         try:
             kind_text = import_cell(row.values, "kind", required=True)
@@ -182,6 +238,61 @@ def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> Calen
     return report
 
 
+@transaction.atomic
+def holiday_day_save(*, day: HolidayDay, acting_user, change: bool) -> HolidayDay:
+    """Add or correct one calendar day by hand (admin)."""
+    _require_calendar_admin(acting_user)
+    _require_year_in_range(day.date.year, field_name="date")
+    day.full_clean()
+    day.save()
+    audit_record(
+        actor=acting_user,
+        action="holiday.change" if change else "holiday.add",
+        target=day,
+        changes={"date": day.date, "kind": day.kind, "name": day.name},
+    )
+    return day
+
+
+@transaction.atomic
+def holiday_day_delete(*, day: HolidayDay, acting_user) -> None:
+    _require_calendar_admin(acting_user)
+    audit_record(
+        actor=acting_user,
+        action="holiday.delete",
+        target=day,
+        changes={"date": day.date, "kind": day.kind, "name": day.name},
+    )
+    day.delete()
+
+
+@transaction.atomic
+def calendar_year_save(*, year: CalendarYear, acting_user, change: bool) -> CalendarYear:
+    """Add or correct a calendar year's record by hand (admin)."""
+    _require_calendar_admin(acting_user)
+    year.full_clean()
+    year.save()
+    audit_record(
+        actor=acting_user,
+        action="holidays.year_change" if change else "holidays.year_add",
+        target=year,
+        changes={"year": year.year, "source": year.source, "note": year.note},
+    )
+    return year
+
+
+@transaction.atomic
+def calendar_year_delete(*, year: CalendarYear, acting_user) -> None:
+    _require_calendar_admin(acting_user)
+    audit_record(
+        actor=acting_user,
+        action="holidays.year_delete",
+        target=year,
+        changes={"year": year.year, "source": year.source},
+    )
+    year.delete()
+
+
 @dataclass
 class YearStatus:
     year: int
@@ -220,8 +331,6 @@ def seed_demo_rosters(counts: dict) -> None:
     """Seed step: plan this month and next for the demo clinics and publish this month, so the
     demo doctor's duty page has something to show. Months already planned are left alone; a
     month whose year has no calendar is skipped (load it with `manage.py holidays`)."""
-    from django.utils import timezone
-
     from staffing.rosters.exceptions import CalendarMissing
     from staffing.rosters.models import RosterMonth
     from staffing.rosters.selectors import month_start, next_month

@@ -143,7 +143,6 @@ def test_township_admin_doctor_add_form_refuses_without_a_500(client, towns):
 
 # --- 2. the county's holiday calendar is reloaded by a township admin ---------------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: a township admin runs the reload_from_package action on the county's holiday calendar")
 def test_township_admin_cannot_reload_the_holiday_calendar(client, towns):
     """Seen live: tongle_admin POSTed action=reload_from_package with _selected_action=<2004's id>
     to /admin/rosters/calendaryear/: "2004 年已重新载入", audit holidays.load by tongle_admin.
@@ -308,7 +307,6 @@ def test_doctor_import_refuses_or_strips_nul_characters(client, towns, settings,
     assert not Doctor.objects.filter(name__contains="\x00").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a holiday calendar import with a year outside the allowed range answers 500 (CHECK calendar_year_in_range)")
 def test_holiday_calendar_import_with_an_impossible_year_is_refused_without_a_500(client, towns):
     """Seen live: county_admin uploaded "date,kind,name / 9999-12-31,holiday,x" to
     /admin/rosters/calendaryear/import/: 500 IntegrityError (CHECK constraint calendar_year_in_range)
