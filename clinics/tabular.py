@@ -484,6 +484,16 @@ def normalise_line_breaks(data: bytes) -> bytes:
 # --- Reading -------------------------------------------------------------------------------------
 
 
+# C0 control characters other than tab and line breaks carry nothing a person typed, and PostgreSQL
+# refuses NUL in text (a 500 when the row is saved): every value read from a file loses them.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+_CONTROL[0x7F] = None
+
+
+def clean_cell(text: str) -> str:
+    return text.translate(_CONTROL).strip()
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
@@ -493,7 +503,7 @@ def _cell_text(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return clean_cell(str(value))
 
 
 def check_header(header: list[str], required: Iterable[str]) -> None:
@@ -565,7 +575,7 @@ def _csv_rows(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
     # "CSV (Macintosh)" (which io.StringIO's default splitting left inside one long line).
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in next(reader, [])]
+        header = [clean_cell(h) for h in next(reader, [])]
     except csv.Error as exc:
         raise _unreadable_row(1) from exc
 
@@ -574,7 +584,7 @@ def _csv_rows(data: bytes) -> tuple[list[str], Iterator[list[str]]]:
         try:
             for row in reader:
                 number += 1
-                yield number, [v.strip() for v in row]
+                yield number, [clean_cell(v) for v in row]
         except csv.Error as exc:
             raise _unreadable_row(number + 1) from exc
 

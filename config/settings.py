@@ -173,6 +173,11 @@ REST_FRAMEWORK = {
         "uploads": env_str("THROTTLE_UPLOAD_RATE", "30/min"),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with config.lockout.client_ip
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -94,6 +94,14 @@ class SettlementViewSet(viewsets.GenericViewSet):
         not_objects = [i for i, item in enumerate(body, start=1) if not isinstance(item, dict)]
         if not_objects:
             raise ValidationError({"detail": [_("Items %(items)s are not JSON objects.") % {"items": ", ".join(map(str, not_objects[:20]))}]})
+        nested = [i for i, item in enumerate(body, start=1) if any(isinstance(v, (list, dict)) for v in item.values())]
+        if nested:
+            # A list or an object is no settlement field's value; stored as text it would become
+            # a Python repr ("['x']") that no platform sent.
+            raise ValidationError({"detail": [
+                _("Items %(items)s have a list or an object as a field's value; send each field as text or a number.")
+                % {"items": ", ".join(map(str, nested[:20]))}
+            ]})
         rows = [(number, {_text(k): _text(v) for k, v in item.items()}) for number, item in enumerate(body, start=1)]
         batch = settlements_import(source="api", acting_user=request.user, rows=rows)
         rejected = batch.rejected_rows.order_by("row_number")[:REPORTED_REJECTS]

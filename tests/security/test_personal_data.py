@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from clinics.settlements.services import settlements_import
 from clinics.tabular import csv_text
-from staffing.models import Doctor, keyed_hash
 from staffing.importing import IMPORT_COLUMNS, doctors_import
+from staffing.models import Doctor, keyed_hash
 from telemedicine import services as tele_services
 from tests.conftest import api_as
 from tests.factories import make_id_number

@@ -103,7 +103,6 @@ def test_township_admin_cannot_link_a_doctor_to_an_account_that_is_not_a_village
     assert AuditEntry.objects.count() == audits
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a change of a doctor's login is saved without an audit entry")
 def test_a_change_of_a_doctors_login_is_audited(client, towns):
     """The county admin re-points a doctor's login (allowed for the county); the trail must say so."""
     doctor = towns["doctor_a2"]
@@ -122,7 +121,6 @@ def test_a_change_of_a_doctors_login_is_audited(client, towns):
 
 # --- 1b. the doctor add form, offered to a township admin, answers 500 ---------------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: a township admin's doctor add form answers 500 (the service's county-only refusal escapes save_model)")
 def test_township_admin_doctor_add_form_refuses_without_a_500(client, towns):
     """Seen live: tongle_admin filled /admin/staffing/doctor/add/ (the button is offered) and got 500
     ValidationError 'Registering a doctor without a clinic is a county health bureau action' raised
@@ -169,7 +167,6 @@ def _close_posting_in_admin(client, user, posting, end_date: str):
     return client.post(url, data)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a township admin back-dates a posting's end over published duties and an approved pay run")
 def test_posting_end_cannot_be_backdated_over_published_duties_and_paid_months(client, world):
     """Seen live: tongle_admin set end_date 2016-03-01 on the open posting of a doctor with 27
     published duty days in 2026-12: 302, the doctor left the township admin's reach (and the
@@ -195,7 +192,6 @@ def test_posting_close_audits_the_old_end_date(client, towns):
 
 # --- 3. masked personal data recovered through changelist lookups -------------------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: ?bank_account=/?id_number= lookups on the doctor changelist reveal the values masked from a township admin")
 @pytest.mark.parametrize("lookup", ["bank_account", "id_number", "bank_account__startswith", "id_number__regex"])
 def test_changelist_lookups_do_not_reveal_masked_values(client, towns, lookup):
     """Seen live: as tongle_admin /admin/staffing/doctor/?bank_account=6230000000000000001 lists
@@ -223,7 +219,6 @@ def _with_patient_id(booking) -> str:
     return booking.patient_id_number
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: ?bank_account= on payslips and ?patient_id_number= on bookings reveal values a township admin never sees")
 @pytest.mark.parametrize("changelist,lookup,value_of", [
     ("admin:payroll_payslip_changelist", "bank_account", lambda a: a.payslip.bank_account),
     ("admin:telemedicine_consultbooking_changelist", "patient_id_number", lambda a: _with_patient_id(a.booking)),
@@ -260,7 +255,6 @@ def test_out_of_reach_id_message_names_the_field_and_id(towns):
 
 # --- 5. files in: the settlement API ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: a JSON list or object in a settlement field is stored as its Python repr (setl_id \"['x']\")")
 def test_settlement_upload_refuses_non_text_values(towns):
     """Seen live: a terminal sent setl_id ["x"] and psn_name {"a": 1}: accepted, stored as
     setl_id "['x']" and psn_name "{'a': 1}"."""
@@ -271,7 +265,6 @@ def test_settlement_upload_refuses_non_text_values(towns):
     assert not SettlementRecord.objects.filter(psn_name__startswith="{").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: deeply nested JSON answers 500 (RecursionError in the JSON parser)")
 @pytest.mark.parametrize("who,path", [("api_a", "/api/v1/settlements/"), ("vd_a", "/api/v1/rosters/leave/")])
 def test_deeply_nested_json_is_a_400_not_a_500(towns, who, path):
     """Seen live: POST /api/v1/settlements/ with the token and the body "[" * 100000 answered 500
@@ -284,7 +277,6 @@ def test_deeply_nested_json_is_a_400_not_a_500(towns, who, path):
 
 # --- 5b. files in: a NUL character in a doctor import --------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: the doctor import stores a NUL character in a name (PostgreSQL refuses it: a 500 at confirm)")
 def test_doctor_import_refuses_or_strips_nul_characters(client, towns, settings, tmp_path):
     """Seen live: a CSV row with the name "甲\\x00乙" previewed and confirmed ("导入完成：新增医生 1 名")
     and the name was stored with the NUL (SQLite); psycopg refuses NUL in text, so on PostgreSQL the
@@ -304,7 +296,8 @@ def test_doctor_import_refuses_or_strips_nul_characters(client, towns, settings,
     if token:
         response = client.post(url, {"token": token.group(1), "action": "confirm"})
         assert response.status_code != 500
-    assert not Doctor.objects.filter(name__contains="\x00").exists()
+    # In Python: SQLite's LIKE stops its pattern at a NUL, so name__contains="\x00" matches every row.
+    assert not [d.name for d in Doctor.objects.all() if "\x00" in d.name]
 
 
 def test_holiday_calendar_import_with_an_impossible_year_is_refused_without_a_500(client, towns):
@@ -324,7 +317,6 @@ def test_holiday_calendar_import_with_an_impossible_year_is_refused_without_a_50
 
 # --- 6. the lockout behind the proxy: the app port is published past the proxy --------------------
 
-@pytest.mark.xfail(strict=True, reason="redteam: docker-compose publishes gunicorn on 0.0.0.0:8000 while TRUSTED_PROXY_COUNT=1 believes X-Forwarded-For")
 def test_compose_does_not_publish_the_app_port_past_the_trusted_proxy():
     """With TRUSTED_PROXY_COUNT=1 the client address is the last X-Forwarded-For entry. The
     compose file publishes web as "8000:8000" (every interface), so a client that reaches port 8000
