@@ -104,6 +104,20 @@ class DoctorForm(forms.ModelForm):
             "bank_name", "bank_account", "is_demo",
         ]
 
+    acting_user = None  # set by DoctorAdmin.get_form: the login's checks include reach
+
+    def clean(self):
+        cleaned = super().clean()
+        if "user" in self.changed_data and "user" not in self._errors:
+            try:
+                services.doctor_link_user_check(
+                    doctor=self.instance if self.instance.pk else None, user=cleaned.get("user"), acting_user=self.acting_user
+                )
+            except ValidationError as exc:
+                for field, messages_ in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
+                    self.add_error(field if field in self.fields else None, messages_)
+        return cleaned
+
 
 class DoctorImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"), validators=[validate_upload_size])
@@ -149,6 +163,7 @@ class DoctorAdmin(ScopedAdmin):
             clinic = form.base_fields["clinic"]
             clinic.queryset = scope_facilities(Facility.objects.filter(is_active=True), request.user)
             clinic.required = not is_county_wide(request.user)
+        form.acting_user = request.user  # a class made for this request
         return form
 
     def get_fields(self, request, obj=None):
@@ -172,18 +187,23 @@ class DoctorAdmin(ScopedAdmin):
         return obj.bank_account_masked
 
     def save_model(self, request, obj, form, change):
+        # Every field through a service: the login and the demo flag are audited like the rest.
         data = {f: form.cleaned_data[f] for f in services.DOCTOR_FIELDS if f in form.cleaned_data}
         if change:
+            # The login and the flag first: doctor_update saves the whole instance, which the form
+            # has already given the new values, so it would store them without their audit.
+            if "user" in form.changed_data:
+                services.doctor_link_user(doctor=obj, user=form.cleaned_data.get("user"), acting_user=request.user)
+            if "is_demo" in form.changed_data:
+                services.doctor_mark_demo(doctor=obj, is_demo=form.cleaned_data["is_demo"], acting_user=request.user)
             services.doctor_update(doctor=obj, acting_user=request.user, **data)
-            if "user" in form.changed_data or "is_demo" in form.changed_data:
-                obj.save(update_fields=["user", "is_demo"])
         else:
             created = services.doctor_create(
                 acting_user=request.user, facility=form.cleaned_data.get("clinic"), **data,
                 is_demo=form.cleaned_data.get("is_demo", False),
             )
-            created.user = form.cleaned_data.get("user")
-            created.save(update_fields=["user"])
+            if form.cleaned_data.get("user") is not None:
+                services.doctor_link_user(doctor=created, user=form.cleaned_data["user"], acting_user=request.user)
             obj.pk = created.pk
 
     # --- import and export -----------------------------------------------------------------

@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 from clinics.audit import audit_record, changed_fields, snapshot
 from clinics.models import Facility, Role, UserScope
 from clinics.roles import role_assign
-from clinics.scoping import is_county_wide, require_county_wide, require_facility_reach
+from clinics.scoping import (
+    OUT_OF_REACH,
+    facility_in_reach,
+    is_county_wide,
+    require_county_wide,
+    require_facility_reach,
+)
 from staffing import bank_accounts
 from staffing.models import Doctor, Posting
 from staffing.reach import governing_posting, in_force_on, require_doctor_reach
@@ -84,6 +90,67 @@ def doctor_update(*, doctor: Doctor, acting_user, **data) -> Doctor:
         open_posting = doctor.postings.filter(end_date__isnull=True).first()
         if open_posting and open_posting.start_date <= doctor.exit_date:
             posting_close(posting=open_posting, end_date=doctor.exit_date, acting_user=acting_user)
+    return doctor
+
+
+def doctor_link_user_check(*, doctor: Doctor | None, user, acting_user=None) -> None:
+    """Refuse a login that cannot be the doctor's, with the friendly message (the admin form calls
+    it before saving, `doctor_link_user` again in its transaction). The doctor must be in reach
+    (`doctor=None`: one about to be registered, whose clinic is checked by doctor_create); the login
+    must be a village doctor's account in reach, not already another doctor's. None unlinks."""
+    if doctor is not None and doctor.pk is not None:
+        require_doctor_reach(acting_user, doctor, field=None)
+    if user is None:
+        return
+    scope = UserScope.objects.filter(user_id=user.pk).select_related("facility").first()
+    if scope is None or scope.role != Role.VILLAGE_DOCTOR:
+        raise ValidationError(
+            {"user": _("Choose a village doctor's account: the login of a doctor's pages cannot be an admin's or a consultant's account.")}
+        )
+    if acting_user is not None and not (scope.facility is not None and facility_in_reach(acting_user, scope.facility)):
+        raise ValidationError(
+            {"user": ValidationError(
+                _("This account is outside your reach; choose an account of your own clinics or ask the county health bureau."),
+                code=OUT_OF_REACH,
+            )}
+        )
+    other = Doctor.objects.filter(user_id=user.pk)
+    if doctor is not None and doctor.pk is not None:
+        other = other.exclude(pk=doctor.pk)
+    if other.exists():
+        raise ValidationError(
+            {"user": _("This account is already another doctor's login; unlink it there first or choose another account.")}
+        )
+
+
+@transaction.atomic
+def doctor_link_user(*, doctor: Doctor, user, acting_user) -> Doctor:
+    """Make `user` (a village doctor's account, or None) the doctor's login, audited with the old
+    and new username. The login's reach then follows the posting in force (`_sync_login`)."""
+    locked = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+    doctor.user = user
+    if locked.user_id == (user.pk if user is not None else None):
+        return doctor
+    doctor_link_user_check(doctor=locked, user=user, acting_user=acting_user)
+    old_username = locked.user.get_username() if locked.user_id else None
+    new_username = user.get_username() if user is not None else None
+    doctor.save(update_fields=["user"])
+    audit_record(actor=acting_user, action="doctor.link_user", target=doctor, changes={"user": [old_username, new_username]})
+    _sync_login(doctor, acting_user=acting_user)
+    require_doctor_reach(acting_user, doctor, field=None)
+    return doctor
+
+
+@transaction.atomic
+def doctor_mark_demo(*, doctor: Doctor, is_demo: bool, acting_user) -> Doctor:
+    """Mark a doctor in reach as demo data (their pay documents say so), audited."""
+    require_doctor_reach(acting_user, doctor, field=None)
+    before = Doctor.objects.select_for_update().values_list("is_demo", flat=True).get(pk=doctor.pk)
+    doctor.is_demo = bool(is_demo)
+    if before == doctor.is_demo:
+        return doctor
+    doctor.save(update_fields=["is_demo"])
+    audit_record(actor=acting_user, action="doctor.update", target=doctor, changes={"is_demo": [before, doctor.is_demo]})
     return doctor
 
 

@@ -16,7 +16,35 @@ class PayrollConfig(AppConfig):
         register_scoper(PayRun, scope_payruns)
         register_scoper(Payslip, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
 
+        from staffing.services import register_posting_end_guard
+
+        register_posting_end_guard(released_pay_guard)
+
         register_menu_item(key="payslips", label=_("My payslips"), url_name="payroll:index", roles={Role.VILLAGE_DOCTOR}, order=40, icon="¥")
+
+
+def released_pay_guard(*, posting, end_date):
+    """A posting does not end inside or before a month the doctor's pay run has approved or paid
+    (the bank file paid days the posting would no longer hold): end it after that month."""
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    from staffing.models import Posting
+    from staffing.payroll.selectors import released_pay_months
+
+    # Only the days the posting gives up: from the day after the new end to its stored end.
+    stored_end = Posting.objects.filter(pk=posting.pk).values_list("end_date", flat=True).first()
+    months = released_pay_months(doctor_id=posting.doctor_id, start=end_date + datetime.timedelta(days=1), end=stored_end)
+    if months:
+        last = months[0]
+        month_end = (last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        raise ValidationError(
+            {"end_date": _("The doctor's pay for %(month)s is already approved or paid: end the posting on %(date)s or later, "
+                           "or ask the county health bureau to correct that month's pay first.")
+             % {"month": last.strftime("%Y-%m"), "date": month_end.isoformat()}}
+        )
 
 
 def scope_payruns(queryset, user):

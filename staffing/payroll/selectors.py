@@ -40,6 +40,15 @@ def payslip_get(*, user, pk: int) -> Payslip | None:
     return payslip_list(user=user).filter(pk=pk).first()
 
 
+def released_pay_months(*, doctor_id: int, start: datetime.date, end: datetime.date | None = None) -> list[datetime.date]:
+    """The months (first days) from the month holding `start` to `end` (open: every later one) for
+    which the doctor has a payslip in an approved or paid run, newest first."""
+    months = Payslip.objects.filter(doctor_id=doctor_id, run__status__in=RELEASED, month__gte=start.replace(day=1))
+    if end is not None:
+        months = months.filter(month__lte=end)
+    return list(months.order_by("-month").values_list("month", flat=True).distinct())
+
+
 def run_lines(run: PayRun) -> QuerySet:
     return PayslipLine.objects.filter(payslip__run=run)
 

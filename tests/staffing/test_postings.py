@@ -100,3 +100,151 @@ def test_postgres_refuses_overlapping_postings_even_without_the_service():
 def test_keyed_hash_is_stored_and_not_the_plain_number():
     doctor = DoctorFactory()
     assert doctor.id_number_hash and doctor.id_number not in doctor.id_number_hash
+
+
+# --- a posting's end is not back-dated over an approved or paid month (red-team hole 2b) ----------
+
+def _released_payslip(posting, month: datetime.date, status: str):
+    from decimal import Decimal
+
+    from staffing.payroll.models import PayRun, Payslip
+
+    run = PayRun.objects.create(month=month, township=posting.facility.township, status=PayRun.Status.CALCULATED)
+    Payslip.objects.create(
+        run=run, doctor=posting.doctor, month=month, facility=posting.facility, township=posting.facility.township,
+        payable_days=31, days_in_month=31, gross=Decimal("3000.00"), deductions=Decimal("0.00"), net=Decimal("3000.00"),
+    )
+    PayRun.objects.filter(pk=run.pk).update(status=status)
+    return run
+
+
+@pytest.mark.parametrize("status", ["approved", "paid"])
+def test_posting_close_refuses_an_end_inside_or_before_a_released_pay_month(roles, status):
+    from staffing.services import posting_close
+
+    posting = PostingFactory(facility=FacilityFactory())
+    _released_payslip(posting, datetime.date(2026, 10, 1), status)
+    admin = make_user(Role.TOWNSHIP_ADMIN, township=posting.facility.township)
+    for end in (datetime.date(2026, 10, 15), datetime.date(2026, 9, 30)):
+        with pytest.raises(ValidationError) as excinfo:
+            posting_close(posting=posting, end_date=end, acting_user=admin)
+        assert "end_date" in excinfo.value.message_dict
+        assert "2026-10-31" in excinfo.value.message_dict["end_date"][0]
+    posting.refresh_from_db()
+    assert posting.end_date is None
+    posting_close(posting=posting, end_date=datetime.date(2026, 10, 31), acting_user=admin)  # the month's last day is fine
+    posting.refresh_from_db()
+    assert posting.end_date == datetime.date(2026, 10, 31)
+
+
+def test_posting_close_is_not_held_by_a_run_still_in_calculation(roles):
+    from staffing.services import posting_close
+
+    posting = PostingFactory(facility=FacilityFactory())
+    _released_payslip(posting, datetime.date(2026, 10, 1), "calculated")
+    posting_close(posting=posting, end_date=datetime.date(2026, 10, 15), acting_user=None)
+    posting.refresh_from_db()
+    assert posting.end_date == datetime.date(2026, 10, 15)
+
+
+def test_a_paid_month_of_a_later_posting_does_not_hold_an_earlier_one(roles):
+    from staffing.services import posting_close
+
+    first = PostingFactory(facility=FacilityFactory(), end_date=datetime.date(2026, 6, 30))
+    later = PostingFactory(doctor=first.doctor, facility=FacilityFactory(township=first.facility.township),
+                           start_date=datetime.date(2026, 7, 1))
+    _released_payslip(later, datetime.date(2026, 10, 1), "paid")
+    posting_close(posting=first, end_date=datetime.date(2026, 5, 31), acting_user=None)
+    first.refresh_from_db()
+    assert first.end_date == datetime.date(2026, 5, 31)
+
+
+def test_admin_posting_close_over_a_paid_month_is_a_form_error(client, roles):
+    from django.urls import reverse
+
+    posting = PostingFactory(facility=FacilityFactory())
+    _released_payslip(posting, datetime.date(2026, 10, 1), "paid")
+    client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=posting.facility.township))
+    client.raise_request_exception = False
+    response = client.post(reverse("admin:staffing_posting_change", args=[posting.pk]), {"end_date": "2026-10-01"})
+    assert response.status_code == 200
+    assert "end_date" in response.context["adminform"].form.errors
+    posting.refresh_from_db()
+    assert posting.end_date is None
+
+
+# --- a doctor's login is changed through a service, audited (red-team hole 1) ---------------------
+
+def test_doctor_link_user_audits_old_and_new_username_and_moves_the_login(roles):
+    from staffing.services import doctor_link_user
+
+    posting = PostingFactory(facility=FacilityFactory())
+    old = make_user(Role.VILLAGE_DOCTOR, doctor=posting.doctor, username="vd_old")
+    elsewhere = FacilityFactory(township=posting.facility.township)
+    new = make_user(Role.VILLAGE_DOCTOR, facility=elsewhere, username="vd_new")
+    admin = make_user(Role.TOWNSHIP_ADMIN, township=posting.facility.township)
+
+    doctor_link_user(doctor=posting.doctor, user=new, acting_user=admin)
+
+    posting.doctor.refresh_from_db()
+    assert posting.doctor.user == new
+    entry = AuditEntry.objects.filter(action="doctor.link_user", actor=admin).get()
+    assert entry.changes == {"user": [old.username, new.username]}
+    new.scope.refresh_from_db()
+    assert new.scope.facility == posting.facility  # the login follows the posting in force
+
+
+@pytest.mark.parametrize("kind", ["admin_account", "out_of_reach", "another_doctors"])
+def test_doctor_link_user_refuses_an_account_that_cannot_be_the_doctors(roles, kind):
+    from staffing.services import doctor_link_user
+
+    posting = PostingFactory(facility=FacilityFactory())
+    township = posting.facility.township
+    admin = make_user(Role.TOWNSHIP_ADMIN, township=township)
+    if kind == "admin_account":
+        account = make_user(Role.TOWNSHIP_ADMIN, township=township)
+    elif kind == "out_of_reach":
+        account = make_user(Role.VILLAGE_DOCTOR, facility=FacilityFactory())  # another township's clinic
+    else:
+        other = PostingFactory(facility=FacilityFactory(township=township)).doctor
+        account = make_user(Role.VILLAGE_DOCTOR, doctor=other)
+    with pytest.raises(ValidationError) as excinfo:
+        doctor_link_user(doctor=posting.doctor, user=account, acting_user=admin)
+    assert "user" in excinfo.value.message_dict
+    posting.doctor.refresh_from_db()
+    assert posting.doctor.user_id is None
+    assert not AuditEntry.objects.filter(action="doctor.link_user").exists()
+
+
+def test_admin_doctor_change_with_an_out_of_reach_login_is_a_form_error(client, roles):
+    from django.urls import reverse
+
+    from tests.security.test_redteam import form_data
+
+    posting = PostingFactory(facility=FacilityFactory())
+    client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=posting.facility.township))
+    url = reverse("admin:staffing_doctor_change", args=[posting.doctor.pk])
+    data = form_data(client.get(url))
+    data["user"] = str(make_user(Role.VILLAGE_DOCTOR, facility=FacilityFactory()).pk)  # another township's login
+    client.raise_request_exception = False
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "user" in response.context["adminform"].form.errors
+    posting.doctor.refresh_from_db()
+    assert posting.doctor.user_id is None
+
+
+def test_admin_demo_flag_change_is_audited(client, roles):
+    from django.urls import reverse
+
+    from tests.security.test_redteam import form_data
+
+    posting = PostingFactory(facility=FacilityFactory())
+    client.force_login(make_user(Role.COUNTY_ADMIN))
+    url = reverse("admin:staffing_doctor_change", args=[posting.doctor.pk])
+    data = form_data(client.get(url))
+    data["is_demo"] = "on"
+    assert client.post(url, data).status_code == 302
+    posting.doctor.refresh_from_db()
+    assert posting.doctor.is_demo
+    assert AuditEntry.objects.filter(action="doctor.update", changes__is_demo=[False, True]).exists()
