@@ -174,7 +174,7 @@ REST_FRAMEWORK = {
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with config.lockout.client_ip
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
+        "config.parsers.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
