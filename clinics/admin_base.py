@@ -1,11 +1,12 @@
 """Admin building blocks every app uses: reach-scoped querysets and choices, and the audit trail
 shown on each object's history page."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
@@ -37,6 +38,19 @@ class AuditHistoryMixin:
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/clinics/audit_history.html", context)
+
+
+class ServiceRefusalMixin:
+    """Saves go through services, which may refuse (out of reach, a locked month, a department
+    that takes no consults): the refusal is shown on the page instead of a server error, and
+    nothing is saved (the admin's transaction is rolled back)."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect(request.get_full_path())
 
 
 class ReadOnlyMixin:

@@ -5,9 +5,7 @@ so their admin is read-only; the department × month report has an XLSX export."
 import datetime
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -15,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
-from clinics.admin_base import ScopedAdmin
+from clinics.admin_base import ScopedAdmin, ServiceRefusalMixin
 from clinics.tabular import AUTO, INT, xlsx_bytes
 from telemedicine import conf, services
 from telemedicine.models import (
@@ -40,17 +38,6 @@ class NoAddNoDelete:
         return False
 
 
-class ServiceRefusalMixin:
-    """Saves go through the services, which may refuse (a department that takes no consults, a
-    consultant out of reach): the refusal is shown on the page instead of a server error, and
-    nothing is saved (the admin's transaction is rolled back)."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
-            return redirect(request.get_full_path())
 
 
 class WeeklyAvailabilityInline(admin.TabularInline):

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
 from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
@@ -119,7 +119,7 @@ class PayProfileAdmin(ScopedAdmin):
                      changes={f: [str(form.initial.get(f)), str(form.cleaned_data.get(f))] for f in form.changed_data})
 
 
-class ServiceSaveMixin:
+class ServiceSaveMixin(ServiceRefusalMixin):
     """Forms save through a service, which validates, audits and refuses locked months."""
 
     save_service = None
@@ -133,13 +133,6 @@ class ServiceSaveMixin:
             type(self).delete_service(item=obj, acting_user=request.user)
         else:
             super().delete_model(request, obj)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
-            return redirect(request.get_full_path())
 
 
 @admin.register(Assessment)
