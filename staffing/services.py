@@ -127,7 +127,7 @@ def doctor_link_user_check(*, doctor: Doctor | None, user, acting_user=None) -> 
 def doctor_link_user(*, doctor: Doctor, user, acting_user) -> Doctor:
     """Make `user` (a village doctor's account, or None) the doctor's login, audited with the old
     and new username. The login's reach then follows the posting in force (`_sync_login`)."""
-    locked = Doctor.objects.select_for_update().select_related("user").get(pk=doctor.pk)
+    locked = Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
     doctor.user = user
     if locked.user_id == (user.pk if user is not None else None):
         return doctor
