@@ -1,3 +1,4 @@
+import copy
 import datetime
 
 from django import forms
@@ -159,10 +160,14 @@ class DoctorAdmin(ScopedAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        if obj is None and "clinic" in form.base_fields:
-            clinic = form.base_fields["clinic"]
+        # The form class is new for each request, but its declared fields are the DoctorForm's own
+        # objects: change a copy, or one township admin's "required" sticks for everyone after.
+        if obj is None:
+            clinic = form.base_fields["clinic"] = copy.deepcopy(DoctorForm.base_fields["clinic"])
             clinic.queryset = scope_facilities(Facility.objects.filter(is_active=True), request.user)
             clinic.required = not is_county_wide(request.user)
+        else:
+            form.base_fields.pop("clinic", None)  # postings change in the posting admin
         form.acting_user = request.user  # a class made for this request
         return form
 

@@ -112,7 +112,10 @@ def test_a_change_of_a_doctors_login_is_audited(client, towns):
     data = form_data(client.get(url))
     data["user"] = str(spare.pk)
     before = set(AuditEntry.objects.values_list("pk", flat=True))
-    assert client.post(url, data).status_code == 302
+    response = client.post(url, data)
+    assert response.status_code == 302, [
+        (f, e) for f, e in (response.context["adminform"].form.errors.items() if response.context else [])
+    ]
     doctor.refresh_from_db()
     assert doctor.user_id == spare.pk
     new = AuditEntry.objects.exclude(pk__in=before)

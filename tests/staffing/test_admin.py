@@ -155,3 +155,22 @@ def test_bad_posting_input_in_admin_is_a_chinese_form_error_not_a_500(client, co
     assert cleared.status_code == 200 and "结束" in cleared.content.decode()
     posting.refresh_from_db()
     assert posting.end_date is None
+
+
+def test_a_township_admins_add_form_leaves_the_county_admins_change_form_as_it_was(county_admin, rf):
+    """The add form makes its clinic required for a township admin; that must not stick to the
+    form class the next request (a county admin's change form) gets."""
+    from django.contrib import admin as django_admin
+
+    from clinics.models import Role
+    from staffing.models import Doctor
+    from tests.factories import DoctorFactory, TownshipFactory, make_user
+
+    model_admin = django_admin.site._registry[Doctor]
+    township_admin = make_user(Role.TOWNSHIP_ADMIN, township=TownshipFactory())
+    request = rf.get("/")
+    request.user = township_admin
+    assert model_admin.get_form(request, None).base_fields["clinic"].required
+    request.user = county_admin
+    assert "clinic" not in model_admin.get_form(request, DoctorFactory()).base_fields
+    assert not model_admin.get_form(request, None).base_fields["clinic"].required
