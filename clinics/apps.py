@@ -19,18 +19,17 @@ class ClinicsConfig(AppConfig):
 
 def scope_users(queryset, user):
     """Accounts a user may link a row to (a doctor's login, a consultant's): those whose role and
-    reach lie inside the user's reach; every account for county-wide roles."""
+    reach lie inside the user's reach; every account for county-wide roles. The clinic accounts come
+    from the one reach rule (`reach_filter` on the account's facility); a township admin also reaches
+    his township's own accounts."""
     from django.db.models import Q
 
     from clinics.models import Role
-    from clinics.scoping import COUNTY_WIDE_ROLES, user_role
+    from clinics.scoping import reach_filter, user_role
 
-    role = user_role(user)
-    if role is None:
-        return queryset.none()
-    if role in COUNTY_WIDE_ROLES:
+    condition = reach_filter(user, "scope__facility")
+    if condition is None:
         return queryset
-    scope = user.scope
-    if role == Role.TOWNSHIP_ADMIN:
-        return queryset.filter(Q(scope__township_id=scope.township_id) | Q(scope__facility__township_id=scope.township_id))
-    return queryset.filter(scope__facility_id=scope.facility_id)
+    if user_role(user) == Role.TOWNSHIP_ADMIN:
+        condition |= Q(scope__township_id=user.scope.township_id)
+    return queryset.filter(condition)
