@@ -6,7 +6,7 @@ WORKDIR /srv/app
 COPY requirements.in constraints.txt ./
 RUN pip install --no-cache-dir -r requirements.in -c constraints.txt
 COPY . .
-RUN SECRET_KEY=build-only python manage.py collectstatic --no-input -v 0
+RUN SECRET_KEY=build-only CUNYI_HASH_KEY=build-only python manage.py collectstatic --no-input -v 0
 RUN useradd --system --home /srv cunyi && mkdir -p /srv/var && chown -R cunyi /srv/var
 USER cunyi
 EXPOSE 8000

@@ -60,7 +60,7 @@ def create_fixtures(clients: int):
 
     from clinics.models import Department, Facility, Role, Township
     from clinics.roles import role_assign, seed_roles
-    from clinics.validators import resident_id_check_char
+    from core.validators import resident_id_check_char
     from staffing.models import Doctor, Posting
     from telemedicine.models import Consultant
 
@@ -218,7 +218,8 @@ def race(port, tokens, consultant, rounds):
 def cleanup():
     from django.contrib.auth import get_user_model
 
-    from clinics.models import AuditEntry, Facility
+    from clinics.models import Facility
+    from core.models import AuditEntry
     from notifications.models import Notification
     from staffing.models import Doctor, Posting
     from telemedicine.models import Consultant, ConsultBooking, Slot

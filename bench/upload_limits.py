@@ -3,7 +3,7 @@
     .venv/bin/python bench/upload_limits.py [--before]
 
 Builds the files with the builders of tests/clinics/test_tabular_safety.py and reads each in a
-fresh child process through `clinics.tabular.read_table` (limits from config/settings.py, the
+fresh child process through `core.tabular.read_table` (limits from config/settings.py, the
 defaults unless the environment says otherwise), reporting wall time and the child's peak RSS
 (`resource.getrusage(RUSAGE_SELF).ru_maxrss`) above its start (Django loaded, file bytes in memory):
 
@@ -43,7 +43,7 @@ def _child(path: str, mode: str) -> None:
 
     from openpyxl import load_workbook
 
-    from clinics.tabular import TableError, read_table
+    from core.tabular import TableError, read_table
 
     data = Path(path).read_bytes()
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

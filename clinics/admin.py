@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyMixin, ScopedAdmin
-from clinics.models import AuditEntry, Department, Facility, Township, UserScope
+from clinics.models import Department, Facility, Township, UserScope
 from clinics.roles import role_assign
+from core.models import AuditEntry
 
 
 @admin.register(Township)

@@ -10,9 +10,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_bulk, audit_record
-from clinics.models import AuditEntry, Facility
+from clinics.models import Facility
 from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, scoper_for
+from core.audit import audit_bulk, audit_record
+from core.models import AuditEntry
 
 
 class AuditHistoryMixin:

@@ -23,9 +23,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import has_role
+from core.audit import audit_record
 
 LIST_LIMIT = 500
 

@@ -5,8 +5,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
 
-from clinics.audit import audit_record
 from clinics.models import Role, UserScope
+from core.audit import audit_record
 
 ALL = ("add", "change", "delete", "view")
 VIEW = ("view",)
@@ -15,6 +15,7 @@ EDIT = ("add", "change", "view")
 # role -> {app_label: actions}
 ROLE_PERMISSIONS: dict[str, dict[str, tuple]] = {
     Role.COUNTY_ADMIN: {
+        "core": VIEW,  # the audit trail is read-only for everyone
         "clinics": ALL,
         "settlements": ALL,
         "staffing": ALL,
@@ -26,6 +27,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple]] = {
         "authtoken": ALL,
     },
     Role.TOWNSHIP_ADMIN: {
+        "core": VIEW,
         "clinics": VIEW,
         "staffing": EDIT,
         "rosters": EDIT,
@@ -34,8 +36,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple]] = {
         "telemedicine": VIEW,
         "notifications": VIEW,
     },
-    Role.PAYROLL_OFFICER: {"payroll": ALL, "staffing": VIEW, "clinics": VIEW, "rosters": VIEW},
-    Role.INSURANCE_CLERK: {"settlements": ALL, "clinics": VIEW},
+    Role.PAYROLL_OFFICER: {"payroll": ALL, "staffing": VIEW, "clinics": VIEW, "rosters": VIEW, "core": VIEW},
+    Role.INSURANCE_CLERK: {"settlements": ALL, "clinics": VIEW, "core": VIEW},
     Role.VILLAGE_DOCTOR: {},
     Role.CONSULTANT: {},
     Role.API_CLIENT: {},

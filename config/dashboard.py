@@ -18,7 +18,8 @@ from clinics.models import Facility, Role
 from clinics.scoping import is_county_wide, scope_facilities, scope_queryset, user_role
 from clinics.settlements.models import ActivityAnomaly, Reconciliation
 from clinics.settlements.selectors import monthly_totals as settlement_monthly_totals
-from config.charts import Chart, Series
+from core.charts import Chart, Series
+from core.months import add_months, month_start
 from notifications.models import Notification
 from staffing.models import Doctor, Posting
 from staffing.payroll.models import Component, PayRun, PayslipLine
@@ -30,13 +31,8 @@ DASHBOARD_ROLES = {Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.PAYROLL_OFFICER,
 LIST_LIMIT = 8
 
 
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _aware(day: datetime.date) -> datetime.datetime:

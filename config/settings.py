@@ -25,6 +25,14 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when CUNYI_ENV=production.")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-3f9a1c"
 
+# The key of the keyed hash of ID numbers and patient identities (core.hashing), separate from
+# SECRET_KEY so rotating one does not break the other; rotation is `manage.py rehash_keyed_values`.
+HASH_KEY = env_str("CUNYI_HASH_KEY")
+if not HASH_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("CUNYI_HASH_KEY must be set when CUNYI_ENV=production.")
+    HASH_KEY = "dev-only-hash-key-do-not-use-in-production-8d2e41"
+
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if not PRODUCTION else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -51,6 +59,7 @@ INSTALLED_APPS = [
     "staffing.payroll",
     "telemedicine",
     "notifications",
+    "core",
     "config",
 ]
 
@@ -65,7 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
-    "config.permissions.TerminalsOnlyUseTheApi",
+    "clinics.permissions.TerminalsOnlyUseTheApi",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -121,12 +130,12 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"  # a Chinese page: how long to wait, whom to ask
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"  # a Chinese page: how long to wait, whom to ask
 # How many reverse proxies stand in front of the application (0: none, X-Forwarded-For is ignored;
 # 1 behind the README's HTTPS reverse proxy). The client address in a lockout and in the API
-# throttles is taken that many entries from the right of X-Forwarded-For (config.lockout.client_ip).
+# throttles is taken that many entries from the right of X-Forwarded-For (core.lockout.client_ip).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "config.lockout.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
 
 # --- Internationalisation: Chinese first ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -157,32 +166,32 @@ REST_FRAMEWORK = {
     # Token first: a missing, unknown or revoked token answers 401 with WWW-Authenticate (with
     # session first, DRF turns every 401 into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.throttling.RateLimitedTokenAuthentication",  # DRF's token auth; a wrong token counts as anonymous
+        "core.throttling.RateLimitedTokenAuthentication",  # DRF's token auth; a wrong token counts as anonymous
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
-        "config.throttling.AnonymousCallsLimited",  # counts calls without credentials before the 401
+        "core.throttling.AnonymousCallsLimited",  # counts calls without credentials before the 401
         "rest_framework.permissions.IsAuthenticated",
-        "config.permissions.RoleAllowed",
+        "clinics.permissions.RoleAllowed",
     ],
-    # Rate limits (config.throttling): anonymous calls per client address, and writes on views with
+    # Rate limits (core.throttling): anonymous calls per client address, and writes on views with
     # a throttle_scope ("uploads": the settlement upload) per user. Over the rate: 429 in Chinese.
-    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.ScopedWriteRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.ScopedWriteRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("THROTTLE_ANON_RATE", "60/min"),
         "uploads": env_str("THROTTLE_UPLOAD_RATE", "30/min"),
     },
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with config.lockout.client_ip
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with core.lockout.client_ip
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
+        "core.parsers.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 # Django's cache holds the throttle counters: in memory per process by default (one dev server, and
 # each test worker its own); with several gunicorn workers give CACHE_URL (e.g. redis://redis:6379/1)
@@ -316,7 +325,7 @@ IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 
 # --- Uploads --------------------------------------------------------------------------------
 # Every CSV/XLSX upload (imports, settlement files, bureau statements) is checked against these
-# before it is parsed (clinics.tabular.enforce_upload_limits); a file over one is refused with a
+# before it is parsed (core.tabular.enforce_upload_limits); a file over one is refused with a
 # Chinese message naming the limit. Figures for a limit-sized hostile XLSX: bench/upload_limits.py.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 500_000)  # data rows, the header not counted

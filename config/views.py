@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from clinics.scoping import user_role
-from config.portal import menu_for
+from core.portal import menu_for
 
 
 @login_required

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from clinics.admin_base import ScopedAdmin
-from clinics.validators import mask_mobile
+from core.validators import mask_mobile
 from notifications.channels import mask_address, mask_email
 from notifications.default_templates import DEFAULT_TEMPLATES
 from notifications.models import Notification, NotificationPreference, NotificationTemplate

@@ -9,7 +9,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from clinics.models import Role
-        from config.portal import register_menu_item
+        from core.portal import register_menu_item
 
         register_menu_item(
             key="inbox",

@@ -12,7 +12,7 @@ import urllib.request
 from django.core.mail import send_mail
 from django.utils.module_loading import import_string
 
-from clinics.validators import mask_mobile
+from core.validators import mask_mobile
 from notifications import conf
 from notifications.models import Channel
 

@@ -12,8 +12,8 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_bulk, audit_record
-from clinics.validators import validate_mobile
+from core.audit import audit_bulk, audit_record
+from core.validators import validate_mobile
 from notifications import conf
 from notifications.default_templates import DEFAULT_TEMPLATES
 from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationTemplate

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from clinics.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
+from core.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
 from staffing import services
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
 from staffing.selectors import clinic_coverage_list

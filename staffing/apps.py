@@ -18,3 +18,8 @@ class StaffingConfig(AppConfig):
         from staffing.reach import scope_doctors
 
         register_scoper(Doctor, lambda queryset, user: scope_doctors(queryset, user))
+
+        from core.hashing import register_rehasher
+        from staffing.services import doctor_rehash_id_numbers
+
+        register_rehasher("staffing.doctor.id_number_hash", doctor_rehash_id_numbers)

@@ -14,9 +14,9 @@ call), `staffing.services.doctor_update` hands the change here, inside its trans
 from django.conf import settings
 from django.utils import timezone
 
-from clinics.audit import audit_record
-from clinics.models import AuditEntry
-from clinics.validators import mask_account
+from core.audit import audit_record
+from core.models import AuditEntry
+from core.validators import mask_account
 from notifications.services import notify
 from staffing.models import Doctor
 

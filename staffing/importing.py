@@ -4,7 +4,7 @@ and saves nothing, then a confirmation that checks everything again and saves it
 Each row is matched to a stored doctor by ID number. A row is refused, with its number, when its
 clinic or the matched doctor's posting in force is outside the acting user's reach, or when it
 would move a doctor to another township and the user is not county-wide. Cells follow the one
-rule of clinics.imports: an empty cell or an absent column keeps the stored value, 清空 clears an
+rule of core.imports: an empty cell or an absent column keeps the stored value, 清空 clears an
 optional one. Writes go through staffing.services."""
 
 import copy
@@ -20,7 +20,9 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.imports import (
+from clinics.models import Facility
+from clinics.scoping import OUT_OF_REACH, require_county_wide, require_facility_reach
+from core.imports import (
     CLEAR,
     KEEP,
     PendingUploadError,
@@ -30,10 +32,8 @@ from clinics.imports import (
     pending_upload_discard,
     pending_upload_store,
 )
-from clinics.models import Facility
-from clinics.scoping import OUT_OF_REACH, require_county_wide, require_facility_reach
-from clinics.tabular import TableError, parse_date, read_table, upload_limit
-from clinics.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
+from core.tabular import TableError, parse_date, read_table, upload_limit
+from core.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
 from staffing.models import Doctor, Posting, keyed_hash
 from staffing.reach import require_doctor_reach
 from staffing.services import doctor_create, doctor_update, posting_move, posting_move_check
@@ -353,7 +353,7 @@ def _plan_row(number, values, *, acting_user, facilities, existing, plan: Import
 
 def doctors_import_plan(*, upload, filename: str, acting_user) -> ImportPlan:
     """Read a file and say what it would change, row by row; saves nothing. Raises
-    clinics.tabular.TableError when the file as a whole cannot be read."""
+    core.tabular.TableError when the file as a whole cannot be read."""
     plan = ImportPlan()
     _header, rows = read_table(upload, filename, REQUIRED_IMPORT_COLUMNS)
     rows = list(rows)

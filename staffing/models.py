@@ -1,7 +1,5 @@
 """The doctor register: village doctors (and consultants' home records), licences and postings."""
 
-import hashlib
-import hmac
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Facility
-from clinics.validators import (
+from core.hashing import keyed_hash
+from core.validators import (
     mask_account,
     mask_id_number,
     resident_id_birth_date,
@@ -21,11 +20,6 @@ from clinics.validators import (
     validate_mobile,
     validate_resident_id,
 )
-
-
-def keyed_hash(value: str) -> str:
-    """HMAC-SHA256 of a personal identifier, for look-ups without searching plain text."""
-    return hmac.new(settings.SECRET_KEY.encode(), (value or "").strip().upper().encode(), hashlib.sha256).hexdigest()
 
 
 class Doctor(models.Model):

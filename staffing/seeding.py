@@ -11,7 +11,7 @@ from django.db import transaction
 from clinics.models import Facility, Role, Township
 from clinics.roles import role_assign
 from clinics.seeding import COUNTY_HOSPITAL_CODE
-from clinics.validators import resident_id_check_char
+from core.validators import resident_id_check_char
 from staffing.models import Doctor, Posting, keyed_hash
 
 SURNAMES = "黄罗韦王李杨陆覃岑陈农梁刘张班"

@@ -13,7 +13,6 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_record, changed_fields, snapshot
 from clinics.models import Facility, Role, UserScope
 from clinics.roles import role_assign
 from clinics.scoping import (
@@ -23,6 +22,7 @@ from clinics.scoping import (
     require_county_wide,
     require_facility_reach,
 )
+from core.audit import audit_record, changed_fields, snapshot
 from staffing import bank_accounts
 from staffing.models import Doctor, Posting
 from staffing.reach import governing_posting, in_force_on, require_doctor_reach
@@ -353,3 +353,20 @@ def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.dat
     posting = _posting_open(doctor=doctor, facility=facility, start_date=start_date, end_date=None, acting_user=acting_user)
     require_doctor_reach(acting_user, doctor)
     return posting
+
+
+def doctor_rehash_id_numbers(*, doctor_model=None) -> int:
+    """Recompute every doctor's ID-number look-up hash with the configured HASH_KEY (after the key
+    is rotated; see core.hashing). Returns the doctors rewritten. `doctor_model` lets a migration
+    pass its historical model."""
+    from core.hashing import keyed_hash
+
+    model = doctor_model or Doctor
+    changed = []
+    for doctor in model.objects.only("pk", "id_number", "id_number_hash").iterator(chunk_size=2000):
+        digest = keyed_hash(doctor.id_number)
+        if digest != doctor.id_number_hash:
+            doctor.id_number_hash = digest
+            changed.append(doctor)
+    model.objects.bulk_update(changed, ["id_number_hash"], batch_size=2000)
+    return len(changed)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext
 
 from clinics.admin_base import ScopedAdmin, ServiceRefusalMixin
-from clinics.tabular import AUTO, INT, xlsx_bytes
+from core.tabular import AUTO, INT, xlsx_bytes
 from telemedicine import conf, services
 from telemedicine.models import (
     AvailabilityException,

@@ -12,9 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from clinics.models import Role
-from config.api import Conflict
 from telemedicine import services
-from telemedicine.exceptions import BookingConflict
 from telemedicine.models import Slot
 from telemedicine.retry import with_retry
 from telemedicine.selectors import booking_list, department_list, open_slot_list
@@ -33,11 +31,9 @@ from telemedicine.serializers import (
 
 
 def run_service(func, **kwargs):
-    """Call a write service (retried when the database is busy); a collision becomes HTTP 409."""
-    try:
-        return with_retry(func, **kwargs)
-    except BookingConflict as exc:
-        raise Conflict(detail=exc.message, code=exc.code) from exc
+    """Call a write service, retried when the database is busy; a refusal (`core.errors`) is
+    answered by the API's exception handler with its own status."""
+    return with_retry(func, **kwargs)
 
 
 ERRORS = {

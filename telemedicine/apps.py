@@ -10,7 +10,7 @@ class TelemedicineConfig(AppConfig):
     def ready(self):
         from clinics.models import Role
         from clinics.scoping import register_scoper, scope_queryset
-        from config.portal import register_menu_item
+        from core.portal import register_menu_item
         from telemedicine.models import Consultant, ConsultBooking, Slot, WeeklyAvailability
 
         paths = {

@@ -1,8 +1,8 @@
-class BookingConflict(Exception):
+"""Errors of the teleconsult app that other code may catch."""
+
+from core.errors import Conflict
+
+
+class BookingConflict(Conflict):
     """The request collides with the current state (a full slot, an overlapping consult, a
     consult already moved on): HTTP 409 with a message that says what to do instead."""
-
-    def __init__(self, message, code: str = "conflict"):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.code = code

@@ -303,7 +303,7 @@ class ConsultBooking(models.Model):
 
     @property
     def patient_id_masked(self) -> str:
-        from clinics.validators import mask_id_number
+        from core.validators import mask_id_number
 
         return mask_id_number(self.patient_id_number)
 

@@ -2,8 +2,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from clinics.api_fields import ReachIdField, ReachRelatedField
 from clinics.models import Department
-from config.api import ReachIdField, ReachRelatedField
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
 from telemedicine.selectors import referral_departments, room_access

@@ -16,11 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility, Role
 from clinics.scoping import OUT_OF_REACH, require_facility_reach, user_role
-from clinics.validators import resident_id_birth_date, resident_id_sex, validate_birth_date, validate_resident_id
-from staffing.models import keyed_hash
+from core.audit import audit_bulk, audit_record
+from core.hashing import keyed_hash
+from core.validators import resident_id_birth_date, resident_id_sex, validate_birth_date, validate_resident_id
 from staffing.reach import require_doctor_reach
 from staffing.selectors import doctor_current_posting
 from telemedicine import conf, notify

@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from clinics.models import Facility, Role, Township, UserScope
-from clinics.validators import resident_id_check_char
+from core.validators import resident_id_check_char
 from staffing.models import Doctor, Posting
 
 

@@ -47,7 +47,7 @@ from clinics.settlements.selectors import (
     records_by_setl_id,
 )
 from clinics.settlements.services import can_upload, settlements_import
-from clinics.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
+from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough

@@ -1,4 +1,3 @@
-import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -20,7 +19,8 @@ from clinics.settlements.serializers import (
     UploadReportSerializer,
 )
 from clinics.settlements.services import MAX_API_ROWS, can_upload, settlements_import
-from clinics.tabular import TableError, enforce_upload_limits
+from core.months import parse_month
+from core.tabular import TableError, enforce_upload_limits
 
 REPORTED_REJECTS = 1000
 
@@ -34,12 +34,6 @@ class NewestFirst(CursorPagination):
     max_page_size = 1000
 
 
-def parse_month(text: str | None) -> datetime.date:
-    try:
-        year, month = (int(part) for part in (text or "").split("-")[:2])
-        return datetime.date(year, month, 1)
-    except ValueError:
-        raise ValidationError({"month": [_("Give the month as YYYY-MM, for example 2026-11.")]})
 
 
 def _text(value):

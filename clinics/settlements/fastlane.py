@@ -170,7 +170,7 @@ def prepare(body: bytes, id_column: int = 0) -> Prepared:
 
 
 def _nfkc(value: bytes) -> bytes:
-    """A code as the other engines read it (`clinics.validators.normalize_code`: NFKC, then trimmed)."""
+    """A code as the other engines read it (`core.validators.normalize_code`: NFKC, then trimmed)."""
     return unicodedata.normalize("NFKC", value.decode("utf-8", "replace")).strip().encode()
 
 

@@ -52,7 +52,7 @@ from clinics.settlements.selectors import records_by_setl_id
 from clinics.settlements.stats import add_rows as add_to_month_stats
 from clinics.settlements.stats import add_totals as add_totals_to_month_stats
 from clinics.settlements.stats import upsert_from_sql
-from clinics.validators import mask_id_number, normalize_code
+from core.validators import mask_id_number, normalize_code
 
 logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -368,7 +368,7 @@ def _clean_sql(name: str, expression: str) -> str:
 
 
 def _masked_sql(expression: str) -> str:
-    """`clinics.validators.mask_id_number` in SQL (an empty value stays empty): the log's certno_masked
+    """`core.validators.mask_id_number` in SQL (an empty value stays empty): the log's certno_masked
     and a rejected row's certno."""
     return (
         f"CASE WHEN {expression} IS NULL OR {expression} = '' THEN '' WHEN length({expression}) >= 10 "

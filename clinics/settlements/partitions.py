@@ -9,19 +9,15 @@ import re
 
 from django.db import connection
 
-from clinics.db import is_postgres
+from core.db import is_postgres
+from core.months import add_months, month_start
 
 TABLE = "settlements_settlementrecord"
 PARTITION_RE = re.compile(rf"^{TABLE}_p(\d{{4}})_(\d{{2}})$")
 
 
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
-def add_months(month: datetime.date, n: int) -> datetime.date:
-    index = month.year * 12 + (month.month - 1) + n
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def partition_name(month: datetime.date) -> str:

@@ -24,7 +24,6 @@ from django.db import DataError, connection, transaction
 from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_bulk, audit_record
 from clinics.models import Facility
 from clinics.settlements.models import (
     BureauDetail,
@@ -39,7 +38,8 @@ from clinics.settlements.models import (
 )
 from clinics.settlements.partitions import month_start
 from clinics.settlements.selectors import _signed, records_in_month
-from clinics.tabular import TableError, read_table
+from core.audit import audit_bulk, audit_record
+from core.tabular import TableError, read_table
 
 TOTAL_COLUMNS = ["fixmedins_code", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]
 DETAIL_COLUMNS = ["setl_id", "fixmedins_code", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]

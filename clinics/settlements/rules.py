@@ -44,7 +44,7 @@ MAX_LENGTH = {
     "fixmedins_code": 30,
 }
 # Codes: identifiers of the national platform and the register. An input method's full-width digits
-# and letters (１２３, Ｘ) are written as ASCII first (NFKC, `clinics.validators.normalize_code`),
+# and letters (１２３, Ｘ) are written as ASCII first (NFKC, `core.validators.normalize_code`),
 # on every engine, so one settlement cannot be recorded twice in two spellings; the fast lane takes
 # only lines whose codes are ASCII already and hands the others to the SQL engine.
 CODE_FIELDS = ["setl_id", "mdtrt_id", "psn_no", "certno", "insutype", "clr_type", "fixmedins_code", "atddr_no",

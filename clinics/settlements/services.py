@@ -13,7 +13,6 @@ from django.db import DataError, OperationalError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import user_role
 from clinics.settlements.ingest import (
@@ -26,7 +25,8 @@ from clinics.settlements.ingest import (
 )
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.rules import REQUIRED, Messages
-from clinics.tabular import TableError, check_header, enforce_upload_limits, read_table
+from core.audit import audit_record
+from core.tabular import TableError, check_header, enforce_upload_limits, read_table
 
 MAX_API_ROWS = 5000
 DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK

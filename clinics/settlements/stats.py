@@ -20,9 +20,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinics.db import is_postgres
 from clinics.settlements.models import AMOUNT_FIELDS, SettlementMonthStat
 from clinics.settlements.partitions import add_months, month_start
+from core.db import is_postgres
 
 STAT = SettlementMonthStat._meta.db_table
 LOG = "settlements_settlementrecord"

@@ -4,7 +4,7 @@ concurrency. SQLite (the embedded `make run`) relies on the service check."""
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 
 class Migration(migrations.Migration):

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
-from clinics.audit import audit_record
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
+from core.audit import audit_record
 from staffing.payroll import exports, services
 from staffing.payroll.models import (
     Assessment,

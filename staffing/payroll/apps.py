@@ -10,7 +10,7 @@ class PayrollConfig(AppConfig):
     def ready(self):
         from clinics.models import Role
         from clinics.scoping import register_scoper, scope_queryset
-        from config.portal import register_menu_item
+        from core.portal import register_menu_item
         from staffing.payroll.models import PayRun, Payslip
 
         register_scoper(PayRun, scope_payruns)
@@ -31,6 +31,7 @@ def released_pay_guard(*, posting, end_date):
     from django.core.exceptions import ValidationError
     from django.utils.translation import gettext as _
 
+    from core.months import month_end
     from staffing.models import Posting
     from staffing.payroll.selectors import released_pay_months
 
@@ -39,11 +40,11 @@ def released_pay_guard(*, posting, end_date):
     months = released_pay_months(doctor_id=posting.doctor_id, start=end_date + datetime.timedelta(days=1), end=stored_end)
     if months:
         last = months[0]
-        month_end = (last.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+        last_day = month_end(last)
         raise ValidationError(
             {"end_date": _("The doctor's pay for %(month)s is already approved or paid: end the posting on %(date)s or later, "
                            "or ask the county health bureau to correct that month's pay first.")
-             % {"month": last.strftime("%Y-%m"), "date": month_end.isoformat()}}
+             % {"month": last.strftime("%Y-%m"), "date": last_day.isoformat()}}
         )
 
 

@@ -42,6 +42,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from clinics.models import Facility
+from core.months import add_months
 from staffing.models import Doctor
 from staffing.payroll import sources
 from staffing.payroll.models import (
@@ -80,9 +81,6 @@ def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date, in
     return month.replace(day=1), month.replace(day=days), days
 
 
-def add_months(month: datetime.date, n: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + n
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _iso(dates) -> list[str]:

@@ -21,7 +21,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from clinics.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
+from core.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
 from staffing.payroll.models import Component, FundingSource, PayRun, Payslip, PayslipLine
 from staffing.payroll.selectors import run_summary
 

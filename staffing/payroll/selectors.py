@@ -11,8 +11,9 @@ from django.db.models import CharField, Count, Max, Prefetch, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
 from clinics.scoping import scope_queryset, user_role
+from core.models import AuditEntry
 from staffing.bank_accounts import BANK_ACCOUNT_CHANGE
 from staffing.models import Doctor
 from staffing.payroll.models import Component, PayRun, Payslip, PayslipLine

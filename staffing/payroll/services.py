@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_bulk, audit_record, changed_fields, snapshot
-from clinics.db import is_postgres
+from core.audit import audit_bulk, audit_record, changed_fields, snapshot
+from core.db import is_postgres
 from staffing.models import Doctor
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.models import Assessment, OneOffItem, PayRun, Payslip, PayslipLine

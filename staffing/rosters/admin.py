@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, user_role
-from clinics.tabular import validate_upload_size
+from core.tabular import validate_upload_size
 from staffing.models import Doctor
 from staffing.rosters import holidays, selectors, services
 from staffing.rosters.exceptions import CalendarMissing

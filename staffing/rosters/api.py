@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from clinics.models import Facility, Role, Township
 from clinics.scoping import has_role, scope_facilities
+from core.months import parse_month
 from staffing.models import Doctor
 from staffing.rosters import selectors, services
 from staffing.rosters.exports import XLSX, month_summary_xlsx_response
@@ -42,10 +43,7 @@ def _month_param(request, name: str = "month"):
 
 
 def _month_text(text: str, name: str = "month"):
-    try:
-        return selectors.parse_month(text)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError({name: [_("Give the month as YYYY-MM, e.g. 2026-10.")]}) from exc
+    return parse_month(text, field=name)
 
 
 @extend_schema(

@@ -9,7 +9,7 @@ class RostersConfig(AppConfig):
 
     def ready(self):
         from clinics.models import Role
-        from config.portal import register_menu_item
+        from core.portal import register_menu_item
 
         register_menu_item(
             key="duty", label=_("My duty"), url_name="rosters:my-duty", roles=[Role.VILLAGE_DOCTOR], order=10, icon="📅"

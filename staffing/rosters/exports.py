@@ -4,7 +4,7 @@ import datetime
 
 from django.http import HttpResponse
 
-from clinics.tabular import AUTO, INT, TEXT, xlsx_bytes
+from core.tabular import AUTO, INT, TEXT, xlsx_bytes
 from staffing.rosters import selectors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

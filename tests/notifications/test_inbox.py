@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
+from core.models import AuditEntry
 from notifications import dispatch
 from notifications.models import Notification, NotificationPreference
 from notifications.services import notify
@@ -114,7 +115,7 @@ def test_inbox_is_in_the_phone_menu_for_doctors_and_consultants(client, roles):
     doctor = make_user(Role.VILLAGE_DOCTOR, facility=FacilityFactory())
     client.force_login(doctor)
     assert reverse("notifications:inbox") in client.get(reverse("portal:home")).content.decode()
-    from config.portal import menu_for
+    from core.portal import menu_for
 
     assert "inbox" in [item.key for item in menu_for(Role.CONSULTANT)]
     assert "inbox" not in [item.key for item in menu_for(Role.PAYROLL_OFFICER)]

@@ -11,7 +11,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
+from core.models import AuditEntry
 from notifications.models import Channel, Notification, NotificationTemplate
 from notifications.seeding import seed_templates
 from staffing.bank_accounts import BANK_ACCOUNT_CHANGE
@@ -129,7 +130,7 @@ def test_import_row_change_is_audited_masked_and_notified(roles):
 
 def test_the_doctor_import_changing_an_account_is_audited_masked_and_notified(roles):
     """The import service end to end: a file with a matched doctor's new account."""
-    from clinics.tabular import csv_text
+    from core.tabular import csv_text
     from staffing.importing import doctors_import
 
     doctor = PostingFactory().doctor

@@ -136,7 +136,7 @@ def test_performance_bands_and_one_off_items(policies, visits, county_admin):
 
 
 def test_quarterly_assessment_is_paid_in_the_quarters_last_month(policies, visits, county_admin):
-    from clinics.models import AuditEntry
+    from core.models import AuditEntry
     from staffing.payroll.models import Assessment
 
     clinic, (doctor, _other) = clinic_with_doctors(2)

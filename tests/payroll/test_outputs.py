@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from clinics.models import AuditEntry
+from core.models import AuditEntry
 from staffing.payroll import exports
 from staffing.payroll.models import PayRun, Payslip
 from tests.factories import clinic_with_doctors

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
-from clinics.models import AuditEntry
+from core.models import AuditEntry
 from staffing.payroll import services
 from staffing.payroll.models import Component, OneOffItem, PayRun, Payslip, PayslipLine
 from staffing.payroll.money import withholding_this_month

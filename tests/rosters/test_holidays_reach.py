@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
+from core.models import AuditEntry
 from staffing.rosters import holidays
 from staffing.rosters.models import CalendarYear, HolidayDay
 from tests.factories import TownshipFactory, make_user

@@ -12,10 +12,10 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from clinics.admin_base import AuditHistoryMixin
-from clinics.models import AuditEntry
 from clinics.settlements.models import Reconciliation
 from clinics.settlements.reconciliation import reconciliation_run, statement_import
-from clinics.tabular import csv_text
+from core.models import AuditEntry
+from core.tabular import csv_text
 from staffing import services as staffing_services
 from staffing.payroll.models import PayPolicy
 from staffing.rosters import services as roster_services

@@ -9,9 +9,10 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
-from clinics.tabular import csv_text
+from core.models import AuditEntry
+from core.tabular import csv_text
 from staffing.importing import IMPORT_COLUMNS, REQUIRED_IMPORT_COLUMNS, doctors_import
 from staffing.models import Doctor, Posting
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_id_number, make_user
@@ -288,7 +289,7 @@ def test_a_bad_token_is_refused_and_saves_nothing(client, towns, attack, setting
     client.force_login(towns["admin_a"])
     token = token_of(upload(client, csv_file([new_row(7, towns["clinic_a"])])))
     if attack == "tampered":
-        payload = signing.loads(token, salt="clinics.imports.pending.staffing.doctor_import")
+        payload = signing.loads(token, salt="core.imports.pending.staffing.doctor_import")
         payload["u"] = towns["county"].pk
         token = signing.dumps(payload, salt="wrong-salt", compress=True)
     elif attack == "other_user":
@@ -322,7 +323,7 @@ def test_the_import_page_explains_columns_and_the_empty_cell_rule(client, towns)
 
 
 def test_the_settlement_upload_page_states_the_rule_for_new_rows(client, towns):
-    from clinics.imports import empty_cell_rule
+    from core.imports import empty_cell_rule
 
     client.force_login(towns["county"])
     page = client.get(reverse("admin:settlements_settlementimport_upload")).content.decode()
@@ -333,7 +334,7 @@ def test_concurrent_confirmations_claim_the_file_once(towns):
     """Two tabs (or a double click) confirming at the same moment: one claim wins, the rest are refused."""
     import threading
 
-    from clinics.imports import PendingUploadError, pending_upload_claim, pending_upload_store
+    from core.imports import PendingUploadError, pending_upload_claim, pending_upload_store
 
     user = towns["admin_a"]
     token = pending_upload_store(data=b"name\n", filename="d.csv", user=user, purpose="test")

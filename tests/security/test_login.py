@@ -180,7 +180,7 @@ def test_with_no_trusted_proxy_the_forwarded_header_is_ignored(doctor_login, set
 
 
 def test_a_forwarded_header_shorter_than_the_trusted_chain_falls_back_to_the_connection(settings, rf):
-    from config.lockout import client_ip
+    from core.lockout import client_ip
 
     settings.TRUSTED_PROXY_COUNT = 2
     assert client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5")) == "10.0.0.1"
@@ -204,7 +204,7 @@ def lock(user, ip="10.0.0.7"):
 def test_the_county_admin_sees_and_unlocks_a_locked_account_and_it_is_audited(doctor_login, staff_login):
     from axes.models import AccessAttempt
 
-    from clinics.models import AuditEntry
+    from core.models import AuditEntry
 
     lock(doctor_login)
     admin = Client()
@@ -247,7 +247,7 @@ def test_unlocking_what_is_no_longer_locked_says_so(staff_login):
 def test_other_staff_can_neither_see_nor_unlock_locked_accounts(doctor_login, role):
     from axes.models import AccessAttempt
 
-    from clinics.models import AuditEntry
+    from core.models import AuditEntry
     from tests.factories import TownshipFactory
 
     lock(doctor_login)

@@ -38,6 +38,7 @@ STAFF = {"county_admin", "township_admin", "payroll_officer", "insurance_clerk"}
 # Admin: app label -> staff roles answered 200; other staff 403; non-staff roles go to the login (302).
 ADMIN_RULES = {
     "clinics": STAFF,
+    "core": STAFF,  # the audit trail, read-only
     "staffing": {"county_admin", "township_admin", "payroll_officer"},
     "rosters": {"county_admin", "township_admin", "payroll_officer"},
     "payroll": {"county_admin", "township_admin", "payroll_officer"},

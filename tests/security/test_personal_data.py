@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from clinics.settlements.services import settlements_import
-from clinics.tabular import csv_text
+from core.tabular import csv_text
 from staffing.importing import IMPORT_COLUMNS, doctors_import
 from staffing.models import Doctor, keyed_hash
 from telemedicine import services as tele_services

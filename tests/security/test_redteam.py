@@ -12,8 +12,9 @@ from html.parser import HTMLParser
 import pytest
 from django.urls import reverse
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
 from clinics.settlements.models import SettlementRecord
+from core.models import AuditEntry
 from staffing.models import Doctor
 from tests.conftest import api_as
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user

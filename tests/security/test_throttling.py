@@ -135,7 +135,7 @@ def test_reading_the_log_does_not_use_up_the_upload_rate(roles):
 def test_an_unknown_throttle_scope_is_a_configuration_error(settings):
     from django.core.exceptions import ImproperlyConfigured
 
-    from config.throttling import ScopedWriteRateThrottle
+    from core.throttling import ScopedWriteRateThrottle
 
     throttle = ScopedWriteRateThrottle()
     throttle.scope = "no-such-scope"

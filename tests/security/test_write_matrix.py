@@ -37,9 +37,9 @@ from rest_framework.relations import ManyRelatedField, RelatedField
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from clinics.api_fields import ReachCodeField, ReachIdField, ReachRelatedField
 from clinics.models import Role, Township
 from clinics.scoping import scope_choices
-from config.api import ReachCodeField, ReachIdField, ReachRelatedField
 from staffing.rosters.models import CoverageGap, RosterMonth
 from tests.conftest import api_as
 from tests.factories import make_user

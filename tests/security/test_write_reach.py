@@ -14,8 +14,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
+from core.models import AuditEntry
 from staffing import services
 from staffing.models import Doctor, Posting
 from staffing.reach import doctor_in_reach

@@ -8,7 +8,7 @@ from django.db import connections
 
 from clinics.settlements.rules import FIELDS
 from clinics.settlements.services import settlements_import
-from clinics.tabular import csv_text, xlsx_bytes
+from core.tabular import csv_text, xlsx_bytes
 
 DAY = datetime.date(2026, 10, 12)
 

@@ -37,8 +37,8 @@ from clinics.settlements.models import (
 )
 from clinics.settlements.rules import CODE_FIELDS, FIELDS, MAX_LENGTH, Messages
 from clinics.settlements.services import raw_csv, settlements_import
-from clinics.tabular import csv_text
-from clinics.validators import mask_id_number
+from core.tabular import csv_text
+from core.validators import mask_id_number
 from tests.factories import FacilityFactory
 from tests.settlements.helpers import csv_bytes, numbered, row, upload_at_once
 

@@ -28,7 +28,7 @@ from clinics.settlements.models import (
 )
 from clinics.settlements.partitions import ensure_partitions
 from clinics.settlements.services import settlements_import
-from clinics.validators import mask_id_number
+from core.validators import mask_id_number
 from tests.conftest import api_as
 from tests.factories import FacilityFactory
 from tests.settlements.helpers import DAY, csv_bytes, numbered, row, xlsx_file

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from clinics.settlements.models import RejectedSettlementRow, SettlementRecord
 from clinics.settlements.rules import FIELDS
 from clinics.settlements.services import settlements_import
-from clinics.tabular import csv_text, xlsx_bytes
+from core.tabular import csv_text, xlsx_bytes
 from tests.settlements.helpers import csv_bytes, numbered, row, xlsx_file
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from clinics.settlements.models import Reconciliation, ReconciliationItem
 from clinics.settlements.reconciliation import reconciliation_rows, reconciliation_run, statement_import
 from clinics.settlements.services import settlements_import
-from clinics.tabular import csv_text
+from core.tabular import csv_text
 from tests.settlements.helpers import DAY, numbered, row
 
 pytestmark = pytest.mark.django_db

@@ -24,7 +24,7 @@ CHANGELISTS = [
     "admin:staffing_cliniccoverage_changelist",
     "admin:clinics_facility_changelist",
     "admin:clinics_township_changelist",
-    "admin:clinics_auditentry_changelist",
+    "admin:core_auditentry_changelist",
 ]
 
 

@@ -34,7 +34,7 @@ def row(n, clinic_code, **overrides):
 
 
 def csv_bytes(rows):
-    from clinics.tabular import csv_text
+    from core.tabular import csv_text
 
     return csv_text(IMPORT_COLUMNS, rows).encode("utf-8")
 
@@ -91,7 +91,7 @@ def test_reimport_with_a_changed_value_updates_only_that_field():
 
 
 def test_file_without_required_columns_is_refused_whole():
-    from clinics.tabular import TableError
+    from core.tabular import TableError
 
     with pytest.raises(TableError) as excinfo:
         doctors_import(upload=b"name,sex\n", filename="d.csv", acting_user=None)
@@ -160,7 +160,7 @@ def test_holiday_import_refuses_clearing_a_required_cell_and_an_empty_cell_for_a
 
 
 def test_every_import_page_states_the_rule_from_one_place():
-    from clinics.imports import NEW_ROWS_RULE, UPDATE_RULE, empty_cell_rule
+    from core.imports import NEW_ROWS_RULE, UPDATE_RULE, empty_cell_rule
 
     assert empty_cell_rule("update") == str(UPDATE_RULE) and "清空" in empty_cell_rule("update")
     assert empty_cell_rule("new") == str(NEW_ROWS_RULE)

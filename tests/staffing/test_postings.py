@@ -4,7 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
+from core.models import AuditEntry
 from staffing.models import Posting
 from staffing.services import doctor_create, doctor_update, posting_move, posting_open
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, make_id_number, make_user

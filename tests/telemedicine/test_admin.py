@@ -5,7 +5,8 @@ import datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from clinics.models import AuditEntry, Role
+from clinics.models import Role
+from core.models import AuditEntry
 from telemedicine.models import ConsultBooking, Slot, WeeklyAvailability
 from tests.conftest import api_as
 from tests.factories import TownshipFactory, make_id_number, make_user

@@ -6,7 +6,8 @@ import datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from clinics.models import AuditEntry, Department
+from clinics.models import Department
+from core.models import AuditEntry
 from notifications.models import Notification
 from telemedicine import services
 from telemedicine.models import BookingEvent, ConsultBooking, Slot

@@ -11,7 +11,7 @@ before every ingest). SQLite keeps the plain table Django created in 0001.
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 TABLE = "settlements_settlementrecord"
 

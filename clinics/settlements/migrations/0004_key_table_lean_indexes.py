@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 # The key table is written for every accepted settlement: keep only the indexes it needs. Its
 # primary key never takes LIKE queries, so the varchar_pattern_ops copy Django adds goes.

@@ -7,7 +7,7 @@ SQLite keeps them too."""
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 LOG = "settlements_settlementrecord"
 

@@ -7,7 +7,7 @@ explicit column collation wins. SQLite compares bytes already (BINARY); the mode
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 KEY = "settlements_settlementkey"
 

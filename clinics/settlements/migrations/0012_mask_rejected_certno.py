@@ -2,13 +2,13 @@
 
 Until now a rejected row kept its values as received, the patient's full ID number (certno)
 included, and the rejected-rows download offered it. Ingest now masks it as the log masks it
-(`clinics.validators.mask_id_number`); this masks the rows stored before. Masking a masked
+(`core.validators.mask_id_number`); this masks the rows stored before. Masking a masked
 number changes nothing, so running it again is harmless; backwards it does nothing (the full
 numbers are not kept anywhere to restore them)."""
 
 from django.db import migrations
 
-from clinics.validators import mask_id_number, normalize_code
+from core.validators import mask_id_number, normalize_code
 
 BATCH = 2000
 

@@ -4,7 +4,7 @@ path tries. PostgreSQL uses trigger functions; SQLite equivalent triggers."""
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 from staffing.payroll.migrations._guard import SqliteOnlySQL
 
 LOCKED = "('approved', 'paid')"

@@ -4,7 +4,7 @@ rather than once per row (same refusals, same message). Reversing restores the r
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 LOCKED = "('approved', 'paid')"
 MESSAGE = "payroll: the pay run is approved; its payslips cannot change"

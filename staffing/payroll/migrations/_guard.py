@@ -2,7 +2,7 @@
 
 import re
 
-from clinics.db import SqliteOnlySQL
+from core.db import SqliteOnlySQL
 
 __all__ = ["SqliteOnlySQL", "sqlite_delete_triggers", "sqlite_guards_lifted"]
 

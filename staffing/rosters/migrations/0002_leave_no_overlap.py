@@ -4,7 +4,7 @@ gives the friendly message; this makes it true under concurrency."""
 
 from django.db import migrations
 
-from clinics.db import PostgresOnlySQL
+from core.db import PostgresOnlySQL
 
 
 class Migration(migrations.Migration):

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clinics.models import Facility, Township
-from staffing.rosters.selectors import parse_month
+from core.months import parse_month
 from staffing.rosters.services import roster_generate
 
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, month, township=None, clinic=None, **options):
         try:
             first = parse_month(month)
-        except ValueError as exc:
+        except ValidationError as exc:
             raise CommandError(f"--month must look like 2026-10, not {month!r}") from exc
         township_obj = facility = None
         if township:

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from clinics.imports import empty_cell_rule
+from core.imports import empty_cell_rule
 from staffing.rosters.holidays import (
     calendar_status,
     holiday_calendar_import,

@@ -1,9 +1,9 @@
 """`{% load cunyi_imports %}{% empty_cell_rule "update" %}`: the empty-cell rule an import page
-shows, from its one home in clinics.imports."""
+shows, from its one home in core.imports."""
 
 from django import template
 
-from clinics.imports import empty_cell_rule as rule_text
+from core.imports import empty_cell_rule as rule_text
 
 register = template.Library()
 

@@ -5,7 +5,7 @@ lockout per (username, address) would lock a username for everyone after five wr
 anyone. `client_ip` gives the address the request came from as the trusted proxies saw it:
 `TRUSTED_PROXY_COUNT` says how many proxies stand in front of the application (0: none, the
 X-Forwarded-For header is ignored, since any client can send one). django-axes
-(`AXES_CLIENT_IP_CALLABLE`) and the API throttles (`config.throttling`) both use it, so a lockout
+(`AXES_CLIENT_IP_CALLABLE`) and the API throttles (`core.throttling`) both use it, so a lockout
 and a rate limit name the same address.
 """
 

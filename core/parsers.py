@@ -1,4 +1,4 @@
-"""Request parsers for the API (a module of its own: DRF's settings import it while config.api,
+"""Request parsers for the API (a module of its own: DRF's settings import it while core.api,
 which imports DRF's serializers, is still loading)."""
 
 from django.utils.translation import gettext as _

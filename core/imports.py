@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.validators import normalize_code
+from core.validators import normalize_code
 
 CLEAR_WORDS = ("清空", "CLEAR")
 NOT_CLEARABLE = "not_clearable"
@@ -57,7 +57,7 @@ def empty_cell_rule(kind: str = "update") -> str:
 
 
 def import_cell(values: Mapping[str, str], column: str, *, required: bool = False, label=None) -> "str | Cell":
-    """A cell of a row read by `clinics.tabular.read_table`, under the rule: KEEP when the column
+    """A cell of a row read by `core.tabular.read_table`, under the rule: KEEP when the column
     is absent or the cell empty, CLEAR for 清空/CLEAR in an optional column, else the trimmed text.
     清空 in a required column is refused (ValidationError, code "not_clearable")."""
     if column not in values:
@@ -107,7 +107,7 @@ def pending_lifetime() -> int:
 
 
 def _salt(purpose: str) -> str:
-    return f"clinics.imports.pending.{purpose}"
+    return f"core.imports.pending.{purpose}"
 
 
 def _sweep(directory: Path) -> None:

@@ -1,5 +1,5 @@
 """API rate limits (DRF throttles), counted in Django's cache under the client address that
-`config.lockout.client_ip` gives (so a limit and a log-in lockout name the same address).
+`core.lockout.client_ip` gives (so a limit and a log-in lockout name the same address).
 
 - Anonymous calls, by client address (rate "anon"). Every API view needs a signed-in user, so DRF's
   own AnonRateThrottle, which runs after the permission check, would never see one: here a call
@@ -22,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
-from config.lockout import client_ip
+from core.lockout import client_ip
 
 
 def describe_rate(rate: str) -> str:

@@ -1,28 +1,10 @@
-"""Project-wide API plumbing: pagination, ids of related rows narrowed to the caller's reach, and
-an exception handler that never lets a domain error become a 500."""
+"""Serializer fields for ids and codes of related rows, narrowed to the caller's reach: a write may
+point only at rows the user reaches (`clinics.scoping.scope_choices`)."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework import serializers
 
-
-class Pagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict"
-    default_code = "conflict"
+from clinics.scoping import scope_choices
 
 
 class _ReachChoices:
@@ -48,8 +30,6 @@ class _ReachChoices:
             queryset = self.model._default_manager.all()
         request = self.context.get("request")
         if self.scoped and request is not None:
-            from clinics.scoping import scope_choices
-
             queryset = scope_choices(queryset, request.user)
         return queryset
 
@@ -117,26 +97,5 @@ class ReachRelatedField(serializers.PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         request = self.context.get("request")
         if self.scoped and request is not None and queryset is not None:
-            from clinics.scoping import scope_choices
-
             queryset = scope_choices(queryset, request.user)
         return queryset
-
-
-def validation_error_detail(exc: DjangoValidationError):
-    if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
-    return {"detail": [str(m) for m in exc.messages]}
-
-
-def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
-        return Response(validation_error_detail(exc), status=status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, DjangoPermissionDenied):
-        return Response({"detail": str(exc) or _("You do not have permission to do this.")}, status=403)
-    if isinstance(exc, IntegrityError):
-        return Response(
-            {"detail": _("This change conflicts with data saved at the same time. Reload and try again.")},
-            status=status.HTTP_409_CONFLICT,
-        )
-    return drf_exception_handler(exc, context)

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 
-from clinics.models import AuditEntry
+from core.models import AuditEntry
 
 
 def _jsonable(value):
