@@ -51,6 +51,9 @@ class StateMachine:
     record_event: Callable | None = None
     # record_events(rows, *, befores, to, kind, actor, note) is the bulk form for sweeps.
     record_events: Callable | None = None
+    # refusal(row, to) -> str: the message of the 409 when the model has a clearer one than the
+    # default (which names the current state); the code stays "invalid_transition".
+    refusal: Callable | None = None
     _table: dict = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -77,6 +80,8 @@ class StateMachine:
     def check(self, row, to) -> None:
         """Refuse (409) a step the table does not allow from the row's current state."""
         if not self.can(row, to):
+            if self.refusal is not None:
+                raise Conflict(self.refusal(row, to), code="invalid_transition", state=str(getattr(row, self.field)))
             raise Conflict(
                 _("This is already “%(state)s”, so it cannot become “%(to)s”. Reload the page to see its current state.")
                 % {"state": _label(self.model, self.field, getattr(row, self.field)), "to": _label(self.model, self.field, to)},
@@ -115,7 +120,7 @@ class StateMachine:
         return row
 
     def bulk_transition(self, queryset, *, to, actor, kind: str | None = None, fields: Mapping | None = None,
-                        reason: str = "", note: str = "") -> list:
+                        reason: str = "", note: str = "", audit_changes: Mapping | None = None) -> list:
         """Move every row of `queryset` that may take the step to `to`; returns the rows moved."""
         kind = kind or str(to)
         with transaction.atomic():
@@ -135,5 +140,6 @@ class StateMachine:
             elif self.record_event is not None:
                 for row in rows:
                     self.record_event(row, before=befores[row.pk], to=to, kind=kind, actor=actor, note=note or reason)
-            audit_bulk(actor=actor, action=f"{self.audit_prefix}.{kind}", targets=rows, changes={self.field: to}, reason=reason)
+            audit_bulk(actor=actor, action=f"{self.audit_prefix}.{kind}", targets=rows, changes={self.field: to, **(audit_changes or {})},
+                       reason=reason)
         return rows
