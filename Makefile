@@ -36,8 +36,10 @@ messages: install
 		(cd $$app && $(CURDIR)/$(BIN)/django-admin makemessages -l zh_Hans -l en --no-obsolete >/dev/null && \
 		 $(CURDIR)/$(BIN)/django-admin compilemessages >/dev/null) || exit 1; done
 
+# lint-imports checks the dependency rules of pyproject.toml's [tool.importlinter] contracts.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo --cache-dir var/import_linter_cache
 
 clean:
 	rm -rf var/broker var/static
