@@ -54,6 +54,8 @@ class StateMachine:
     # refusal(row, to) -> str: the message of the 409 when the model has a clearer one than the
     # default (which names the current state); the code stays "invalid_transition".
     refusal: Callable | None = None
+    # error: the Conflict subclass to raise (an app's own, so its callers can catch it); 409 still.
+    error: type[Conflict] = Conflict
     _table: dict = dataclass_field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -81,8 +83,8 @@ class StateMachine:
         """Refuse (409) a step the table does not allow from the row's current state."""
         if not self.can(row, to):
             if self.refusal is not None:
-                raise Conflict(self.refusal(row, to), code="invalid_transition", state=str(getattr(row, self.field)))
-            raise Conflict(
+                raise self.error(self.refusal(row, to), code="invalid_transition", state=str(getattr(row, self.field)))
+            raise self.error(
                 _("This is already “%(state)s”, so it cannot become “%(to)s”. Reload the page to see its current state.")
                 % {"state": _label(self.model, self.field, getattr(row, self.field)), "to": _label(self.model, self.field, to)},
                 code="invalid_transition",
