@@ -98,8 +98,9 @@ class StateMachine:
     # --- changes -----------------------------------------------------------------------------
 
     def transition(self, row, *, to, actor, kind: str | None = None, fields: Mapping | None = None, reason: str = "",
-                   note: str = "", lock: bool = True, audit_changes: Mapping | None = None):
-        """Move one row to `to` (see the module's docstring). Returns the (locked) row."""
+                   note: str = "", lock: bool = True, audit_changes: Mapping | None = None, event: Mapping | None = None):
+        """Move one row to `to` (see the module's docstring). Returns the (locked) row. `event`
+        holds extra keyword arguments for the model's event writer (a move's old and new slot)."""
         with transaction.atomic():
             if lock:
                 row = self.lock(row)
@@ -111,7 +112,7 @@ class StateMachine:
             row.save(update_fields=[self.field, *(fields or {})])
             kind = kind or str(to)
             if self.record_event is not None:
-                self.record_event(row, before=before, to=to, kind=kind, actor=actor, note=note or reason)
+                self.record_event(row, before=before, to=to, kind=kind, actor=actor, note=note or reason, **(event or {}))
             audit_record(
                 actor=actor,
                 action=f"{self.audit_prefix}.{kind}",
@@ -122,12 +123,16 @@ class StateMachine:
         return row
 
     def bulk_transition(self, queryset, *, to, actor, kind: str | None = None, fields: Mapping | None = None,
-                        reason: str = "", note: str = "", audit_changes: Mapping | None = None) -> list:
-        """Move every row of `queryset` that may take the step to `to`; returns the rows moved."""
+                        reason: str = "", note: str = "", audit_changes: Mapping | None = None,
+                        skip_locked: bool = False) -> list:
+        """Move every row of `queryset` that may take the step to `to`; returns the rows moved.
+        With `skip_locked`, rows another transaction holds right now are left to the next sweep."""
         kind = kind or str(to)
         with transaction.atomic():
             rows = list(
-                queryset.filter(**{f"{self.field}__in": self.sources(to)}).select_for_update(of=("self",)).order_by("pk")
+                queryset.filter(**{f"{self.field}__in": self.sources(to)})
+                .select_for_update(of=("self",), skip_locked=skip_locked)
+                .order_by("pk")
             )
             if not rows:
                 return []
