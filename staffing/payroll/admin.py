@@ -12,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,22 +37,18 @@ from staffing.payroll.selectors import bank_account_changes, monthly_component_t
 # --- Policies --------------------------------------------------------------------------------------
 
 
-def _policy_in_locked_use(policy) -> bool:
-    return PayslipLine.objects.filter(policy=policy, payslip__run__status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID]).exists()
-
-
 class LockedPolicyMixin:
     """A policy version that approved payslips cite is frozen: enter a new version instead."""
 
     def has_change_permission(self, request, obj=None):
         policy = getattr(obj, "policy", obj)
-        if policy is not None and policy.pk and _policy_in_locked_use(policy):
+        if policy is not None and policy.pk and services.policy_in_locked_use(policy):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         policy = getattr(obj, "policy", obj)
-        if policy is not None and policy.pk and _policy_in_locked_use(policy):
+        if policy is not None and policy.pk and services.policy_in_locked_use(policy):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -69,7 +64,7 @@ class PerformanceBandInline(LockedPolicyMixin, admin.TabularInline):
 
 
 @admin.register(PayPolicy)
-class PayPolicyAdmin(LockedPolicyMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
+class PayPolicyAdmin(LockedPolicyMixin, ServiceRefusalMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "township_display", "effective_from", "guaranteed_minimum", "is_demo"]
     search_fields = ["name", "township__name"]
     list_filter = ["township", "is_demo"]
@@ -82,31 +77,24 @@ class PayPolicyAdmin(LockedPolicyMixin, ScopedChoicesMixin, AuditHistoryMixin, a
         return obj.township.name if obj.township_id else _("county-wide")
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(actor=request.user, action="pay_policy.update" if change else "pay_policy.create", target=obj,
-                     changes={f: [form.initial.get(f), form.cleaned_data.get(f)] for f in form.changed_data})
+        services.pay_policy_save(policy=obj, acting_user=request.user)
 
     def save_formset(self, request, form, formset, change):
-        instances = formset.save()
-        for obj in formset.deleted_objects:
-            audit_record(actor=request.user, action="pay_policy.part_delete", target=form.instance, changes={"deleted": str(obj)})
-        for obj in instances:
-            audit_record(actor=request.user, action="pay_policy.part_save", target=form.instance, changes={"saved": str(obj)})
+        instances = formset.save(commit=False)
+        services.pay_policy_parts_save(policy=form.instance, save=instances, delete=formset.deleted_objects, acting_user=request.user)
 
 
 @admin.register(InsuranceScheme)
-class InsuranceSchemeAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class InsuranceSchemeAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["code", "name", "contribution_base", "employee_rate", "flat_amount", "is_default", "is_demo"]
     search_fields = ["code", "name"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(actor=request.user, action="scheme.update" if change else "scheme.create", target=obj,
-                     changes={f: [form.initial.get(f), form.cleaned_data.get(f)] for f in form.changed_data})
+        services.insurance_scheme_save(scheme=obj, acting_user=request.user)
 
 
 @admin.register(PayProfile)
-class PayProfileAdmin(ScopedAdmin):
+class PayProfileAdmin(ServiceRefusalMixin, ScopedAdmin):
     county_only = True
     list_display = ["doctor", "scheme", "exempt_from_insurance"]
     list_select_related = ["doctor", "scheme"]
@@ -114,9 +102,7 @@ class PayProfileAdmin(ScopedAdmin):
     search_fields = ["doctor__name"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(actor=request.user, action="pay_profile.update" if change else "pay_profile.create", target=obj,
-                     changes={f: [str(form.initial.get(f)), str(form.cleaned_data.get(f))] for f in form.changed_data})
+        services.pay_profile_save(profile=obj, acting_user=request.user)
 
 
 class ServiceSaveMixin(ServiceRefusalMixin):
@@ -310,8 +296,8 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
-        chart = exports.monthly_chart_svg(monthly_component_totals(months=12, user=request.user))
-        return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": mark_safe(chart)})  # noqa: S308 - built with escape()
+        chart = exports.monthly_chart(monthly_component_totals(months=12, user=request.user))
+        return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": chart})
 
     def _run(self, request, run_id) -> PayRun:
         run = self.get_queryset(request).filter(pk=run_id).first()

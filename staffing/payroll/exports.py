@@ -21,8 +21,10 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from core.charts import Chart, Series
 from core.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
-from staffing.payroll.models import Component, FundingSource, PayRun, Payslip, PayslipLine
+from staffing.payroll import components
+from staffing.payroll.models import FundingSource, PayRun, Payslip, PayslipLine, PayslipLineFunding
 from staffing.payroll.selectors import run_summary
 
 FONT_NAME = "CunyiCJK"
@@ -229,8 +231,8 @@ def bank_csv(run: PayRun) -> str:
 def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
     """Per clinic with a subtotal per township and a grand total; one column per component."""
     clinics = run_summary(run=run)
-    used = [c for c in Component.values if any(c in row["components"] for row in clinics)]
-    headers = [pgettext("payroll", "Township"), pgettext("payroll", "Clinic"), pgettext("payroll", "Clinic code"), pgettext("payroll", "Doctors")] + [str(Component(c).label) for c in used] + [pgettext("payroll", "Gross pay"), pgettext("payroll", "Deductions"), pgettext("payroll", "Net pay")]
+    used = [c.code for c in components.all_components() if any(c.code in row["components"] for row in clinics)]
+    headers = [pgettext("payroll", "Township"), pgettext("payroll", "Clinic"), pgettext("payroll", "Clinic code"), pgettext("payroll", "Doctors")] + [components.label(c) for c in used] + [pgettext("payroll", "Gross pay"), pgettext("payroll", "Deductions"), pgettext("payroll", "Net pay")]
 
     def line(township, clinic, code, doctors, components, gross, deductions, net):
         return [township, clinic, code, doctors] + [f"{components.get(c, Decimal('0')):.2f}" for c in used] + [f"{gross:.2f}", f"{deductions:.2f}", f"{net:.2f}"]
@@ -271,51 +273,28 @@ def summary_xlsx(run: PayRun) -> bytes:
 
 
 def funding_rows(run: PayRun) -> list[tuple[str, Decimal]]:
+    """Earnings per funding source (each line's split summed), in source order."""
     from django.db.models import Sum
 
-    rows = PayslipLine.objects.filter(payslip__run=run, kind=PayslipLine.Kind.EARNING).values("funding_source").annotate(amount=Sum("amount")).order_by("funding_source")
+    rows = (
+        PayslipLineFunding.objects.filter(line__payslip__run=run, line__kind=PayslipLine.Kind.EARNING)
+        .values("source").annotate(amount=Sum("amount")).order_by("source")
+    )
     labels = dict(FundingSource.choices)
-    return [(labels.get(r["funding_source"], r["funding_source"] or "—"), r["amount"]) for r in rows]
+    return [(labels.get(r["source"], r["source"]), r["amount"]) for r in rows]
 
 
 # --- Chart ---------------------------------------------------------------------------------------
 
-PALETTE = ["#1f6fb2", "#38a169", "#d69e2e", "#805ad5", "#e53e3e", "#dd6b20", "#319795", "#b83280", "#718096", "#2c5282", "#9c4221", "#276749"]
 
-
-def monthly_chart_svg(series: list[tuple]) -> str:
-    """Stacked bars of each month's earnings by component (inline SVG, no scripts, no CDN)."""
-    earning_components = [c for c in Component.values if c not in (Component.SOCIAL_INSURANCE, Component.INCOME_TAX)]
-    width, height, left, bottom, top = 760, 320, 70, 40, 20
-    if not series:
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img"><text x="10" y="30" font-size="14">{escape(_("No approved runs yet."))}</text></svg>'
-    totals = [sum(max(v, Decimal("0")) for c, v in comps.items() if c in earning_components) for _m, comps in series]
-    peak = max(totals) or Decimal("1")
-    plot_h = height - bottom - top
-    bar_w = max(8, min(48, (width - left - 180) // max(len(series), 1) - 8))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px" role="img" aria-label="{escape(_("Monthly totals by component"))}" font-family="sans-serif">']
-    for step in range(5):
-        value = peak * step / 4
-        y = top + plot_h - float(value / peak) * plot_h
-        parts.append(f'<line x1="{left}" x2="{width - 180}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{value:,.0f}</text>')
-    for i, (month, comps) in enumerate(series):
-        x = left + 8 + i * (bar_w + 8)
-        y = top + plot_h
-        for j, component in enumerate(earning_components):
-            value = comps.get(component, Decimal("0"))
-            if value <= 0:
-                continue
-            h = float(value / peak) * plot_h
-            y -= h
-            label = f"{month:%Y-%m} {Component(component).label}: {value:,.2f}"
-            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar_w}" height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(label)}</title></rect>')
-        parts.append(f'<text x="{x + bar_w / 2}" y="{height - bottom + 14}" font-size="10" text-anchor="middle">{month:%y-%m}</text>')
-    for j, component in enumerate(earning_components):
-        if not any(comps.get(component) for _m, comps in series):
-            continue
-        y = top + 14 * j
-        parts.append(f'<rect x="{width - 170}" y="{y}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>')
-        parts.append(f'<text x="{width - 155}" y="{y + 9}" font-size="11">{escape(str(Component(component).label))}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+def monthly_chart(series: list[tuple]) -> Chart:
+    """Stacked bars of each month's earnings by component (core.charts: inline SVG, no scripts,
+    with its data table as the text equivalent). `series`: [(month, {component: signed total})]."""
+    used = [code for code in components.earning_codes() if any(comps.get(code) for _m, comps in series)]
+    return Chart(
+        key="payroll-chart",
+        title=_("Monthly totals by component"),
+        categories=[f"{month:%y-%m}" for month, _comps in series],
+        series=[Series(components.label(code), [comps.get(code, Decimal("0")) for _m, comps in series]) for code in used],
+        unit="yuan",
+    )

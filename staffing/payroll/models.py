@@ -30,24 +30,41 @@ from staffing.models import Doctor
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
-class Component(models.TextChoices):
-    FIXED_SUBSIDY = "fixed_subsidy", _("County fixed subsidy")
-    PUBLIC_HEALTH = "public_health", _("Basic public-health service subsidy")
-    ESSENTIAL_MEDICINES = "essential_medicines", _("Essential-medicines subsidy")
-    CONSULTATION_FEE = "consultation_fee", _("General consultation fee")
-    DUTY_WEEKEND = "duty_weekend", _("Weekend on-call allowance")
-    DUTY_HOLIDAY = "duty_holiday", _("Public-holiday on-call allowance")
-    PERFORMANCE = "performance", _("Performance pay")
-    BONUS = "bonus", _("One-off bonus")
-    BACK_PAY = "back_pay", _("Back pay")
-    ONE_OFF_DEDUCTION = "one_off_deduction", _("One-off deduction")
-    SOCIAL_INSURANCE = "social_insurance", _("Social insurance (employee share)")
-    INCOME_TAX = "income_tax", _("Individual income tax")
+class _ComponentCodes(type):
+    """`Component.FIXED_SUBSIDY` is the code "fixed_subsidy" of a registered component;
+    `Component.choices` / `.values` list every registered one (staffing.payroll.components)."""
+
+    def __getattr__(cls, name):
+        code = name.lower()
+        if name.isupper() and code in dict(component_choices()):
+            return code
+        raise AttributeError(name)
+
+    @property
+    def choices(cls) -> list[tuple[str, str]]:
+        return component_choices()
+
+    @property
+    def values(cls) -> list[str]:
+        return [code for code, _label in component_choices()]
 
 
-# Components whose amount comes from a policy, and how the amount is applied.
-MONTHLY_COMPONENTS = (Component.FIXED_SUBSIDY, Component.PUBLIC_HEALTH, Component.ESSENTIAL_MEDICINES)
-POLICY_COMPONENTS = MONTHLY_COMPONENTS + (Component.CONSULTATION_FEE, Component.DUTY_WEEKEND, Component.DUTY_HOLIDAY)
+class Component(metaclass=_ComponentCodes):
+    """The pay components' codes by name, read from the registry (no enum to extend)."""
+
+
+def component_choices() -> list[tuple[str, str]]:
+    """Every registered pay component (a callable, so the field's choices never need a migration)."""
+    from staffing.payroll import components
+
+    return components.choices()
+
+
+def policy_component_choices() -> list[tuple[str, str]]:
+    """The registered components whose amount or rate a pay policy gives."""
+    from staffing.payroll import components
+
+    return components.policy_choices()
 
 
 class FundingSource(models.TextChoices):
@@ -112,7 +129,7 @@ class PayPolicy(models.Model):
 
 class PolicyComponent(models.Model):
     policy = models.ForeignKey(PayPolicy, verbose_name=_("policy version"), on_delete=models.CASCADE, related_name="components")
-    component = models.CharField(_("component"), max_length=30, choices=[(c.value, c.label) for c in POLICY_COMPONENTS])
+    component = models.CharField(_("component"), max_length=30, choices=policy_component_choices)
     amount = models.DecimalField(
         _("amount or rate"),
         **MONEY,
@@ -237,9 +254,10 @@ class Assessment(models.Model):
 
 class OneOffItem(models.Model):
     class Kind(models.TextChoices):
-        BONUS = Component.BONUS.value, Component.BONUS.label
-        BACK_PAY = Component.BACK_PAY.value, Component.BACK_PAY.label
-        DEDUCTION = Component.ONE_OFF_DEDUCTION.value, Component.ONE_OFF_DEDUCTION.label
+        # The codes of the one-off components (staffing.payroll.components.bonus, …).
+        BONUS = "bonus", _("One-off bonus")
+        BACK_PAY = "back_pay", _("Back pay")
+        DEDUCTION = "one_off_deduction", _("One-off deduction")
 
     doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="one_off_items")
     month = models.DateField(_("paid in month"), help_text=_("First day of the month whose run pays it."))
@@ -352,7 +370,7 @@ class PayslipLine(models.Model):
 
     payslip = models.ForeignKey(Payslip, verbose_name=_("payslip"), on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(_("position"), default=0)
-    component = models.CharField(_("component"), max_length=30, choices=Component.choices)
+    component = models.CharField(_("component"), max_length=30, choices=component_choices)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     description = models.CharField(_("description"), max_length=200)
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2)
@@ -360,6 +378,7 @@ class PayslipLine(models.Model):
     amount = models.DecimalField(_("amount"), **MONEY)
     taxable = models.BooleanField(_("counts for income tax"), default=True)
     policy = models.ForeignKey(PayPolicy, verbose_name=_("policy version"), on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The main source (the first of the line's split); the split itself is in `funding`.
     funding_source = models.CharField(_("funding source"), max_length=30, choices=FundingSource.choices, blank=True)
     reference_month = models.DateField(_("for month"), help_text=_("The month this line pays for; differs from the run's month for corrections."))
     source = models.JSONField(_("source"), default=dict, blank=True)
@@ -372,3 +391,25 @@ class PayslipLine(models.Model):
 
     def __str__(self):
         return f"{self.get_component_display()} {self.amount}"
+
+
+class PayslipLineFunding(models.Model):
+    """One funding source's part of a payslip line. A line's parts add up to its amount (split to
+    the cent by the component's shares); a report per funding source sums them."""
+
+    line = models.ForeignKey(PayslipLine, verbose_name=_("payslip line"), on_delete=models.CASCADE, related_name="funding")
+    source = models.CharField(_("funding source"), max_length=30, choices=FundingSource.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+
+    class Meta:
+        ordering = ["line", "id"]
+        verbose_name = _("payslip line funding")
+        verbose_name_plural = _("payslip line funding")
+        constraints = [
+            models.UniqueConstraint(fields=["line", "source"], name="payroll_line_funding_once_per_source"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payroll_line_funding_not_negative"),
+        ]
+        indexes = [models.Index(fields=["source"])]
+
+    def __str__(self):
+        return f"{self.get_source_display()} {self.amount}"

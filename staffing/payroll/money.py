@@ -82,3 +82,17 @@ def allocate(total: int, weights: dict[int, int]) -> dict[int, int]:
     for k in remainders[: total - sum(shares.values())]:
         shares[k] += 1
     return shares
+
+
+def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
+    """Split a line's amount between its funding sources ((source, share), ...; shares summing to
+    1) to the cent, so the parts add up exactly: whole cents by the largest-remainder method, a
+    tie going to the source listed first. No sources: no parts."""
+    shares = [(source, Decimal(share)) for source, share in shares]
+    if not shares:
+        return []
+    cents = int((money(amount) * 100).to_integral_value())
+    scale = 10**6
+    weights = {i: int((share * scale).to_integral_value()) for i, (_source, share) in enumerate(shares)}
+    parts = allocate(cents, weights)
+    return [(source, (Decimal(parts[i]) / 100).quantize(CENT)) for i, (source, _share) in enumerate(shares) if parts[i] or len(shares) == 1]

@@ -9,7 +9,6 @@ from decimal import Decimal
 from django.db import transaction
 
 from staffing.payroll.models import (
-    Component,
     FundingSource,
     InsuranceScheme,
     PayPolicy,
@@ -22,12 +21,12 @@ DEMO_FIRST_POLICY_DATE = datetime.date(2015, 1, 1)
 
 # component -> (amount before the reform, amount from the reform, funding source)
 DEMO_COMPONENTS = {
-    Component.FIXED_SUBSIDY: (Decimal("300"), Decimal("1400"), FundingSource.COUNTY_FINANCE),
-    Component.PUBLIC_HEALTH: (Decimal("800"), Decimal("1100"), FundingSource.PUBLIC_HEALTH_FUND),
-    Component.ESSENTIAL_MEDICINES: (Decimal("400"), Decimal("600"), FundingSource.ESSENTIAL_MEDICINES_FUND),
-    Component.CONSULTATION_FEE: (Decimal("6"), Decimal("9"), FundingSource.MEDICAL_INSURANCE),
-    Component.DUTY_WEEKEND: (Decimal("40"), Decimal("80"), FundingSource.COUNTY_FINANCE),
-    Component.DUTY_HOLIDAY: (Decimal("80"), Decimal("150"), FundingSource.COUNTY_FINANCE),
+    "fixed_subsidy": (Decimal("300"), Decimal("1400"), FundingSource.COUNTY_FINANCE),
+    "public_health": (Decimal("800"), Decimal("1100"), FundingSource.PUBLIC_HEALTH_FUND),
+    "essential_medicines": (Decimal("400"), Decimal("600"), FundingSource.ESSENTIAL_MEDICINES_FUND),
+    "consultation_fee": (Decimal("6"), Decimal("9"), FundingSource.MEDICAL_INSURANCE),
+    "duty_weekend": (Decimal("40"), Decimal("80"), FundingSource.COUNTY_FINANCE),
+    "duty_holiday": (Decimal("80"), Decimal("150"), FundingSource.COUNTY_FINANCE),
 }
 DEMO_BANDS = [
     ("优秀", Decimal("90"), Decimal("300")),

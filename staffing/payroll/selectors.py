@@ -7,16 +7,17 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Count, Max, Prefetch, QuerySet, Sum
+from django.db.models import CharField, Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from clinics.models import Role
-from clinics.scoping import scope_queryset, user_role
+from clinics.scoping import is_county_wide, scope_queryset, user_role
 from core.models import AuditEntry
 from staffing.bank_accounts import BANK_ACCOUNT_CHANGE
 from staffing.models import Doctor
-from staffing.payroll.models import Component, PayRun, Payslip, PayslipLine
+from staffing.payroll import components
+from staffing.payroll.models import PayRun, Payslip, PayslipLine
 
 RELEASED = (PayRun.Status.APPROVED, PayRun.Status.PAID)
 
@@ -95,11 +96,11 @@ def year_to_date(*, doctor_id: int, year: int, user=None) -> dict:
     if user is not None:
         slips = payslip_list(user=user).filter(doctor_id=doctor_id, month__year=year, run__status__in=RELEASED)
     months = list(slips.order_by("month").values("month", "gross", "deductions", "net", "income_tax", "social_insurance"))
-    components: dict = defaultdict(Decimal)
+    by_component: dict = defaultdict(Decimal)
     for row in PayslipLine.objects.filter(payslip__in=slips.values("pk")).values("component", "kind").annotate(amount=Sum("amount")).order_by():
-        components[row["component"]] += row["amount"] if row["kind"] == PayslipLine.Kind.EARNING else -row["amount"]
+        by_component[row["component"]] += row["amount"] if row["kind"] == PayslipLine.Kind.EARNING else -row["amount"]
     totals = {key: sum((m[key] for m in months), Decimal("0")) for key in ("gross", "deductions", "net", "income_tax", "social_insurance")}
-    ordered = [(Component(c).label, components[c]) for c in Component.values if c in components]
+    ordered = [(item.label, by_component[item.code]) for item in components.all_components() if item.code in by_component]
     return {"year": year, "months": months, "components": ordered, "totals": totals}
 
 
@@ -180,3 +181,48 @@ def bank_account_changes(*, run: PayRun) -> list[BankAccountChange]:
             )
         )
     return changes
+
+
+# --- For the dashboard ----------------------------------------------------------------------
+
+
+def run_list_for_dashboard(*, user, months: list[datetime.date]) -> list[PayRun]:
+    """The pay runs of `months` that cover the user's reach (the county's runs, and a township
+    admin's township's), newest month first, then by township code."""
+    runs = PayRun.objects.filter(month__in=months)
+    if not is_county_wide(user):
+        township_id = getattr(getattr(user, "scope", None), "township_id", None)
+        runs = runs.filter(Q(township__isnull=True) | Q(township_id=township_id))
+    return list(runs.select_related("township").order_by("-month", "township__code"))
+
+
+def _lines_in_reach(user) -> QuerySet:
+    return scope_queryset(PayslipLine.objects.all(), user, facility_path="payslip__facility")
+
+
+def component_totals_for_dashboard(*, user, month: datetime.date) -> list[dict]:
+    """Each component's total of the payslip lines of `month` in reach (any run, any kind), by
+    component code: [{"component": label, "total": Decimal}]."""
+    labels = dict(components.choices())
+    rows = _lines_in_reach(user).filter(payslip__month=month).values("component").annotate(total=Sum("amount")).order_by("component")
+    return [
+        {"component": labels.get(r["component"], r["component"]), "total": Decimal(r["total"] or 0).quantize(Decimal("0.01"))}
+        for r in rows
+    ]
+
+
+def monthly_earnings_by_component(*, user, start: datetime.date, end: datetime.date) -> list[tuple[str, dict]]:
+    """Earning lines in reach per component and month from `start` to `end` (first days,
+    inclusive), by component code: [(label, {month: Decimal})]."""
+    labels = dict(components.choices())
+    rows = (
+        _lines_in_reach(user)
+        .filter(payslip__month__gte=start, payslip__month__lte=end, kind=PayslipLine.Kind.EARNING)
+        .values("payslip__month", "component")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    table: dict[str, dict] = defaultdict(dict)
+    for row in rows:
+        table[row["component"]][row["payslip__month"]] = Decimal(row["total"] or 0).quantize(Decimal("0.01"))
+    return [(labels.get(component, component), values) for component, values in sorted(table.items())]

@@ -1,5 +1,6 @@
-"""Writes to payroll. Each service validates, saves in one transaction, audits, and refuses to
-touch a run that is approved or paid."""
+"""Pay runs: create, calculate, approve, mark paid, delete. Every status change goes through
+`RUN_FLOW` (draft → calculated → approved → paid, a calculated run recalculated), which locks the
+run, refuses a step the table does not allow (`PayRunConflict`, 409), saves and audits."""
 
 import datetime
 import json
@@ -17,26 +18,43 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_bulk, audit_record, changed_fields, snapshot
 from core.db import is_postgres
+from core.transitions import StateMachine
 from staffing.models import Doctor
 from staffing.payroll.calculation import calculate_run
-from staffing.payroll.models import Assessment, OneOffItem, PayRun, Payslip, PayslipLine
+from staffing.payroll.errors import PayRunConflict
+from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
+from staffing.payroll.money import split_by_shares
 from staffing.payroll.selectors import BankAccountChange, bank_account_changes
-from staffing.reach import require_doctor_reach
 
 BATCH = 2000
+Status = PayRun.Status
+
+
+def _refusal(run: PayRun, to) -> str:
+    if to == Status.APPROVED:
+        return _("Only a calculated run can be approved; this run is %(status)s.") % {"status": run.get_status_display()}
+    if to == Status.PAID:
+        return _("Only an approved run can be marked paid; this run is %(status)s.") % {"status": run.get_status_display()}
+    return (_("The %(run)s run is %(status)s and can no longer change. Put corrections in a later month's run.")
+            % {"run": run, "status": run.get_status_display()})
+
+
+RUN_FLOW = StateMachine(
+    model=PayRun,
+    allowed={
+        Status.DRAFT: {Status.CALCULATED},
+        Status.CALCULATED: {Status.CALCULATED, Status.APPROVED},
+        Status.APPROVED: {Status.PAID},
+    },
+    audit_prefix="payrun",
+    refusal=_refusal,
+    error=PayRunConflict,
+)
 
 
 def _refuse_if_locked(run: PayRun) -> None:
-    if run.is_locked:
-        raise ValidationError(
-            _("The %(run)s run is %(status)s and can no longer change. Put corrections in a later month's run.")
-            % {"run": run, "status": run.get_status_display()}
-        )
-
-
-def _month_locked(month: datetime.date, township_id) -> PayRun | None:
-    runs = PayRun.objects.filter(month=month, status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID])
-    return runs.filter(township__isnull=True).first() or (runs.filter(township_id=township_id).first() if township_id else None)
+    """A run that can no longer be calculated can no longer change at all (nor be deleted)."""
+    RUN_FLOW.check(run, Status.CALCULATED)
 
 
 @transaction.atomic
@@ -65,7 +83,7 @@ def payrun_create(*, month: datetime.date, township=None, acting_user) -> PayRun
 def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
     """(Re)calculate a draft or calculated run. The same inputs give the same payslips: each
     doctor's payslip row is kept (one per doctor per run) and its lines are rewritten."""
-    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    run = RUN_FLOW.lock(run)
     _refuse_if_locked(run)
     earlier_open = PayRun.objects.filter(month__lt=run.month, status__in=[PayRun.Status.DRAFT, PayRun.Status.CALCULATED])
     earlier_open = earlier_open.filter(township_id=run.township_id) if run.township_id else earlier_open.filter(township__isnull=True)
@@ -81,10 +99,13 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
     # Lines and payslips are rewritten; each doctor's payslip keeps its id (inserted again with
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
     previous = {doctor_id: (pk, net) for doctor_id, pk, net in Payslip.objects.filter(run=run).values_list("doctor_id", "pk", "net")}
-    PayslipLine.objects.filter(payslip__run=run).delete()
-    # The lines are gone, so one statement clears the payslips (Django's delete() would fetch
-    # them to cascade, in batches that grow with the number of doctors).
+    # One statement per table, children first (Django's delete() would fetch the rows to cascade,
+    # in batches that grow with the number of doctors).
+    slips_of_run = f"SELECT id FROM {Payslip._meta.db_table} WHERE run_id = %s"
+    lines_of_run = f"SELECT id FROM {PayslipLine._meta.db_table} WHERE payslip_id IN ({slips_of_run})"
     with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {PayslipLineFunding._meta.db_table} WHERE line_id IN ({lines_of_run})", [run.pk])
+        cursor.execute(f"DELETE FROM {PayslipLine._meta.db_table} WHERE payslip_id IN ({slips_of_run})", [run.pk])
         cursor.execute(f"DELETE FROM {Payslip._meta.db_table} WHERE run_id = %s", [run.pk])
     Payslip.objects.bulk_create(
         (
@@ -108,17 +129,18 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
         for doctor_id, pay in pays.items()
         for position, ln in enumerate(pay.lines)
     )
+    _insert_funding(run, {(slip_ids[doctor_id], position): ln for doctor_id, pay in pays.items() for position, ln in enumerate(pay.lines)})
 
-    run.doctor_count = len(pays)
-    run.gross_total = sum((p.gross for p in pays.values()), Decimal("0"))
-    run.deduction_total = sum((p.deductions for p in pays.values()), Decimal("0"))
-    run.net_total = sum((p.net for p in pays.values()), Decimal("0"))
-    run.warnings = warnings
-    run.status = PayRun.Status.CALCULATED
-    run.calculated_at = timezone.now()
-    run.save(update_fields=["doctor_count", "gross_total", "deduction_total", "net_total", "warnings", "status", "calculated_at"])
-    changes = changed_fields(before, snapshot(run, ["status", "doctor_count", "gross_total", "deduction_total", "net_total"]))
-    audit_record(actor=acting_user, action="payrun.calculate", target=run, changes=changes)
+    totals = {
+        "doctor_count": len(pays),
+        "gross_total": sum((p.gross for p in pays.values()), Decimal("0")),
+        "deduction_total": sum((p.deductions for p in pays.values()), Decimal("0")),
+        "net_total": sum((p.net for p in pays.values()), Decimal("0")),
+    }
+    after = {**before, **snapshot(PayRun(**totals), list(totals)), "status": Status.CALCULATED}
+    changes = {k: v for k, v in changed_fields(before, after).items() if k != "status"}
+    run = RUN_FLOW.transition(run, to=Status.CALCULATED, actor=acting_user, kind="calculate", lock=False,
+                              fields={**totals, "warnings": warnings, "calculated_at": timezone.now()}, audit_changes=changes)
     changed_slips = [
         Payslip(pk=slip_ids[d], run=run, doctor=Doctor(pk=d, name=p.doctor.name, is_demo=p.doctor.is_demo), month=run.month)
         for d, p in pays.items()
@@ -144,6 +166,25 @@ def _insert_lines(rows) -> None:
     PayslipLine.objects.bulk_create((PayslipLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows), batch_size=BATCH)
 
 
+def _insert_funding(run: PayRun, lines: dict) -> None:
+    """Each line's funding split, one row per source ((payslip id, position) names the line)."""
+    ids = PayslipLine.objects.filter(payslip__run=run).values_list("payslip_id", "position", "pk")
+    rows = (
+        (pk, source, amount)
+        for slip_id, position, pk in ids.iterator(chunk_size=BATCH)
+        for source, amount in split_by_shares(lines[(slip_id, position)].amount, lines[(slip_id, position)].funding)
+    )
+    if is_postgres(connection):
+        sql = f"COPY {PayslipLineFunding._meta.db_table} (line_id, source, amount) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    PayslipLineFunding.objects.bulk_create(
+        (PayslipLineFunding(line_id=pk, source=source, amount=amount) for pk, source, amount in rows), batch_size=BATCH
+    )
+
+
 def payrun_warnings(*, run: PayRun) -> list[dict]:
     """Run warnings and each payslip's warnings (with the doctor), shown before approval."""
     items = [dict(w, doctor=None) for w in run.warnings]
@@ -160,9 +201,8 @@ def payrun_approve(
     it pays out on for the first time (`selectors.bank_account_changes`) needs its id in
     `acknowledged_bank_changes`, which the approver gives after checking the change with the
     doctor. The acknowledgement is recorded on the run and audited."""
-    run = PayRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != PayRun.Status.CALCULATED:
-        raise ValidationError(_("Only a calculated run can be approved; this run is %(status)s.") % {"status": run.get_status_display()})
+    run = RUN_FLOW.lock(run)
+    RUN_FLOW.check(run, Status.APPROVED)
     totals = Payslip.objects.filter(run=run).aggregate(net=Sum("net"), gross=Sum("gross"))
     if (totals["net"] or 0) != run.net_total or (totals["gross"] or 0) != run.gross_total:
         raise ValidationError(_("The run's totals do not match its payslips; calculate the run again."))
@@ -174,16 +214,12 @@ def payrun_approve(
     bank_changes = _check_bank_changes_acknowledged(run, acknowledged_bank_changes)
     now = timezone.now()
     approver = acting_user if getattr(acting_user, "is_authenticated", False) else None
-    run.status = PayRun.Status.APPROVED
-    run.approved_at = now
-    run.approved_by = approver
-    fields = ["status", "approved_at", "approved_by"]
+    fields = {"approved_at": now, "approved_by": approver}
     if bank_changes:
-        run.bank_changes_acknowledged = [change.as_record() for change in bank_changes]
-        run.bank_changes_acknowledged_by = approver
-        run.bank_changes_acknowledged_at = now
-        fields += ["bank_changes_acknowledged", "bank_changes_acknowledged_by", "bank_changes_acknowledged_at"]
-    run.save(update_fields=fields)
+        fields |= {"bank_changes_acknowledged": [change.as_record() for change in bank_changes],
+                   "bank_changes_acknowledged_by": approver, "bank_changes_acknowledged_at": now}
+    run = RUN_FLOW.transition(run, to=Status.APPROVED, actor=acting_user, kind="approve", lock=False, fields=fields,
+                              audit_changes={"net_total": run.net_total, "warnings": len(warnings), "bank_changes": len(bank_changes)})
     if bank_changes:
         audit_record(
             actor=acting_user,
@@ -192,9 +228,6 @@ def payrun_approve(
             changes={"changes": [c.entry_id for c in bank_changes], "doctors": [c.doctor_id for c in bank_changes]},
             reason=_("The approver checked these bank-account changes with the doctors."),
         )
-    audit_record(actor=acting_user, action="payrun.approve", target=run,
-                 changes={"status": [PayRun.Status.CALCULATED, PayRun.Status.APPROVED], "net_total": run.net_total, "warnings": len(warnings),
-                          "bank_changes": len(bank_changes)})
     _notify_doctors(run)
     return run
 
@@ -230,102 +263,19 @@ def _notify_doctors(run: PayRun) -> None:
             recipient=slip.doctor.user,
             kind="payslip_available",
             about=slip,
-            context={"month": month_label, "net_pay": f"{slip.net}", "mobile": slip.doctor.mobile},
+            context={"month": month_label, "net_pay": f"{slip.net}"},
             link=reverse("payroll:payslip", args=[slip.pk]),
         )
 
 
 @transaction.atomic
 def payrun_mark_paid(*, run: PayRun, acting_user) -> PayRun:
-    run = PayRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != PayRun.Status.APPROVED:
-        raise ValidationError(_("Only an approved run can be marked paid; this run is %(status)s.") % {"status": run.get_status_display()})
-    run.status = PayRun.Status.PAID
-    run.paid_at = timezone.now()
-    run.save(update_fields=["status", "paid_at"])
-    audit_record(actor=acting_user, action="payrun.paid", target=run, changes={"status": [PayRun.Status.APPROVED, PayRun.Status.PAID]})
-    return run
+    return RUN_FLOW.transition(run, to=Status.PAID, actor=acting_user, kind="paid", fields={"paid_at": timezone.now()})
 
 
 @transaction.atomic
 def payrun_delete(*, run: PayRun, acting_user) -> None:
-    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    run = RUN_FLOW.lock(run)
     _refuse_if_locked(run)
     audit_record(actor=acting_user, action="payrun.delete", target=run, changes={"month": run.month, "net_total": run.net_total})
     run.delete()
-
-
-# --- Inputs the officer enters --------------------------------------------------------------
-
-ONE_OFF_FIELDS = ["doctor", "month", "kind", "amount", "description"]
-
-
-def _refuse_if_month_locked(month, doctor) -> None:
-    from staffing.selectors import doctor_current_posting
-
-    posting = doctor_current_posting(doctor=doctor, day=month)
-    township_id = posting.facility.township_id if posting else None
-    locked = _month_locked(month, township_id)
-    if locked:
-        raise ValidationError(
-            {"month": _("The %(month)s run is already approved. Enter this for a later month; the payslip line will name it.")
-             % {"month": f"{month:%Y-%m}"}}
-        )
-
-
-@transaction.atomic
-def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
-    """Create or change a one-off item; refused once its month's run is approved, and for a doctor
-    (before or after the change) outside the acting user's reach."""
-    previous = OneOffItem.objects.select_related("doctor").get(pk=item.pk) if item.pk else None
-    if previous is not None:
-        require_doctor_reach(acting_user, previous.doctor)
-    if item.doctor_id is not None:
-        require_doctor_reach(acting_user, item.doctor)
-    if item.month:
-        item.month = item.month.replace(day=1)
-    item.full_clean()
-    if previous is not None:
-        _refuse_if_month_locked(previous.month, previous.doctor)
-    _refuse_if_month_locked(item.month, item.doctor)
-    return _save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
-
-
-def _save_audited(obj, *, fields, action: str, author_field: str, acting_user):
-    """Save a validated input row, stamping its author on creation, with an audit record."""
-    before = snapshot(type(obj).objects.get(pk=obj.pk), fields) if obj.pk else {}
-    created = obj.pk is None
-    if created:
-        setattr(obj, author_field, acting_user if getattr(acting_user, "is_authenticated", False) else None)
-    obj.save()
-    audit_record(actor=acting_user, action=f"{action}.create" if created else f"{action}.update", target=obj,
-                 changes=changed_fields(before, snapshot(obj, fields)))
-    return obj
-
-
-@transaction.atomic
-def one_off_item_delete(*, item: OneOffItem, acting_user) -> None:
-    require_doctor_reach(acting_user, OneOffItem.objects.select_related("doctor").get(pk=item.pk).doctor)
-    _refuse_if_month_locked(item.month, item.doctor)
-    audit_record(actor=acting_user, action="one_off.delete", target=item, changes=snapshot(item, ONE_OFF_FIELDS))
-    item.delete()
-
-
-ASSESSMENT_FIELDS = ["doctor", "period", "period_start", "score", "note"]
-
-
-@transaction.atomic
-def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
-    """Record or change a score. A change to an approved month is not refused: the next run pays
-    the difference as a correction naming that month."""
-    if assessment.period_start:
-        start = assessment.period_start.replace(day=1)
-        if assessment.period == Assessment.Period.QUARTER:
-            start = start.replace(month=start.month - (start.month - 1) % 3)
-        assessment.period_start = start
-    if assessment.pk:
-        require_doctor_reach(acting_user, Assessment.objects.select_related("doctor").get(pk=assessment.pk).doctor)
-    if assessment.doctor_id is not None:
-        require_doctor_reach(acting_user, assessment.doctor)
-    assessment.full_clean()
-    return _save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)
