@@ -473,14 +473,6 @@ def enforce_upload_limits(data: bytes, filename: str) -> None:
         _refuse_rows(_csv_record_count(data))
 
 
-def normalise_line_breaks(data: bytes) -> bytes:
-    """A CSV saved with bare CR line breaks (Excel's "CSV (Macintosh)") with LF instead; other
-    files unchanged. For readers that split lines on LF themselves (COPY, the fast lane)."""
-    if b"\r" in data and b"\n" not in data:
-        return data.replace(b"\r", b"\n")
-    return data
-
-
 # --- Reading -------------------------------------------------------------------------------------
 
 

@@ -33,6 +33,7 @@ DOCTOR_FIELDS = [
     "birth_date",
     "id_number",
     "mobile",
+    "wecom_userid",
     "qualification",
     "licence_number",
     "licence_expiry",
@@ -255,18 +256,6 @@ def _posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.da
         changes={"facility": facility.code, "start_date": start_date, "end_date": end_date},
     )
     _sync_login(doctor, acting_user=acting_user)
-    return posting
-
-
-@transaction.atomic
-def posting_open(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user, end_date=None) -> Posting:
-    """Post a doctor in reach to a clinic in reach; between townships only the county does it.
-    The doctor's login moves when the posting is in force (today, or on its start date)."""
-    require_doctor_reach(acting_user, doctor)
-    require_facility_reach(acting_user, facility)
-    _require_same_township(acting_user, doctor=doctor, facility=facility)
-    posting = _posting_open(doctor=doctor, facility=facility, start_date=start_date, end_date=end_date, acting_user=acting_user)
-    require_doctor_reach(acting_user, doctor)
     return posting
 
 

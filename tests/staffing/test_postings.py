@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from clinics.models import Role
 from core.models import AuditEntry
 from staffing.models import Posting
-from staffing.services import doctor_create, doctor_update, posting_move, posting_open
+from staffing.services import doctor_create, doctor_update, posting_move
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, make_id_number, make_user
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +17,6 @@ def test_database_allows_only_one_open_posting_per_doctor():
     posting = PostingFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Posting.objects.create(doctor=posting.doctor, facility=FacilityFactory(), start_date=datetime.date(2024, 1, 1))
-
-
-def test_opening_a_second_posting_gives_a_friendly_message():
-    posting = PostingFactory()
-    with pytest.raises(ValidationError) as excinfo:
-        posting_open(doctor=posting.doctor, facility=FacilityFactory(), start_date=datetime.date(2024, 1, 1), acting_user=None)
-    assert posting.facility.name in str(excinfo.value)
 
 
 def test_moving_a_doctor_closes_the_old_posting_and_audits_it(roles):
