@@ -69,9 +69,10 @@ def main() -> None:
     from staffing.payroll import services
     from staffing.payroll.models import PayRun, Payslip, PayslipLine
     from staffing.payroll.seeding import seed_payroll
-    from staffing.rosters.holidays import holiday_year_load
     from staffing.rosters.models import RosterMonth
-    from staffing.rosters.services import roster_generate, roster_publish
+    from staffing.rosters.services.generation import roster_generate
+    from staffing.rosters.services.holidays import holiday_year_load
+    from staffing.rosters.services.publishing import roster_publish
 
     september, october = datetime.date(2026, 9, 1), datetime.date(2026, 10, 1)
     call_command("migrate", verbosity=0)

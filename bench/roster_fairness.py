@@ -27,7 +27,7 @@ def main() -> None:
 
     from clinics.models import Facility
     from staffing.rosters.models import DutyDay, RosterMonth
-    from staffing.rosters.services import roster_generate
+    from staffing.rosters.services.generation import roster_generate
 
     for month in range(1, 13):
         first = datetime.date(2026, month, 1)

@@ -35,9 +35,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from clinics.models import Facility
-    from staffing.rosters.holidays import holiday_year_load
     from staffing.rosters.models import CoverageGap, DutyDay, RosterMonth
-    from staffing.rosters.services import roster_generate
+    from staffing.rosters.services.generation import roster_generate
+    from staffing.rosters.services.holidays import holiday_year_load
 
     call_command("migrate", verbosity=0)
     holiday_year_load(year=2026)

@@ -10,8 +10,8 @@ SEED_STEPS = [
     "staffing.seeding.seed_demo_login_step",
     "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
-    "staffing.rosters.holidays.seed_holidays",
-    "staffing.rosters.holidays.seed_demo_rosters",
+    "staffing.rosters.seeding.seed_holidays",
+    "staffing.rosters.seeding.seed_demo_rosters",
     "staffing.payroll.seeding.seed_payroll",
     "telemedicine.seeding.seed_consultants",
 ]

@@ -18,13 +18,16 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, user_role
+from core.errors import DomainError
 from core.tabular import validate_upload_size
 from staffing.models import Doctor
-from staffing.rosters import holidays, selectors, services
-from staffing.rosters.exceptions import CalendarMissing
+from staffing.rosters import holidays, selectors
 from staffing.rosters.exports import month_summary_xlsx_response
 from staffing.rosters.forms import CoverForm, GenerateForm
 from staffing.rosters.models import (
+    LEAVE_FLOW,
+    ROSTER_FLOW,
+    SWAP_FLOW,
     CalendarYear,
     CoverageGap,
     DecisionStatus,
@@ -35,6 +38,19 @@ from staffing.rosters.models import (
     RosterMonth,
     SwapRequest,
 )
+from staffing.rosters.services import holidays as holiday_services
+from staffing.rosters.services.gaps import gap_assign_cover
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.leave import leave_decide, leave_gap_preview
+from staffing.rosters.services.publishing import roster_publish
+from staffing.rosters.services.reach import DECIDING_ROLES
+from staffing.rosters.services.swaps import swap_decide
+
+REFUSALS = (ValidationError, PermissionDenied, DomainError)
+
+
+def _text(exc: Exception):
+    return exc.messages if isinstance(exc, ValidationError) else str(exc)
 
 
 def _errors(request, exc: Exception) -> None:
@@ -92,8 +108,8 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
     def reload_from_package(self, request, queryset):
         for year in queryset.values_list("year", flat=True):
             try:
-                holidays.holiday_year_load(year=year, acting_user=request.user, replace=True)
-            except ValidationError as exc:
+                holiday_services.holiday_year_load(year=year, acting_user=request.user, replace=True)
+            except REFUSALS as exc:
                 _errors(request, exc)
             else:
                 messages.success(request, gettext("%(year)s reloaded.") % {"year": year})
@@ -106,7 +122,7 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                report = holidays.holiday_calendar_import(upload=upload, filename=upload.name, acting_user=request.user)
+                report = holiday_services.holiday_calendar_import(upload=upload, filename=upload.name, acting_user=request.user)
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
                 report = None
@@ -126,10 +142,10 @@ class CalendarYearAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin
         return TemplateResponse(request, "admin/rosters/calendaryear/import.html", context)
 
     def save_model(self, request, obj, form, change):
-        holidays.calendar_year_save(year=obj, acting_user=request.user, change=change)
+        holiday_services.calendar_year_save(year=obj, acting_user=request.user, change=change)
 
     def delete_model(self, request, obj):
-        holidays.calendar_year_delete(year=obj, acting_user=request.user)
+        holiday_services.calendar_year_delete(year=obj, acting_user=request.user)
 
 
 class YearFilter(admin.SimpleListFilter):
@@ -167,10 +183,10 @@ class HolidayDayAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
         return CalendarDayForm
 
     def save_model(self, request, obj, form, change):
-        holidays.holiday_day_save(day=obj, acting_user=request.user, change=change)
+        holiday_services.holiday_day_save(day=obj, acting_user=request.user, change=change)
 
     def delete_model(self, request, obj):
-        holidays.holiday_day_delete(day=obj, acting_user=request.user)
+        holiday_services.holiday_day_delete(day=obj, acting_user=request.user)
 
 
 # --- Rosters ------------------------------------------------------------------------------------
@@ -240,8 +256,8 @@ class RosterMonthAdmin(ScopedAdmin):
     def regenerate(self, request, queryset):
         for month, facility_ids in sorted(self._group(queryset.filter(status=RosterMonth.Status.DRAFT)).items()):
             try:
-                result = services.roster_generate(month=month, facility_ids=facility_ids, acting_user=request.user)
-            except (ValidationError, PermissionDenied) as exc:
+                result = roster_generate(month=month, facility_ids=facility_ids, acting_user=request.user)
+            except REFUSALS as exc:
                 _errors(request, exc)
                 continue
             messages.success(
@@ -251,12 +267,13 @@ class RosterMonthAdmin(ScopedAdmin):
 
     @admin.action(description=_("Publish the selected months' townships"), permissions=["change"])
     def publish(self, request, queryset):
-        pairs = set(queryset.filter(status=RosterMonth.Status.DRAFT).values_list("month", "facility__township_id"))
+        drafts = queryset.filter(status__in=ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED))
+        pairs = set(drafts.values_list("month", "facility__township_id"))
         townships = Township.objects.in_bulk({t for _m, t in pairs})
         for month, township_id in sorted(pairs):
             try:
-                count = services.roster_publish(month=month, township=townships.get(township_id), acting_user=request.user)
-            except (ValidationError, PermissionDenied) as exc:
+                count = roster_publish(month=month, township=townships.get(township_id), acting_user=request.user)
+            except REFUSALS as exc:
                 _errors(request, exc)
                 continue
             messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
@@ -282,18 +299,18 @@ class RosterMonthAdmin(ScopedAdmin):
                         user=request.user, month=month, township_code=township.code if township else None
                     )
                 if "publish" in request.POST:
-                    count = services.roster_publish(month=month, township=township, acting_user=request.user)
+                    count = roster_publish(month=month, township=township, acting_user=request.user)
                     messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
                 else:
-                    result = services.roster_generate(month=month, township=township, acting_user=request.user)
+                    result = roster_generate(month=month, township=township, acting_user=request.user)
                     messages.success(
                         request,
                         gettext("%(month)s: %(n)s rosters planned (%(kept)s published kept), %(gaps)s gaps.")
                         % {"month": f"{month:%Y-%m}", "n": result.created + result.replaced, "kept": result.skipped_published, "gaps": result.gaps},
                     )
                 return redirect(f"{reverse('admin:rosters_rostermonth_changelist')}?month={month.isoformat()}")
-            except (ValidationError, PermissionDenied, CalendarMissing) as exc:
-                form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+            except REFUSALS as exc:
+                form.add_error(None, _text(exc))
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Plan, publish or export a month"),
@@ -370,16 +387,16 @@ class CoverageGapAdmin(ReadOnlyAdmin):
 
     def cover_view(self, request, pk: int):
         gap = get_object_or_404(self.get_queryset(request), pk=pk)
-        if user_role(request.user) not in services.DECIDING_ROLES:
+        if user_role(request.user) not in DECIDING_ROLES:
             raise PermissionDenied
         candidates = selectors.cover_candidates([gap]).get(gap.pk, [])
         form = CoverForm(request.POST or None, candidates=candidates)
         if request.method == "POST" and form.is_valid():
             doctor = get_object_or_404(Doctor, pk=form.cleaned_data["doctor"])
             try:
-                services.gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=form.cleaned_data["reason"])
-            except (ValidationError, PermissionDenied) as exc:
-                form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+                gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=form.cleaned_data["reason"])
+            except REFUSALS as exc:
+                form.add_error(None, _text(exc))
             else:
                 messages.success(request, gettext("%(name)s covers %(date)s.") % {"name": doctor.name, "date": gap.date})
                 return redirect("admin:rosters_coveragegap_changelist")
@@ -399,14 +416,15 @@ class CoverageGapAdmin(ReadOnlyAdmin):
 
 class DecideMixin:
     decide_service = None
+    decide_flow = None  # the model's StateMachine: only requests it lets be decided are tried
 
     def _decide_all(self, request, queryset, approve: bool):
         done = 0
-        for obj in queryset.filter(status=DecisionStatus.PENDING):
+        for obj in queryset.filter(status__in=self.decide_flow.sources(DecisionStatus.APPROVED)):
             try:
                 type(self).decide_service(obj, approve=approve, acting_user=request.user)
                 done += 1
-            except (ValidationError, PermissionDenied) as exc:
+            except REFUSALS as exc:
                 _errors(request, exc)
         if done:
             messages.success(request, gettext("%(n)s requests decided.") % {"n": done})
@@ -421,16 +439,17 @@ class DecideMixin:
 
 
 def _leave_decide(leave, **kwargs):
-    return services.leave_decide(leave=leave, **kwargs)
+    return leave_decide(leave=leave, **kwargs)
 
 
 def _swap_decide(swap, **kwargs):
-    return services.swap_decide(swap=swap, **kwargs)
+    return swap_decide(swap=swap, **kwargs)
 
 
 @admin.register(LeaveRequest)
 class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
     decide_service = staticmethod(_leave_decide)
+    decide_flow = LEAVE_FLOW
     list_display = ["doctor", "facility", "kind", "start_date", "end_date", "days", "status", "decided_by"]
     list_filter = ["status", "kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["doctor", "facility", "decided_by"]
@@ -451,9 +470,9 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
 
     @admin.display(description=_("gaps approving it would create"))
     def gaps_if_approved(self, obj):
-        if obj is None or obj.status != DecisionStatus.PENDING:
+        if obj is None or not LEAVE_FLOW.can(obj, DecisionStatus.APPROVED):
             return "—"
-        gaps = services.leave_gap_preview(leave=obj)
+        gaps = leave_gap_preview(leave=obj)
         if not gaps:
             return gettext("none: colleagues cover every day")
         return format_html_join(
@@ -464,6 +483,7 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
 @admin.register(SwapRequest)
 class SwapRequestAdmin(DecideMixin, ScopedAdmin):
     decide_service = staticmethod(_swap_decide)
+    decide_flow = SWAP_FLOW
     list_display = ["requester", "counterpart", "facility", "give_date", "take_date", "status", "decided_by"]
     search_fields = ["requester__name", "counterpart__name", "facility__name", "facility__code"]
     list_filter = ["status"]

@@ -15,9 +15,9 @@ from rest_framework.views import APIView
 
 from clinics.models import Facility, Role, Township
 from clinics.scoping import has_role, scope_facilities
-from core.months import parse_month
+from core.months import month_end, parse_month
 from staffing.models import Doctor
-from staffing.rosters import selectors, services
+from staffing.rosters import selectors
 from staffing.rosters.exports import XLSX, month_summary_xlsx_response
 from staffing.rosters.serializers import (
     CoverSerializer,
@@ -32,6 +32,11 @@ from staffing.rosters.serializers import (
     SummaryClinicSerializer,
     SwapRequestSerializer,
 )
+from staffing.rosters.services.gaps import gap_assign_cover
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.leave import leave_decide, leave_gap_preview, leave_request_create
+from staffing.rosters.services.publishing import roster_publish
+from staffing.rosters.services.swaps import swap_decide, swap_request_create
 from staffing.selectors import doctor_list
 
 # Rosters and leave (reasons may be about health): not for the insurance clerk, consultants or terminals.
@@ -68,7 +73,7 @@ class RosterView(APIView):
         if facility is None:
             raise NotFound(_("No clinic with this code is in your reach."))
         duties = selectors.roster_duty_list(user=request.user, facility=facility, month=month)
-        holidays = selectors.holidays_between(start=month, end=selectors.month_end(month))
+        holidays = selectors.holidays_between(start=month, end=month_end(month))
         return Response(DutyDaySerializer(duties, many=True, context={"holidays": holidays}).data)
 
 
@@ -111,7 +116,7 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        leave = services.leave_request_create(
+        leave = leave_request_create(
             doctor=_doctor_for(request, data.get("doctor_id")),
             kind=data["kind"],
             start_date=data["start_date"],
@@ -126,7 +131,7 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
     def decide(self, request, pk=None):
         return self._decide(
             request,
-            lambda leave, **kw: services.leave_decide(leave=leave, acting_user=request.user, **kw),
+            lambda leave, **kw: leave_decide(leave=leave, acting_user=request.user, **kw),
             self.get_object(),
             LeaveRequestSerializer,
         )
@@ -135,7 +140,7 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
     @action(detail=True, methods=["get"])
     def gaps(self, request, pk=None):
         """The coverage gaps approving this leave would create."""
-        return Response(LeaveGapPreviewSerializer(services.leave_gap_preview(leave=self.get_object()), many=True).data)
+        return Response(LeaveGapPreviewSerializer(leave_gap_preview(leave=self.get_object()), many=True).data)
 
 
 @extend_schema(tags=["rosters"])
@@ -158,7 +163,7 @@ class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMode
         counterpart = Doctor.objects.filter(pk=data["counterpart_id"]).first()
         if counterpart is None:
             raise ValidationError({"counterpart_id": [_("No doctor with this id.")]})
-        swap = services.swap_request_create(
+        swap = swap_request_create(
             requester=requester,
             counterpart=counterpart,
             give_date=data["give_date"],
@@ -173,7 +178,7 @@ class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMode
     def decide(self, request, pk=None):
         return self._decide(
             request,
-            lambda swap, **kw: services.swap_decide(swap=swap, acting_user=request.user, **kw),
+            lambda swap, **kw: swap_decide(swap=swap, acting_user=request.user, **kw),
             self.get_object(),
             SwapRequestSerializer,
         )
@@ -193,7 +198,7 @@ class GapViewSet(viewsets.ReadOnlyModelViewSet):
             queryset = queryset.filter(status=status_filter)
         if self.request.query_params.get("month"):
             month = _month_param(self.request)
-            queryset = queryset.filter(date__gte=month, date__lte=selectors.month_end(month))
+            queryset = queryset.filter(date__gte=month, date__lte=month_end(month))
         return queryset.order_by("date", "facility__code")
 
     def paginate_queryset(self, queryset):
@@ -218,7 +223,7 @@ class GapViewSet(viewsets.ReadOnlyModelViewSet):
         body = CoverSerializer(data=request.data, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         doctor = get_object_or_404(doctor_list(user=request.user), pk=body.validated_data["doctor_id"])
-        services.gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=body.validated_data.get("reason", ""))
+        gap_assign_cover(gap=gap, doctor=doctor, acting_user=request.user, reason=body.validated_data.get("reason", ""))
         gap.refresh_from_db()
         return Response(GapSerializer(gap, context={"candidates": {}}).data)
 
@@ -250,7 +255,7 @@ class GenerateView(APIView):
             facility = scope_facilities(Facility.objects.filter(code=body.validated_data["clinic"]), request.user).first()
             if facility is None:
                 raise NotFound(_("No clinic with this code is in your reach."))
-        result = services.roster_generate(
+        result = roster_generate(
             month=month, township=_township(request, body.validated_data.get("township")), facility=facility,
             acting_user=request.user,
         )
@@ -273,7 +278,7 @@ class PublishView(APIView):
         body = MonthActionSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         month = _month_text(body.validated_data["month"])
-        count = services.roster_publish(
+        count = roster_publish(
             month=month, township=_township(request, body.validated_data.get("township")), acting_user=request.user
         )
         return Response({"month": f"{month:%Y-%m}", "published": count})

@@ -20,6 +20,10 @@ class RostersConfig(AppConfig):
         for model in (RosterMonth, DutyDay):
             register_scoper(model, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
 
+        from staffing.rosters.services import publishing
+
+        publishing.register()  # a posting does not end before its published duties
+
         register_menu_item(
             key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="📝"
         )

@@ -36,10 +36,6 @@ class SwapForm(forms.Form):
         self.fields["counterpart"].choices = [(c.pk, c.name) for c in colleagues]
 
 
-class DecisionForm(forms.Form):
-    note = forms.CharField(label=_("decision note"), required=False, max_length=200)
-
-
 class CoverForm(forms.Form):
     doctor = forms.TypedChoiceField(label=_("doctor who covers"), coerce=int)
     reason = forms.CharField(label=_("why"), required=False, max_length=200)

@@ -7,6 +7,10 @@
 - `CoverageGap` is a day nobody at the clinic can cover; `RosterAmendment` records every change
   to a published month (who, when, why).
 - `LeaveRequest` and `SwapRequest` are the doctors' requests, decided by an admin.
+
+Every model with a status declares its allowed steps once, at the end of this module
+(`ROSTER_FLOW`, `LEAVE_FLOW`, `SWAP_FLOW`, `GAP_FLOW`, each a `core.transitions.StateMachine`);
+the services change a status only through them, so a step the table does not allow is a 409.
 """
 
 import secrets
@@ -19,7 +23,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from clinics.models import Facility
+from core.transitions import StateMachine
 from staffing.models import Doctor
+from staffing.rosters import planner
 
 
 class CalendarYear(models.Model):
@@ -72,9 +78,9 @@ class HolidayDay(models.Model):
 
 
 class DayKind(models.TextChoices):
-    WORKDAY = "workday", _("Workday")
-    WEEKEND = "weekend", _("Weekend")
-    HOLIDAY = "holiday", _("Public holiday")
+    WORKDAY = planner.WORKDAY, _("Workday")
+    WEEKEND = planner.WEEKEND, _("Weekend")
+    HOLIDAY = planner.HOLIDAY, _("Public holiday")
 
 
 class RosterMonth(models.Model):
@@ -123,8 +129,8 @@ class RosterMonth(models.Model):
 
 class DutyDay(models.Model):
     class Duty(models.TextChoices):
-        DAY = "day", _("Day duty")
-        ON_CALL = "on_call", _("On call")
+        DAY = planner.DAY_DUTY, _("Day duty")
+        ON_CALL = planner.ON_CALL, _("On call")
 
     class Source(models.TextChoices):
         GENERATED = "generated", _("Generated")
@@ -346,3 +352,51 @@ class CalendarFeed(models.Model):
 
     def __str__(self):
         return str(self.doctor)
+
+
+# --- Allowed status changes ---------------------------------------------------------------------
+
+
+def _roster_refusal(roster, to) -> str:
+    return _("The roster of %(month)s is already published: change it through leave, swaps or cover.") % {
+        "month": f"{roster.month:%Y-%m}",
+    }
+
+
+def _request_refusal(request, to) -> str:
+    if to == DecisionStatus.CANCELLED:
+        return str(_("Only a pending request can be withdrawn."))
+    return _("This request was already decided (%(status)s).") % {"status": request.get_status_display()}
+
+
+def _gap_refusal(gap, to) -> str:
+    if to == CoverageGap.Status.COVERED:
+        return str(_("This gap is already covered."))
+    return str(_("This gap is already open."))
+
+
+ROSTER_FLOW = StateMachine(
+    model=RosterMonth,
+    allowed={RosterMonth.Status.DRAFT: {RosterMonth.Status.PUBLISHED}},
+    audit_prefix="roster",
+    refusal=_roster_refusal,
+)
+LEAVE_FLOW = StateMachine(
+    model=LeaveRequest,
+    allowed={DecisionStatus.PENDING: {DecisionStatus.APPROVED, DecisionStatus.REJECTED, DecisionStatus.CANCELLED}},
+    audit_prefix="leave",
+    refusal=_request_refusal,
+)
+SWAP_FLOW = StateMachine(
+    model=SwapRequest,
+    allowed={DecisionStatus.PENDING: {DecisionStatus.APPROVED, DecisionStatus.REJECTED}},
+    audit_prefix="swap",
+    refusal=_request_refusal,
+)
+# A covered gap opens again when its cover duty goes (the covering doctor's leave is approved).
+GAP_FLOW = StateMachine(
+    model=CoverageGap,
+    allowed={CoverageGap.Status.OPEN: {CoverageGap.Status.COVERED}, CoverageGap.Status.COVERED: {CoverageGap.Status.OPEN}},
+    audit_prefix="gap",
+    refusal=_gap_refusal,
+)

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from clinics.models import Facility
 from clinics.scoping import scope_facilities, scope_queryset
-from core.months import days_between, month_end, month_start, next_month, parse_month  # noqa: F401 (used by callers)
+from core.months import days_between, month_end, month_start
 from staffing.models import Doctor, Posting
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.models import (
@@ -21,23 +21,9 @@ from staffing.rosters.models import (
     DutyDay,
     HolidayDay,
     LeaveRequest,
-    RosterAmendment,
     RosterMonth,
     SwapRequest,
 )
-
-# --- Dates ---------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
 
 # --- Contract: holiday calendar -----------------------------------------------------------------
 
@@ -74,6 +60,34 @@ def is_rest_day(day: datetime.date) -> bool:
     """A weekend day not made up, or a public holiday."""
     require_years([day.year])
     return classify(day, HolidayDay.objects.filter(date=day).first()) != DayKind.WORKDAY
+
+
+@dataclass
+class YearStatus:
+    year: int
+    source: str
+    holidays: int
+    makeup_workdays: int
+
+
+def calendar_status() -> list[YearStatus]:
+    """The years loaded, with their counts of holidays and make-up workdays (`manage.py holidays --status`)."""
+    counts = {
+        row["date__year"]: row
+        for row in HolidayDay.objects.values("date__year").annotate(
+            holidays=Count("id", filter=Q(kind=HolidayDay.Kind.HOLIDAY)),
+            makeup=Count("id", filter=Q(kind=HolidayDay.Kind.MAKEUP_WORKDAY)),
+        )
+    }
+    return [
+        YearStatus(
+            year=y.year,
+            source=y.get_source_display(),
+            holidays=counts.get(y.year, {}).get("holidays", 0),
+            makeup_workdays=counts.get(y.year, {}).get("makeup", 0),
+        )
+        for y in CalendarYear.objects.order_by("year")
+    ]
 
 
 # --- Contract: leave and duty ------------------------------------------------------------------
@@ -178,17 +192,6 @@ def oncall_counts(*, year: int, before: datetime.date, facility_ids=None) -> dic
     return counts
 
 
-def doctor_oncall_totals(*, doctor_ids, year: int) -> dict[int, int]:
-    """On-call days this year per doctor, at any clinic."""
-    rows = (
-        DutyDay.objects.filter(doctor_id__in=list(doctor_ids), duty=DutyDay.Duty.ON_CALL, date__year=year)
-        .values_list("doctor_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return dict(rows)
-
-
 # --- User-facing reads ----------------------------------------------------------------------
 
 
@@ -215,10 +218,6 @@ def gap_list(*, user) -> QuerySet:
     return scope_queryset(
         CoverageGap.objects.select_related("facility__township", "roster", "cover__doctor"), user
     )
-
-
-def amendment_list(*, user) -> QuerySet:
-    return scope_queryset(RosterAmendment.objects.select_related("roster__facility", "by"), user, facility_path="roster__facility")
 
 
 @dataclass
@@ -289,8 +288,6 @@ def calendar_feed_doctor(*, token: str) -> Doctor | None:
 
 def doctor_duties(*, doctor: Doctor, start: datetime.date, end: datetime.date) -> QuerySet:
     return DutyDay.objects.filter(doctor=doctor, date__gte=start, date__lte=end).select_related("facility", "roster").order_by("date")
-
-
 
 # --- Month summary --------------------------------------------------------------------------
 
@@ -387,3 +384,46 @@ def month_summary_table(summary: list[ClinicMonth]) -> tuple[list[str], list[lis
                 ]
             )
     return headers, rows
+
+
+# --- For the dashboard ----------------------------------------------------------------------
+
+
+def open_gap_list(*, user, start: datetime.date, end: datetime.date) -> QuerySet:
+    """Open coverage gaps in reach from `start` to `end` inclusive, by date and clinic code."""
+    return gap_list(user=user).filter(status=CoverageGap.Status.OPEN, date__gte=start, date__lte=end).order_by("date", "facility__code")
+
+
+def published_roster_counts(*, user, months: list[datetime.date]) -> dict[datetime.date, int]:
+    """Published clinic rosters in reach per month (first days) of `months`."""
+    rows = (
+        scope_queryset(RosterMonth.objects.filter(month__in=months, status=RosterMonth.Status.PUBLISHED), user)
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["month"]: row["n"] for row in rows}
+
+
+def pending_request_counts(*, user) -> dict[str, int]:
+    """Leave and swap requests in reach waiting for a decision."""
+    return {
+        "leave": leave_request_list(user=user).filter(status=DecisionStatus.PENDING).count(),
+        "swaps": swap_request_list(user=user).filter(status=DecisionStatus.PENDING).count(),
+    }
+
+
+def oncall_days_by_doctor(*, user, facility: Facility, year: int) -> list[dict]:
+    """On-call days of `year` at one clinic in reach, per doctor by name, public holidays apart
+    from weekends: [{"name", "weekend", "holiday"}]."""
+    rows = (
+        scope_queryset(DutyDay.objects.filter(facility=facility, duty=DutyDay.Duty.ON_CALL, date__year=year), user)
+        .values("doctor_id", "doctor__name", "day_kind")
+        .annotate(n=Count("id"))
+        .order_by("doctor__name")
+    )
+    doctors: dict[int, dict] = {}
+    for row in rows:
+        entry = doctors.setdefault(row["doctor_id"], {"name": row["doctor__name"], "weekend": 0, "holiday": 0})
+        entry["holiday" if row["day_kind"] == DayKind.HOLIDAY else "weekend"] += row["n"]
+    return list(doctors.values())

@@ -14,11 +14,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError
+from core.months import month_end, month_start, next_month
 from staffing.models import Doctor
-from staffing.rosters import selectors, services
+from staffing.rosters import selectors
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.forms import LeaveForm, SwapForm
+from staffing.rosters.ical import ical_bytes
 from staffing.rosters.models import DayKind, DutyDay, LeaveRequest, RosterMonth, SwapRequest
+from staffing.rosters.services.feeds import calendar_feed_get_or_create, calendar_feed_reset
+from staffing.rosters.services.leave import leave_cancel, leave_request_create
+from staffing.rosters.services.swaps import swap_request_create
 from staffing.selectors import doctor_current_posting, today
 
 
@@ -40,7 +46,7 @@ class Cell:
 
 
 def _month_view(*, doctor: Doctor, month: datetime.date, duties: dict, away: set, today_: datetime.date) -> dict:
-    end = selectors.month_end(month)
+    end = month_end(month)
     try:
         kinds, entries = selectors.day_kinds(start=month, end=end)
         missing = None
@@ -82,9 +88,9 @@ def _month_view(*, doctor: Doctor, month: datetime.date, duties: dict, away: set
 def my_duty(request):
     doctor = _doctor_or_403(request)
     now = today()
-    this_month = selectors.month_start(now)
-    months = [this_month, selectors.next_month(this_month)]
-    end = selectors.month_end(months[-1])
+    this_month = month_start(now)
+    months = [this_month, next_month(this_month)]
+    end = month_end(months[-1])
     published = {
         m
         for m in RosterMonth.objects.filter(
@@ -97,11 +103,11 @@ def my_duty(request):
         away.update(by_kind)
     views = []
     for month in months:
-        duties = {d.date: d for d in duties_all if selectors.month_start(d.date) == month}
+        duties = {d.date: d for d in duties_all if month_start(d.date) == month}
         view = _month_view(doctor=doctor, month=month, duties=duties, away=away, today_=now)
         view["published"] = month in published
         views.append(view)
-    feed = services.calendar_feed_get_or_create(doctor=doctor)
+    feed = calendar_feed_get_or_create(doctor=doctor)
     posting = doctor_current_posting(doctor=doctor, day=now)
     leave = LeaveRequest.objects.filter(doctor=doctor).order_by("-start_date")[:5]
     swaps = SwapRequest.objects.filter(requester=doctor).select_related("counterpart").order_by("-give_date")[:5]
@@ -127,7 +133,7 @@ def leave_new(request):
     form = LeaveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.leave_request_create(doctor=doctor, acting_user=request.user, **form.cleaned_data)
+            leave_request_create(doctor=doctor, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
@@ -142,10 +148,12 @@ def leave_withdraw(request, pk: int):
     doctor = _doctor_or_403(request)
     leave = get_object_or_404(LeaveRequest, pk=pk, doctor=doctor)
     try:
-        services.leave_cancel(leave=leave, acting_user=request.user)
+        leave_cancel(leave=leave, acting_user=request.user)
         messages.success(request, _("The leave request was withdrawn."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except DomainError as exc:
+        messages.error(request, str(exc))
     return redirect("rosters:my-duty")
 
 
@@ -172,7 +180,7 @@ def swap_new(request):
     if request.method == "POST" and form.is_valid():
         counterpart = next(c for c in colleagues if c.pk == form.cleaned_data["counterpart"])
         try:
-            services.swap_request_create(
+            swap_request_create(
                 requester=doctor,
                 counterpart=counterpart,
                 give_date=form.cleaned_data["give_date"],
@@ -200,7 +208,7 @@ def _form_errors(form, exc: ValidationError) -> None:
 @require_POST
 def feed_reset(request):
     doctor = _doctor_or_403(request)
-    services.calendar_feed_reset(doctor=doctor, acting_user=request.user)
+    calendar_feed_reset(doctor=doctor, acting_user=request.user)
     messages.success(request, _("Your calendar address was changed; the old address no longer works."))
     return redirect("rosters:my-duty")
 
@@ -210,12 +218,12 @@ def ical_feed(request, token: str):
     if doctor is None:
         raise Http404
     now = today()
-    start = selectors.month_start(now) - datetime.timedelta(days=62)
-    end = selectors.month_end(selectors.next_month(selectors.next_month(selectors.month_start(now))))
+    start = month_start(now) - datetime.timedelta(days=62)
+    end = month_end(next_month(next_month(month_start(now))))
     duties = selectors.doctor_duties(doctor=doctor, start=start, end=end).filter(
         roster__status=RosterMonth.Status.PUBLISHED
     )
-    body = services.ical_bytes(doctor=doctor, duties=duties, holidays=selectors.holidays_between(start=start, end=end))
+    body = ical_bytes(doctor=doctor, duties=duties, holidays=selectors.holidays_between(start=start, end=end))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="duty.ics"'
     response["Cache-Control"] = "private, max-age=900"

@@ -5,10 +5,12 @@ import pytest
 import time_machine
 
 from clinics.models import Role
-from staffing.rosters.holidays import holiday_year_load
+from core.months import month_start, next_month
 from staffing.rosters.models import DutyDay
-from staffing.rosters.selectors import month_start, next_month
-from staffing.rosters.services import leave_decide, leave_request_create, roster_generate, roster_publish
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.holidays import holiday_year_load
+from staffing.rosters.services.leave import leave_decide, leave_request_create
+from staffing.rosters.services.publishing import roster_publish
 from staffing.selectors import today
 from tests.e2e.conftest import follow, login, shot
 from tests.factories import PostingFactory, make_user

@@ -1,6 +1,6 @@
 import pytest
 
-from staffing.rosters.holidays import holiday_year_load
+from staffing.rosters.services.holidays import holiday_year_load
 
 
 @pytest.fixture

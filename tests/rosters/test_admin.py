@@ -5,14 +5,11 @@ from django.urls import reverse
 
 from clinics.models import Role
 from staffing.rosters.models import CoverageGap, DutyDay, LeaveRequest, RosterMonth
-from staffing.rosters.services import (
-    gap_assign_cover,
-    leave_decide,
-    leave_request_create,
-    roster_generate,
-    roster_publish,
-    swap_request_create,
-)
+from staffing.rosters.services.gaps import gap_assign_cover
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.leave import leave_decide, leave_request_create
+from staffing.rosters.services.publishing import roster_publish
+from staffing.rosters.services.swaps import swap_request_create
 from tests.factories import TownshipFactory, clinic_with_doctors, make_user
 
 D = datetime.date

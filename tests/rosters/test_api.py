@@ -5,7 +5,8 @@ from django.urls import reverse
 
 from clinics.models import Role
 from staffing.rosters.models import CoverageGap, LeaveRequest
-from staffing.rosters.services import roster_generate, roster_publish
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.publishing import roster_publish
 from tests.conftest import api_as
 from tests.factories import TownshipFactory, clinic_with_doctors, make_user
 
@@ -104,7 +105,8 @@ def test_leave_flow_through_the_api(two_townships):
     assert [g["date"] for g in gaps] == ["2026-10-03"]
     assert gaps[0]["candidates"] == []  # the other township's doctors are not candidates
     again = admin_client.post(f"/api/v1/rosters/leave/{leave_id}/decide/", {"approve": False}, format="json")
-    assert again.status_code == 400 and "已审批" in str(again.json())
+    assert again.status_code == 409 and "已审批" in again.json()["detail"]
+    assert again.json()["code"] == "invalid_transition" and again.json()["state"] == "approved"
 
 
 def test_gap_list_query_count_is_flat(calendar_2026, county_admin, django_assert_max_num_queries):

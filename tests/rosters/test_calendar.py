@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 
 from staffing.rosters.exceptions import CalendarMissing
-from staffing.rosters.holidays import holiday_calendar_import, holiday_year_load
 from staffing.rosters.models import CalendarYear, HolidayDay
 from staffing.rosters.selectors import day_kinds, holidays_between, is_rest_day
+from staffing.rosters.services.holidays import holiday_calendar_import, holiday_year_load
 
 D = datetime.date
 
@@ -76,8 +76,8 @@ def test_seed_steps_are_idempotent(db):
 
     import time_machine
 
-    from staffing.rosters.holidays import seed_demo_rosters, seed_holidays
     from staffing.rosters.models import RosterMonth
+    from staffing.rosters.seeding import seed_demo_rosters, seed_holidays
     from tests.factories import clinic_with_doctors
 
     clinic_with_doctors(2)

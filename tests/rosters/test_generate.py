@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.models import CoverageGap, DutyDay, LeaveRequest, RosterMonth
-from staffing.rosters.services import roster_generate, roster_publish
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.publishing import roster_publish
 from tests.factories import PostingFactory, clinic_with_doctors
 
 D = datetime.date

@@ -14,6 +14,7 @@ from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
 from core.models import AuditEntry
 from staffing.rosters import holidays
+from staffing.rosters.services import holidays as holiday_services
 from staffing.rosters.models import CalendarYear, HolidayDay
 from tests.factories import TownshipFactory, make_user
 
@@ -33,7 +34,7 @@ def people(roles):
 
 @pytest.fixture
 def loaded_2026(db):
-    year, _loaded = holidays.holiday_year_load(year=2026)
+    year, _loaded = holiday_services.holiday_year_load(year=2026)
     return year
 
 
@@ -48,14 +49,14 @@ def test_township_admin_cannot_load_reload_or_import(people, loaded_2026):
     admin = people["township_admin"]
     before = loaded_2026.loaded_at
     with pytest.raises(ValidationError) as load:
-        holidays.holiday_year_load(year=2026, acting_user=admin, replace=True)
+        holiday_services.holiday_year_load(year=2026, acting_user=admin, replace=True)
     assert OUT_OF_REACH in _codes(load.value)
     with pytest.raises(ValidationError):
-        holidays.holiday_year_load(year=2025, acting_user=admin)
+        holiday_services.holiday_year_load(year=2025, acting_user=admin)
     with pytest.raises(ValidationError):
-        holidays.holiday_years_load_all(acting_user=admin)
+        holiday_services.holiday_years_load_all(acting_user=admin)
     with pytest.raises(ValidationError) as imported:
-        holidays.holiday_calendar_import(upload=CSV_2027, filename="2027.csv", acting_user=admin)
+        holiday_services.holiday_calendar_import(upload=CSV_2027, filename="2027.csv", acting_user=admin)
     assert OUT_OF_REACH in _codes(imported.value)
     assert CalendarYear.objects.get(pk=loaded_2026.pk).loaded_at == before
     assert not CalendarYear.objects.filter(year__in=[2025, 2027]).exists()
@@ -67,23 +68,23 @@ def test_township_admin_cannot_edit_days_or_years_through_the_services(people, l
     day = HolidayDay.objects.filter(date__year=2026).first()
     day.name = "改过的"
     with pytest.raises(ValidationError):
-        holidays.holiday_day_save(day=day, acting_user=admin, change=True)
+        holiday_services.holiday_day_save(day=day, acting_user=admin, change=True)
     with pytest.raises(ValidationError):
-        holidays.holiday_day_delete(day=HolidayDay.objects.get(pk=day.pk), acting_user=admin)
+        holiday_services.holiday_day_delete(day=HolidayDay.objects.get(pk=day.pk), acting_user=admin)
     with pytest.raises(ValidationError):
-        holidays.calendar_year_delete(year=loaded_2026, acting_user=admin)
+        holiday_services.calendar_year_delete(year=loaded_2026, acting_user=admin)
     assert HolidayDay.objects.get(pk=day.pk).name != "改过的"
     assert CalendarYear.objects.filter(pk=loaded_2026.pk).exists()
 
 
 def test_county_admin_and_the_system_may_load_and_import(people):
     county = people["county"]
-    year, loaded = holidays.holiday_year_load(year=2026, acting_user=county)
+    year, loaded = holiday_services.holiday_year_load(year=2026, acting_user=county)
     assert loaded and year.year == 2026
     assert AuditEntry.objects.filter(actor=county, action="holidays.load").exists()
-    report = holidays.holiday_calendar_import(upload=CSV_2027, filename="2027.csv", acting_user=county)
+    report = holiday_services.holiday_calendar_import(upload=CSV_2027, filename="2027.csv", acting_user=county)
     assert report.ok and report.years == [2027]
-    assert holidays.holiday_year_load(year=2025)[1]  # acting_user=None: seeds and commands
+    assert holiday_services.holiday_year_load(year=2025)[1]  # acting_user=None: seeds and commands
 
 
 # --- the year range ---------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def test_the_year_range_comes_from_the_model_constraint():
 @pytest.mark.parametrize("date", ["9999-12-31", "1999-12-31", "2101-01-01"])
 def test_import_refuses_a_year_outside_the_range_with_its_row_and_the_range(people, date):
     data = f"date,kind,name\n2027-01-01,holiday,元旦\n{date},holiday,x\n".encode()
-    report = holidays.holiday_calendar_import(upload=data, filename="h.csv", acting_user=people["county"])
+    report = holiday_services.holiday_calendar_import(upload=data, filename="h.csv", acting_user=people["county"])
     assert not report.ok
     assert [number for number, _reason in report.errors] == [3]
     reason = report.errors[0][1]
@@ -109,14 +110,14 @@ def test_import_refuses_a_year_outside_the_range_with_its_row_and_the_range(peop
 
 def test_the_range_edges_are_accepted(people):
     data = b"date,kind,name\n2000-01-01,holiday,x\n2100-12-31,holiday,y\n"
-    report = holidays.holiday_calendar_import(upload=data, filename="h.csv", acting_user=people["county"])
+    report = holiday_services.holiday_calendar_import(upload=data, filename="h.csv", acting_user=people["county"])
     assert report.ok and report.years == [2000, 2100]
 
 
 def test_a_hand_entered_day_outside_the_range_is_refused(people):
     day = HolidayDay(date=datetime.date(2150, 1, 1), kind=HolidayDay.Kind.HOLIDAY, name="x")
     with pytest.raises(ValidationError) as exc:
-        holidays.holiday_day_save(day=day, acting_user=people["county"], change=False)
+        holiday_services.holiday_day_save(day=day, acting_user=people["county"], change=False)
     assert "date" in exc.value.message_dict
     assert not HolidayDay.objects.exists()
 

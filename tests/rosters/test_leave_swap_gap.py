@@ -4,19 +4,15 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from clinics.models import Role
+from core.errors import Conflict
 from notifications.models import Notification
 from staffing.rosters.models import CoverageGap, DutyDay, LeaveRequest, RosterAmendment, RosterMonth
 from staffing.rosters.selectors import cover_candidates, doctor_on_leave, duty_summary, leave_days, month_publication
-from staffing.rosters.services import (
-    gap_assign_cover,
-    leave_decide,
-    leave_gap_preview,
-    leave_request_create,
-    roster_generate,
-    roster_publish,
-    swap_decide,
-    swap_request_create,
-)
+from staffing.rosters.services.gaps import gap_assign_cover
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.leave import leave_decide, leave_gap_preview, leave_request_create
+from staffing.rosters.services.publishing import roster_publish
+from staffing.rosters.services.swaps import swap_decide, swap_request_create
 from tests.factories import TownshipFactory, clinic_with_doctors, make_user
 
 D = datetime.date
@@ -83,8 +79,9 @@ def test_leave_creates_a_gap_when_both_doctors_are_away(township):
     duty = gap_assign_cover(gap=gap, doctor=candidates[0].doctor, acting_user=admin, reason="同乡支援")
     gap.refresh_from_db()
     assert gap.status == "covered" and gap.cover == duty and duty.facility == clinic and duty.source == "cover"
-    with pytest.raises(ValidationError, match="已"):
+    with pytest.raises(Conflict, match="已有人顶班") as excinfo:
         gap_assign_cover(gap=gap, doctor=candidates[0].doctor, acting_user=admin)
+    assert excinfo.value.code == "invalid_transition" and excinfo.value.extra == {"state": "covered"}
 
 
 def test_workday_leave_of_one_doctor_leaves_no_gap_but_both_do(township):

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from staffing.rosters.models import DutyDay, LeaveRequest
-from staffing.rosters.services import roster_generate
+from staffing.rosters.services.generation import roster_generate
 from tests.factories import clinic_with_doctors
 
 D = datetime.date

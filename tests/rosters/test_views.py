@@ -8,7 +8,8 @@ from icalendar import Calendar
 
 from clinics.models import Role
 from staffing.rosters.models import CalendarFeed, DutyDay, LeaveRequest, SwapRequest
-from staffing.rosters.services import roster_generate, roster_publish
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.publishing import roster_publish
 from tests.factories import clinic_with_doctors, make_user
 
 D = datetime.date

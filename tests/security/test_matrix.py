@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from clinics.settlements.models import SettlementRecord
-from staffing.rosters.services import calendar_feed_get_or_create
+from staffing.rosters.services.feeds import calendar_feed_get_or_create
 from tests.conftest import api_as
 from tests.security.inspect import leaks, response_text
 from tests.security.urls import admin_changelists, api_list_endpoints, page_endpoints

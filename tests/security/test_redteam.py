@@ -149,8 +149,8 @@ def test_township_admin_cannot_reload_the_holiday_calendar(client, towns):
     """Seen live: tongle_admin POSTed action=reload_from_package with _selected_action=<2004's id>
     to /admin/rosters/calendaryear/: "2004 年已重新载入", audit holidays.load by tongle_admin.
     The calendar rules every township's rosters and `replace=True` discards the county's corrections."""
-    from staffing.rosters import holidays
     from staffing.rosters.models import CalendarYear
+    from staffing.rosters.services import holidays
 
     year, _ = holidays.holiday_year_load(year=2026)
     loaded_at = year.loaded_at

@@ -136,8 +136,8 @@ def test_full_width_digits_in_the_id_number_match_the_stored_doctor():
 # --- The same empty-cell rule in the holiday calendar import ----------------------------------
 
 def test_holiday_import_empty_cell_keeps_the_stored_kind_and_name():
-    from staffing.rosters.holidays import holiday_calendar_import
     from staffing.rosters.models import HolidayDay
+    from staffing.rosters.services.holidays import holiday_calendar_import
 
     first = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-06,调休,春节\n".encode()
     assert holiday_calendar_import(upload=first, filename="2027.csv").ok
@@ -150,8 +150,8 @@ def test_holiday_import_empty_cell_keeps_the_stored_kind_and_name():
 
 
 def test_holiday_import_refuses_clearing_a_required_cell_and_an_empty_cell_for_a_new_date():
-    from staffing.rosters.holidays import holiday_calendar_import
     from staffing.rosters.models import HolidayDay
+    from staffing.rosters.services.holidays import holiday_calendar_import
 
     assert holiday_calendar_import(upload="date,kind,name\n2027-01-01,holiday,元旦\n".encode(), filename="2027.csv").ok
     report = holiday_calendar_import(upload="date,kind,name\n2027-01-01,holiday,清空\n2027-05-01,holiday,\n".encode(), filename="2027.csv")

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clinics.models import Facility, Township
 from core.months import parse_month
-from staffing.rosters.services import roster_generate
+from staffing.rosters.services.generation import roster_generate
 
 
 class Command(BaseCommand):

@@ -4,13 +4,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from core.imports import empty_cell_rule
-from staffing.rosters.holidays import (
-    calendar_status,
-    holiday_calendar_import,
-    holiday_year_load,
-    holiday_years_load_all,
-    package_years,
-)
+from staffing.rosters.holidays import package_years
+from staffing.rosters.selectors import calendar_status
+from staffing.rosters.services.holidays import holiday_calendar_import, holiday_year_load, holiday_years_load_all
 
 
 class Command(BaseCommand):

@@ -1,0 +1,114 @@
+"""Swaps: a doctor hands an on-call day of the published roster to a colleague of the same clinic
+(optionally taking one of theirs in return); an admin decides, and approving amends the roster."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from core.audit import audit_record
+from staffing.models import Doctor
+from staffing.rosters import selectors
+from staffing.rosters.models import SWAP_FLOW, DecisionStatus, DutyDay, RosterAmendment, SwapRequest
+from staffing.rosters.services.amendments import amendment_record, describe
+from staffing.rosters.services.decisions import decision_record
+from staffing.rosters.services.notices import duty_link, notify_amended, notify_doctor
+from staffing.rosters.services.reach import acting_user_or_none, acts_for_self, check_can_decide, check_doctor_reach
+from staffing.selectors import doctor_current_posting
+
+
+def _on_call(doctor: Doctor, day: datetime.date) -> DutyDay | None:
+    return (
+        DutyDay.objects.filter(doctor=doctor, date=day, duty=DutyDay.Duty.ON_CALL)
+        .select_related("roster__facility", "doctor")
+        .first()
+    )
+
+
+def _check_swap(*, requester: Doctor, counterpart: Doctor, give_date, take_date) -> tuple[DutyDay, DutyDay | None]:
+    give = _on_call(requester, give_date)
+    if give is None:
+        raise ValidationError({"give_date": _("You have no on-call duty on %(date)s to hand over.") % {"date": give_date}})
+    if not give.roster.is_published:
+        # A draft is replaced whenever it is planned again, which would undo the swap.
+        raise ValidationError({"give_date": _("The roster of %(month)s is not published yet; swaps are made on the published roster.") % {"month": f"{give_date:%Y-%m}"}})
+    posting = doctor_current_posting(doctor=counterpart, day=give_date)
+    if posting is None or posting.facility_id != give.facility_id:
+        raise ValidationError({"counterpart": _("A swap is only between the doctors of the same clinic.")})
+    if DutyDay.objects.filter(doctor=counterpart, date=give_date).exists() or selectors.doctor_on_leave(
+        doctor_id=counterpart.pk, day=give_date
+    ):
+        raise ValidationError({"give_date": _("%(name)s is not free on %(date)s.") % {"name": counterpart.name, "date": give_date}})
+    take = None
+    if take_date is not None:
+        take = _on_call(counterpart, take_date)
+        if take is None or take.facility_id != give.facility_id:
+            raise ValidationError({"take_date": _("%(name)s has no on-call duty here on %(date)s.") % {"name": counterpart.name, "date": take_date}})
+        if DutyDay.objects.filter(doctor=requester, date=take_date).exists() or selectors.doctor_on_leave(
+            doctor_id=requester.pk, day=take_date
+        ):
+            raise ValidationError({"take_date": _("You are not free on %(date)s.") % {"date": take_date}})
+    return give, take
+
+
+@transaction.atomic
+def swap_request_create(
+    *, requester: Doctor, counterpart: Doctor, give_date: datetime.date, take_date: datetime.date | None, reason: str, acting_user
+) -> SwapRequest:
+    check_doctor_reach(acting_user, requester, field="requester")
+    check_doctor_reach(acting_user, counterpart, field="counterpart")
+    give, _take = _check_swap(requester=requester, counterpart=counterpart, give_date=give_date, take_date=take_date)
+    if acting_user is not None and not acts_for_self(acting_user, requester):
+        check_can_decide(acting_user, give.roster.facility)
+    swap = SwapRequest(
+        facility_id=give.facility_id, requester=requester, counterpart=counterpart, give_date=give_date,
+        take_date=take_date, reason=(reason or "").strip(), requested_by=acting_user_or_none(acting_user),
+    )
+    swap.full_clean()
+    swap.save()
+    audit_record(actor=acting_user, action="swap.request", target=swap,
+                 changes={"give_date": give_date, "take_date": take_date, "counterpart": counterpart.pk}, reason=swap.reason)
+    return swap
+
+
+@transaction.atomic
+def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = "") -> SwapRequest:
+    swap = (
+        SwapRequest.objects.select_for_update(of=("self",)).select_related("requester", "counterpart", "facility").get(pk=swap.pk)
+    )
+    check_can_decide(acting_user, swap.facility)
+    check_doctor_reach(acting_user, swap.requester, field="requester")
+    check_doctor_reach(acting_user, swap.counterpart, field="counterpart")
+    SWAP_FLOW.check(swap, DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED)
+    if approve:
+        give, take = _check_swap(
+            requester=swap.requester, counterpart=swap.counterpart, give_date=swap.give_date, take_date=swap.take_date
+        )
+        reason = _("swap between %(a)s and %(b)s: %(why)s") % {"a": swap.requester.name, "b": swap.counterpart.name, "why": swap.reason}
+        for duty, new_doctor in ((give, swap.counterpart), (take, swap.requester)):
+            if duty is None:
+                continue
+            before = describe(duty)
+            duty.doctor = new_doctor
+            duty.source = DutyDay.Source.SWAP
+            duty.save(update_fields=["doctor", "source"])
+            amendment_record(roster=duty.roster, day=duty.date, action=RosterAmendment.Action.SWAP, before=before,
+                             after=describe(duty), reason=reason, acting_user=acting_user)
+        notify_amended(doctors={swap.requester, swap.counterpart}, roster=give.roster, changes=reason)
+    swap = decision_record(SWAP_FLOW, swap, approve=approve, note=note, acting_user=acting_user)
+    for doctor, other in ((swap.requester, swap.counterpart), (swap.counterpart, swap.requester)):
+        notify_doctor(
+            doctor=doctor,
+            kind="swap_decided",
+            about=swap,
+            context={
+                "other_doctor": other.name,
+                "start": swap.give_date.isoformat(),
+                "decision": pgettext("decision", "approved") if approve else pgettext("decision", "rejected"),
+                "note": swap.decision_note,
+            },
+            link=duty_link(),
+        )
+    return swap
