@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "staffing.payroll",
     "telemedicine",
     "notifications",
+    "operations",
     "core",
     "config",
 ]
@@ -99,7 +100,9 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'cunyi.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+# Persistent connections (seconds; 0 closes after each request), checked before each reuse.
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 60 if PRODUCTION else 0)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the web server, worker and beat share one SQLite file.
     DATABASES["default"]["OPTIONS"] = {
@@ -108,6 +111,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Reports read through the "reports" alias inside `operations.reports.reading_reports()`: a streaming
+# replica when REPORTS_DATABASE_URL names one, else the primary; on PostgreSQL its sessions are
+# read-only (default_transaction_read_only), so a report cannot write (docs/SCALING.md).
+REPORTS_DATABASE_URL = env_str("REPORTS_DATABASE_URL", "")
+DATABASES["reports"] = (
+    dj_database_url.parse(REPORTS_DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE, conn_health_checks=True)
+    if REPORTS_DATABASE_URL
+    else {**DATABASES["default"], "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {}))}
+)
+if DATABASES["reports"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["reports"]["OPTIONS"]["options"] = "-c default_transaction_read_only=on"
+DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["operations.reports.ReportsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth and sessions ----------------------------------------------------------------------
@@ -273,6 +289,42 @@ CELERY_BEAT_SCHEDULE["staffing-sync-doctor-logins"] = {
     "task": "staffing.sync_doctor_logins",
     "schedule": crontab(hour=0, minute=5),
 }
+# operations: a worker's heartbeat every minute (the health check reads it), the nightly backup, the
+# daily retention run, and jobs nobody is working on sent again.
+CELERY_BEAT_SCHEDULE["operations-heartbeat"] = {"task": "operations.heartbeat", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["operations-backup-database"] = {
+    "task": "operations.backup_database",
+    "schedule": crontab(hour=env_int("BACKUP_HOUR", 2), minute=40),
+}
+CELERY_BEAT_SCHEDULE["operations-apply-retention"] = {
+    "task": "operations.apply_retention",
+    "schedule": crontab(hour=3, minute=30),
+}
+CELERY_BEAT_SCHEDULE["operations-requeue-stale-jobs"] = {"task": "operations.requeue_stale_jobs", "schedule": 300.0}
+
+# --- Operations -----------------------------------------------------------------------------
+# Long work (core.jobs): a running job whose progress is older than the lease is taken over by a
+# redelivered task; progress is written at most this often.
+JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", 300)
+JOBS_PROGRESS_INTERVAL_SECONDS = env_int("JOBS_PROGRESS_INTERVAL_SECONDS", 1)
+# Health (/health/): how old the worker's heartbeat and beat's last run may be, how long the oldest
+# due message may wait, how long the broker may take to answer; anonymous calls per address a minute.
+HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_int("HEALTH_BEAT_MAX_AGE_SECONDS", 420)  # beat saves last_run_at every 3 min
+HEALTH_OUTBOX_MAX_DELAY_SECONDS = env_int("HEALTH_OUTBOX_MAX_DELAY_SECONDS", 900)
+HEALTH_BROKER_TIMEOUT_SECONDS = env_int("HEALTH_BROKER_TIMEOUT_SECONDS", 3)
+HEALTH_ANONYMOUS_PER_MINUTE = env_int("HEALTH_ANONYMOUS_PER_MINUTE", 30)
+# Backups (pg_dump custom format, mode 0600): where, and how many daily and monthly copies stay.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", 14)
+BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", 12)
+# Retention: delivered/cancelled outbox rows, expired sessions and finished jobs are deleted after
+# these ages; audit rows are archived to VAR_DIR/archive (then deleted) after RETENTION_AUDIT_YEARS.
+RETENTION_OUTBOX_DAYS = env_int("RETENTION_OUTBOX_DAYS", 180)
+RETENTION_EXPIRED_SESSIONS_DAYS = env_int("RETENTION_EXPIRED_SESSIONS_DAYS", 7)
+RETENTION_JOBS_DAYS = env_int("RETENTION_JOBS_DAYS", 90)
+RETENTION_AUDIT_YEARS = env_int("RETENTION_AUDIT_YEARS", 10)
+RETENTION_AUDIT_BATCH = env_int("RETENTION_AUDIT_BATCH", 100_000)
 
 # --- E-mail and SMS -------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -345,6 +397,7 @@ X_FRAME_OPTIONS = "DENY"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]  # the containers' own healthchecks call it over plain HTTP
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

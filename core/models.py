@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,3 +36,60 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+
+class Job(models.Model):
+    """A piece of long work run by a worker (`core.jobs`): who started it, how far it is, what it
+    gave. Two starts of the same work (same kind and dedupe key) while one is queued or running
+    meet the one row: the partial unique constraint below makes that true under concurrency."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Finished")
+        FAILED = "failed", _("Failed")
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(_("kind"), max_length=64)
+    dedupe_key = models.CharField(_("repeat key"), max_length=200, editable=False)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), null=True, blank=True)
+    note = models.CharField(_("step"), max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Written with every progress step: a running job whose worker died stops moving, and a
+    # redelivered task takes it over once this is older than JOBS_LEASE_SECONDS.
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("background task")
+        verbose_name_plural = _("background tasks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "dedupe_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="job_active_once",
+                violation_error_message=_("The same task is already queued or running."),
+            ),
+            models.CheckConstraint(condition=Q(total__isnull=True) | Q(done__lte=models.F("total")), name="job_done_within_total"),
+        ]
+        indexes = [models.Index(fields=["started_by", "-created_at"], name="job_by_user")]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"

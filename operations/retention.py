@@ -1,0 +1,106 @@
+"""What is kept, and for how long (settings RETENTION_*), applied daily by beat:
+
+- outbox rows that were delivered or cancelled: purged after RETENTION_OUTBOX_DAYS
+  (`notifications.retention`); pending and failed rows stay.
+- sessions: expired ones deleted after RETENTION_EXPIRED_SESSIONS_DAYS.
+- finished background tasks (`core.Job`): deleted after RETENTION_JOBS_DAYS.
+- the audit trail: kept RETENTION_AUDIT_YEARS years, then archived — written to a gzip file of
+  JSON lines under VAR_DIR/archive (owner-only), read back and compared row by row, and only then
+  deleted. Never deleted without its archive.
+- the settlement log: its monthly partitions are created ahead (settlements.create_partitions)
+  and never dropped or detached by the application (tests/operations/test_retention.py checks).
+"""
+
+import datetime
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from core.models import AuditEntry, Job
+from notifications.retention import outbox_purge
+
+
+class ArchiveMismatch(Exception):
+    pass
+
+
+def _audit_line(row: dict) -> str:
+    row = {**row, "at": row["at"].isoformat()}
+    return json.dumps(row, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def archive_directory() -> Path:
+    directory = Path(settings.VAR_DIR) / "archive"
+    directory.mkdir(parents=True, exist_ok=True)
+    os.chmod(directory, 0o700)
+    return directory
+
+
+def _years_before(moment: datetime.datetime, years: int) -> datetime.datetime:
+    try:
+        return moment.replace(year=moment.year - years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year - years, day=28)
+
+
+AUDIT_FIELDS = ("id", "at", "actor_id", "action", "content_type_id", "object_id", "object_repr", "changes", "reason")
+
+
+def audit_archive(*, now: datetime.datetime | None = None, years: int | None = None, limit: int | None = None) -> dict:
+    """Archive (then delete) the audit rows older than `years` years, at most `limit` per run.
+    Returns {"archived": n, "file": path or None}."""
+    now = now or timezone.now()
+    years = settings.RETENTION_AUDIT_YEARS if years is None else years
+    limit = settings.RETENTION_AUDIT_BATCH if limit is None else limit
+    cutoff = _years_before(now, years)
+    old = AuditEntry.objects.filter(at__lt=cutoff).order_by("at", "id")
+    rows = list(old.values(*AUDIT_FIELDS)[:limit])
+    if not rows:
+        return {"archived": 0, "file": None}
+    path = archive_directory() / f"audit-before-{cutoff:%Y%m%d}-{now:%Y%m%dT%H%M%S}.jsonl.gz"
+    written = hashlib.sha256()
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with gzip.open(path, "wt", encoding="utf-8") as archive:
+        for row in rows:
+            line = _audit_line(row)
+            written.update(line.encode())
+            archive.write(line + "\n")
+    # Read back what was written, before anything is deleted.
+    read, ids = hashlib.sha256(), []
+    with gzip.open(path, "rt", encoding="utf-8") as archive:
+        for line in archive:
+            line = line.rstrip("\n")
+            read.update(line.encode())
+            ids.append(json.loads(line)["id"])
+    if read.hexdigest() != written.hexdigest() or ids != [row["id"] for row in rows]:
+        raise ArchiveMismatch(f"{path} does not read back as written; nothing was deleted")
+    deleted = 0
+    for start in range(0, len(ids), 1000):
+        deleted += AuditEntry.objects.filter(pk__in=ids[start : start + 1000], at__lt=cutoff).delete()[0]
+    return {"archived": deleted, "file": str(path)}
+
+
+def sessions_purge(*, now: datetime.datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.RETENTION_EXPIRED_SESSIONS_DAYS)
+    return Session.objects.filter(expire_date__lt=cutoff).delete()[0]
+
+
+def jobs_purge(*, now: datetime.datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.RETENTION_JOBS_DAYS)
+    return Job.objects.exclude(status__in=Job.ACTIVE).filter(finished_at__lt=cutoff).delete()[0]
+
+
+def apply_retention(*, now: datetime.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {
+        "outbox": outbox_purge(older_than=datetime.timedelta(days=settings.RETENTION_OUTBOX_DAYS), now=now),
+        "sessions": sessions_purge(now=now),
+        "jobs": jobs_purge(now=now),
+        "audit": audit_archive(now=now),
+    }
