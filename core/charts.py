@@ -47,13 +47,15 @@ class Chart:
         n = max(len(self.categories), 1)
         values = [[float(v or 0) for v in s.values] for s in self.series]
         if self.stacked:
-            peak = max([sum(col) for col in zip(*values, strict=True)] or [0])
+            peak = max([sum(v for v in col if v > 0) for col in zip(*values, strict=True)] or [0])  # negatives are not drawn
         else:
             peak = max([v for row in values for v in row] or [0])
         peak = _nice_ceiling(peak)
         group_w = plot_w / n
+        legend = _legend_places(self.series, left=left, width=width - 10)  # (x, row): rows wrap under the plot
+        extra = 16 * max((row for _x, row in legend), default=0)
         parts = [
-            f'<svg class="chart" role="img" aria-labelledby="{self.key}-title" viewBox="0 0 {width} {height}" '
+            f'<svg class="chart" role="img" aria-labelledby="{self.key}-title" viewBox="0 0 {width} {height + extra}" '
             f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
             f'<title id="{self.key}-title">{escape(self.title)}</title>',
         ]
@@ -76,7 +78,7 @@ class Chart:
                     y = top + plot_h - plot_h * base / peak - h if peak else top + plot_h
                     parts.append(
                         f'<rect x="{x0 + group_w * 0.15:.1f}" y="{y:.1f}" width="{group_w * 0.7:.1f}" height="{h:.1f}" '
-                        f'fill="{serie.color}"><title>{escape(category)} · {escape(serie.name)}: {_plain(value)}</title></rect>'
+                        f'fill="{serie.color}"><title>{escape(category)} · {escape(serie.name)}: {_plain(serie.values[i] or 0)}</title></rect>'
                     )
                     base += value
             else:
@@ -87,20 +89,31 @@ class Chart:
                     x = x0 + group_w * 0.1 + s_index * bar_w
                     parts.append(
                         f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                        f'fill="{serie.color}"><title>{escape(category)} · {escape(serie.name)}: {_plain(value)}</title></rect>'
+                        f'fill="{serie.color}"><title>{escape(category)} · {escape(serie.name)}: {_plain(serie.values[i] or 0)}</title></rect>'
                     )
             if n <= 14 or i % 2 == 0:
                 parts.append(
                     f'<text x="{x0 + group_w / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
                     f'fill="#3c4043">{escape(category)}</text>'
                 )
-        legend_x = left
-        for serie in self.series:
-            parts.append(f'<rect x="{legend_x}" y="{height - 16}" width="10" height="10" fill="{serie.color}"/>')
-            parts.append(f'<text x="{legend_x + 14}" y="{height - 7}" font-size="11" fill="#3c4043">{escape(serie.name)}</text>')
-            legend_x += 14 + 12 * len(serie.name) + 16
+        for serie, (legend_x, row) in zip(self.series, legend, strict=True):
+            y = height + 16 * row
+            parts.append(f'<rect x="{legend_x}" y="{y - 16}" width="10" height="10" fill="{serie.color}"/>')
+            parts.append(f'<text x="{legend_x + 14}" y="{y - 7}" font-size="11" fill="#3c4043">{escape(serie.name)}</text>')
         parts.append("</svg>")
         return mark_safe("".join(parts))
+
+
+def _legend_places(series, *, left: int, width: int) -> list[tuple[int, int]]:
+    """Where each legend key goes: (x, row), starting a new row when the next would pass `width`."""
+    places, x, row = [], left, 0
+    for serie in series:
+        step = 14 + 12 * len(serie.name) + 16
+        if x > left and x + step - 16 > width:
+            x, row = left, row + 1
+        places.append((x, row))
+        x += step
+    return places
 
 
 def _nice_ceiling(value: float) -> float:
