@@ -17,9 +17,9 @@ from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
 from core.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
-from staffing import services
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
 from staffing.selectors import clinic_coverage_list
+from staffing.services import doctors, logins, postings
 
 FULL_PERSONAL_DATA_ROLES = (Role.COUNTY_ADMIN, Role.PAYROLL_OFFICER)
 # Codes are text cells (leading zeros kept, never a number in scientific notation); the rest of
@@ -90,7 +90,7 @@ class DoctorForm(forms.ModelForm):
         if "user" in self.fields:
             self.fields["user"].queryset = self.fields["user"].queryset.filter(scope__role=Role.VILLAGE_DOCTOR)
 
-    # A new doctor is posted to a clinic from the hire date (staffing.services.doctor_create); the
+    # A new doctor is posted to a clinic from the hire date (staffing.services.doctors.doctor_create); the
     # choices are the clinics in reach, and only the county registers a doctor without one.
     clinic = forms.ModelChoiceField(
         queryset=Facility.objects.none(), required=False, label=_("clinic"),
@@ -111,7 +111,7 @@ class DoctorForm(forms.ModelForm):
         cleaned = super().clean()
         if "user" in self.changed_data and "user" not in self._errors:
             try:
-                services.doctor_link_user_check(
+                logins.doctor_link_user_check(
                     doctor=self.instance if self.instance.pk else None, user=cleaned.get("user"), acting_user=self.acting_user
                 )
             except ValidationError as exc:
@@ -193,22 +193,22 @@ class DoctorAdmin(ScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         # Every field through a service: the login and the demo flag are audited like the rest.
-        data = {f: form.cleaned_data[f] for f in services.DOCTOR_FIELDS if f in form.cleaned_data}
+        data = {f: form.cleaned_data[f] for f in doctors.DOCTOR_FIELDS if f in form.cleaned_data}
         if change:
             # The login and the flag first: doctor_update saves the whole instance, which the form
             # has already given the new values, so it would store them without their audit.
             if "user" in form.changed_data:
-                services.doctor_link_user(doctor=obj, user=form.cleaned_data.get("user"), acting_user=request.user)
+                logins.doctor_link_user(doctor=obj, user=form.cleaned_data.get("user"), acting_user=request.user)
             if "is_demo" in form.changed_data:
-                services.doctor_mark_demo(doctor=obj, is_demo=form.cleaned_data["is_demo"], acting_user=request.user)
-            services.doctor_update(doctor=obj, acting_user=request.user, **data)
+                doctors.doctor_mark_demo(doctor=obj, is_demo=form.cleaned_data["is_demo"], acting_user=request.user)
+            doctors.doctor_update(doctor=obj, acting_user=request.user, **data)
         else:
-            created = services.doctor_create(
+            created = doctors.doctor_create(
                 acting_user=request.user, facility=form.cleaned_data.get("clinic"), **data,
                 is_demo=form.cleaned_data.get("is_demo", False),
             )
             if form.cleaned_data.get("user") is not None:
-                services.doctor_link_user(doctor=created, user=form.cleaned_data["user"], acting_user=request.user)
+                logins.doctor_link_user(doctor=created, user=form.cleaned_data["user"], acting_user=request.user)
             obj.pk = created.pk
 
     # --- import and export -----------------------------------------------------------------
@@ -330,9 +330,9 @@ class PostingForm(forms.ModelForm):
                 if end_date is None:
                     self.add_error("end_date", gettext("Enter the date this posting ends."))
                 else:
-                    services.posting_close_check(posting=self.instance, end_date=end_date, acting_user=self.acting_user)
+                    postings.posting_close_check(posting=self.instance, end_date=end_date, acting_user=self.acting_user)
             elif cleaned.get("doctor") and cleaned.get("facility") and cleaned.get("start_date"):
-                services.posting_move_check(
+                postings.posting_move_check(
                     doctor=cleaned["doctor"], facility=cleaned["facility"], start_date=cleaned["start_date"],
                     acting_user=self.acting_user,
                 )
@@ -371,9 +371,9 @@ class PostingAdmin(ScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.posting_close(posting=obj, end_date=form.cleaned_data["end_date"], acting_user=request.user)
+            postings.posting_close(posting=obj, end_date=form.cleaned_data["end_date"], acting_user=request.user)
         else:
-            created = services.posting_move(
+            created = postings.posting_move(
                 doctor=obj.doctor, facility=obj.facility, start_date=obj.start_date, acting_user=request.user
             )
             obj.pk = created.pk

@@ -20,6 +20,6 @@ class StaffingConfig(AppConfig):
         register_scoper(Doctor, lambda queryset, user: scope_doctors(queryset, user))
 
         from core.hashing import register_rehasher
-        from staffing.services import doctor_rehash_id_numbers
+        from staffing.services.doctors import doctor_rehash_id_numbers
 
         register_rehasher("staffing.doctor.id_number_hash", doctor_rehash_id_numbers)

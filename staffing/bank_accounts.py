@@ -1,7 +1,7 @@
 """Money-safety controls on a doctor's bank account.
 
 Whatever path changes a doctor's bank or account (the admin form, the doctor import, a service
-call), `staffing.services.doctor_update` hands the change here, inside its transaction:
+call), `staffing.services.doctors.doctor_update` hands the change here, inside its transaction:
 
 - the account is masked ("****1234") on both sides of the update's audit record, never stored in
   the trail in full;

@@ -5,7 +5,7 @@ Each row is matched to a stored doctor by ID number. A row is refused, with its 
 clinic or the matched doctor's posting in force is outside the acting user's reach, or when it
 would move a doctor to another township and the user is not county-wide. Cells follow the one
 rule of core.imports: an empty cell or an absent column keeps the stored value, 清空 clears an
-optional one. Writes go through staffing.services."""
+optional one. Writes go through staffing.services (doctors, postings)."""
 
 import copy
 import datetime
@@ -36,7 +36,8 @@ from core.tabular import TableError, parse_date, read_table, upload_limit
 from core.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
 from staffing.models import Doctor, Posting, keyed_hash
 from staffing.reach import require_doctor_reach
-from staffing.services import doctor_create, doctor_update, posting_move, posting_move_check
+from staffing.services.doctors import doctor_create, doctor_update
+from staffing.services.postings import posting_move, posting_move_check
 
 PURPOSE = "staffing.doctor_import"
 SEX_ALIASES = {"M": "M", "男": "M", "F": "F", "女": "F"}

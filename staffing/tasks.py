@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from staffing import services
+from staffing.services import logins
 
 TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -12,4 +12,4 @@ TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 def sync_doctor_logins_task() -> dict:
     """A doctor's login follows the posting in force: a posting recorded in advance moves the
     login on its start date."""
-    return {"moved": services.doctor_logins_sync(today=timezone.localdate())}
+    return {"moved": logins.doctor_logins_sync(today=timezone.localdate())}

@@ -5,7 +5,7 @@ from django.db import migrations
 
 
 def rehash(apps, schema_editor):
-    from staffing.services import doctor_rehash_id_numbers
+    from staffing.services.doctors import doctor_rehash_id_numbers
 
     doctor_rehash_id_numbers(doctor_model=apps.get_model("staffing", "Doctor"))
 

@@ -16,7 +16,7 @@ class PayrollConfig(AppConfig):
         register_scoper(PayRun, scope_payruns)
         register_scoper(Payslip, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
 
-        from staffing.services import register_posting_end_guard
+        from staffing.services.postings import register_posting_end_guard
 
         register_posting_end_guard(released_pay_guard)
 

@@ -9,7 +9,7 @@ from staffing.models import Doctor
 from staffing.payroll import services
 from staffing.payroll.models import PayRun
 from staffing.payroll.seeding import seed_payroll
-from staffing.services import doctor_update
+from staffing.services.doctors import doctor_update
 from tests.e2e.conftest import follow, login, shot
 from tests.factories import FacilityFactory, PostingFactory, TownshipFactory, make_user
 from tests.payroll.conftest import OCT

@@ -20,7 +20,7 @@ from staffing.models import Doctor
 from staffing.payroll import services
 from staffing.payroll.models import PayRun
 from staffing.payroll.selectors import bank_account_changes
-from staffing.services import DOCTOR_FIELDS, doctor_update
+from staffing.services.doctors import DOCTOR_FIELDS, doctor_update
 from tests.conftest import api_as
 from tests.factories import PostingFactory, clinic_with_doctors, make_user
 from tests.payroll.conftest import NOV, OCT, run_month

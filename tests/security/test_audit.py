@@ -16,11 +16,11 @@ from clinics.settlements.models import Reconciliation
 from clinics.settlements.reconciliation import reconciliation_run, statement_import
 from core.models import AuditEntry
 from core.tabular import csv_text
-from staffing import services as staffing_services
 from staffing.payroll.models import PayPolicy
 from staffing.rosters import services as roster_services
 from staffing.rosters.holidays import holiday_year_load
 from staffing.rosters.models import RosterAmendment, RosterMonth
+from staffing.services import doctors, postings
 from telemedicine import services as tele_services
 from tests.factories import FacilityFactory
 
@@ -38,11 +38,11 @@ def entries(target, **filters):
 def test_doctor_and_posting_changes_name_their_author(world):
     a, _b, users, _ = world
     county = users["county_admin"]
-    doctor = staffing_services.doctor_update(doctor=a.doctors[1], acting_user=county, mobile="13907760000")
+    doctor = doctors.doctor_update(doctor=a.doctors[1], acting_user=county, mobile="13907760000")
     assert entries(doctor, action="doctor.update", actor=county).get().changes["mobile"][1] == "13907760000"
 
     other = FacilityFactory(township=a.township)
-    new = staffing_services.posting_move(doctor=doctor, facility=other, start_date=datetime.date(2026, 11, 1), acting_user=county)
+    new = postings.posting_move(doctor=doctor, facility=other, start_date=datetime.date(2026, 11, 1), acting_user=county)
     assert entries(new, actor=county).exists()
     old = doctor.postings.exclude(pk=new.pk).get()
     assert entries(old, action="posting.close", actor=county).exists()
@@ -142,7 +142,7 @@ def test_admin_bulk_delete_is_audited_row_by_row(world):
 def test_history_page_shows_the_objects_audit_trail(world):
     a, _b, users, _ = world
     county = users["county_admin"]
-    staffing_services.doctor_update(doctor=a.doctors[0], acting_user=county, mobile="13907761111")
+    doctors.doctor_update(doctor=a.doctors[0], acting_user=county, mobile="13907761111")
     browser = Client()
     browser.force_login(county)
     page = browser.get(reverse("admin:staffing_doctor_history", args=[a.doctors[0].pk]))

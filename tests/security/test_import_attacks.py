@@ -255,7 +255,7 @@ def test_cancel_saves_nothing_and_the_token_is_spent(client, towns):
 
 def test_confirm_checks_reach_again(client, towns):
     """Between preview and confirm the county moves the doctor to 甘田镇: the confirm refuses."""
-    from staffing.services import posting_move
+    from staffing.services.postings import posting_move
 
     doctor = towns["doctor_a"]
     client.force_login(towns["admin_a"])
@@ -270,7 +270,7 @@ def test_confirm_checks_reach_again(client, towns):
 
 
 def test_confirm_with_stored_data_changed_since_the_preview_previews_again(client, towns):
-    from staffing.services import doctor_update
+    from staffing.services.doctors import doctor_update
 
     doctor = towns["doctor_a"]
     client.force_login(towns["admin_a"])

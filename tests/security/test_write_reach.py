@@ -17,10 +17,10 @@ from django.utils import timezone
 from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
 from core.models import AuditEntry
-from staffing import services
 from staffing.models import Doctor, Posting
 from staffing.reach import doctor_in_reach
 from staffing.selectors import doctor_list
+from staffing.services import doctors, logins, postings
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_id_number, make_user
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def postings_of(doctor) -> list[tuple]:
 def test_township_admin_cannot_move_another_townships_doctor_into_his_clinic(world):
     before = postings_of(world["doctor_b"])
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_move(doctor=world["doctor_b"], facility=world["a1"], start_date=TODAY + DAY, acting_user=world["admin_a"])
+        postings.posting_move(doctor=world["doctor_b"], facility=world["a1"], start_date=TODAY + DAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
     assert postings_of(world["doctor_b"]) == before
     assert audit_rows(world["admin_a"]) == []
@@ -84,12 +84,12 @@ def test_township_admin_cannot_move_another_townships_doctor_into_his_clinic(wor
 def test_township_admin_cannot_post_his_own_doctor_into_another_township(world):
     before = postings_of(world["doctor_a"])
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY + DAY, acting_user=world["admin_a"])
+        postings.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY + DAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
     assert postings_of(world["doctor_a"]) == before and audit_rows(world["admin_a"]) == []
 
     # The county health bureau makes the transfer.
-    moved = services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY + DAY, acting_user=world["county"])
+    moved = postings.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY + DAY, acting_user=world["county"])
     assert moved.facility == world["b1"]
     assert Posting.objects.get(doctor=world["doctor_a"], facility=world["a1"]).end_date == TODAY
 
@@ -97,12 +97,12 @@ def test_township_admin_cannot_post_his_own_doctor_into_another_township(world):
 def test_posting_move_check_refuses_out_of_reach_before_telling_anything_about_postings(world):
     # The doctor already works at b1; an out-of-reach user learns only that the doctor is out of reach.
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_move_check(doctor=world["doctor_b"], facility=world["b1"], start_date=TODAY, acting_user=world["admin_a"])
+        postings.posting_move_check(doctor=world["doctor_b"], facility=world["b1"], start_date=TODAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
 
 
 def test_township_admin_moves_his_doctor_within_his_township(world):
-    moved = services.posting_move(doctor=world["doctor_a"], facility=world["a2"], start_date=TODAY, acting_user=world["admin_a"])
+    moved = postings.posting_move(doctor=world["doctor_a"], facility=world["a2"], start_date=TODAY, acting_user=world["admin_a"])
     assert moved.facility == world["a2"]
     assert doctor_in_reach(world["admin_a"], world["doctor_a"])
     assert {"posting.close", "posting.open"} <= set(audit_rows(world["admin_a"]))
@@ -114,14 +114,14 @@ def test_a_move_between_townships_is_refused_even_when_the_doctor_is_still_in_re
     PostingFactory(doctor=hire, facility=world["a1"])
     assert doctor_in_reach(world["admin_a"], hire)
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_move(doctor=hire, facility=world["b1"], start_date=TODAY + 20 * DAY, acting_user=world["admin_a"])
+        postings.posting_move(doctor=hire, facility=world["b1"], start_date=TODAY + 20 * DAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
 
 
 def test_township_admin_cannot_end_another_townships_posting(world):
     posting = Posting.objects.get(doctor=world["doctor_b"])
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_close(posting=posting, end_date=TODAY, acting_user=world["admin_a"])
+        postings.posting_close(posting=posting, end_date=TODAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
     posting.refresh_from_db()
     assert posting.end_date is None and audit_rows(world["admin_a"]) == []
@@ -130,23 +130,23 @@ def test_township_admin_cannot_end_another_townships_posting(world):
 def test_a_posting_cannot_be_extended_over_the_doctors_next_posting(world):
     """Extending an ended posting into the next one would put the doctor at two clinics (and give
     the old township its reach back)."""
-    services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 30 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 30 * DAY, acting_user=world["county"])
     old = Posting.objects.get(doctor=world["doctor_a"], facility=world["a1"])
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_close(posting=old, end_date=TODAY + 30 * DAY, acting_user=world["county"])
+        postings.posting_close(posting=old, end_date=TODAY + 30 * DAY, acting_user=world["county"])
     assert "end_date" in excinfo.value.message_dict
     old.refresh_from_db()
     assert old.end_date == TODAY - 31 * DAY
     # A's admin may not touch the old posting at all: the doctor is no longer his.
     with pytest.raises(ValidationError) as excinfo:
-        services.posting_close(posting=old, end_date=TODAY - 40 * DAY, acting_user=world["admin_a"])
+        postings.posting_close(posting=old, end_date=TODAY - 40 * DAY, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
 
 
 def test_closing_a_posting_audits_the_stored_end_date_as_the_old_value(world):
     posting = Posting.objects.get(doctor=world["doctor_a"])
     posting.end_date = TODAY + 60 * DAY  # as an admin form leaves the instance before saving
-    services.posting_close(posting=posting, end_date=TODAY + 60 * DAY, acting_user=world["admin_a"])
+    postings.posting_close(posting=posting, end_date=TODAY + 60 * DAY, acting_user=world["admin_a"])
     entry = AuditEntry.objects.filter(action="posting.close", object_id=str(posting.pk)).latest("pk")
     assert entry.changes["end_date"] == [None, str(TODAY + 60 * DAY)]
 
@@ -159,10 +159,10 @@ def test_a_posting_end_is_not_back_dated_over_published_duties(world):
     posting = Posting.objects.get(doctor=world["doctor_a"])
     for user in (world["admin_a"], world["county"]):
         with pytest.raises(ValidationError) as excinfo:
-            services.posting_close(posting=posting, end_date=datetime.date(2026, 10, 1), acting_user=user)
+            postings.posting_close(posting=posting, end_date=datetime.date(2026, 10, 1), acting_user=user)
         assert "2026-10-17" in " ".join(excinfo.value.message_dict["end_date"])
     assert Posting.objects.get(pk=posting.pk).end_date is None
-    services.posting_close(posting=posting, end_date=datetime.date(2026, 10, 17), acting_user=world["admin_a"])
+    postings.posting_close(posting=posting, end_date=datetime.date(2026, 10, 17), acting_user=world["admin_a"])
 
 
 # --- Doctors: create and update ------------------------------------------------------------------
@@ -183,21 +183,21 @@ def doctor_data(n: int) -> dict:
 
 def test_township_admin_cannot_register_a_doctor_in_another_townships_clinic(world):
     with pytest.raises(ValidationError) as excinfo:
-        services.doctor_create(acting_user=world["admin_a"], facility=world["b1"], **doctor_data(1))
+        doctors.doctor_create(acting_user=world["admin_a"], facility=world["b1"], **doctor_data(1))
     assert_out_of_reach(excinfo)
     assert not Doctor.objects.filter(name="新医生1").exists() and audit_rows(world["admin_a"]) == []
 
 
 def test_only_the_county_registers_a_doctor_without_a_clinic(world):
     with pytest.raises(ValidationError) as excinfo:
-        services.doctor_create(acting_user=world["admin_a"], **doctor_data(2))
+        doctors.doctor_create(acting_user=world["admin_a"], **doctor_data(2))
     assert_out_of_reach(excinfo)
     assert not Doctor.objects.filter(name="新医生2").exists()
-    assert services.doctor_create(acting_user=world["county"], **doctor_data(2)).pk
+    assert doctors.doctor_create(acting_user=world["county"], **doctor_data(2)).pk
 
 
 def test_township_admin_registers_a_doctor_in_his_clinic_and_reaches_them(world):
-    doctor = services.doctor_create(acting_user=world["admin_a"], facility=world["a1"], **doctor_data(3))
+    doctor = doctors.doctor_create(acting_user=world["admin_a"], facility=world["a1"], **doctor_data(3))
     assert doctor_list(user=world["admin_a"]).filter(pk=doctor.pk).exists()
     assert not doctor_list(user=world["admin_b"]).filter(pk=doctor.pk).exists()
 
@@ -206,18 +206,18 @@ def test_township_admin_cannot_change_another_townships_doctors_bank_account(wor
     doctor = world["doctor_b"]
     account = doctor.bank_account
     with pytest.raises(ValidationError) as excinfo:
-        services.doctor_update(doctor=Doctor.objects.get(pk=doctor.pk), acting_user=world["admin_a"], bank_account="6230999999999999999")
+        doctors.doctor_update(doctor=Doctor.objects.get(pk=doctor.pk), acting_user=world["admin_a"], bank_account="6230999999999999999")
     assert_out_of_reach(excinfo)
     doctor.refresh_from_db()
     assert doctor.bank_account == account and audit_rows(world["admin_a"]) == []
 
 
 def test_township_admin_cannot_change_a_doctor_who_moved_away(world):
-    services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
     with pytest.raises(ValidationError) as excinfo:
-        services.doctor_update(doctor=world["doctor_a"], acting_user=world["admin_a"], mobile="13812345678")
+        doctors.doctor_update(doctor=world["doctor_a"], acting_user=world["admin_a"], mobile="13812345678")
     assert_out_of_reach(excinfo)
-    services.doctor_update(doctor=world["doctor_a"], acting_user=world["admin_b"], mobile="13812345678")
+    doctors.doctor_update(doctor=world["doctor_a"], acting_user=world["admin_b"], mobile="13812345678")
 
 
 # --- Reads follow the posting in force -----------------------------------------------------------
@@ -232,7 +232,7 @@ def changelist_names(client, user) -> str:
 
 def test_a_township_admin_stops_reading_a_doctor_who_moved_away(world, client):
     doctor = world["doctor_a"]
-    services.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
 
     assert not doctor_list(user=world["admin_a"]).filter(pk=doctor.pk).exists()
     assert doctor_list(user=world["admin_b"]).filter(pk=doctor.pk).exists()
@@ -245,7 +245,7 @@ def test_a_township_admin_stops_reading_a_doctor_who_moved_away(world, client):
 
 def test_until_a_move_starts_the_doctor_stays_with_the_old_township(world):
     doctor = world["doctor_a"]
-    services.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY + 5 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY + 5 * DAY, acting_user=world["county"])
     assert doctor_list(user=world["admin_a"]).filter(pk=doctor.pk).exists()
     assert not doctor_list(user=world["admin_b"]).filter(pk=doctor.pk).exists()
     # On the start date the reach changes hands.
@@ -264,7 +264,7 @@ def test_a_future_hire_with_only_an_upcoming_posting_is_reached_by_its_township(
 
 def test_township_filter_follows_the_posting_in_force(world, client):
     doctor = world["doctor_a"]
-    services.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY + 5 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY + 5 * DAY, acting_user=world["county"])
     client.force_login(world["county"])
     page_a = client.get(reverse("admin:staffing_doctor_changelist"), {"township": world["a"].code}).content.decode()
     page_b = client.get(reverse("admin:staffing_doctor_changelist"), {"township": world["b"].code}).content.decode()
@@ -291,26 +291,26 @@ def test_township_admins_doctor_changelist_query_count_is_flat(world, client, dj
 def test_a_posting_starting_in_5_days_moves_the_login_on_its_start_date(world):
     doctor = world["doctor_a"]
     login = make_user(Role.VILLAGE_DOCTOR, doctor=doctor, username="vd_a")
-    services.posting_move(doctor=doctor, facility=world["a2"], start_date=TODAY + 5 * DAY, acting_user=world["admin_a"])
+    postings.posting_move(doctor=doctor, facility=world["a2"], start_date=TODAY + 5 * DAY, acting_user=world["admin_a"])
     login.scope.refresh_from_db()
     assert login.scope.facility == world["a1"]  # not before the posting starts
 
-    assert services.doctor_logins_sync(today=TODAY + 4 * DAY) == 0
+    assert logins.doctor_logins_sync(today=TODAY + 4 * DAY) == 0
     login.scope.refresh_from_db()
     assert login.scope.facility == world["a1"]
 
-    assert services.doctor_logins_sync(today=TODAY + 5 * DAY) == 1
+    assert logins.doctor_logins_sync(today=TODAY + 5 * DAY) == 1
     login.scope.refresh_from_db()
     assert login.scope.facility == world["a2"] and login.scope.township == world["a"]
     moved = AuditEntry.objects.filter(action="role.assign", object_id=str(login.scope.pk)).latest("at")
     assert moved.actor is None and moved.changes["facility"] == world["a2"].code
-    assert services.doctor_logins_sync(today=TODAY + 5 * DAY) == 0  # idempotent
+    assert logins.doctor_logins_sync(today=TODAY + 5 * DAY) == 0  # idempotent
 
 
 def test_a_posting_in_force_today_moves_the_login_at_once(world):
     doctor = world["doctor_a"]
     login = make_user(Role.VILLAGE_DOCTOR, doctor=doctor, username="vd_a")
-    services.posting_move(doctor=doctor, facility=world["a2"], start_date=TODAY, acting_user=world["admin_a"])
+    postings.posting_move(doctor=doctor, facility=world["a2"], start_date=TODAY, acting_user=world["admin_a"])
     login.scope.refresh_from_db()
     assert login.scope.facility == world["a2"]
 
@@ -318,7 +318,7 @@ def test_a_posting_in_force_today_moves_the_login_at_once(world):
 def test_closing_a_posting_brings_a_stale_login_to_the_posting_in_force(world):
     doctor = world["doctor_a"]
     login = make_user(Role.VILLAGE_DOCTOR, doctor=doctor, facility=world["a2"], username="vd_a")  # stale: works at a1
-    services.posting_close(posting=Posting.objects.get(doctor=doctor), end_date=TODAY + 30 * DAY, acting_user=world["admin_a"])
+    postings.posting_close(posting=Posting.objects.get(doctor=doctor), end_date=TODAY + 30 * DAY, acting_user=world["admin_a"])
     login.scope.refresh_from_db()
     assert login.scope.facility == world["a1"]
 
@@ -330,7 +330,7 @@ def test_the_sync_leaves_other_roles_and_doctors_without_a_posting_in_force_alon
     admin_doctor.save(update_fields=["user"])
     gone = PostingFactory(facility=world["a1"], end_date=TODAY - DAY).doctor
     login = make_user(Role.VILLAGE_DOCTOR, doctor=gone, facility=world["a1"], username="vd_gone")
-    assert services.doctor_logins_sync(today=TODAY) == 0
+    assert logins.doctor_logins_sync(today=TODAY) == 0
     admin_b.scope.refresh_from_db()
     login.scope.refresh_from_db()
     assert admin_b.scope.role == Role.TOWNSHIP_ADMIN and login.scope.facility == world["a1"]
@@ -358,7 +358,7 @@ def test_township_admin_cannot_record_leave_for_a_doctor_who_moved_away(world):
     from staffing.rosters.services import leave as rosters
 
     doctor = world["doctor_a"]
-    services.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
     # The leave falls while the doctor was still at A's clinic, so A's admin passes the clinic check.
     with pytest.raises(ValidationError) as excinfo:
         rosters.leave_request_create(
@@ -377,7 +377,7 @@ def test_township_admin_cannot_decide_the_leave_of_a_doctor_who_moved_away(world
     leave = rosters.leave_request_create(
         doctor=doctor, kind="annual", start_date=TODAY + 3 * DAY, end_date=TODAY + 4 * DAY, reason="探亲", acting_user=None,
     )
-    services.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=doctor, facility=world["b1"], start_date=TODAY - 10 * DAY, acting_user=world["county"])
     with pytest.raises(ValidationError) as excinfo:
         rosters.leave_decide(leave=leave, approve=True, acting_user=world["admin_a"])
     assert_out_of_reach(excinfo)
@@ -532,7 +532,7 @@ def test_township_admin_records_leave_for_his_own_doctor(world):
 
 
 def test_admin_posting_change_out_of_reach_is_a_form_error_not_a_500(world, client):
-    services.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 30 * DAY, acting_user=world["county"])
+    postings.posting_move(doctor=world["doctor_a"], facility=world["b1"], start_date=TODAY - 30 * DAY, acting_user=world["county"])
     old = Posting.objects.get(doctor=world["doctor_a"], facility=world["a1"])
     client.force_login(world["admin_a"])
     client.raise_request_exception = False

@@ -7,7 +7,8 @@ from django.db import IntegrityError, transaction
 from clinics.models import Role
 from core.models import AuditEntry
 from staffing.models import Posting
-from staffing.services import doctor_create, doctor_update, posting_move
+from staffing.services.doctors import doctor_create, doctor_update
+from staffing.services.postings import posting_move
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, make_id_number, make_user
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def _released_payslip(posting, month: datetime.date, status: str):
 
 @pytest.mark.parametrize("status", ["approved", "paid"])
 def test_posting_close_refuses_an_end_inside_or_before_a_released_pay_month(roles, status):
-    from staffing.services import posting_close
+    from staffing.services.postings import posting_close
 
     posting = PostingFactory(facility=FacilityFactory())
     _released_payslip(posting, datetime.date(2026, 10, 1), status)
@@ -132,7 +133,7 @@ def test_posting_close_refuses_an_end_inside_or_before_a_released_pay_month(role
 
 
 def test_posting_close_is_not_held_by_a_run_still_in_calculation(roles):
-    from staffing.services import posting_close
+    from staffing.services.postings import posting_close
 
     posting = PostingFactory(facility=FacilityFactory())
     _released_payslip(posting, datetime.date(2026, 10, 1), "calculated")
@@ -142,7 +143,7 @@ def test_posting_close_is_not_held_by_a_run_still_in_calculation(roles):
 
 
 def test_a_paid_month_of_a_later_posting_does_not_hold_an_earlier_one(roles):
-    from staffing.services import posting_close
+    from staffing.services.postings import posting_close
 
     first = PostingFactory(facility=FacilityFactory(), end_date=datetime.date(2026, 6, 30))
     later = PostingFactory(doctor=first.doctor, facility=FacilityFactory(township=first.facility.township),
@@ -170,7 +171,7 @@ def test_admin_posting_close_over_a_paid_month_is_a_form_error(client, roles):
 # --- a doctor's login is changed through a service, audited (red-team hole 1) ---------------------
 
 def test_doctor_link_user_audits_old_and_new_username_and_moves_the_login(roles):
-    from staffing.services import doctor_link_user
+    from staffing.services.logins import doctor_link_user
 
     posting = PostingFactory(facility=FacilityFactory())
     old = make_user(Role.VILLAGE_DOCTOR, doctor=posting.doctor, username="vd_old")
@@ -190,7 +191,7 @@ def test_doctor_link_user_audits_old_and_new_username_and_moves_the_login(roles)
 
 @pytest.mark.parametrize("kind", ["admin_account", "out_of_reach", "another_doctors"])
 def test_doctor_link_user_refuses_an_account_that_cannot_be_the_doctors(roles, kind):
-    from staffing.services import doctor_link_user
+    from staffing.services.logins import doctor_link_user
 
     posting = PostingFactory(facility=FacilityFactory())
     township = posting.facility.township
