@@ -96,7 +96,7 @@ def make_slots(consultant, count: int, day_offset: int, places: int = 1) -> list
     from django.utils import timezone
 
     from telemedicine.models import Slot
-    from telemedicine.services import local_dt
+    from telemedicine.services.calendar import local_dt
 
     day = timezone.localdate() + datetime.timedelta(days=day_offset)
     existing = Slot.objects.filter(consultant=consultant).count()

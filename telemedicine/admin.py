@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 
 from clinics.admin_base import ScopedAdmin, ServiceRefusalMixin
 from core.tabular import AUTO, INT, xlsx_bytes
-from telemedicine import conf, services
+from telemedicine import conf
 from telemedicine.models import (
     AvailabilityException,
     BookingEvent,
@@ -26,10 +26,14 @@ from telemedicine.models import (
     WeeklyAvailability,
 )
 from telemedicine.selectors import report_by_department_month, report_rows
+from telemedicine.services.availability import availability_delete, availability_save, exception_delete, exception_save
+from telemedicine.services.consultants import consultant_save
+from telemedicine.services.slots import slot_withdrawn_set
 
 
 class NoAddNoDelete:
-    """Rows written only by the lifecycle services: viewable, never added or deleted here."""
+    """Rows written only by the services: viewable, never added or deleted here, and saving the
+    (read-only) form writes nothing, so it cannot put back values a service changed meanwhile."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -37,7 +41,17 @@ class NoAddNoDelete:
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def save_model(self, request, obj, form, change):
+        return None
 
+
+def _warn_open_bookings(model_admin, request, report) -> None:
+    if report.bookings_on_withdrawn:
+        model_admin.message_user(
+            request,
+            _("%(n)s open consults fall in the withdrawn time; decline or reschedule them.") % {"n": report.bookings_on_withdrawn},
+            level=messages.WARNING,
+        )
 
 
 class WeeklyAvailabilityInline(admin.TabularInline):
@@ -57,14 +71,14 @@ class ConsultantAdmin(ServiceRefusalMixin, ScopedAdmin):
     inlines = [WeeklyAvailabilityInline]
 
     def save_model(self, request, obj, form, change):
-        services.consultant_save(consultant=obj, acting_user=request.user)
+        consultant_save(consultant=obj, acting_user=request.user)
 
     def save_formset(self, request, form, formset, change):
         instances = formset.save(commit=False)
         for deleted in formset.deleted_objects:
-            services.availability_delete(availability=deleted, acting_user=request.user)
+            availability_delete(availability=deleted, acting_user=request.user)
         for instance in instances:
-            services.availability_save(availability=instance, acting_user=request.user)
+            availability_save(availability=instance, acting_user=request.user)
         formset.save_m2m()
 
 
@@ -78,14 +92,14 @@ class WeeklyAvailabilityAdmin(ServiceRefusalMixin, ScopedAdmin):
     raw_id_fields = ["consultant"]
 
     def save_model(self, request, obj, form, change):
-        services.availability_save(availability=obj, acting_user=request.user)
+        availability_save(availability=obj, acting_user=request.user)
 
     def delete_model(self, request, obj):
-        services.availability_delete(availability=obj, acting_user=request.user)
+        availability_delete(availability=obj, acting_user=request.user)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            services.availability_delete(availability=obj, acting_user=request.user)
+            availability_delete(availability=obj, acting_user=request.user)
 
 
 @admin.register(AvailabilityException)
@@ -99,24 +113,18 @@ class AvailabilityExceptionAdmin(ServiceRefusalMixin, ScopedAdmin):
     raw_id_fields = ["consultant"]
 
     def save_model(self, request, obj, form, change):
-        report = services.exception_save(exception=obj, acting_user=request.user)
-        if report.bookings_on_withdrawn:
-            self.message_user(
-                request,
-                _("%(n)s open consults fall in the withdrawn time; decline or reschedule them.") % {"n": report.bookings_on_withdrawn},
-                level=messages.WARNING,
-            )
+        _warn_open_bookings(self, request, exception_save(exception=obj, acting_user=request.user))
 
     def delete_model(self, request, obj):
-        services.exception_delete(exception=obj, acting_user=request.user)
+        exception_delete(exception=obj, acting_user=request.user)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            services.exception_delete(exception=obj, acting_user=request.user)
+            exception_delete(exception=obj, acting_user=request.user)
 
 
 @admin.register(Slot)
-class SlotAdmin(NoAddNoDelete, ScopedAdmin):
+class SlotAdmin(NoAddNoDelete, ServiceRefusalMixin, ScopedAdmin):
     facility_path = "department__facility"
     list_display = ["starts_at", "ends_at", "consultant", "department", "places", "booked", "is_withdrawn"]
     list_filter = ["is_withdrawn", "department__name"]
@@ -125,6 +133,10 @@ class SlotAdmin(NoAddNoDelete, ScopedAdmin):
     list_select_related = ["consultant__department__facility", "department__facility"]
     readonly_fields = ["consultant", "department", "availability", "starts_at", "ends_at", "places", "booked"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        """Only "withdrawn" is editable here; it changes through the audited service."""
+        _warn_open_bookings(self, request, slot_withdrawn_set(slot=obj, withdrawn=obj.is_withdrawn, acting_user=request.user))
 
 
 class BookingEventInline(NoAddNoDelete, admin.TabularInline):

@@ -12,15 +12,16 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from clinics.models import Role
-from telemedicine import services
+from core.retry import with_retry
+from telemedicine.exceptions import BUSY_MESSAGE
 from telemedicine.models import Slot
-from telemedicine.retry import with_retry
 from telemedicine.selectors import booking_list, department_list, open_slot_list
 from telemedicine.serializers import (
     BookingCreateSerializer,
     BookingDetailSerializer,
     BookingSerializer,
     CompleteSerializer,
+    ConflictSerializer,
     DepartmentSerializer,
     ErrorSerializer,
     ReasonSerializer,
@@ -28,19 +29,23 @@ from telemedicine.serializers import (
     SlotQuerySerializer,
     SlotSerializer,
 )
+from telemedicine.services import bookings
+from telemedicine.services.patients import Patient
 
 
 def run_service(func, **kwargs):
-    """Call a write service, retried when the database is busy; a refusal (`core.errors`) is
-    answered by the API's exception handler with its own status."""
-    return with_retry(func, **kwargs)
+    """Call a write service, retried when the database is busy; a refusal (`core.errors`: a
+    BookingConflict, Busy) is answered by the API's exception handler with its own status and code."""
+    return with_retry(func, busy_message=BUSY_MESSAGE, **kwargs)
 
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input; the messages say what to fix."),
     403: OpenApiResponse(ErrorSerializer, description="Not the consult's doctor or consultant, or not allowed for this role."),
     404: OpenApiResponse(ErrorSerializer, description="No such consult in your reach."),
-    409: OpenApiResponse(ErrorSerializer, description="Slot full, patient already booked at that time, or the consult's state forbids it."),
+    409: OpenApiResponse(
+        ConflictSerializer, description="Slot full, patient already booked at that time, or the consult's state forbids it."
+    ),
 }
 
 
@@ -117,7 +122,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         data = BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        patient = services.Patient(
+        patient = Patient(
             name=values["patient_name"],
             sex=values["patient_sex"],
             birth_date=values.get("patient_birth_date"),
@@ -126,7 +131,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
             poverty_household=values.get("poverty_household", False),
         )
         booking = run_service(
-            services.booking_create,
+            bookings.booking_create,
             slot_id=values["slot"],
             acting_user=request.user,
             patient=patient,
@@ -160,31 +165,31 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     @extend_schema(request=None, responses=_responses(BookingSerializer, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        return self._act(services.booking_confirm)
+        return self._act(bookings.booking_confirm)
 
     @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def decline(self, request, pk=None):
-        return self._act(services.booking_decline, ReasonSerializer)
+        return self._act(bookings.booking_decline, ReasonSerializer)
 
     @extend_schema(request=None, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
-        return self._act(services.booking_start)
+        return self._act(bookings.booking_start)
 
     @extend_schema(request=CompleteSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        return self._act(services.booking_complete, CompleteSerializer)
+        return self._act(bookings.booking_complete, CompleteSerializer)
 
     @extend_schema(request=ReasonSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._act(services.booking_cancel, ReasonSerializer)
+        return self._act(bookings.booking_cancel, ReasonSerializer)
 
     @extend_schema(request=RescheduleSerializer, responses=_responses(BookingSerializer, 400, 403, 404, 409))
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
         data = RescheduleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return self._act(services.booking_reschedule, slot_id=data.validated_data["slot"], reason=data.validated_data["reason"])
+        return self._act(bookings.booking_reschedule, slot_id=data.validated_data["slot"], reason=data.validated_data["reason"])

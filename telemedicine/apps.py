@@ -29,3 +29,26 @@ class TelemedicineConfig(AppConfig):
         ]
         for key, label, url_name, role, order, icon in pages:
             register_menu_item(key=key, label=label, url_name=url_name, roles={role}, order=order, icon=icon)
+
+        from core.hashing import register_rehasher
+        from telemedicine.services.patients import patient_keys_rehash
+
+        # The no-overlap rule finds a patient by a keyed hash: recompute it when HASH_KEY is rotated.
+        register_rehasher("telemedicine.consultbooking.patient_key", patient_keys_rehash)
+
+        from notifications.access import register_inbox_role
+        from notifications.models import Channel
+        from notifications.registry import register_address_resolver
+
+        register_inbox_role(Role.CONSULTANT)
+        # A consultant has no mobile of their own: the register entry they are linked to has one.
+        register_address_resolver(Channel.SMS, lambda user: consultant_register_address(user, "mobile"), priority=200)
+        register_address_resolver(
+            Channel.WECOM, lambda user: consultant_register_address(user, "wecom_userid"), priority=200
+        )
+
+
+def consultant_register_address(user, field: str) -> str:
+    consultant = getattr(user, "consultant", None)
+    doctor = consultant.doctor if consultant is not None and consultant.doctor_id else None
+    return getattr(doctor, field, "") if doctor is not None else ""

@@ -1,4 +1,6 @@
-"""Teleconsultation settings with their defaults (config/settings.py reads them from the environment)."""
+"""Teleconsultation settings as the code uses them. The values and their defaults live in one
+place, config/settings.py (read from the environment; documented in .env.example); these only
+turn them into URLs and durations."""
 
 import datetime
 
@@ -6,24 +8,24 @@ from django.conf import settings
 
 
 def video_base_url() -> str:
-    base = getattr(settings, "TELECONSULT_VIDEO_BASE_URL", "https://meet.leye.example/")
+    base = settings.TELECONSULT_VIDEO_BASE_URL
     return base if base.endswith("/") else base + "/"
 
 
 def video_opens_before() -> datetime.timedelta:
-    return datetime.timedelta(minutes=getattr(settings, "TELECONSULT_VIDEO_OPENS_MINUTES", 10))
+    return datetime.timedelta(minutes=settings.TELECONSULT_VIDEO_OPENS_MINUTES)
 
 
 def cancel_closes_before() -> datetime.timedelta:
-    return datetime.timedelta(hours=getattr(settings, "TELECONSULT_CANCEL_CLOSES_HOURS", 2))
+    return datetime.timedelta(hours=settings.TELECONSULT_CANCEL_CLOSES_HOURS)
 
 
 def no_show_grace() -> datetime.timedelta:
-    return datetime.timedelta(minutes=getattr(settings, "TELECONSULT_NO_SHOW_GRACE_MINUTES", 30))
+    return datetime.timedelta(minutes=settings.TELECONSULT_NO_SHOW_GRACE_MINUTES)
 
 
 def slot_horizon_days() -> int:
-    return getattr(settings, "TELECONSULT_SLOT_HORIZON_DAYS", 28)
+    return settings.TELECONSULT_SLOT_HORIZON_DAYS
 
 
 # Dates a person can mean: outside them a query would only overflow the calendar.

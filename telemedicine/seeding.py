@@ -9,7 +9,7 @@ from django.db import transaction
 from clinics.models import Department, Facility
 from clinics.seeding import COUNTY_HOSPITAL_CODE
 from telemedicine.models import Consultant, WeeklyAvailability
-from telemedicine.services import slots_materialise_horizon
+from telemedicine.services.slots import slots_materialise_horizon
 
 # (department code at the county hospital, or "centre:<code>" for the first township centre),
 # synthetic name, title, demo login to link

@@ -13,7 +13,8 @@ from clinics.models import Department, Facility, Role
 from clinics.scoping import is_county_wide, scope_queryset, user_role
 from telemedicine import conf
 from telemedicine.models import ConsultBooking, Slot
-from telemedicine.services import local_day_bounds, slots_materialise
+from telemedicine.services.calendar import local_day_bounds
+from telemedicine.services.slots import slots_materialise
 
 CONSULTING_KINDS = (Facility.Kind.COUNTY_HOSPITAL, Facility.Kind.TOWNSHIP_CENTRE)
 
@@ -179,3 +180,58 @@ def report_rows(report: list[DepartmentMonth]) -> list[list]:
         for r in report
     ]
 
+
+# --- For the dashboard ----------------------------------------------------------------------
+
+
+def booking_status_labels() -> dict[str, str]:
+    return dict(ConsultBooking.Status.choices)
+
+
+def booking_counts_by_status(*, user, day: datetime.date) -> list[dict]:
+    """Consults in reach per status in the week (Monday to Sunday) holding `day`, and on `day`
+    itself: [{"status", "week", "today"}], by status code."""
+    week_start = day - datetime.timedelta(days=day.weekday())
+    start = local_day_bounds(week_start)[0]
+    end = local_day_bounds(week_start + datetime.timedelta(days=6))[1]
+    day_start, day_end = local_day_bounds(day)
+    return list(
+        booking_list(user=user)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .values("status")
+        .annotate(week=Count("id"), today=Count("id", filter=Q(starts_at__gte=day_start, starts_at__lt=day_end)))
+        .order_by("status")
+    )
+
+
+def no_show_counts(*, user, start: datetime.date, end: datetime.date) -> dict[str, int]:
+    """Consults in reach starting from `start` to the day before `end`: no-shows, and those held
+    (completed or no-show)."""
+    return (
+        booking_list(user=user)
+        .filter(starts_at__gte=local_day_bounds(start)[0], starts_at__lt=local_day_bounds(end)[0])
+        .aggregate(
+            no_shows=Count("id", filter=Q(status=ConsultBooking.Status.NO_SHOW)),
+            held=Count("id", filter=Q(status__in=[ConsultBooking.Status.COMPLETED, ConsultBooking.Status.NO_SHOW])),
+        )
+    )
+
+
+def booking_outcomes_by_week(*, user, weeks: list[datetime.date]) -> dict[str, dict[datetime.date, int]]:
+    """Consults in reach per status and local week, for the weeks starting on the Mondays `weeks`
+    (oldest first): {status: {monday: consults}}."""
+    rows = (
+        booking_list(user=user)
+        .filter(starts_at__gte=local_day_bounds(weeks[0])[0], starts_at__lt=local_day_bounds(weeks[-1] + datetime.timedelta(days=6))[1])
+        .values("starts_at", "status")
+        .order_by()
+    )
+    # Bucketing by local week in Python keeps the query the same on SQLite and PostgreSQL; the
+    # rows are the consults of a few weeks of one county's network.
+    counts: dict[str, dict[datetime.date, int]] = {}
+    for row in rows:
+        day = timezone.localtime(row["starts_at"]).date()
+        week = day - datetime.timedelta(days=day.weekday())
+        by_week = counts.setdefault(row["status"], {})
+        by_week[week] = by_week.get(week, 0) + 1
+    return counts

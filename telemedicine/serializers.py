@@ -162,3 +162,20 @@ class CompleteSerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+# The codes of a teleconsult 409 (BookingConflict's, and core.retry's Busy).
+CONFLICT_CODES = ["slot_full", "slot_withdrawn", "consultant_on_leave", "patient_overlap", "invalid_transition", "busy"]
+
+
+class ConflictSerializer(ErrorSerializer):
+    """A 409: the request collides with the current state (`core.errors.Conflict`)."""
+
+    code = serializers.ChoiceField(
+        choices=CONFLICT_CODES,
+        help_text=_("Why: the slot is full or withdrawn, the consultant is on leave, the patient is booked at an "
+                    "overlapping time, the consult's state does not allow the step, or the database stayed busy."),
+    )
+    state = serializers.CharField(
+        required=False, help_text=_("For invalid_transition: the consult's status now.")
+    )

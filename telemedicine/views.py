@@ -16,11 +16,12 @@ from django.views.decorators.http import require_POST
 
 from clinics.models import Role
 from clinics.scoping import user_role
-from telemedicine import services
-from telemedicine.exceptions import BookingConflict
+from core.errors import DomainError
+from core.retry import with_retry
+from telemedicine import conf
+from telemedicine.exceptions import BUSY_MESSAGE
 from telemedicine.forms import BookingForm, OutcomeForm, SlotSearchForm
 from telemedicine.models import ConsultBooking, Slot
-from telemedicine.retry import with_retry
 from telemedicine.selectors import (
     booking_by_room_token,
     booking_get,
@@ -29,12 +30,18 @@ from telemedicine.selectors import (
     open_slot_list,
     room_access,
 )
+from telemedicine.services import bookings
+from telemedicine.services.flow import BOOKING_FLOW
+from telemedicine.services.patients import Patient
+
+Status = ConsultBooking.Status
 
 
 def _attempt(request, func, form=None, **kwargs):
-    """Run a service; show a refusal on the form or as a message. Returns the result or None."""
+    """Run a service (retried while the database is busy); show a refusal on the form or as a
+    message. Returns the result or None."""
     try:
-        return with_retry(func, **kwargs)
+        return with_retry(func, busy_message=BUSY_MESSAGE, **kwargs)
     except ValidationError as exc:
         if form is not None and hasattr(exc, "error_dict"):
             for field, errors in exc.message_dict.items():
@@ -42,7 +49,7 @@ def _attempt(request, func, form=None, **kwargs):
         else:
             for message in exc.messages:
                 messages.error(request, message)
-    except BookingConflict as exc:
+    except DomainError as exc:  # a BookingConflict (409), or Busy after the retries
         if form is not None:
             form.add_error(None, exc.message)
         else:
@@ -103,7 +110,7 @@ def book(request, slot_id):
     form = BookingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        patient = services.Patient(
+        patient = Patient(
             name=data["patient_name"],
             sex=data["patient_sex"],
             birth_date=data["patient_birth_date"],
@@ -113,7 +120,7 @@ def book(request, slot_id):
         )
         booking = _attempt(
             request,
-            services.booking_create,
+            bookings.booking_create,
             form=form,
             slot_id=slot.pk,
             acting_user=request.user,
@@ -129,18 +136,19 @@ def book(request, slot_id):
 
 
 def _actions(request, booking) -> dict:
+    """The buttons the page shows: the steps the booking's state allows (services.flow) to this side."""
     user = request.user
     is_doctor = booking.doctor.user_id == user.pk
     is_consultant = booking.consultant.user_id == user.pk
-    open_ = booking.status in ConsultBooking.OPEN
-    changeable = open_ and timezone.now() <= booking.starts_at - services.conf.cancel_closes_before()
+    can = BOOKING_FLOW.can
+    in_time = timezone.now() <= booking.starts_at - conf.cancel_closes_before()
     return {
-        "can_confirm": is_consultant and booking.status == ConsultBooking.Status.REQUESTED,
-        "can_decline": is_consultant and open_,
-        "can_start": is_consultant and booking.status == ConsultBooking.Status.CONFIRMED,
-        "can_complete": is_consultant and booking.status == ConsultBooking.Status.IN_PROGRESS,
-        "can_cancel": (is_doctor or is_consultant) and changeable,
-        "can_reschedule": is_doctor and changeable,
+        "can_confirm": is_consultant and can(booking, Status.CONFIRMED),
+        "can_decline": is_consultant and can(booking, Status.DECLINED),
+        "can_start": is_consultant and can(booking, Status.IN_PROGRESS),
+        "can_complete": is_consultant and can(booking, Status.COMPLETED),
+        "can_cancel": (is_doctor or is_consultant) and can(booking, Status.CANCELLED) and in_time,
+        "can_reschedule": is_doctor and can(booking, Status.REQUESTED) and in_time,
     }
 
 
@@ -179,25 +187,25 @@ def _next_url(request) -> str | None:
 @login_required
 @require_POST
 def confirm(request, pk):
-    return _post_action(request, pk, services.booking_confirm, _("Consult confirmed."))
+    return _post_action(request, pk, bookings.booking_confirm, _("Consult confirmed."))
 
 
 @login_required
 @require_POST
 def start(request, pk):
-    return _post_action(request, pk, services.booking_start, _("Consult started."))
+    return _post_action(request, pk, bookings.booking_start, _("Consult started."))
 
 
 @login_required
 @require_POST
 def decline(request, pk):
-    return _post_action(request, pk, services.booking_decline, _("Consult declined."), reason=request.POST.get("reason", ""))
+    return _post_action(request, pk, bookings.booking_decline, _("Consult declined."), reason=request.POST.get("reason", ""))
 
 
 @login_required
 @require_POST
 def cancel(request, pk):
-    return _post_action(request, pk, services.booking_cancel, _("Consult cancelled."), reason=request.POST.get("reason", ""))
+    return _post_action(request, pk, bookings.booking_cancel, _("Consult cancelled."), reason=request.POST.get("reason", ""))
 
 
 @login_required
@@ -209,7 +217,7 @@ def reschedule(request, pk):
             messages.error(request, _("Choose a time slot."))
         else:
             done = _attempt(
-                request, services.booking_reschedule, booking=booking, slot_id=int(slot_id),
+                request, bookings.booking_reschedule, booking=booking, slot_id=int(slot_id),
                 reason=request.POST.get("reason", ""), acting_user=request.user,
             )
             if done is not None:
@@ -227,7 +235,7 @@ def outcome(request, pk):
         raise PermissionDenied(_("Only the consultant of this consult can record its outcome."))
     form = OutcomeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        done = _attempt(request, services.booking_complete, form=form, booking=booking, acting_user=request.user, **form.cleaned_data)
+        done = _attempt(request, bookings.booking_complete, form=form, booking=booking, acting_user=request.user, **form.cleaned_data)
         if done is not None:
             messages.success(request, _("Outcome recorded; the village doctor has been notified."))
             return redirect("telemedicine:booking_detail", pk=pk)
@@ -242,7 +250,7 @@ def schedule(request):
         day = datetime.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         day = timezone.localdate()
-    if not services.conf.plausible_day(day):
+    if not conf.plausible_day(day):
         day = timezone.localdate()
     bookings = list(consultant_day(user=request.user, day=day))
     return render(

@@ -238,7 +238,7 @@ def test_a_notification_mobile_is_stored_in_ascii(roles):
 
 
 def test_a_teleconsult_patients_full_width_id_number_is_normalised():
-    from telemedicine.services import Patient, clean_patient
+    from telemedicine.services.patients import Patient, clean_patient
 
     number = a_valid_id()
     patient = clean_patient(Patient(name="黄某", sex="M", id_number=number.translate(FULL_WIDTH)))
@@ -296,7 +296,7 @@ def test_a_doctor_with_an_impossible_birth_date_is_refused(born, code):
     ("born", "code"), [(datetime.date(2099, 6, 15), "birth_future"), (datetime.date(1899, 6, 15), "birth_too_early")]
 )
 def test_a_teleconsult_patient_with_an_impossible_birth_date_is_refused(born, code):
-    from telemedicine.services import Patient, clean_patient
+    from telemedicine.services.patients import Patient, clean_patient
 
     with pytest.raises(ValidationError) as excinfo:
         clean_patient(Patient(name="黄某", sex="F", birth_date=born), today=datetime.date(2026, 12, 2))

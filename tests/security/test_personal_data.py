@@ -13,7 +13,7 @@ from clinics.settlements.services import settlements_import
 from core.tabular import csv_text
 from staffing.importing import IMPORT_COLUMNS, doctors_import
 from staffing.models import Doctor, keyed_hash
-from telemedicine import services as tele_services
+from telemedicine.services import bookings as tele_services
 from tests.conftest import api_as
 from tests.factories import make_id_number
 from tests.security.inspect import leaks, response_text

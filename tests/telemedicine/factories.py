@@ -6,7 +6,8 @@ import factory
 
 from clinics.models import Department, Facility, Role
 from telemedicine.models import Consultant, Slot, WeeklyAvailability
-from telemedicine.services import Patient, local_dt
+from telemedicine.services.calendar import local_dt
+from telemedicine.services.patients import Patient
 from tests.factories import FacilityFactory, PostingFactory, make_user
 
 

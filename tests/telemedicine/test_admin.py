@@ -53,3 +53,43 @@ def test_booking_admin_is_read_only_masked_and_scoped(client, county_admin, doct
     insider = make_user(Role.TOWNSHIP_ADMIN, township=doctor_user.scope.facility.township, username="home_town")
     client.force_login(insider)
     assert "韦小兰" in client.get("/admin/telemedicine/consultbooking/").content.decode()
+
+
+def test_withdrawing_a_slot_in_admin_goes_through_the_audited_service(client, county_admin, doctor_user, slot):
+    api_as(doctor_user).post("/api/v1/teleconsult/bookings/", booking_payload(slot), format="json")
+    client.force_login(county_admin)
+    response = client.post(f"/admin/telemedicine/slot/{slot.pk}/change/", {"is_withdrawn": "on"}, follow=True)
+    assert response.status_code == 200
+    assert Slot.objects.get(pk=slot.pk).is_withdrawn
+    entry = AuditEntry.objects.get(content_type=ContentType.objects.get_for_model(Slot), action="teleconsult.slot.update")
+    assert entry.actor == county_admin and entry.changes == {"is_withdrawn": [False, True]}
+    assert "有 1 个未完成的会诊落在停诊时间内" in response.content.decode()
+
+
+def test_a_township_admin_cannot_withdraw_another_townships_slot(db, roles, slot):
+    from django.core.exceptions import ValidationError
+
+    from telemedicine.services.slots import slot_withdrawn_set
+
+    outsider = make_user(Role.TOWNSHIP_ADMIN, township=TownshipFactory(), username="far_town")
+    with pytest.raises(ValidationError):
+        slot_withdrawn_set(slot=slot, withdrawn=True, acting_user=outsider)
+    assert not Slot.objects.get(pk=slot.pk).is_withdrawn
+    assert not AuditEntry.objects.filter(action="teleconsult.slot.update").exists()
+
+
+def test_saving_a_booking_in_admin_writes_nothing(client, county_admin, doctor_user, slot):
+    api_as(doctor_user).post("/api/v1/teleconsult/bookings/", booking_payload(slot), format="json")
+    booking = ConsultBooking.objects.get()
+    client.force_login(county_admin)
+    url = f"/admin/telemedicine/consultbooking/{booking.pk}/change/"
+    # a service moves the booking on while the admin's form is open
+    ConsultBooking.objects.filter(pk=booking.pk).update(status="cancelled", cancel_reason="患者好转")
+    response = client.post(url, {
+        "events-TOTAL_FORMS": "1", "events-INITIAL_FORMS": "1", "events-MIN_NUM_FORMS": "0", "events-MAX_NUM_FORMS": "1000",
+        "outcome-TOTAL_FORMS": "0", "outcome-INITIAL_FORMS": "0", "outcome-MIN_NUM_FORMS": "0", "outcome-MAX_NUM_FORMS": "1",
+        "events-0-id": str(booking.events.get().pk), "events-0-booking": str(booking.pk),
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    stored = ConsultBooking.objects.get(pk=booking.pk)
+    assert (stored.status, stored.cancel_reason) == ("cancelled", "患者好转")

@@ -9,8 +9,8 @@ from django.contrib.contenttypes.models import ContentType
 from clinics.models import Department
 from core.models import AuditEntry
 from notifications.models import Notification
-from telemedicine import services
 from telemedicine.models import BookingEvent, ConsultBooking, Slot
+from telemedicine.services.sweeps import bookings_sweep_past
 from telemedicine.tasks import sweep_past_consults_task
 from tests.conftest import api_as
 from tests.telemedicine.conftest import NOW, TOMORROW
@@ -212,7 +212,7 @@ def test_in_progress_is_not_marked_no_show(booking, consultant, clock):
     clock.move_to(booking.starts_at)
     act(consultant.user, booking, "start")
     clock.move_to(booking.ends_at + datetime.timedelta(hours=3))
-    assert services.bookings_sweep_past().no_show == 0
+    assert bookings_sweep_past().no_show == 0
 
 
 def test_cancelled_place_can_be_booked_again(booking, doctor_user, slot):

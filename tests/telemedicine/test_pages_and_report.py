@@ -60,7 +60,7 @@ def test_phone_only_clinic_sees_the_reason(client, db, roles, consultant, clock)
 
 
 def test_doctor_reschedules_from_the_page(client, doctor_user, consultant, clock):
-    from telemedicine.services import slots_materialise
+    from telemedicine.services.slots import slots_materialise
 
     weekly(consultant, 2, "09:00", "11:00", minutes=60)
     slots_materialise(start=TOMORROW, end=TOMORROW)
@@ -118,7 +118,7 @@ def test_report_per_department_and_month_with_xlsx(client, county_admin, doctor_
     consult.post(f"/api/v1/teleconsult/bookings/{ids[0]}/start/")
     consult.post(f"/api/v1/teleconsult/bookings/{ids[0]}/complete/", {"findings": "x", "advice": "y"})
     clock.move_to(datetime.datetime(2026, 12, 2, 20, 0, tzinfo=SHANGHAI))
-    from telemedicine.services import bookings_sweep_past
+    from telemedicine.services.sweeps import bookings_sweep_past
 
     bookings_sweep_past()
 

@@ -5,8 +5,9 @@ import datetime
 import pytest
 
 from staffing.rosters.models import CalendarYear, HolidayDay
-from telemedicine import services
 from telemedicine.models import AvailabilityException, ConsultBooking, Slot
+from telemedicine.services.availability import availability_delete, exception_delete, exception_save
+from telemedicine.services.slots import slots_materialise
 from telemedicine.tasks import materialise_slots_task
 from tests.conftest import api_as
 from tests.factories import DoctorFactory, PostingFactory
@@ -28,38 +29,38 @@ def test_weekly_availability_becomes_slots(consultant, clock):
     weekly(consultant, 2, "09:00", "10:00", minutes=20, places=2)
     weekly(consultant, 2, "15:00", "15:50", minutes=25)  # 15:00, 15:25 (15:50 end fits exactly)
 
-    report = services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=6))
+    report = slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=6))
 
     slots = Slot.objects.order_by("starts_at")
     assert local_times(slots) == ["12-02 09:00", "12-02 09:20", "12-02 09:40", "12-02 15:00", "12-02 15:25"]
     assert [s.places for s in slots][:3] == [2, 2, 2]
     assert report.created == 5
     # idempotent
-    assert services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=6)).created == 0
+    assert slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=6)).created == 0
 
 
 def test_effective_dates_bound_the_slots(consultant, clock):
     weekly(consultant, 2, valid_from=datetime.date(2026, 12, 9), valid_until=datetime.date(2026, 12, 9))
-    services.slots_materialise(start=WEDNESDAY, end=datetime.date(2026, 12, 20))
+    slots_materialise(start=WEDNESDAY, end=datetime.date(2026, 12, 20))
     assert {s.starts_at.date() for s in Slot.objects.all()} == {datetime.date(2026, 12, 9)}
 
 
 def test_exception_withdraws_slots_and_deleting_it_reopens(consultant, clock):
     weekly(consultant, 2, "09:00", "10:00")
-    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY)
+    slots_materialise(start=WEDNESDAY, end=WEDNESDAY)
     exception = AvailabilityException(
         consultant=consultant, date=WEDNESDAY, start_time=datetime.time(9, 20), end_time=datetime.time(9, 40), reason="院内会议"
     )
-    report = services.exception_save(exception=exception, acting_user=None)
+    report = exception_save(exception=exception, acting_user=None)
     assert report.withdrawn == 1
     assert local_times(Slot.objects.filter(is_withdrawn=False).order_by("starts_at")) == ["12-02 09:00", "12-02 09:40"]
-    services.exception_delete(exception=exception, acting_user=None)
+    exception_delete(exception=exception, acting_user=None)
     assert Slot.objects.filter(is_withdrawn=True).count() == 0
 
 
 def test_whole_day_exception(consultant, clock):
     weekly(consultant, 2, "09:00", "10:00")
-    services.exception_save(
+    exception_save(
         exception=AvailabilityException(consultant=consultant, date=WEDNESDAY, kind="leave", reason="年假"), acting_user=None
     )
     assert not Slot.objects.filter(is_withdrawn=False).exists()
@@ -70,7 +71,7 @@ def test_public_holiday_has_no_slots(consultant, clock):
     HolidayDay.objects.create(date=WEDNESDAY, kind=HolidayDay.Kind.HOLIDAY, name="测试假日")
     weekly(consultant, 2)
     weekly(consultant, 3)
-    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
+    slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
     assert {s.starts_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).date() for s in Slot.objects.all()} == {
         datetime.date(2026, 12, 3)
     }
@@ -84,16 +85,16 @@ def test_consultant_on_approved_leave_has_no_slots(consultant, clock):
     approved_leave(doctor, posting.facility, WEDNESDAY, kind="training")
     weekly(consultant, 2)
     weekly(consultant, 3)
-    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
+    slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
     assert all(s.starts_at.day == 3 for s in Slot.objects.all()) and Slot.objects.exists()
 
 
 def test_booked_slot_is_withdrawn_but_keeps_its_booking(consultant, doctor_user, clock):
     availability = weekly(consultant, 2, "09:00", "09:20")
-    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY)
+    slots_materialise(start=WEDNESDAY, end=WEDNESDAY)
     slot = Slot.objects.get()
     api_as(doctor_user).post("/api/v1/teleconsult/bookings/", booking_payload(slot), format="json")
-    services.availability_delete(availability=availability, acting_user=None)
+    availability_delete(availability=availability, acting_user=None)
     slot.refresh_from_db()
     assert slot.is_withdrawn and slot.booked == 1
     assert ConsultBooking.objects.get().status == "requested"
@@ -134,9 +135,9 @@ def test_moving_an_exception_gives_the_old_day_back(consultant, clock):
     weekly(consultant, 2, "09:00", "10:00")
     weekly(consultant, 3, "09:00", "10:00")
     exception = AvailabilityException(consultant=consultant, date=WEDNESDAY, reason="外出会议")
-    services.exception_save(exception=exception, acting_user=None)
-    services.slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
+    exception_save(exception=exception, acting_user=None)
+    slots_materialise(start=WEDNESDAY, end=WEDNESDAY + datetime.timedelta(days=1))
     exception.date = WEDNESDAY + datetime.timedelta(days=1)
-    services.exception_save(exception=exception, acting_user=None)
+    exception_save(exception=exception, acting_user=None)
     open_days = {s.starts_at.astimezone(datetime.timezone(datetime.timedelta(hours=8))).day for s in Slot.objects.filter(is_withdrawn=False)}
     assert open_days == {2}
