@@ -1,14 +1,15 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyMixin, ScopedAdmin
+from clinics import services
+from clinics.admin_base import AuditHistoryMixin, ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Department, Facility, Township, UserScope
 from clinics.roles import role_assign
 from core.models import AuditEntry
 
 
 @admin.register(Township)
-class TownshipAdmin(ScopedAdmin):
+class TownshipAdmin(ServiceRefusalMixin, ScopedAdmin):
     facility_path = None
     list_display = ["code", "name", "kind"]
     list_filter = ["kind"]
@@ -19,6 +20,9 @@ class TownshipAdmin(ScopedAdmin):
 
         return township_list(user=request.user)
 
+    def save_model(self, request, obj, form, change):
+        services.township_save(township=obj, acting_user=request.user)
+
 
 class DepartmentInline(admin.TabularInline):
     model = Department
@@ -27,7 +31,7 @@ class DepartmentInline(admin.TabularInline):
 
 
 @admin.register(Facility)
-class FacilityAdmin(ScopedAdmin):
+class FacilityAdmin(ServiceRefusalMixin, ScopedAdmin):
     list_display = [
         "code", "name", "kind", "township", "village_kind", "telemedicine_enabled",
         "settlement_enabled", "is_active", "target_doctors", "is_demo",
@@ -43,14 +47,28 @@ class FacilityAdmin(ScopedAdmin):
         (_("Opening hours"), {"fields": [("morning_start", "morning_end"), ("afternoon_start", "afternoon_end")]}),
     ]
 
+    def save_model(self, request, obj, form, change):
+        services.facility_save(facility=obj, acting_user=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        """The departments inline: each added, changed or removed department through its service."""
+        rows = formset.save(commit=False)
+        for department in formset.deleted_objects:
+            services.department_delete(department=department, acting_user=request.user)
+        for department in rows:
+            services.department_save(department=department, acting_user=request.user)
+
 
 @admin.register(Department)
-class DepartmentAdmin(ScopedAdmin):
+class DepartmentAdmin(ServiceRefusalMixin, ScopedAdmin):
     list_display = ["name", "code", "facility", "is_active"]
     list_filter = ["is_active", "facility__kind"]
     search_fields = ["name", "code", "facility__name"]
     list_select_related = ["facility"]
     autocomplete_fields = ["facility"]
+
+    def save_model(self, request, obj, form, change):
+        services.department_save(department=obj, acting_user=request.user)
 
 
 @admin.register(UserScope)
