@@ -1,7 +1,7 @@
 from django.db.models import QuerySet
 
-from clinics.models import Department, Facility, Township
-from clinics.scoping import is_county_wide, scope_facilities, user_role
+from clinics.models import Department, Township
+from clinics.scoping import is_county_wide, user_role
 
 
 def township_list(*, user) -> QuerySet:
@@ -10,10 +10,6 @@ def township_list(*, user) -> QuerySet:
     if is_county_wide(user):
         return Township.objects.all()
     return Township.objects.filter(pk=user.scope.township_id)
-
-
-def facility_list(*, user) -> QuerySet:
-    return scope_facilities(Facility.objects.select_related("township"), user)
 
 
 def department_list(*, active_only: bool = True) -> QuerySet:

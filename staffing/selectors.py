@@ -10,15 +10,9 @@ from clinics.scoping import scope_facilities, user_role
 from staffing.models import Doctor, Posting
 from staffing.reach import in_force_on, scope_doctors
 
-LICENCE_WARNING_DAYS = 90
-
 
 def today() -> datetime.date:
     return timezone.localdate()
-
-
-def active_postings_on(day: datetime.date) -> QuerySet:
-    return Posting.objects.filter(in_force_on(day), doctor__status=Doctor.Status.ACTIVE)
 
 
 def clinic_coverage_list(*, user, day: datetime.date | None = None) -> QuerySet:
@@ -62,13 +56,4 @@ def doctors_posted(*, facility_ids, start: datetime.date, end: datetime.date) ->
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
         .select_related("doctor", "facility")
         .order_by("facility_id", "doctor_id", "start_date")
-    )
-
-
-def licence_expiring(*, within_days: int = LICENCE_WARNING_DAYS, day: datetime.date | None = None) -> QuerySet:
-    day = day or today()
-    return Doctor.objects.filter(
-        status=Doctor.Status.ACTIVE,
-        licence_expiry__isnull=False,
-        licence_expiry__lte=day + datetime.timedelta(days=within_days),
     )
