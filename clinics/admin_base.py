@@ -2,43 +2,14 @@
 shown on each object's history page."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
-from django.utils.translation import gettext as _
 
 from clinics.models import Facility
 from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, scoper_for
+from core.admin import AuditHistoryMixin
 from core.audit import audit_bulk, audit_record
-from core.models import AuditEntry
-
-
-class AuditHistoryMixin:
-    """The object's "history" page lists its AuditEntry rows (who, when, what, why)."""
-
-    def history_view(self, request, object_id, extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None or not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        entries = (
-            AuditEntry.objects.filter(content_type=ContentType.objects.get_for_model(self.model), object_id=str(obj.pk))
-            .select_related("actor")
-            .order_by("-at", "-id")[:500]
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Audit trail: %(object)s") % {"object": obj},
-            "subtitle": None,
-            "object": obj,
-            "entries": entries,
-            "opts": self.model._meta,
-            "app_label": self.model._meta.app_label,
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, "admin/clinics/audit_history.html", context)
 
 
 class ServiceRefusalMixin:

@@ -16,6 +16,11 @@ class ClinicsConfig(AppConfig):
         register_scoper(Department, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
         register_scoper(get_user_model(), scope_users)
 
+        from clinics.scoping import is_county_wide
+        from notifications.access import register_manager_check
+
+        register_manager_check(is_county_wide)  # county-wide roles manage the outbox in the admin
+
 
 def scope_users(queryset, user):
     """Accounts a user may link a row to (a doctor's login, a consultant's): those whose role and

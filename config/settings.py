@@ -337,14 +337,26 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "cunyi@localhost")
 # Notifications: outbox retries and the SMS backend (console log by default, or the HTTP gateway).
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 6)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 60)
+NOTIFICATIONS_RETRY_MAX_SECONDS = env_int("NOTIFICATIONS_RETRY_MAX_SECONDS", 6 * 3600)
 NOTIFICATIONS_CLAIM_LEASE_SECONDS = env_int("NOTIFICATIONS_CLAIM_LEASE_SECONDS", 300)
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 100)
+NOTIFICATIONS_DISPATCH_TIME_BUDGET_SECONDS = env_int("NOTIFICATIONS_DISPATCH_TIME_BUDGET_SECONDS", 50)
+# {channel code: dotted backend class} replacing a registered channel's backend (tests plug in fakes).
+NOTIFICATIONS_CHANNEL_BACKENDS: dict[str, str] = {}
 NOTIFICATIONS_DISPATCH_ON_COMMIT = env_bool("NOTIFICATIONS_DISPATCH_ON_COMMIT", True)
 NOTIFICATIONS_SMS_BACKEND = env_str("NOTIFICATIONS_SMS_BACKEND", "notifications.channels.ConsoleSMSBackend")
 SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_KEY = env_str("SMS_GATEWAY_KEY", "")
 SMS_GATEWAY_TEMPLATE_ID = env_str("SMS_GATEWAY_TEMPLATE_ID", "")
 SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10)
+# 企业微信 (WeChat Work) application messages: the channel is used once corp id, agent id and secret
+# are all set. The access token is cached in CACHES["default"] (Redis when CACHE_URL is set, so
+# every worker shares one).
+WECOM_CORP_ID = env_str("WECOM_CORP_ID", "")
+WECOM_AGENT_ID = env_str("WECOM_AGENT_ID", "")
+WECOM_SECRET = env_str("WECOM_SECRET", "")
+WECOM_API_BASE = env_str("WECOM_API_BASE", "https://qyapi.weixin.qq.com")
+WECOM_TIMEOUT = env_int("WECOM_TIMEOUT", 10)
 
 # --- Domain settings ------------------------------------------------------------------------
 CUNYI_DEMO_PASSWORD = env_str("CUNYI_DEMO_PASSWORD", "cunyi-demo-2026")

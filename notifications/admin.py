@@ -3,23 +3,54 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from clinics.admin_base import ScopedAdmin
+from core.admin import AuditHistoryMixin
+from core.audit import audit_bulk, audit_record
 from core.validators import mask_mobile
+from notifications import registry
+from notifications.access import may_manage
 from notifications.channels import mask_address, mask_email
 from notifications.default_templates import DEFAULT_TEMPLATES
 from notifications.models import Notification, NotificationPreference, NotificationTemplate
-from notifications.services import cancel_pending_rows, check_template_source, notification_retry
+from notifications.services import (
+    cancel_pending_rows,
+    channel_switches,
+    check_template_source,
+    notification_retry,
+    preference_update,
+)
 
 
-class CountyOnlyAdmin(ScopedAdmin):
-    """Notifications are not tied to a facility: only county-wide roles manage them."""
+class ManagersOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """Notifications are not tied to a facility: only the roles registered as managers
+    (notifications.access: county-wide roles) see or add them, whatever permissions a group holds."""
 
-    facility_path = None
-    county_only = True
+    list_per_page = 50
+    # Looked up from the URL, these would confirm a guessed value by the result count.
+    secret_lookups = frozenset({"address", "claim_token", "dedupe_key", "external_id", "mobile", "email"})
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset if may_manage(request.user) else queryset.none()
+
+    def has_add_permission(self, request, *args):
+        return may_manage(request.user) and super().has_add_permission(request, *args)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if self.secret_lookups.intersection(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="admin.delete", target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        audit_bulk(actor=request.user, action="admin.delete", targets=queryset)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Notification)
-class NotificationAdmin(CountyOnlyAdmin):
+class NotificationAdmin(ManagersOnlyAdmin):
     list_display = ["id", "kind", "recipient", "channel", "masked_address", "status", "attempts", "due_at",
                     "sent_at", "short_error"]  # fmt: skip
     list_filter = ["status", "channel", "kind"]
@@ -87,7 +118,7 @@ class NotificationTemplateForm(forms.ModelForm):
 
 
 @admin.register(NotificationTemplate)
-class NotificationTemplateAdmin(CountyOnlyAdmin):
+class NotificationTemplateAdmin(ManagersOnlyAdmin):
     form = NotificationTemplateForm
     list_display = ["kind", "subject", "is_active", "updated_at"]
     list_filter = ["is_active"]
@@ -103,13 +134,68 @@ class NotificationTemplateAdmin(CountyOnlyAdmin):
         return False
 
 
+class PreferenceAdminForm(forms.ModelForm):
+    """The addresses, and one switch per registered channel (saved through preference_update)."""
+
+    class Meta:
+        model = NotificationPreference
+        fields = ["user", "mobile", "email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.instance.user if self.instance.user_id else None
+        current = channel_switches(user=user) if user is not None else {}
+        for spec in registry.switchable_channels():
+            self.fields[f"{spec.code}_enabled"] = forms.BooleanField(
+                label=spec.preference_label or spec.label, required=False,
+                initial=current.get(spec.code, spec.enabled_by_default),
+            )  # fmt: skip
+
+
+class ChannelsOffFilter(admin.SimpleListFilter):
+    title = _("channel switched off")
+    parameter_name = "off"
+
+    def lookups(self, request, model_admin):
+        return [(spec.code, spec.label) for spec in registry.switchable_channels()]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                user__channel_preferences__channel=self.value(), user__channel_preferences__enabled=False
+            )
+        return queryset
+
+
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(CountyOnlyAdmin):
-    list_display = ["user", "email_enabled", "sms_enabled", "masked_mobile", "masked_email", "updated_at"]
-    list_filter = ["email_enabled", "sms_enabled"]
+class NotificationPreferenceAdmin(ManagersOnlyAdmin):
+    form = PreferenceAdminForm
+    list_display = ["user", "channels_display", "masked_mobile", "masked_email", "updated_at"]
+    list_filter = [ChannelsOffFilter]
     search_fields = ["user__username"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("user__channel_preferences")
+
+    def get_fields(self, request, obj=None):
+        return ["user", *[f"{spec.code}_enabled" for spec in registry.switchable_channels()], "mobile", "email"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        switches = {f"{spec.code}_enabled": data.get(f"{spec.code}_enabled", False) for spec in registry.switchable_channels()}
+        saved = preference_update(user=data["user"], acting_user=request.user, mobile=data.get("mobile", ""),
+                                  email=data.get("email", ""), **switches)  # fmt: skip
+        obj.pk = saved.pk
+
+    @admin.display(description=_("channels"))
+    def channels_display(self, obj):
+        chosen = {row.channel: row.enabled for row in obj.user.channel_preferences.all()}
+        return " · ".join(
+            f"{spec.label}{'✓' if chosen.get(spec.code, spec.enabled_by_default) else '✗'}"
+            for spec in registry.switchable_channels()
+        )
 
     @admin.display(description=_("mobile for SMS"))
     def masked_mobile(self, obj):

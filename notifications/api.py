@@ -50,7 +50,8 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["notifications"])
 class PreferenceView(APIView):
-    """How the signed-in user is reached: e-mail and SMS on or off, and the addresses to use."""
+    """How the signed-in user is reached: each registered channel on or off (`<code>_enabled`), and
+    the addresses to use instead of the register's."""
 
     @extend_schema(responses=PreferenceSerializer)
     def get(self, request):
@@ -62,8 +63,8 @@ class PreferenceView(APIView):
         serializer = PreferenceSerializer(current, data=request.data, partial=request.method == "PATCH")
         serializer.is_valid(raise_exception=True)
         data = {**PreferenceSerializer(current).data, **serializer.validated_data}
-        preference = preference_update(user=request.user, acting_user=request.user, **data)
-        return Response(PreferenceSerializer(preference).data, status=status.HTTP_200_OK)
+        preference_update(user=request.user, acting_user=request.user, **data)
+        return Response(PreferenceSerializer(preference_get(user=request.user)).data, status=status.HTTP_200_OK)
 
     @extend_schema(request=PreferenceSerializer, responses=PreferenceSerializer)
     def patch(self, request):

@@ -8,14 +8,8 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self):
-        from clinics.models import Role
-        from core.portal import register_menu_item
+        from notifications import wecom
+        from notifications.channels import register_builtin_channels
 
-        register_menu_item(
-            key="inbox",
-            label=_("Messages"),
-            url_name="notifications:inbox",
-            roles={Role.VILLAGE_DOCTOR, Role.CONSULTANT},
-            order=10,
-            icon="✉",
-        )
+        register_builtin_channels()
+        wecom.register()

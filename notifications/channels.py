@@ -1,30 +1,25 @@
-"""Channel backends: each sends one notification to its address or raises ChannelError.
-
-The backend of each channel is named in settings (`NOTIFICATIONS_CHANNEL_BACKENDS`, and
-`NOTIFICATIONS_SMS_BACKEND` for SMS), so a deployment plugs in its SMS gateway and tests plug in
-a fake. Addresses never reach the logs in full."""
+"""The built-in channels: the inbox, e-mail (Django's EMAIL_BACKEND) and SMS (a console logger by
+default, or an HTTPS gateway). Each backend sends one notification to its address or raises
+ChannelError; `register_builtin_channels` puts them in the registry (notifications.registry), where
+the WeChat Work channel (notifications.wecom) and any other join them. Addresses never reach the
+logs in full."""
 
 import json
 import logging
 import urllib.error
 import urllib.request
 
+from django.conf import settings
 from django.core.mail import send_mail
-from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from core.validators import mask_mobile
-from notifications import conf
 from notifications.models import Channel
+from notifications.registry import ChannelError, backend_for, mask_address, register_address_resolver, register_channel
+
+__all__ = ["ChannelError", "backend_for", "mask_address", "mask_email", "register_builtin_channels"]
 
 logger = logging.getLogger(__name__)
-
-
-class ChannelError(Exception):
-    """Sending failed. `permanent` errors (no address, a rejected number) are not retried."""
-
-    def __init__(self, message: str, *, permanent: bool = False):
-        super().__init__(message)
-        self.permanent = permanent
 
 
 def mask_email(value: str) -> str:
@@ -32,14 +27,6 @@ def mask_email(value: str) -> str:
         return "*" * len(value or "")
     local, _at, domain = value.partition("@")
     return f"{local[:1]}***@{domain}"
-
-
-def mask_address(channel: str, address: str) -> str:
-    if channel == Channel.SMS:
-        return mask_mobile(address)
-    if channel == Channel.EMAIL:
-        return mask_email(address)
-    return address
 
 
 class InAppBackend:
@@ -76,10 +63,10 @@ class HttpGatewaySMSBackend:
     accepted, should a crashed worker's claim be sent again."""
 
     def __init__(self, *, url: str | None = None, key: str | None = None, template_id: str | None = None, timeout=None):
-        self.url = url if url is not None else conf.get("SMS_GATEWAY_URL")
-        self.key = key if key is not None else conf.get("SMS_GATEWAY_KEY")
-        self.template_id = template_id if template_id is not None else conf.get("SMS_GATEWAY_TEMPLATE_ID")
-        self.timeout = float(timeout if timeout is not None else conf.get("SMS_GATEWAY_TIMEOUT"))
+        self.url = url if url is not None else settings.SMS_GATEWAY_URL
+        self.key = key if key is not None else settings.SMS_GATEWAY_KEY
+        self.template_id = template_id if template_id is not None else settings.SMS_GATEWAY_TEMPLATE_ID
+        self.timeout = float(timeout if timeout is not None else settings.SMS_GATEWAY_TIMEOUT)
 
     def send(self, notification) -> None:
         if not self.url:
@@ -117,15 +104,23 @@ class HttpGatewaySMSBackend:
         logger.info("SMS to %s accepted by the gateway (%s)", masked, answer.get("message_id", "-"))
 
 
-DEFAULT_BACKENDS = {
-    Channel.IN_APP: "notifications.channels.InAppBackend",
-    Channel.EMAIL: "notifications.channels.EmailBackend",
-}
+def account_email(user) -> str:
+    """The last resort for e-mail: the address on the user's account."""
+    return getattr(user, "email", "") or ""
 
 
-def backend_for(channel: str):
-    overrides = conf.get("NOTIFICATIONS_CHANNEL_BACKENDS") or {}
-    dotted = overrides.get(channel) or (
-        conf.get("NOTIFICATIONS_SMS_BACKEND") if channel == Channel.SMS else DEFAULT_BACKENDS[channel]
-    )
-    return import_string(dotted)()
+def register_builtin_channels() -> None:
+    register_channel(
+        code=Channel.IN_APP, label=_("In-app inbox"), backend="notifications.channels.InAppBackend", always_on=True,
+        order=0,
+    )  # fmt: skip
+    register_channel(
+        code=Channel.EMAIL, label=_("E-mail"), preference_label=_("Send me e-mail"),
+        backend="notifications.channels.EmailBackend", own_address="email", mask=mask_email, order=10,
+    )  # fmt: skip
+    register_channel(
+        code=Channel.SMS, label=_("SMS"), preference_label=_("Send me SMS"),
+        backend=lambda: settings.NOTIFICATIONS_SMS_BACKEND, own_address="mobile", mask=mask_mobile,
+        send_seconds=lambda: settings.SMS_GATEWAY_TIMEOUT, order=20,
+    )  # fmt: skip
+    register_address_resolver(Channel.EMAIL, account_email, priority=1000)

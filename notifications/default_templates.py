@@ -11,7 +11,7 @@ Context keys the notifying apps pass (a missing key renders as empty text):
 - payslips: `month`, `net_pay`.
 - bank account changed: `doctor_name`, `bank_name`, `account` and `old_bank_name`, `old_account`
   (accounts masked, "****1234"), `changed_at` (e.g. "2026年12月1日 09:30"), `township`, `contact`.
-Also `mobile` and `email`, which are used as addresses and never rendered.
+Addresses are not context: the registered resolvers find them (see notifications/registry.py).
 """
 
 DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {

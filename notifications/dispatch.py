@@ -7,7 +7,13 @@ them atomically. Every outcome is written with `WHERE claim_token = <mine>`, so 
 lease ran out cannot overwrite another's result. A worker that dies after claiming leaves rows in
 "sending"; once their lease runs out the next dispatch claims them again. A row is marked sent
 right after its channel accepts it, and a worker stops sending well before its lease ends, so a
-row already sent is never claimed again."""
+row already sent is never claimed again.
+
+A channel that cannot recognise a repeat (WeChat Work: `repeat_safe=False`) gets one more guard:
+the row is stamped `handed_over_at` (committed) before it goes out, and the provider's message id
+is written with the sent mark. A claim that finds the stamp on a row still "sending" holds the row
+of a worker that died between handing it over and recording the answer: it may have arrived, so
+it is failed for an admin to check instead of being sent a second time."""
 
 import datetime
 import logging
@@ -15,13 +21,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications import conf
-from notifications.channels import ChannelError, backend_for, mask_address
+from notifications import registry
 from notifications.models import Notification
+from notifications.registry import ChannelError, backend_for, mask_address
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +36,8 @@ Status = Notification.Status
 
 
 def lease_margin_seconds() -> int:
-    """Time kept in hand before a lease runs out: one slow send (the SMS timeout) must fit in it."""
-    return max(15, int(conf.get("SMS_GATEWAY_TIMEOUT")) + 5)
+    """Time kept in hand before a lease runs out: the slowest channel's one send must fit in it."""
+    return max(15, int(registry.longest_send_seconds()) + 5)
 
 
 @dataclass
@@ -80,8 +87,8 @@ def claim_due(*, limit: int, lease_seconds: int, now: datetime.datetime | None =
 
 
 def backoff_seconds(attempts: int) -> int:
-    base = int(conf.get("NOTIFICATIONS_RETRY_BASE_SECONDS"))
-    cap = int(conf.get("NOTIFICATIONS_RETRY_MAX_SECONDS"))
+    base = int(settings.NOTIFICATIONS_RETRY_BASE_SECONDS)
+    cap = int(settings.NOTIFICATIONS_RETRY_MAX_SECONDS)
     return min(cap, base * 2 ** max(0, attempts - 1))
 
 
@@ -89,24 +96,32 @@ def _mine(row, token) -> "Q":
     return Q(pk=row.pk, claim_token=token, status=Status.SENDING)
 
 
-def _record_sent(row, token) -> bool:
+def _record_sent(row, token, external_id: str = "") -> bool:
     return bool(
         Notification.objects.filter(_mine(row, token)).update(
-            status=Status.SENT, sent_at=timezone.now(), last_error="", claim_token=None, claimed_until=None
-        )
+            status=Status.SENT, sent_at=timezone.now(), last_error="", claim_token=None, claimed_until=None,
+            external_id=(external_id or "")[:64],
+        )  # fmt: skip
     )
 
 
+def _hand_over(row, token) -> bool:
+    """Stamp the row before it goes to a channel that cannot recognise a repeat (committed at once:
+    the dispatcher runs in autocommit)."""
+    return bool(Notification.objects.filter(_mine(row, token)).update(handed_over_at=timezone.now()))
+
+
 def _record_failure(row, token, error: ChannelError) -> str:
-    max_attempts = int(conf.get("NOTIFICATIONS_MAX_ATTEMPTS"))
+    max_attempts = int(settings.NOTIFICATIONS_MAX_ATTEMPTS)
     message = str(error)[:2000]
     if error.permanent or row.attempts >= max_attempts:
         status, next_at = Status.FAILED, row.next_attempt_at
     else:
         status, next_at = Status.PENDING, timezone.now() + datetime.timedelta(seconds=backoff_seconds(row.attempts))
     updated = Notification.objects.filter(_mine(row, token)).update(
-        status=status, next_attempt_at=next_at, last_error=message, claim_token=None, claimed_until=None
-    )
+        status=status, next_attempt_at=next_at, last_error=message, claim_token=None, claimed_until=None,
+        handed_over_at=None,
+    )  # fmt: skip
     return status if updated else ""
 
 
@@ -126,9 +141,21 @@ def send_claimed(token, rows, *, lease_end: datetime.datetime) -> DispatchResult
             result.released += _release(rows[index:], token)
             logger.warning("dispatch lease nearly over: %s notifications handed back", result.released)
             break
-        backend = backends.get(row.channel) or backends.setdefault(row.channel, backend_for(row.channel))
+        spec = registry.CHANNELS.get(row.channel)
+        guarded = spec is not None and not spec.repeat_safe
+        handed = False
         try:
-            backend.send(row)
+            if spec is None:
+                raise ChannelError(f"channel {row.channel!r} is not registered", permanent=True)
+            if guarded and row.handed_over_at is not None:
+                raise ChannelError(_unknown_outcome(row), permanent=True)
+            backend = backends.get(row.channel) or backends.setdefault(row.channel, backend_for(row.channel))
+            if guarded:
+                handed = _hand_over(row, token)
+                if not handed:
+                    result.lost_claims += 1
+                    continue
+            external_id = backend.send(row)
         except ChannelError as exc:
             outcome = _record_failure(row, token, exc)
             if outcome == Status.FAILED:
@@ -144,12 +171,13 @@ def send_claimed(token, rows, *, lease_end: datetime.datetime) -> DispatchResult
                 result.lost_claims += 1
             continue
         except Exception as exc:  # a backend bug must not stop the batch; retry it like an outage
-            outcome = _record_failure(row, token, ChannelError(f"{type(exc).__name__}: {exc}"))
+            # ...unless the row may already have reached a channel that cannot recognise a repeat.
+            outcome = _record_failure(row, token, ChannelError(f"{type(exc).__name__}: {exc}", permanent=handed))
             logger.exception("notification %s: unexpected error in the %s backend", row.pk, row.channel)
             result.retrying += outcome == Status.PENDING
             result.failed += outcome == Status.FAILED
             continue
-        if _record_sent(row, token):
+        if _record_sent(row, token, external_id if isinstance(external_id, str) else ""):
             result.sent += 1
             result.sent_ids.append(row.pk)
         else:
@@ -158,9 +186,17 @@ def send_claimed(token, rows, *, lease_end: datetime.datetime) -> DispatchResult
     return result
 
 
+def _unknown_outcome(row) -> str:
+    at = timezone.localtime(row.handed_over_at)
+    return (
+        f"handed to {row.channel} at {at:%Y-%m-%d %H:%M:%S} by a worker that stopped before recording the answer; "
+        "it may have arrived, so it is not sent again automatically — check with the recipient, then retry"
+    )
+
+
 def dispatch_batch(*, limit: int | None = None, lease_seconds: int | None = None) -> DispatchResult:
-    limit = int(limit or conf.get("NOTIFICATIONS_BATCH_SIZE"))
-    lease_seconds = int(lease_seconds or conf.get("NOTIFICATIONS_CLAIM_LEASE_SECONDS"))
+    limit = int(limit or settings.NOTIFICATIONS_BATCH_SIZE)
+    lease_seconds = int(lease_seconds or settings.NOTIFICATIONS_CLAIM_LEASE_SECONDS)
     now = timezone.now()
     token, rows = claim_due(limit=limit, lease_seconds=lease_seconds, now=now)
     if not rows:
@@ -170,7 +206,7 @@ def dispatch_batch(*, limit: int | None = None, lease_seconds: int | None = None
 
 def dispatch_due(*, limit: int | None = None, time_budget: float | None = None) -> DispatchResult:
     """Dispatch batches until nothing is due or the time budget is spent (the next beat run goes on)."""
-    budget = float(time_budget if time_budget is not None else conf.get("NOTIFICATIONS_DISPATCH_TIME_BUDGET_SECONDS"))
+    budget = float(time_budget if time_budget is not None else settings.NOTIFICATIONS_DISPATCH_TIME_BUDGET_SECONDS)
     started = time.monotonic()
     total = DispatchResult()
     while True:

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from notifications.registry import channel_choices
+
 
 class Kind(models.TextChoices):
     CONSULT_BOOKED = "consult_booked", _("Consult booked")
@@ -30,10 +32,14 @@ class Kind(models.TextChoices):
     BANK_ACCOUNT_CHANGED = "bank_account_changed", _("Bank account changed")
 
 
-class Channel(models.TextChoices):
-    IN_APP = "in_app", _("In-app inbox")
-    EMAIL = "email", _("E-mail")
-    SMS = "sms", _("SMS")
+class Channel:
+    """The codes of the channels registered by this app (`notifications.channels`,
+    `notifications.wecom`); labels, backends and the rest live in the registry."""
+
+    IN_APP = "in_app"
+    EMAIL = "email"
+    SMS = "sms"
+    WECOM = "wecom"
 
 
 class NotificationTemplate(models.Model):
@@ -58,8 +64,8 @@ class NotificationTemplate(models.Model):
 
 
 class NotificationPreference(models.Model):
-    """How a user wants to be reached. The in-app inbox is always on; e-mail goes to the user's
-    e-mail (or the one here), SMS to the mobile held here or passed by the notifying app."""
+    """The addresses a user typed in: they win over the ones the apps that know the person resolve
+    (the register's mobile, the account's e-mail). Whether each channel is on is a ChannelPreference."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -67,8 +73,6 @@ class NotificationPreference(models.Model):
         on_delete=models.CASCADE,
         related_name="notification_preference",
     )
-    email_enabled = models.BooleanField(_("send e-mail"), default=True)
-    sms_enabled = models.BooleanField(_("send SMS"), default=True)
     mobile = models.CharField(_("mobile for SMS"), max_length=11, blank=True)
     email = models.EmailField(_("e-mail for notifications"), blank=True, help_text=_("Empty: the account's e-mail."))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -82,6 +86,26 @@ class NotificationPreference(models.Model):
         return str(self.user)
 
 
+class ChannelPreference(models.Model):
+    """A user's choice for one channel; a channel without a row follows its registered default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="channel_preferences"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=channel_choices)
+    enabled = models.BooleanField(_("switched on"))
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["user_id", "channel"]
+        verbose_name = _("channel preference")
+        verbose_name_plural = _("channel preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "channel"], name="channel_preference_once_per_user")]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_channel_display()}"
+
+
 class Notification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("notification status", "Pending")
@@ -93,7 +117,7 @@ class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
     )
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=channel_choices)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     content_type = models.ForeignKey(ContentType, verbose_name=_("about (type)"), on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField(_("about (id)"))
@@ -113,6 +137,12 @@ class Notification(models.Model):
     claim_token = models.UUIDField(_("claim"), null=True, blank=True, editable=False)
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
+    # Set just before a row goes to a channel that cannot recognise a repeat (WeChat Work): a claim
+    # that finds it set belongs to a worker that died mid-send, and the row is not sent again.
+    handed_over_at = models.DateTimeField(_("handed to the channel"), null=True, blank=True, editable=False)
+    external_id = models.CharField(
+        _("channel's message id"), max_length=64, blank=True, editable=False, help_text=_("WeChat Work's msgid.")
+    )
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -23,6 +23,17 @@ def inbox_unread_count(*, user) -> int:
     return inbox_list(user=user, read="unread").count()
 
 
-def preference_get(*, user) -> NotificationPreference:
-    """The user's preference, unsaved with the defaults when they never set one."""
-    return NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
+def preference_get(*, user) -> dict:
+    """How the user is reached: `<code>_enabled` for each switchable channel (their choice, else the
+    channel's default) and the addresses they typed (`mobile`, `email`; empty when never set)."""
+    from notifications.services import channel_switches
+
+    own = NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
+    return {**{f"{code}_enabled": on for code, on in channel_switches(user=user).items()},
+            "mobile": own.mobile, "email": own.email}  # fmt: skip
+
+
+def failed_delivery_count() -> int:
+    """Messages of every recipient whose delivery failed (the county's view of the outbox: the
+    caller decides who may see it)."""
+    return Notification.objects.filter(status=Notification.Status.FAILED).count()

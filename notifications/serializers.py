@@ -1,7 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from notifications.models import Notification, NotificationPreference
+from notifications import registry
+from notifications.models import Notification
 
 
 class InboxNotificationSerializer(serializers.ModelSerializer):
@@ -24,7 +25,16 @@ class MarkReadSerializer(serializers.Serializer):
     )
 
 
-class PreferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = NotificationPreference
-        fields = ["email_enabled", "sms_enabled", "mobile", "email"]
+class PreferenceSerializer(serializers.Serializer):
+    """`<code>_enabled` for every registered channel a user may switch, then the typed addresses."""
+
+    mobile = serializers.CharField(max_length=11, allow_blank=True, required=False, help_text=_("Empty: the register's."))
+    email = serializers.EmailField(allow_blank=True, required=False, help_text=_("Empty: the account's e-mail."))
+
+    def get_fields(self):
+        addresses = super().get_fields()
+        switches = {
+            f"{spec.code}_enabled": serializers.BooleanField(required=False, help_text=str(spec.label))
+            for spec in registry.switchable_channels()
+        }
+        return {**switches, **addresses}

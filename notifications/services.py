@@ -5,6 +5,8 @@ import datetime
 import logging
 from collections.abc import Iterable
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,13 +16,19 @@ from django.utils.translation import gettext as _
 
 from core.audit import audit_bulk, audit_record
 from core.validators import validate_mobile
-from notifications import conf
+from notifications import registry
 from notifications.default_templates import DEFAULT_TEMPLATES
-from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationTemplate
+from notifications.models import (
+    Channel,
+    ChannelPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    NotificationTemplate,
+)
 
 logger = logging.getLogger(__name__)
 
-ADDRESS_KEYS = ("mobile", "email")
 CANCELLABLE = (Notification.Status.PENDING, Notification.Status.FAILED)
 
 
@@ -60,18 +68,39 @@ def render(kind: str, context: dict) -> tuple[str, str]:
 # --- Channels a recipient accepts -----------------------------------------------------------
 
 
-def channel_addresses(recipient, *, mobile: str = "", email: str = "") -> list[tuple[str, str]]:
-    """(channel, address) pairs: the inbox always; e-mail and SMS when there is an address and the
-    user has not switched the channel off. The user's own preference wins over what the caller passes."""
-    preference = NotificationPreference.objects.filter(user=recipient).first()
-    pairs = [(Channel.IN_APP, "")]
-    email = (preference.email if preference and preference.email else "") or email or recipient.email or ""
-    if email and (preference is None or preference.email_enabled):
-        pairs.append((Channel.EMAIL, email.strip()))
-    mobile = (preference.mobile if preference and preference.mobile else "") or mobile or ""
-    if mobile and (preference is None or preference.sms_enabled):
-        pairs.append((Channel.SMS, mobile.strip()))
+def channel_addresses(recipient, *, addresses: dict | None = None) -> list[tuple[str, str]]:
+    """(channel, address) pairs, in the registry's order: the inbox always; every other registered
+    channel that is configured here, that the user has not switched off (or that is on by default)
+    and for which an address is found — the user's own (typed into the preferences), the caller's
+    `addresses[channel]` for this one message, then the registered resolvers."""
+    given = addresses or {}
+    own, chosen = _typed_addresses_and_switches(recipient)
+    pairs = []
+    for spec in registry.channels():
+        if spec.always_on:
+            pairs.append((spec.code, ""))
+            continue
+        if not spec.is_available() or not chosen.get(spec.code, spec.enabled_by_default):
+            continue
+        typed = own.get(spec.own_address, "") if spec.own_address else ""
+        address = registry.resolve_address(spec.code, recipient, own=typed, given=str(given.get(spec.code) or ""))
+        if address:
+            pairs.append((spec.code, address))
     return pairs
+
+
+def _typed_addresses_and_switches(user) -> tuple[dict[str, str], dict[str, bool]]:
+    """The addresses the user typed ({field: value}) and their channel switches, in one query."""
+    fields = sorted({spec.own_address for spec in registry.channels() if spec.own_address})
+    rows = list(
+        get_user_model().objects.filter(pk=user.pk).values_list(
+            *[f"notification_preference__{field}" for field in fields],
+            "channel_preferences__channel", "channel_preferences__enabled",
+        )  # fmt: skip
+    )
+    own = dict(zip(fields, rows[0][: len(fields)], strict=True)) if rows else {}
+    chosen = {row[-2]: row[-1] for row in rows if row[-2]}
+    return {field: value or "" for field, value in own.items()}, chosen
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
@@ -90,23 +119,28 @@ def dedupe_key(scheduled_for: datetime.datetime | None) -> str:
 
 
 @transaction.atomic
-def notify(*, recipient, kind: str, about, context: dict | None = None, due_at=None, link: str = "") -> list[Notification]:
+def notify(
+    *, recipient, kind: str, about, context: dict | None = None, due_at=None, link: str = "", addresses: dict | None = None
+) -> list[Notification]:
     """Queue `kind` about `about` for `recipient`: one outbox row per channel the recipient accepts,
     in the caller's transaction. Idempotent on (kind, about, recipient, channel, due_at): calling it
-    again for the same event returns the rows already queued (a cancelled one is queued again)."""
+    again for the same event returns the rows already queued (a cancelled one is queued again).
+
+    Addresses come from the registered resolvers (`channel_addresses`); `addresses` ({channel:
+    address}) is only for a caller that knows a better one for this message than the register
+    (the bank-account warning goes to the mobile held before the change)."""
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     if about is None or about.pk is None:
         raise ValueError("notify() needs a saved object to be about")
     context = dict(context or {})
-    addresses = {key: str(context.pop(key, "") or "") for key in ADDRESS_KEYS}
     scheduled_for = _aware(due_at) if due_at is not None else None
     now = timezone.now()
     send_from = scheduled_for or now
     subject, body = render(kind, context)
     content_type = ContentType.objects.get_for_model(about, for_concrete_model=False)
     key = dedupe_key(scheduled_for)
-    pairs = channel_addresses(recipient, mobile=addresses["mobile"], email=addresses["email"])
+    pairs = channel_addresses(recipient, addresses=addresses)
 
     rows = [
         Notification(
@@ -200,7 +234,8 @@ def notification_retry(*, ids: Iterable[int], acting_user) -> int:
         return 0
     now = timezone.now()
     Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
-        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, claim_token=None, claimed_until=None
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, claim_token=None, claimed_until=None,
+        handed_over_at=None,
     )
     audit_bulk(
         actor=acting_user,
@@ -213,9 +248,13 @@ def notification_retry(*, ids: Iterable[int], acting_user) -> int:
 
 
 @transaction.atomic
-def preference_update(
-    *, user, email_enabled: bool, sms_enabled: bool, mobile: str = "", email: str = "", acting_user
-) -> NotificationPreference:
+def preference_update(*, user, acting_user, mobile: str = "", email: str = "", **enabled: bool) -> NotificationPreference:
+    """Save the user's addresses and, for each switchable channel given as `<code>_enabled`, whether
+    it is on (a channel left out keeps its choice)."""
+    switches = {spec.code: spec for spec in registry.switchable_channels()}
+    unknown = [name for name in enabled if name.removesuffix("_enabled") not in switches or not name.endswith("_enabled")]
+    if unknown:
+        raise TypeError(f"preference_update() got unknown channel switches {unknown}")
     preference, _created = NotificationPreference.objects.select_for_update().get_or_create(user=user)
     mobile = (mobile or "").strip()
     if mobile:
@@ -223,24 +262,19 @@ def preference_update(
             mobile = validate_mobile(mobile)  # stored normalised: full-width digits as ASCII
         except ValidationError as exc:
             raise ValidationError({"mobile": exc.messages})
-    before = {
-        "email_enabled": preference.email_enabled,
-        "sms_enabled": preference.sms_enabled,
-        "mobile_set": bool(preference.mobile),
-        "email_set": bool(preference.email),
-    }
-    preference.email_enabled = email_enabled
-    preference.sms_enabled = sms_enabled
+    current = channel_switches(user=user)
+    before = {**{f"{code}_enabled": on for code, on in current.items()},
+              "mobile_set": bool(preference.mobile), "email_set": bool(preference.email)}  # fmt: skip
     preference.mobile = mobile
     preference.email = (email or "").strip()
     preference.full_clean()
     preference.save()
-    after = {
-        "email_enabled": email_enabled,
-        "sms_enabled": sms_enabled,
-        "mobile_set": bool(preference.mobile),
-        "email_set": bool(preference.email),
-    }
+    for name, on in enabled.items():
+        ChannelPreference.objects.update_or_create(
+            user=user, channel=name.removesuffix("_enabled"), defaults={"enabled": bool(on)}
+        )
+    after = {**before, **{name: bool(on) for name, on in enabled.items()},
+             "mobile_set": bool(preference.mobile), "email_set": bool(preference.email)}  # fmt: skip
     # Addresses stay out of the audit trail; only whether one is set.
     audit_record(
         actor=acting_user,
@@ -251,13 +285,19 @@ def preference_update(
     return preference
 
 
+def channel_switches(*, user) -> dict[str, bool]:
+    """{code: on} for every switchable channel: the user's choice, else the channel's default."""
+    chosen = dict(ChannelPreference.objects.filter(user=user).values_list("channel", "enabled")) if user.pk else {}
+    return {spec.code: chosen.get(spec.code, spec.enabled_by_default) for spec in registry.switchable_channels()}
+
+
 # --- Waking the dispatcher ------------------------------------------------------------------
 
 
 def _dispatch_after_commit() -> None:
     """Ask a worker to dispatch as soon as the transaction commits. Only a shortcut: the beat task
     every minute sends whatever is due, so a broker that is down loses nothing."""
-    if not conf.get("NOTIFICATIONS_DISPATCH_ON_COMMIT"):
+    if not settings.NOTIFICATIONS_DISPATCH_ON_COMMIT:
         return
     connection = transaction.get_connection()
     if any(entry[1] is _enqueue_dispatch for entry in connection.run_on_commit):

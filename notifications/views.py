@@ -55,10 +55,7 @@ def redirect_inbox(request):
 
 @login_required
 def preferences(request):
-    current = preference_get(user=request.user)
-    initial = {"email_enabled": current.email_enabled, "sms_enabled": current.sms_enabled,
-               "mobile": current.mobile, "email": current.email}  # fmt: skip
-    form = PreferenceForm(request.POST or None, initial=initial)
+    form = PreferenceForm(request.POST or None, initial=preference_get(user=request.user))
     if request.method == "POST" and form.is_valid():
         try:
             preference_update(user=request.user, acting_user=request.user, **form.cleaned_data)

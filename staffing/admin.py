@@ -100,7 +100,7 @@ class DoctorForm(forms.ModelForm):
     class Meta:
         model = Doctor
         fields = [
-            "name", "sex", "birth_date", "id_number", "mobile", "qualification", "licence_number",
+            "name", "sex", "birth_date", "id_number", "mobile", "wecom_userid", "qualification", "licence_number",
             "licence_expiry", "insurance_code", "status", "hire_date", "exit_date", "user",
             "bank_name", "bank_account", "is_demo",
         ]

@@ -23,3 +23,28 @@ class StaffingConfig(AppConfig):
         from staffing.services.doctors import doctor_rehash_id_numbers
 
         register_rehasher("staffing.doctor.id_number_hash", doctor_rehash_id_numbers)
+
+        from clinics.models import Role
+        from notifications.access import register_inbox_role
+        from notifications.models import Channel
+        from notifications.registry import register_address_resolver
+
+        register_inbox_role(Role.VILLAGE_DOCTOR)
+        register_address_resolver(Channel.SMS, doctor_mobile)
+        register_address_resolver(Channel.WECOM, doctor_wecom_userid)
+
+
+def _doctor_of(user):
+    return getattr(user, "doctor", None)  # the reverse one-to-one caches its answer on the user, even "none"
+
+
+def doctor_mobile(user) -> str:
+    """SMS reaches a doctor at the mobile on the register."""
+    doctor = _doctor_of(user)
+    return doctor.mobile if doctor is not None else ""
+
+
+def doctor_wecom_userid(user) -> str:
+    """WeChat Work messages reach a doctor at the user id on the register."""
+    doctor = _doctor_of(user)
+    return doctor.wecom_userid if doctor is not None else ""

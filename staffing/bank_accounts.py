@@ -79,6 +79,7 @@ def _notify_doctor(*, doctor: Doctor, entry: AuditEntry, old_mobile: str) -> Non
             "changed_at": f"{when.year}年{when.month}月{when.day}日 {when:%H:%M}",
             "township": posting.facility.township.name if posting else "",
             "contact": getattr(settings, "PAYROLL_BANK_CHANGE_CONTACT", ""),
-            "mobile": old_mobile or doctor.mobile,
         },
+        # A change that also replaced the mobile still warns the number held before it.
+        addresses={"sms": old_mobile} if old_mobile else None,
     )

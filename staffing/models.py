@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +21,7 @@ from core.validators import (
     validate_mobile,
     validate_resident_id,
 )
+from notifications.wecom import validate_wecom_userid
 
 
 class Doctor(models.Model):
@@ -43,6 +45,13 @@ class Doctor(models.Model):
     id_number = models.CharField(_("resident ID number"), max_length=18, unique=True)
     id_number_hash = models.CharField(_("ID number lookup hash"), max_length=64, unique=True, editable=False)
     mobile = models.CharField(_("mobile"), max_length=11)
+    wecom_userid = models.CharField(
+        _("WeChat Work user ID"),
+        max_length=64,
+        blank=True,
+        validators=[validate_wecom_userid],
+        help_text=_("The doctor's UserID in the county's WeChat Work (企业微信); notifications go there too when set."),
+    )
     qualification = models.CharField(_("qualification"), max_length=20, choices=Qualification.choices)
     licence_number = models.CharField(_("licence number"), max_length=40, blank=True)
     licence_expiry = models.DateField(_("licence expires"), null=True, blank=True)
@@ -84,6 +93,12 @@ class Doctor(models.Model):
                 condition=Q(mobile__regex=r"^1[3-9][0-9]{9}$"),
                 name="doctor_mobile_format",
                 violation_error_message=_("A mobile number has 11 digits and starts with 13–19."),
+            ),
+            models.UniqueConstraint(
+                Lower("wecom_userid"),
+                condition=~Q(wecom_userid=""),
+                name="doctor_wecom_userid_unique",
+                violation_error_message=_("Another doctor already has this WeChat Work user ID."),
             ),
         ]
         indexes = [models.Index(fields=["licence_expiry"]), models.Index(fields=["status"])]

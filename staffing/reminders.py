@@ -30,7 +30,6 @@ def licence_expiry_scanner(*, today: datetime.date) -> int:
                     "licence_number": doctor.licence_number,
                     "expiry": f"{doctor.licence_expiry.year}年{doctor.licence_expiry.month}月{doctor.licence_expiry.day}日",
                     "days": (doctor.licence_expiry - today).days,
-                    "mobile": doctor.mobile,
                 },
                 due_at=expiry_due_at(doctor.licence_expiry, days),
             )

@@ -85,8 +85,18 @@ def fake_gateway():
         yield gateway
 
 
-def make_due(recipient, about, n: int, *, kind="roster_published", **fields):
-    """n due outbox rows for one recipient (distinct due times keep them distinct events)."""
+def doctor_login(*, mobile: str = "13912345678", email: str = "", wecom_userid: str = ""):
+    """A user who is a doctor on the register: the register gives the SMS and WeChat Work addresses."""
+    from tests.factories import DoctorFactory, UserFactory
+
+    user = UserFactory(email=email)
+    DoctorFactory(user=user, mobile=mobile, wecom_userid=wecom_userid)
+    return user
+
+
+def make_due(recipient, about, n: int, *, kind="roster_published", addresses=None, bodies=None, **fields):
+    """n due outbox rows for one recipient (distinct due times keep them distinct events); `addresses`
+    and `bodies` (lists of n) vary the address and text per row."""
     import datetime
 
     from django.contrib.contenttypes.models import ContentType
@@ -101,7 +111,132 @@ def make_due(recipient, about, n: int, *, kind="roster_published", **fields):
             Notification(
                 recipient=recipient, channel=fields.get("channel", "in_app"), kind=kind, content_type=ct,
                 object_id=about.pk, scheduled_for=due, dedupe_key=f"bulk-{i}", due_at=due, next_attempt_at=due,
-                address=fields.get("address", ""), subject="排班表已发布", body="排班表已发布，请查看。",
+                address=addresses[i] if addresses else fields.get("address", ""), subject="排班表已发布",
+                body=bodies[i] if bodies else "排班表已发布，请查看。",
             )  # fmt: skip
         )
     return Notification.objects.bulk_create(rows, batch_size=2000)
+
+
+class FakeWeCom:
+    """A local WeChat Work API on 127.0.0.1 (a real http.server in a thread): `gettoken` and
+    `message/send`, counting token fetches, able to expire tokens, to answer the next sends with
+    chosen error codes (`next_codes`), to list users as `invaliduser`, and to drop the connection
+    after taking a message (`drop_after_taking`)."""
+
+    corp_id = "wwtestcorp0001"
+    secret = "test-secret-abc"
+    agent_id = "1000002"
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.token_fetches = 0
+        self.valid_tokens: set[str] = set()
+        self.expired_tokens: set[str] = set()
+        self.next_codes: list[int] = []
+        self.invalid_users: set[str] = set()
+        self.drop_after_taking = False
+        self.http_status = 200
+        self.expires_in = 7200
+        self.delivered: list[dict] = []  # messages taken: {"touser", "content", "agentid", "msgid", "token"}
+        self.send_calls = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                import urllib.parse
+
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path != "/cgi-bin/gettoken":
+                    return self._answer({"errcode": 404, "errmsg": "no such api"}, status=404)
+                if query.get("corpid") != fake.corp_id:
+                    return self._answer({"errcode": 40013, "errmsg": "invalid corpid"})
+                if query.get("corpsecret") != fake.secret:
+                    return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                with fake.lock:
+                    fake.token_fetches += 1
+                    token = f"token-{fake.token_fetches}"
+                    fake.valid_tokens.add(token)
+                self._answer({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": fake.expires_in})
+
+            def do_POST(self):
+                import json
+                import urllib.parse
+
+                url = urllib.parse.urlsplit(self.path)
+                token = dict(urllib.parse.parse_qsl(url.query)).get("access_token", "")
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with fake.lock:
+                    fake.send_calls += 1
+                    if fake.http_status != 200:
+                        return self._answer({"errmsg": "gateway error"}, status=fake.http_status)
+                    if token in fake.expired_tokens:
+                        return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
+                    if token not in fake.valid_tokens:
+                        return self._answer({"errcode": 40014, "errmsg": "invalid access_token"})
+                    if fake.next_codes:
+                        code = fake.next_codes.pop(0)
+                        if code != 0:
+                            return self._answer({"errcode": code, "errmsg": f"error {code}"})
+                    if body.get("msgtype") != "text" or str(body.get("agentid")) != fake.agent_id:
+                        return self._answer({"errcode": 40056, "errmsg": "invalid agentid"})
+                    if body.get("touser") in fake.invalid_users:
+                        return self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]})
+                    msgid = f"msg-{len(fake.delivered) + 1}"
+                    fake.delivered.append({"touser": body["touser"], "content": body["text"]["content"],
+                                           "agentid": body["agentid"], "msgid": msgid, "token": token})  # fmt: skip
+                    drop = fake.drop_after_taking
+                if drop:  # took the message, the answer never leaves
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
+
+            def _answer(self, payload, status=200):
+                import json
+
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.expired_tokens |= self.valid_tokens
+            self.valid_tokens = set()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_wecom(settings):
+    """The fake API, with the channel configured to use it and no token cached."""
+    from django.core.cache import cache
+
+    from notifications.wecom import WeComClient
+
+    with FakeWeCom() as fake:
+        settings.WECOM_CORP_ID, settings.WECOM_AGENT_ID, settings.WECOM_SECRET = fake.corp_id, fake.agent_id, fake.secret
+        settings.WECOM_API_BASE = fake.base
+        settings.WECOM_TIMEOUT = 2
+        settings.NOTIFICATIONS_DISPATCH_ON_COMMIT = False
+        key = WeComClient.from_settings().cache_key
+        cache.delete(key)
+        yield fake
+        cache.delete(key)

@@ -4,7 +4,8 @@ from notifications import dispatch
 from notifications.channels import ChannelError, HttpGatewaySMSBackend, mask_email
 from notifications.models import Notification
 from notifications.services import notify
-from tests.factories import FacilityFactory, UserFactory
+from tests.factories import FacilityFactory
+from tests.notifications.conftest import doctor_login
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +21,12 @@ def gateway_settings(settings, fake_gateway, no_kick):
 
 
 def _sms(user, about, **context):
-    rows = notify(recipient=user, kind="consult_confirmed", about=about, context={"mobile": "13712345678", **context})
+    rows = notify(recipient=user, kind="consult_confirmed", about=about, context=context)
     return next(r for r in rows if r.channel == "sms")
 
 
 def test_http_gateway_receives_template_key_and_text(gateway_settings):
-    row = _sms(UserFactory(email=""), FacilityFactory(), start="12月3日 10:00", consultant_name="黄主任")
+    row = _sms(doctor_login(mobile="13712345678"), FacilityFactory(), start="12月3日 10:00", consultant_name="黄主任")
     result = dispatch.dispatch_due()
     assert result.sent == 2
     (request,) = gateway_settings.requests
@@ -39,7 +40,7 @@ def test_http_gateway_receives_template_key_and_text(gateway_settings):
 
 def test_gateway_refusal_is_retried_with_the_masked_number_in_the_error(gateway_settings):
     gateway_settings.answer = {"code": "isv.BUSINESS_LIMIT_CONTROL", "message": "触发流控"}
-    row = _sms(UserFactory(email=""), FacilityFactory())
+    row = _sms(doctor_login(mobile="13712345678"), FacilityFactory())
     dispatch.dispatch_due()
     row.refresh_from_db()
     assert row.status == Notification.Status.PENDING and row.attempts == 1

@@ -13,7 +13,7 @@ from notifications.models import Channel, Notification
 from notifications.services import notify
 from notifications.tasks import dispatch_due_notifications_task
 from tests.factories import FacilityFactory, UserFactory
-from tests.notifications.conftest import make_due
+from tests.notifications.conftest import doctor_login, make_due
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status
@@ -105,8 +105,8 @@ def test_dispatch_task_sends_and_logs_masked_addresses(fake_channels, settings, 
     settings.NOTIFICATIONS_CHANNEL_BACKENDS = {"in_app": "notifications.channels.InAppBackend"}
     settings.NOTIFICATIONS_SMS_BACKEND = "notifications.channels.ConsoleSMSBackend"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    user = UserFactory(email="zhang.san@example.cn")
-    notify(recipient=user, kind="roster_published", about=FacilityFactory(), context={"mobile": "13912345678"})
+    user = doctor_login(mobile="13912345678", email="zhang.san@example.cn")
+    notify(recipient=user, kind="roster_published", about=FacilityFactory())
     with caplog.at_level(logging.INFO):
         summary = dispatch_due_notifications_task.apply().get()
     assert summary["sent"] == 3

@@ -6,7 +6,7 @@ from clinics.models import Role
 from core.models import AuditEntry
 from notifications import dispatch
 from notifications.models import Notification, NotificationPreference
-from notifications.services import notify
+from notifications.services import channel_switches, notify
 from tests.conftest import api_as
 from tests.factories import FacilityFactory, UserFactory, make_user
 from tests.notifications.conftest import make_due
@@ -76,14 +76,17 @@ def test_api_list_query_count_is_flat(doctor_user, django_assert_max_num_queries
 
 def test_preferences_api_validates_mobile_in_chinese_and_audits(doctor_user):
     client = api_as(doctor_user)
-    assert client.get(f"{API}preferences/").json() == {"email_enabled": True, "sms_enabled": True, "mobile": "", "email": ""}
+    assert client.get(f"{API}preferences/").json() == {
+        "email_enabled": True, "sms_enabled": True, "wecom_enabled": True, "mobile": "", "email": ""
+    }  # fmt: skip
     bad = client.put(f"{API}preferences/", {"email_enabled": True, "sms_enabled": True, "mobile": "12345"}, format="json")
     assert bad.status_code == 400
     assert "11 位" in str(bad.json()) or "11" in str(bad.json())
     ok = client.patch(f"{API}preferences/", {"sms_enabled": False, "mobile": "13800002222"}, format="json")
     assert ok.status_code == 200 and ok.json()["sms_enabled"] is False
     pref = NotificationPreference.objects.get(user=doctor_user)
-    assert (pref.mobile, pref.sms_enabled, pref.email_enabled) == ("13800002222", False, True)
+    switches = channel_switches(user=doctor_user)
+    assert (pref.mobile, switches["sms"], switches["email"]) == ("13800002222", False, True)
     entry = AuditEntry.objects.get(action="notification_preference.update")
     assert "13800002222" not in str(entry.changes)
 
@@ -128,4 +131,4 @@ def test_phone_preferences_page_shows_chinese_error(client, doctor_user):
     assert "手机号" in response.content.decode() or "11" in response.content.decode()
     response = client.post(reverse("notifications:preferences"), {"email_enabled": "on", "mobile": "13800003333"})
     assert response.status_code == 302
-    assert NotificationPreference.objects.get(user=doctor_user).sms_enabled is False
+    assert channel_switches(user=doctor_user)["sms"] is False

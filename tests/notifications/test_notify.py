@@ -5,9 +5,17 @@ from django.utils import timezone
 
 from clinics.models import Facility
 from notifications.default_templates import DEFAULT_TEMPLATES
-from notifications.models import Channel, Kind, Notification, NotificationPreference, NotificationTemplate
+from notifications.models import (
+    Channel,
+    ChannelPreference,
+    Kind,
+    Notification,
+    NotificationPreference,
+    NotificationTemplate,
+)
 from notifications.services import cancel_pending, notify
 from tests.factories import FacilityFactory, UserFactory
+from tests.notifications.conftest import doctor_login
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +31,12 @@ def test_every_kind_has_a_chinese_template_seeded():
 
 
 def test_notify_writes_one_row_per_accepted_channel(about):
-    user = UserFactory(email="wang@example.cn")
+    user = doctor_login(mobile="13912345678", email="wang@example.cn")
     rows = notify(
         recipient=user,
         kind="consult_booked",
         about=about,
-        context={"start": "12月1日 09:30", "consultant_name": "李主任", "mobile": "13912345678"},
+        context={"start": "12月1日 09:30", "consultant_name": "李主任"},
     )
     assert sorted(r.channel for r in rows) == [Channel.EMAIL, Channel.IN_APP, Channel.SMS]
     sms = next(r for r in rows if r.channel == Channel.SMS)
@@ -51,8 +59,10 @@ def test_notify_is_idempotent_per_event_and_due_time(about):
 
 
 def test_preference_switches_channels_off_and_supplies_the_mobile(about):
-    user = UserFactory(email="a@example.cn")
-    NotificationPreference.objects.create(user=user, email_enabled=False, sms_enabled=True, mobile="13800001111")
+    user = doctor_login(mobile="13912345678", email="a@example.cn")
+    NotificationPreference.objects.create(user=user, mobile="13800001111")
+    ChannelPreference.objects.create(user=user, channel=Channel.EMAIL, enabled=False)
+    ChannelPreference.objects.create(user=user, channel=Channel.SMS, enabled=True)
     rows = notify(recipient=user, kind="payslip_available", about=about, context={"month": "2026年11月"})
     assert {(r.channel, r.address) for r in rows} == {(Channel.IN_APP, ""), (Channel.SMS, "13800001111")}
 
@@ -87,6 +97,7 @@ def test_generic_reference_points_at_the_object(about):
 
 
 def test_notify_costs_a_fixed_number_of_queries(about, django_assert_max_num_queries):
-    user = UserFactory(email="x@example.cn")
+    user = doctor_login(mobile="13900001111", email="x@example.cn")
     with django_assert_max_num_queries(6):
-        notify(recipient=user, kind="consult_booked", about=about, context={"mobile": "13900001111"})
+        rows = notify(recipient=user, kind="consult_booked", about=about)
+    assert len(rows) == 3
