@@ -8,13 +8,13 @@ class CunyiAdminSite(admin.AdminSite):
     site_header = "村医 Cunyi · 乐业县村卫生室管理"
     site_title = "村医 Cunyi"
     index_title = _("Where the county stands today")
-    index_template = "admin/cunyi_index.html"
+    index_template = "dashboard/index.html"
 
     def index(self, request, extra_context=None):
-        from config.dashboard import dashboard
+        from dashboard.selectors import dashboard_get
 
         context = {
-            "dashboard": dashboard(
+            "dashboard": dashboard_get(
                 user=request.user,
                 clinic_code=request.GET.get("clinic") or None,
                 township_code=request.GET.get("township") or None,

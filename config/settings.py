@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "staffing.payroll",
     "telemedicine",
     "notifications",
+    "dashboard",
     "operations",
     "core",
     "config",
@@ -83,7 +84,7 @@ ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "config" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

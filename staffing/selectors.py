@@ -6,7 +6,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import Facility
-from clinics.scoping import scope_facilities, user_role
+from clinics.scoping import scope_facilities, scope_queryset, user_role
 from staffing.models import Doctor, Posting
 from staffing.reach import in_force_on, scope_doctors
 
@@ -57,3 +57,35 @@ def doctors_posted(*, facility_ids, start: datetime.date, end: datetime.date) ->
         .select_related("doctor", "facility")
         .order_by("facility_id", "doctor_id", "start_date")
     )
+
+
+# --- For the dashboard ----------------------------------------------------------------------
+
+
+def understaffed_clinic_list(*, user, day: datetime.date) -> list[dict]:
+    """Village clinics in reach with fewer active doctors on `day` than their target, by township
+    and code: code, name, township__name, active_doctors, target_doctors."""
+    return list(
+        clinic_coverage_list(user=user, day=day)
+        .filter(kind=Facility.Kind.VILLAGE_CLINIC)
+        .filter(active_doctors__lt=F("target_doctors"))
+        .order_by("township__code", "code")
+        .values("code", "name", "township__name", "active_doctors", "target_doctors")
+    )
+
+
+def licences_expiring_by_township(*, user, day: datetime.date, within_days: int = 90) -> list[dict]:
+    """Active doctors posted in reach on `day` whose licence expires within `within_days`, counted
+    per township of their clinic: [{"township": name or None, "n": doctors}], by township name."""
+    postings = Posting.objects.filter(in_force_on(day)).filter(
+        doctor__status=Doctor.Status.ACTIVE,
+        doctor__licence_expiry__gte=day,
+        doctor__licence_expiry__lte=day + datetime.timedelta(days=within_days),
+    )
+    rows = (
+        scope_queryset(postings, user)
+        .values("facility__township__name")
+        .annotate(n=Count("doctor", distinct=True))
+        .order_by("facility__township__name")
+    )
+    return [{"township": row["facility__township__name"], "n": row["n"]} for row in rows]

@@ -17,7 +17,6 @@ from clinics.settlements.models import (
     ActivityAnomaly,
     ClearingType,
     Reconciliation,
-    SettlementImport,
     SettlementKey,
     SettlementMonthStat,
     SettlementRecord,
@@ -175,10 +174,6 @@ def monthly_visits(*, months: list[datetime.date], facility_ids=None) -> dict[tu
     return counts
 
 
-def import_list(*, user) -> QuerySet:
-    return scope_queryset(SettlementImport.objects.select_related("uploaded_by", "facility"), user)
-
-
 def reconciliation_list(*, user, month: datetime.date | None = None) -> QuerySet:
     queryset = scope_queryset(Reconciliation.objects.select_related("facility", "statement"), user)
     return queryset.filter(month=month_start(month)) if month else queryset
@@ -204,3 +199,25 @@ def records_by_setl_id(setl_ids, *fields):
     if None not in clinics:  # a key migration 0008 could not place
         records = records.filter(facility_id__in=clinics)
     return records.only("setl_id", *fields) if fields else records
+
+
+# --- For the dashboard ----------------------------------------------------------------------
+
+
+def reconciliation_balance(*, user, month: datetime.date) -> dict:
+    """The reconciliations of `month` in reach: how many clinics balanced and how many did not,
+    and the unbalanced ones by clinic code (a queryset, to count or slice)."""
+    reconciliations = reconciliation_list(user=user, month=month)
+    counts = reconciliations.aggregate(
+        n_balanced=Count("id", filter=Q(balanced=True)), n_unbalanced=Count("id", filter=Q(balanced=False))
+    )
+    return {
+        "balanced": counts["n_balanced"],
+        "unbalanced": counts["n_unbalanced"],
+        "unbalanced_rows": reconciliations.filter(balanced=False).order_by("facility__code"),
+    }
+
+
+def recent_anomaly_list(*, user, since: datetime.date) -> QuerySet:
+    """Activity anomalies in reach from the month holding `since` on, newest month first."""
+    return anomaly_list(user=user).filter(month__gte=month_start(since)).order_by("-month", "facility__code")

@@ -1,0 +1,145 @@
+"""The panels of the health bureau's morning page, each scoped to the user's reach.
+
+Every figure is read through the owning app's selectors (a fixed handful of aggregate queries
+each, GROUP BY in the database), so the number of queries does not grow with clinics, doctors or
+records. The dashboard sits on top of every app and only reads."""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.urls import reverse
+
+from clinics import selectors as clinics
+from clinics.settlements import selectors as settlements
+from core.months import add_months, month_start
+from notifications import selectors as notifications
+from staffing import selectors as staffing
+from staffing.payroll import selectors as payroll
+from staffing.rosters import selectors as rosters
+from telemedicine import selectors as telemedicine
+
+LIST_LIMIT = 8
+LICENCE_WARNING_DAYS = 90
+GAP_HORIZON_DAYS = 30
+NO_TOWNSHIP = "—"
+
+
+def admin_url(name: str, **params) -> str:
+    url = reverse(f"admin:{name}")
+    if params:
+        url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+    return url
+
+
+def staffing_panel(*, user, today: datetime.date) -> dict:
+    short = staffing.understaffed_clinic_list(user=user, day=today)
+    by_township: dict[str, int] = defaultdict(int)
+    for row in short:
+        by_township[row["township__name"] or NO_TOWNSHIP] += 1
+    expiring = [
+        {"township": row["township"] or NO_TOWNSHIP, "n": row["n"]}
+        for row in staffing.licences_expiring_by_township(user=user, day=today, within_days=LICENCE_WARNING_DAYS)
+    ]
+    return {
+        "understaffed_count": len(short),
+        "understaffed": short[:LIST_LIMIT],
+        "understaffed_by_township": sorted(by_township.items()),
+        "understaffed_url": admin_url("staffing_cliniccoverage_changelist", understaffed="yes"),
+        "expiring_by_township": expiring,
+        "expiring_count": sum(row["n"] for row in expiring),
+        "expiring_url": admin_url("staffing_doctor_changelist", licence="expiring"),
+    }
+
+
+def duty_panel(*, user, today: datetime.date) -> dict:
+    gaps = rosters.open_gap_list(user=user, start=today, end=today + datetime.timedelta(days=GAP_HORIZON_DAYS))
+    months = [month_start(today), add_months(month_start(today), 1)]
+    published = rosters.published_roster_counts(user=user, months=months)
+    clinic_count = clinics.village_clinic_list(user=user, active_only=True).count()
+    pending = rosters.pending_request_counts(user=user)
+    return {
+        "gap_count": gaps.count(),
+        "gaps": list(gaps[:LIST_LIMIT]),
+        "gaps_url": admin_url("rosters_coveragegap_changelist", status__exact="open"),
+        "unpublished": [
+            {"month": m, "clinics": clinic_count - published.get(m, 0), "url": admin_url("rosters_rostermonth_changelist")}
+            for m in months
+        ],
+        "pending_leave": pending["leave"],
+        "pending_swaps": pending["swaps"],
+        "leave_url": admin_url("rosters_leaverequest_changelist", status__exact="pending"),
+        "swaps_url": admin_url("rosters_swaprequest_changelist", status__exact="pending"),
+    }
+
+
+def teleconsult_panel(*, user, today: datetime.date) -> dict:
+    labels = telemedicine.booking_status_labels()
+    rows = [
+        {"status": labels.get(r["status"], r["status"]), "code": r["status"], "today": r["today"], "week": r["week"]}
+        for r in telemedicine.booking_counts_by_status(user=user, day=today)
+    ]
+    first = month_start(today)
+    month = telemedicine.no_show_counts(user=user, start=first, end=add_months(first, 1))
+    rate = (Decimal(month["no_shows"]) * 100 / month["held"]).quantize(Decimal("0.1")) if month["held"] else None
+    return {
+        "rows": rows,
+        "today_total": sum(r["today"] for r in rows),
+        "week_total": sum(r["week"] for r in rows),
+        "no_show_rate": rate,
+        "no_shows": month["no_shows"],
+        "held": month["held"],
+        "url": admin_url("telemedicine_consultbooking_changelist"),
+    }
+
+
+def payroll_panel(*, user, today: datetime.date) -> dict:
+    this_month = month_start(today)
+    last_month = add_months(this_month, -1)
+    runs = payroll.run_list_for_dashboard(user=user, months=[this_month, last_month])
+    return {
+        "month": this_month,
+        "runs": [r for r in runs if r.month == this_month],
+        "last_month": last_month,
+        "last_month_runs": [r for r in runs if r.month == last_month],
+        "last_month_components": payroll.component_totals_for_dashboard(user=user, month=last_month),
+        "url": admin_url("payroll_payrun_changelist"),
+    }
+
+
+def settlement_panel(*, user, today: datetime.date) -> dict:
+    """This month's insured visits and funds per township (from the monthly rollup), last month's
+    reconciliation and recent activity anomalies."""
+    first = month_start(today)
+    by_township = [
+        {"facility__township__name": r["township_name"], "visits": r["visits"],
+         **{name: r[name] for name in ("medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay")}}
+        for r in settlements.monthly_totals(user=user, start=first, end=add_months(first, 1))
+    ]
+    by_township.sort(key=lambda r: r["facility__township__name"] or "")
+    reconciled_month = add_months(first, -1)
+    balance = settlements.reconciliation_balance(user=user, month=reconciled_month)
+    anomalies = settlements.recent_anomaly_list(user=user, since=add_months(first, -2))
+    return {
+        "month": first,
+        "by_township": by_township,
+        "visits_total": sum(r["visits"] for r in by_township),
+        "reconciled_month": reconciled_month,
+        "balanced": balance["balanced"],
+        "unbalanced": balance["unbalanced"],
+        "unbalanced_rows": list(balance["unbalanced_rows"][:LIST_LIMIT]),
+        "anomaly_count": anomalies.count(),
+        "anomalies": list(anomalies[:LIST_LIMIT]),
+        "settlements_url": admin_url("settlements_settlementrecord_changelist"),
+        "recon_url": admin_url("settlements_reconciliation_changelist"),
+        "anomaly_url": admin_url("settlements_activityanomaly_changelist"),
+    }
+
+
+def notification_panel(*, user) -> dict | None:
+    if not clinics.reach_is_county_wide(user=user):
+        return None
+    return {
+        "failed": notifications.failed_delivery_count(),
+        "url": admin_url("notifications_notification_changelist", status__exact="failed"),
+    }
