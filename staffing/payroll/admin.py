@@ -3,6 +3,7 @@ services, audited), pay runs with calculate / approve (with confirmation) / mark
 actions and the monthly chart, and read-only payslips with their traceable lines."""
 
 import datetime
+from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -297,7 +298,8 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         chart = exports.monthly_chart(monthly_component_totals(months=12, user=request.user))
-        return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": chart})
+        rows = [[category, *(exports.yuan(Decimal(value)) for value in values)] for category, *values in chart.table]
+        return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": chart, "payroll_chart_rows": rows})
 
     def _run(self, request, run_id) -> PayRun:
         run = self.get_queryset(request).filter(pk=run_id).first()

@@ -292,7 +292,7 @@ def monthly_chart(series: list[tuple]) -> Chart:
     with its data table as the text equivalent). `series`: [(month, {component: signed total})]."""
     used = [code for code in components.earning_codes() if any(comps.get(code) for _m, comps in series)]
     return Chart(
-        key="payroll-chart",
+        key="payroll-monthly",
         title=_("Monthly totals by component"),
         categories=[f"{month:%y-%m}" for month, _comps in series],
         series=[Series(components.label(code), [comps.get(code, Decimal("0")) for _m, comps in series]) for code in used],

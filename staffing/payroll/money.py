@@ -86,13 +86,13 @@ def allocate(total: int, weights: dict[int, int]) -> dict[int, int]:
 
 def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
     """Split a line's amount between its funding sources ((source, share), ...; shares summing to
-    1) to the cent, so the parts add up exactly: whole cents by the largest-remainder method, a
-    tie going to the source listed first. No sources: no parts."""
+    1) to the cent, so the parts add up exactly: each source gets its exact share rounded down to
+    the cent, the cents left over go to the largest remainders (a tie to the source listed first).
+    A source whose part is 0 gets no part."""
     shares = [(source, Decimal(share)) for source, share in shares]
-    if not shares:
-        return []
     cents = int((money(amount) * 100).to_integral_value())
-    scale = 10**6
-    weights = {i: int((share * scale).to_integral_value()) for i, (_source, share) in enumerate(shares)}
-    parts = allocate(cents, weights)
-    return [(source, (Decimal(parts[i]) / 100).quantize(CENT)) for i, (source, _share) in enumerate(shares) if parts[i] or len(shares) == 1]
+    exact = [cents * share for _source, share in shares]
+    parts = [int(e) for e in exact]
+    for i in sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))[: cents - sum(parts)]:
+        parts[i] += 1
+    return [(source, (Decimal(part) / 100).quantize(CENT)) for (source, _share), part in zip(shares, parts, strict=True) if part]

@@ -168,10 +168,10 @@ def _insert_lines(rows) -> None:
 
 def _insert_funding(run: PayRun, lines: dict) -> None:
     """Each line's funding split, one row per source ((payslip id, position) names the line)."""
-    ids = PayslipLine.objects.filter(payslip__run=run).values_list("payslip_id", "position", "pk")
+    ids = list(PayslipLine.objects.filter(payslip__run=run).values_list("payslip_id", "position", "pk"))  # read before COPY holds the connection
     rows = (
         (pk, source, amount)
-        for slip_id, position, pk in ids.iterator(chunk_size=BATCH)
+        for slip_id, position, pk in ids
         for source, amount in split_by_shares(lines[(slip_id, position)].amount, lines[(slip_id, position)].funding)
     )
     if is_postgres(connection):
