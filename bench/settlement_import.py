@@ -11,7 +11,11 @@ Measures, in one run:
 2. reconciliation of one month of 1,000,000 settlements against a 1,000,000-line bureau detail
    file (import of the statement + the comparison);
 3. the admin changelist of the log at 5,000,000 rows: time and number of queries;
-4. the file import again, with the 5,000,000 rows and their keys in place.
+4. the file import again, with the 5,000,000 rows and their keys in place;
+5. with --engines: the same file (new IDs each time) through each engine in turn, in the same
+   run: the fast lane, the SQL engine alone (the lane switched off: the whole file COPYed into the
+   staging table and checked in one SQL pass) and the Python engine on PostgreSQL (what would read
+   the rows the lane does not take if the SQL engine went), each against the bare COPY.
 
 Bench data lives in its own clinics (codes 4510289999xx) and in months (2023, January 2024) that hold nothing
 else; it is removed at the end (partitions dropped, key rows deleted with the append-only trigger
@@ -43,15 +47,16 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from clinics.models import Facility, Township  # noqa: E402
+from clinics.settlements.ingest import FastLane, PythonEngine  # noqa: E402
 from clinics.settlements.models import (  # noqa: E402
     BureauStatement,
     Reconciliation,
     SettlementImport,
 )
 from clinics.settlements.partitions import add_months, ensure_partitions, partition_name  # noqa: E402
-from clinics.settlements.reconciliation import reconciliation_run, statement_import  # noqa: E402
-from clinics.settlements.rules import FIELDS  # noqa: E402
-from clinics.settlements.services import settlements_import  # noqa: E402
+from clinics.settlements.services import imports as import_service  # noqa: E402
+from clinics.settlements.services import reconciliation_run, settlements_import, statement_import  # noqa: E402
+from clinics.settlements.spec import FIELDS  # noqa: E402
 from clinics.settlements.stats import rebuild as rebuild_month_stats  # noqa: E402
 
 IMPORT_MONTH = datetime.date(2023, 3, 1)
@@ -183,7 +188,7 @@ def cleanup(clinic_ids: list[int]) -> None:
         cursor.execute("ALTER TABLE settlements_settlementkey DISABLE TRIGGER settlements_key_append_only")
         cursor.execute(
             "DELETE FROM settlements_settlementkey WHERE setl_id LIKE 'BI%%' OR setl_id LIKE 'BJ%%' OR setl_id LIKE 'BZ%%' "
-            "OR setl_id LIKE 'BR%%' OR setl_id LIKE 'BA%%'"
+            "OR setl_id LIKE 'BR%%' OR setl_id LIKE 'BA%%' OR setl_id LIKE 'BY%%'"
         )
         cursor.execute("ALTER TABLE settlements_settlementkey ENABLE TRIGGER settlements_key_append_only")
         cursor.execute("DELETE FROM settlements_settlementmonthstat WHERE facility_id = ANY(%s)", [clinic_ids])
@@ -213,6 +218,7 @@ def main() -> None:
     parser.add_argument("--admin-rows", type=int, default=5_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench data (for looking at it)")
     parser.add_argument("--import-only", action="store_true", help="only part 1, the file import")
+    parser.add_argument("--engines", action="store_true", help="part 5: the file through each engine (with --import-only)")
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("The settlement bench needs PostgreSQL (DATABASE_URL=postgres://…).")
@@ -238,12 +244,42 @@ def main() -> None:
         results["reimport_s"] = time.perf_counter() - started
         results["reimport_counts"] = (again.accepted, again.duplicates, again.rejected)
 
+        if args.engines:
+            engines(args, clinics, results)
         if not args.import_only:
             other_parts(args, clinic_ids, results)
     finally:
         if not args.keep:
             cleanup(clinic_ids)
     report(results, args)
+
+
+def python_engine_only(context, messages, rows, raw, lane):
+    """`services.imports._run_engine` as it would be without the SQL engine: every row the lane does
+    not take (here: all of them) read by the Python engine."""
+    return PythonEngine(context, messages).run(rows())
+
+
+def engines(args, clinics, results: dict) -> None:
+    """The same rows through the lane, the SQL engine alone and the Python engine, fresh IDs each
+    (prefixes the cleanup removes), in this order."""
+    real_run, real_engine = FastLane.run, import_service._run_engine
+    results["engines"] = {}
+    for label, prefix, lane_off, python in [
+        ("fast lane (+ SQL engine for the rest)", "BY", False, False),
+        ("SQL engine alone (lane off)", "BJ", True, False),
+        ("Python engine on PostgreSQL (lane off)", "BZ", True, True),
+    ]:
+        data = make_file(clinics, args.rows, IMPORT_MONTH, prefix=prefix)
+        FastLane.run = (lambda self, *a: None) if lane_off else real_run
+        import_service._run_engine = python_engine_only if python else real_engine
+        try:
+            started = time.perf_counter()
+            batch = settlements_import(source="command", data=data, filename="bench-engines.csv")
+            seconds = time.perf_counter() - started
+        finally:
+            FastLane.run, import_service._run_engine = real_run, real_engine
+        results["engines"][label] = (seconds, (batch.accepted, batch.duplicates, batch.rejected))
 
 
 def other_parts(args, clinic_ids: list[int], results: dict) -> None:
@@ -334,6 +370,9 @@ def report(results: dict, args) -> None:
     print(f"import: {results['import_s']:.2f} s = {rate:,.0f} rows/s; accepted/duplicates/rejected {results['import_counts']}")
     print(f"ratio import / bare COPY: {results['import_s'] / results['bare_copy_s']:.1f}x")
     print(f"same file again: {results['reimport_s']:.2f} s; {results['reimport_counts']}")
+    for label, (seconds, counts) in results.get("engines", {}).items():
+        print(f"engine {label}: {seconds:.2f} s = {args.rows / seconds:,.0f} rows/s, "
+              f"{seconds / results['bare_copy_s']:.1f}x bare COPY; {counts}")
     if "reconcile_s" not in results:
         return
     print(f"monthly rollup of the generated reconciliation month (rebuild_settlement_stats --month): {results['rebuild_s']:.1f} s")

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
+from core.masking import mask_id_number  # noqa: F401 - the one ID mask, also read from here
+
 MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
 # Codes (clinic and township codes, insurance practitioner codes): ASCII letters, digits and - _ . /
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -127,12 +129,6 @@ def validate_mobile(value: str) -> str:
             _("A mobile number has 11 digits and starts with 13–19, for example 13800000000."), code="mobile"
         )
     return value
-
-
-def mask_id_number(value: str) -> str:
-    if not value:
-        return ""
-    return f"{value[:6]}********{value[-4:]}" if len(value) >= 10 else "*" * len(value)
 
 
 def mask_account(value: str) -> str:

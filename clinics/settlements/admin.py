@@ -20,7 +20,6 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
@@ -33,20 +32,22 @@ from clinics.settlements.models import (
     SettlementRecord,
 )
 from clinics.settlements.partitions import add_months, estimated_row_count, month_start
-from clinics.settlements.reconciliation import (
-    discrepancy_rows,
-    reconciliation_rows,
-    reconciliation_run,
-    statement_import,
-)
-from clinics.settlements.rules import FIELDS
 from clinics.settlements.selectors import (
     clinic_month_summary,
+    discrepancy_rows,
     month_bounds,
     practitioner_month_summary,
+    reconciliation_rows,
     records_by_setl_id,
 )
-from clinics.settlements.services import can_upload, settlements_import
+from clinics.settlements.services import (
+    anomalies_detect,
+    can_upload,
+    reconciliation_run,
+    settlements_import,
+    statement_import,
+)
+from clinics.settlements.spec import FIELDS
 from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

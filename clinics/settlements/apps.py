@@ -8,6 +8,12 @@ class SettlementsConfig(AppConfig):
     verbose_name = _("Insurance settlements")
 
     def ready(self):
+        from django.core import checks
+
+        from clinics.settlements.checks import time_zone_check
+
+        checks.register(time_zone_check)
+
         from clinics.scoping import is_county_wide, register_scoper, scope_queryset
         from clinics.settlements.models import BureauStatement, Reconciliation, SettlementImport
 

@@ -39,16 +39,22 @@ import sys
 import typing
 import unicodedata
 
-# What trimming a value means, in every engine: the characters Python's str.strip() removes (those
-# str.isspace() calls white space), among them the ideographic space U+3000 that Chinese input
-# methods type and the no-break space spreadsheets leave. The SQL engine gives them to btrim(). The
-# lane's byte patterns see ASCII white space only: a line with one of the others (ODD_BLANKS, in
-# UTF-8) at the edge of a field goes to the SQL engine.
-BLANKS = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+from clinics.settlements.spec import (
+    AMOUNT_FIELDS,
+    BLANKS,
+    CODE_FIELDS,
+    FIELDS,
+    FINGERPRINT,
+    FINGERPRINT_SEPARATOR,
+    LANE_AMOUNT,
+    LANE_TIME,
+    MAX_LENGTH,
+    ODD_BLANKS,
+    OPTIONAL,
+    UTC_OFFSET_SECONDS,
 )
-ODD_BLANKS = tuple(c.encode() for c in BLANKS if not c.encode().isspace())
+from core.masking import mask_id_number
+
 # Searching a 30 MB body for a 3-byte sequence takes ~40 ms, for one byte ~1 ms: each sequence is
 # looked for only if the file holds its first byte.
 _BY_FIRST_BYTE = {
@@ -68,11 +74,17 @@ _FIELD = rb'(?!\s)[^,"\t\\\r\n]{1,%d}+(?<!\s)'
 # input method's full-width digits is written in ASCII by the other engines (NFKC): such a line
 # goes to the SQL engine.
 _CODE = rb'(?!\s)[ !#-+\--\[\]-~]{1,%d}+(?<!\s)'
-AMOUNT = rb"(?:0|[1-9][0-9]{0,9}+)\.[0-9][0-9]"  # the canonical text of numeric(12,2), 1 to 10 digits
-SETL_TIME = (
-    rb"((?:2[0-9]{3}|[3-9][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])) "
-    rb"((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
-)
+AMOUNT = LANE_AMOUNT  # the canonical text of numeric(12,2), 1 to 10 digits
+SETL_TIME = LANE_TIME  # 2026-11-03 09:30:00: groups the day and the time
+
+# The line pattern below and the fingerprint in `take` are written for the documented column
+# order: the seven values that start the fingerprint, the six amounts, then setl_time, the clinic,
+# atddr_no and an empty init_setl_id. A change of `spec` that breaks that fails here, at import.
+LANE_FINGERPRINT = (*("certno_masked" if f == "certno" else f for f in FIELDS[:7]), "facility_id", "settled_epoch",
+                    *FIELDS[7:13], "atddr_no", "init_setl_id")
+if (FIELDS[7:13] != AMOUNT_FIELDS or FIELDS[13:] != ("setl_time", "fixmedins_code", "atddr_no", "init_setl_id")
+        or FINGERPRINT != LANE_FINGERPRINT or FINGERPRINT_SEPARATOR != "|"):
+    raise ImportError("clinics.settlements.spec no longer matches the fast lane's line layout")
 
 
 def _text(limit: int, optional: bool = False, capture: bool = False, code: bool = True) -> bytes:
@@ -82,13 +94,28 @@ def _text(limit: int, optional: bool = False, capture: bool = False, code: bool 
     return b"(" + value + b")" if capture else b"(?:" + value + b")"
 
 
+# The fields the line pattern reads as text (`_text`): a rule's lane guard may stand before them.
+TEXT_FIELDS = frozenset({"setl_id", "mdtrt_id", "psn_no", "psn_name", "fixmedins_code", "atddr_no"})
+
+
 def line_pattern(request: dict) -> re.Pattern:
     """One regular expression for a whole canonical line, in the documented column order (a line
-    of a file in another order is rewritten in it first, `documented_order`).
+    of a file in another order is rewritten in it first, `documented_order`), from `spec`: the
+    lengths, which values are codes (ASCII only) and which may be empty.
     Groups: 1 setl_id, 2 certno (ASCII letters and digits: it is masked by position), 3 insutype,
     4 clr_type, 5 the six amounts, 6 the day and 7 the time of setl_time, 8 fixmedins_code,
     9 atddr_no; init_setl_id empty (a reversal goes to the SQL engine)."""
-    n = request["max_length"]
+    n = MAX_LENGTH
+
+    guards = {name: lookahead.encode() for name, lookahead in request.get("guards", {}).items()}
+    if set(guards) - TEXT_FIELDS:
+        raise ValueError(f"a lane guard on a field the lane reads by a pattern of its own: {set(guards) - TEXT_FIELDS}")
+
+    def text(name: str, capture: bool = False) -> bytes:
+        # A rule's lane guard (rules.Rule.lane_guard) goes before the field: a line whose value
+        # fails it is not matched, so it goes to the SQL engine.
+        return guards.get(name, b"") + _text(n[name], optional=name in OPTIONAL, capture=capture,
+                                             code=name in CODE_FIELDS)
 
     def codes(values):
         return b"(" + b"|".join(re.escape(v.encode()) for v in values) + b")"
@@ -96,17 +123,17 @@ def line_pattern(request: dict) -> re.Pattern:
     return re.compile(
         b",".join(
             [
-                _text(n["setl_id"], capture=True),
-                _text(n["mdtrt_id"]),
-                _text(n["psn_no"]),
-                _text(n["psn_name"], code=False),
+                text("setl_id", capture=True),
+                text("mdtrt_id"),
+                text("psn_no"),
+                text("psn_name"),
                 b"([0-9A-Za-z]{0,%d})" % n["certno"],
                 codes(request["insutypes"]),
                 codes(request["clr_types"]),
                 b"(" + b",".join([AMOUNT] * 6) + b")",
                 SETL_TIME,
-                _text(n["fixmedins_code"], capture=True),
-                _text(n["atddr_no"], optional=True, capture=True),
+                text("fixmedins_code", capture=True),
+                text("atddr_no", capture=True),
                 b"\r?",
             ]
         )
@@ -232,7 +259,7 @@ def take(request: dict, prepared: Prepared, emit) -> None:
     if why:
         emit(("ineligible", why))
         return
-    rewrite = documented_order(header, request["fields"])
+    rewrite = documented_order(header, list(FIELDS))
     match = line_pattern(request).fullmatch
     facilities = {code.encode(): (pk, str(pk).encode()) for code, pk in request["facilities"].items()}
     now = request["now"]
@@ -281,8 +308,8 @@ def take(request: dict, prepared: Prepared, emit) -> None:
             if base is None:
                 y, mo, d = int(day[:4]), int(day[5:7]), int(day[8:10])
                 valid = d <= calendar.monthrange(y, mo)[1]
-                # Beijing time, UTC+8 all year since 1991 (the years start at 2000 here).
-                base = day_epoch[day] = calendar.timegm((y, mo, d, 0, 0, 0)) - 28_800 if valid else -1
+                # Beijing time (spec.UTC_OFFSET_SECONDS, checked against settings.TIME_ZONE).
+                base = day_epoch[day] = calendar.timegm((y, mo, d, 0, 0, 0)) - UTC_OFFSET_SECONDS if valid else -1
             if base < 0:
                 slow.append(number)
                 continue
@@ -295,7 +322,7 @@ def take(request: dict, prepared: Prepared, emit) -> None:
                 continue
             # The log's first seven columns are the file's, with the ID number masked.
             if cert:
-                masked = cert[:6] + b"********" + cert[-4:] if len(cert) >= 10 else b"*" * len(cert)
+                masked = mask_id_number(cert)
                 head = line[: m.start(2)] + masked + line[m.end(2) : m.start(5)]
             else:
                 head = line[: m.start(5)]

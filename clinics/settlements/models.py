@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Facility
+from clinics.settlements import spec
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # Sums of the log (the monthly rollup, a reconciliation's totals): wide enough for as many rows as
@@ -45,7 +46,7 @@ class ClearingType(models.TextChoices):
     CHRONIC_OUTPATIENT = "14", _("14 Outpatient chronic and special diseases")
 
 
-AMOUNT_FIELDS = ["medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay"]
+AMOUNT_FIELDS = list(spec.AMOUNT_FIELDS)
 
 
 class SettlementImport(models.Model):

@@ -10,9 +10,8 @@ from django.apps import apps
 from django.db import transaction
 
 from clinics.models import Facility
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import SettlementKey
-from clinics.settlements.services import settlements_import
+from clinics.settlements.services import anomalies_detect, settlements_import
 
 DEMO_MONTHS = [datetime.date(2025, 10, 1), datetime.date(2026, 8, 1), datetime.date(2026, 9, 1), datetime.date(2026, 10, 1)]
 BASE_VISITS = 20  # a month, per clinic: a small, fast sample of Leye's ~280

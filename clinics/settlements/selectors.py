@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinics.models import Township
 from clinics.scoping import scope_queryset
@@ -17,6 +18,7 @@ from clinics.settlements.models import (
     ActivityAnomaly,
     ClearingType,
     Reconciliation,
+    ReconciliationItem,
     SettlementKey,
     SettlementMonthStat,
     SettlementRecord,
@@ -221,3 +223,40 @@ def reconciliation_balance(*, user, month: datetime.date) -> dict:
 def recent_anomaly_list(*, user, since: datetime.date) -> QuerySet:
     """Activity anomalies in reach from the month holding `since` on, newest month first."""
     return anomaly_list(user=user).filter(month__gte=month_start(since)).order_by("-month", "facility__code")
+
+
+def reconciliation_rows(results) -> tuple[list[str], list[list]]:
+    """Headers and rows of the XLSX export of a month's reconciliation."""
+    headers = [
+        _("Clinic code"), _("Clinic"), _("Month"), _("Balanced"), _("Settlements here"), _("Settlements at bureau"),
+        _("Total fees here"), _("Total fees at bureau"), _("Difference"), _("Funds here"), _("Funds at bureau"),
+        _("Detail lines matched"), _("Missing here"), _("Missing at bureau"), _("Amounts differ"),
+    ]
+    rows = [
+        [
+            r.facility.code, r.facility.name, f"{r.month:%Y-%m}", _("Yes") if r.balanced else _("No"), r.our_count,
+            r.bureau_count, r.our_medfee, r.bureau_medfee, r.our_medfee - r.bureau_medfee, r.our_fund, r.bureau_fund,
+            r.matched, r.missing_here, r.missing_at_bureau, r.amounts_differ,
+        ]
+        for r in results
+    ]
+    return headers, rows
+
+
+def discrepancy_rows(month, facility_ids=None) -> tuple[list[str], list[list]]:
+    """The detail lines that did not match, for the second sheet of the export."""
+    items = ReconciliationItem.objects.filter(reconciliation__month=month_start(month)).exclude(
+        status=ReconciliationItem.Status.MATCHED
+    ).select_related("reconciliation__facility")
+    if facility_ids is not None:
+        items = items.filter(reconciliation__facility_id__in=facility_ids)
+    headers = [_("Clinic code"), _("Clinic"), _("setl_id"), _("Status"), _("Total fees here"), _("Total fees at bureau"),
+               _("Funds here"), _("Funds at bureau")]
+    rows = [
+        [i.reconciliation.facility.code, i.reconciliation.facility.name, i.setl_id, i.get_status_display(),
+         i.our_medfee, i.bureau_medfee, i.our_fund, i.bureau_fund]
+        for i in items.order_by("reconciliation__facility__code", "status", "setl_id")[:100000]
+    ]
+    return headers, rows
+
+

@@ -5,8 +5,8 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.partitions import add_months, ensure_partitions_ahead, month_start
+from clinics.settlements.services import anomalies_detect
 
 
 @shared_task(name="settlements.create_partitions")

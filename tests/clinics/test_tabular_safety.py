@@ -283,8 +283,7 @@ def test_rejected_settlement_rows_xlsx(client, roles):
 
 
 def test_reconciliation_exports(client, county_admin):
-    from clinics.settlements.services import reconciliation_run, statement_import
-    from clinics.settlements.services import settlements_import
+    from clinics.settlements.services import reconciliation_run, settlements_import, statement_import
     from tests.settlements.helpers import DAY, numbered, row
 
     clinic = FacilityFactory(code="045102000031")

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from clinics.admin_base import AuditHistoryMixin
 from clinics.settlements.models import Reconciliation
-from clinics.settlements.reconciliation import reconciliation_run, statement_import
+from clinics.settlements.services import reconciliation_run, statement_import
 from core.models import AuditEntry
 from core.tabular import csv_text
 from staffing.payroll.models import PayPolicy

@@ -5,9 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import load_workbook
 
 from clinics.models import Role
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import SettlementImport, SettlementRecord
-from clinics.settlements.services import settlements_import
+from clinics.settlements.services import anomalies_detect, settlements_import
 from tests.factories import make_user
 from tests.settlements.helpers import csv_bytes, numbered, row
 

@@ -4,10 +4,8 @@ import datetime
 
 import pytest
 
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import SettlementImport
-from clinics.settlements.reconciliation import reconciliation_run, statement_import
-from clinics.settlements.services import settlements_import
+from clinics.settlements.services import anomalies_detect, reconciliation_run, settlements_import, statement_import
 from tests.browser import follow, shot
 from tests.settlements.helpers import csv_bytes, row
 from tests.settlements.test_reconciliation import detail_file, totals_file

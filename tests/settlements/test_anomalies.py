@@ -2,9 +2,8 @@ import datetime
 
 import pytest
 
-from clinics.settlements.anomalies import anomalies_detect
 from clinics.settlements.models import ActivityAnomaly
-from clinics.settlements.services import settlements_import
+from clinics.settlements.services import anomalies_detect, settlements_import
 from tests.settlements.helpers import numbered, row
 
 pytestmark = pytest.mark.django_db

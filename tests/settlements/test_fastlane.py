@@ -25,17 +25,18 @@ from clinics.settlements.ingest import (
     IngestContext,
     LaneFailedError,
     PythonEngine,
-    _Row,
     clean_values,
     fast_lane_request,
 )
+from clinics.settlements.ingest.python_engine import _Row
 from clinics.settlements.models import (
     RejectedSettlementRow,
     SettlementKey,
     SettlementMonthStat,
     SettlementRecord,
 )
-from clinics.settlements.rules import CODE_FIELDS, FIELDS, MAX_LENGTH, Messages
+from clinics.settlements.rules import CODE_FIELDS, FIELDS, MAX_LENGTH
+from clinics.settlements.rules import messages as rule_messages
 from clinics.settlements.services import raw_csv, settlements_import
 from core.tabular import csv_text
 from core.validators import mask_id_number
@@ -138,8 +139,7 @@ def test_the_lane_takes_only_rows_the_python_engine_accepts_and_stores_the_same(
     taken, slow = lane_output(data)
     assert sorted([*taken, *slow]) == [2], "every line is taken or handed on, once"
 
-    messages = Messages.load()
-    engine = PythonEngine(IngestContext(batch_id=7, now=NOW), messages)
+    engine = PythonEngine(IngestContext(batch_id=7, now=NOW), rule_messages())
     checked = _Row(2, clean_values(values))
     reason = engine.check(checked)
     if 2 not in taken:

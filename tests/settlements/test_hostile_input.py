@@ -384,7 +384,7 @@ def test_hostile_files_through_the_admin_upload_answer_without_a_500(clerk, clie
 
 
 def test_a_bureau_statement_with_bare_carriage_returns_is_read(clinic, clerk):
-    from clinics.settlements.reconciliation import reconciliation_run, statement_import
+    from clinics.settlements.services import reconciliation_run, statement_import
     from tests.settlements.test_reconciliation import detail_file, totals_file
 
     settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 1), row(clinic, 2)]))
@@ -406,7 +406,7 @@ def _row_too_long_to_read(header: bytes) -> bytes:
 
 def test_a_statement_row_that_cannot_be_read_is_a_clear_refusal(clinic, clerk):
     from clinics.settlements.models import BureauStatement
-    from clinics.settlements.reconciliation import statement_import
+    from clinics.settlements.services import statement_import
 
     data = _row_too_long_to_read(b"fixmedins_code,insutype,clr_type,setl_cnt,medfee_sumamt,fund_pay_sumamt,acct_pay")
     with pytest.raises(ValidationError) as refused:

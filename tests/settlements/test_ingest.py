@@ -194,8 +194,8 @@ def test_an_import_that_deadlocks_with_another_starts_again_and_keeps_nothing_of
     import psycopg
     from django.db import OperationalError
 
-    from clinics.settlements import services
     from clinics.settlements.models import SettlementImport
+    from clinics.settlements.services import imports as services
 
     real, calls = services._record_batch, []
 

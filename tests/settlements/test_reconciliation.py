@@ -8,8 +8,8 @@ from django.core.management import call_command
 from openpyxl import load_workbook
 
 from clinics.settlements.models import Reconciliation, ReconciliationItem
-from clinics.settlements.reconciliation import reconciliation_rows, reconciliation_run, statement_import
-from clinics.settlements.services import settlements_import
+from clinics.settlements.selectors import reconciliation_rows
+from clinics.settlements.services import reconciliation_run, settlements_import, statement_import
 from core.tabular import csv_text
 from tests.settlements.helpers import DAY, numbered, row
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from clinics.models import Facility
-from clinics.settlements.reconciliation import reconciliation_run, statement_import
+from clinics.settlements.services import reconciliation_run, statement_import
 
 
 def month_arg(text: str) -> datetime.date:

@@ -1,15 +1,14 @@
-"""Writes to the settlement log: ingest (API, admin upload, command), reconciliation with the
-bureau's statement, and activity anomalies. Every ingest path goes through `settlements_import`."""
+"""Settlement imports: every ingest path (API, admin upload, command, seed) goes through
+`settlements_import`, which picks the engine (`clinics.settlements.ingest`)."""
 
 import csv
-import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DataError, OperationalError, connection, transaction
+from django.db import DataError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -24,14 +23,15 @@ from clinics.settlements.ingest import (
     RawCsv,
 )
 from clinics.settlements.models import SettlementImport
-from clinics.settlements.rules import REQUIRED, Messages
+from clinics.settlements.rules import messages as rule_messages
+from clinics.settlements.spec import REQUIRED
 from core.audit import audit_record
+from core.retry import with_retry
 from core.tabular import TableError, check_header, enforce_upload_limits, read_table
 
 MAX_API_ROWS = 5000
 DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK
 IMPORT_LOCK = 0x5E771E  # advisory lock key of "an upload is writing the settlement log"
-logger = logging.getLogger(__name__)
 UPLOADER_ROLES = {Role.COUNTY_ADMIN, Role.INSURANCE_CLERK, Role.API_CLIENT}
 
 Rows = Iterable[tuple[int, dict]]
@@ -86,7 +86,7 @@ def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
 
 
 def _run_engine(
-    context: IngestContext, messages: Messages, rows: Callable[[], Rows], raw: RawCsv | None, lane: FastLane | None
+    context: IngestContext, messages: dict[str, str], rows: Callable[[], Rows], raw: RawCsv | None, lane: FastLane | None
 ):
     if connection.vendor != "postgresql":
         return PythonEngine(context, messages).run(rows())
@@ -175,28 +175,26 @@ def settlements_import(
         rows = list(rows)  # read again if the import is retried
         rows_factory = lambda: iter(rows)  # noqa: E731
 
-    retries = 0
-    while True:
-        if retries and raw is not None:
-            lane = FastLane(data)  # a child reads a file once
+    tries: list[FastLane | None] = []
+
+    def attempt() -> SettlementImport:
+        # Two uploads of overlapping files lock the same keys in different orders; PostgreSQL ends
+        # one of them (40P01). Its savepoint is rolled back (its locks go, the other goes on) and
+        # `with_retry` starts it again: what the other recorded meanwhile is now a duplicate.
+        current = FastLane(data) if tries and raw is not None else lane  # a child reads a file once
+        tries.append(current)
         try:
             with transaction.atomic():
-                return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane)
+                return _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, current)
         except TableError as exc:
             # The rows are read lazily on PostgreSQL: a row that cannot be read surfaces here, and
             # the whole upload is refused (rolled back) with its row number, not a 500.
             raise ValidationError(str(exc), code="unreadable_file") from exc
-        except OperationalError as exc:
-            # Two uploads of overlapping files lock the same keys in different orders; PostgreSQL
-            # ends one of them. Its savepoint is rolled back (its locks go, the other goes on) and
-            # it starts again: what the other recorded meanwhile is now a duplicate.
-            if getattr(exc.__cause__, "sqlstate", None) != "40P01" or retries == DEADLOCK_RETRIES:
-                raise
-            retries += 1
-            logger.info("settlement import deadlocked with another upload; retry %s of %s", retries, DEADLOCK_RETRIES)
         finally:
-            if lane is not None:
-                lane.close()
+            if current is not None:
+                current.close()
+
+    return with_retry(attempt, attempts=DEADLOCK_RETRIES + 1)
 
 
 def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lane) -> SettlementImport:
@@ -214,7 +212,7 @@ def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lan
         facility=own,
     )
     with translation.override(settings.LANGUAGE_CODE):
-        messages = Messages.load()
+        messages = rule_messages()
     context = IngestContext(batch_id=batch.pk, own_facility=own, is_demo=is_demo, now=timezone.now())
     outcome = _run_engine(context, messages, rows_factory, raw, lane)
     batch.total_rows = outcome.total

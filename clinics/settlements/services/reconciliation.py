@@ -12,7 +12,8 @@ detail file (like 3202):
 Each clinic's month is balanced when every insurance type × clearing type line agrees in count
 and all three sums, and (with details) every detail line matches. Running it again for a month
 replaces the earlier result. The detail comparison is one FULL OUTER JOIN in SQL on both
-databases; on PostgreSQL the detail file is loaded with COPY.
+databases; on PostgreSQL the detail file is loaded with COPY. The exports read through
+`selectors.reconciliation_rows` and `selectors.discrepancy_rows`.
 """
 
 import re
@@ -38,6 +39,7 @@ from clinics.settlements.models import (
 )
 from clinics.settlements.partitions import month_start
 from clinics.settlements.selectors import _signed, records_in_month
+from clinics.settlements.services.imports import raw_csv, unix_line_ends
 from core.audit import audit_bulk, audit_record
 from core.tabular import TableError, read_table
 
@@ -146,7 +148,6 @@ def _load_details_postgres(statement: BureauStatement, data: bytes, filename: st
     """COPY the detail file into a staging table, check it in SQL, then one INSERT … SELECT."""
     import psycopg
 
-    from clinics.settlements.services import raw_csv, unix_line_ends
 
     columns = DETAIL_COLUMNS + ["refd_setl_flag"]
     with connection.cursor() as cursor:
@@ -394,40 +395,3 @@ def _compare_details(statement: BureauStatement) -> dict[int, dict[str, int]]:
         for facility_id, status, n in cursor.fetchall():
             counts[facility_id][status] = n
     return counts
-
-
-def reconciliation_rows(results) -> tuple[list[str], list[list]]:
-    """Headers and rows of the XLSX export of a month's reconciliation."""
-    headers = [
-        _("Clinic code"), _("Clinic"), _("Month"), _("Balanced"), _("Settlements here"), _("Settlements at bureau"),
-        _("Total fees here"), _("Total fees at bureau"), _("Difference"), _("Funds here"), _("Funds at bureau"),
-        _("Detail lines matched"), _("Missing here"), _("Missing at bureau"), _("Amounts differ"),
-    ]
-    rows = [
-        [
-            r.facility.code, r.facility.name, f"{r.month:%Y-%m}", _("Yes") if r.balanced else _("No"), r.our_count,
-            r.bureau_count, r.our_medfee, r.bureau_medfee, r.our_medfee - r.bureau_medfee, r.our_fund, r.bureau_fund,
-            r.matched, r.missing_here, r.missing_at_bureau, r.amounts_differ,
-        ]
-        for r in results
-    ]
-    return headers, rows
-
-
-def discrepancy_rows(month, facility_ids=None) -> tuple[list[str], list[list]]:
-    """The detail lines that did not match, for the second sheet of the export."""
-    items = ReconciliationItem.objects.filter(reconciliation__month=month_start(month)).exclude(
-        status=ReconciliationItem.Status.MATCHED
-    ).select_related("reconciliation__facility")
-    if facility_ids is not None:
-        items = items.filter(reconciliation__facility_id__in=facility_ids)
-    headers = [_("Clinic code"), _("Clinic"), _("setl_id"), _("Status"), _("Total fees here"), _("Total fees at bureau"),
-               _("Funds here"), _("Funds at bureau")]
-    rows = [
-        [i.reconciliation.facility.code, i.reconciliation.facility.name, i.setl_id, i.get_status_display(),
-         i.our_medfee, i.bureau_medfee, i.our_fund, i.bureau_fund]
-        for i in items.order_by("reconciliation__facility__code", "status", "setl_id")[:100000]
-    ]
-    return headers, rows
-
-
