@@ -11,13 +11,8 @@ from notifications.access import may_manage
 from notifications.channels import mask_address, mask_email
 from notifications.default_templates import DEFAULT_TEMPLATES
 from notifications.models import Notification, NotificationPreference, NotificationTemplate
-from notifications.services import (
-    cancel_pending_rows,
-    channel_switches,
-    check_template_source,
-    notification_retry,
-    preference_update,
-)
+from notifications.selectors import channel_switches
+from notifications.services import cancel_pending_rows, check_template_source, notification_retry, preference_update
 
 
 class ManagersOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
@@ -135,21 +130,26 @@ class NotificationTemplateAdmin(ManagersOnlyAdmin):
 
 
 class PreferenceAdminForm(forms.ModelForm):
-    """The addresses, and one switch per registered channel (saved through preference_update)."""
+    """The addresses, and one switch per registered channel (`switch_fields`, declared per request
+    because channels register after the admin loads); saved through preference_update."""
 
     class Meta:
         model = NotificationPreference
         fields = ["user", "mobile", "email"]
 
+    @staticmethod
+    def switch_fields() -> dict:
+        return {
+            f"{spec.code}_enabled": forms.BooleanField(label=spec.preference_label or spec.label, required=False)
+            for spec in registry.switchable_channels()
+        }
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        user = self.instance.user if self.instance.user_id else None
-        current = channel_switches(user=user) if user is not None else {}
+        current = channel_switches(user=self.instance.user) if self.instance.user_id else {}
         for spec in registry.switchable_channels():
-            self.fields[f"{spec.code}_enabled"] = forms.BooleanField(
-                label=spec.preference_label or spec.label, required=False,
-                initial=current.get(spec.code, spec.enabled_by_default),
-            )  # fmt: skip
+            if f"{spec.code}_enabled" in self.fields:
+                self.fields[f"{spec.code}_enabled"].initial = current.get(spec.code, spec.enabled_by_default)
 
 
 class ChannelsOffFilter(admin.SimpleListFilter):
@@ -181,6 +181,10 @@ class NotificationPreferenceAdmin(ManagersOnlyAdmin):
 
     def get_fields(self, request, obj=None):
         return ["user", *[f"{spec.code}_enabled" for spec in registry.switchable_channels()], "mobile", "email"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        kwargs["form"] = type("PreferenceAdminForm", (PreferenceAdminForm,), PreferenceAdminForm.switch_fields())
+        return super().get_form(request, obj, **kwargs)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

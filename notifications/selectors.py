@@ -3,7 +3,8 @@ the scope is the recipient rather than a facility's reach."""
 
 from django.db.models import QuerySet
 
-from notifications.models import Channel, Notification, NotificationPreference
+from notifications import registry
+from notifications.models import Channel, ChannelPreference, Notification, NotificationPreference
 
 READ_FILTERS = ("all", "unread", "read")
 
@@ -26,8 +27,6 @@ def inbox_unread_count(*, user) -> int:
 def preference_get(*, user) -> dict:
     """How the user is reached: `<code>_enabled` for each switchable channel (their choice, else the
     channel's default) and the addresses they typed (`mobile`, `email`; empty when never set)."""
-    from notifications.services import channel_switches
-
     own = NotificationPreference.objects.filter(user=user).first() or NotificationPreference(user=user)
     return {**{f"{code}_enabled": on for code, on in channel_switches(user=user).items()},
             "mobile": own.mobile, "email": own.email}  # fmt: skip
@@ -37,3 +36,9 @@ def failed_delivery_count() -> int:
     """Messages of every recipient whose delivery failed (the county's view of the outbox: the
     caller decides who may see it)."""
     return Notification.objects.filter(status=Notification.Status.FAILED).count()
+
+
+def channel_switches(*, user) -> dict[str, bool]:
+    """{code: on} for every switchable channel: the user's choice, else the channel's default."""
+    chosen = dict(ChannelPreference.objects.filter(user=user).values_list("channel", "enabled")) if user.pk else {}
+    return {spec.code: chosen.get(spec.code, spec.enabled_by_default) for spec in registry.switchable_channels()}

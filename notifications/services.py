@@ -26,6 +26,7 @@ from notifications.models import (
     NotificationPreference,
     NotificationTemplate,
 )
+from notifications.selectors import channel_switches
 
 logger = logging.getLogger(__name__)
 
@@ -283,12 +284,6 @@ def preference_update(*, user, acting_user, mobile: str = "", email: str = "", *
         changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
     )
     return preference
-
-
-def channel_switches(*, user) -> dict[str, bool]:
-    """{code: on} for every switchable channel: the user's choice, else the channel's default."""
-    chosen = dict(ChannelPreference.objects.filter(user=user).values_list("channel", "enabled")) if user.pk else {}
-    return {spec.code: chosen.get(spec.code, spec.enabled_by_default) for spec in registry.switchable_channels()}
 
 
 # --- Waking the dispatcher ------------------------------------------------------------------

@@ -39,35 +39,32 @@ def no_kick(settings):
     settings.NOTIFICATIONS_DISPATCH_ON_COMMIT = False
 
 
-class FakeGateway:
-    """A tiny SMS gateway on 127.0.0.1: answers the JSON the HTTP adapter posts."""
+class JSONHandler(BaseHTTPRequestHandler):
+    def answer(self, payload, status: int = 200) -> None:
+        import json
 
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.status = 200
-        self.answer = {"code": "OK", "message_id": "m-1"}
-        gateway = self
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                import json
+    def read_json(self) -> dict:
+        import json
 
-                length = int(self.headers.get("Content-Length", 0))
-                gateway.requests.append(
-                    {"headers": dict(self.headers), "json": json.loads(self.rfile.read(length) or b"{}"), "path": self.path}
-                )
-                body = json.dumps(gateway.answer).encode()
-                self.send_response(gateway.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
 
-            def log_message(self, *args):
-                pass
+    def log_message(self, *args):
+        pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/sms/send"
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 in a thread, for the duration of a `with` block."""
+
+    def serve(self, handler) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):
@@ -77,6 +74,24 @@ class FakeGateway:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class FakeGateway(LocalServer):
+    """A tiny SMS gateway on 127.0.0.1: answers the JSON the HTTP adapter posts."""
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.status = 200
+        self.answer = {"code": "OK", "message_id": "m-1"}
+        gateway = self
+
+        class Handler(JSONHandler):
+            def do_POST(self):
+                gateway.requests.append({"headers": dict(self.headers), "json": self.read_json(), "path": self.path})
+                self.answer(gateway.answer, status=gateway.status)
+
+        self.serve(Handler)
+        self.url = f"{self.base}/sms/send"
 
 
 @pytest.fixture
@@ -118,7 +133,7 @@ def make_due(recipient, about, n: int, *, kind="roster_published", addresses=Non
     return Notification.objects.bulk_create(rows, batch_size=2000)
 
 
-class FakeWeCom:
+class FakeWeCom(LocalServer):
     """A local WeChat Work API on 127.0.0.1 (a real http.server in a thread): `gettoken` and
     `message/send`, counting token fetches, able to expire tokens, to answer the next sends with
     chosen error codes (`next_codes`), to list users as `invaliduser`, and to drop the connection
@@ -142,47 +157,46 @@ class FakeWeCom:
         self.send_calls = 0
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JSONHandler):
             def do_GET(self):
                 import urllib.parse
 
                 url = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 if url.path != "/cgi-bin/gettoken":
-                    return self._answer({"errcode": 404, "errmsg": "no such api"}, status=404)
+                    return self.answer({"errcode": 404, "errmsg": "no such api"}, status=404)
                 if query.get("corpid") != fake.corp_id:
-                    return self._answer({"errcode": 40013, "errmsg": "invalid corpid"})
+                    return self.answer({"errcode": 40013, "errmsg": "invalid corpid"})
                 if query.get("corpsecret") != fake.secret:
-                    return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                    return self.answer({"errcode": 40001, "errmsg": "invalid credential"})
                 with fake.lock:
                     fake.token_fetches += 1
                     token = f"token-{fake.token_fetches}"
                     fake.valid_tokens.add(token)
-                self._answer({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": fake.expires_in})
+                self.answer({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": fake.expires_in})
 
             def do_POST(self):
-                import json
                 import urllib.parse
 
                 url = urllib.parse.urlsplit(self.path)
                 token = dict(urllib.parse.parse_qsl(url.query)).get("access_token", "")
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                body = self.read_json()
                 with fake.lock:
                     fake.send_calls += 1
                     if fake.http_status != 200:
-                        return self._answer({"errmsg": "gateway error"}, status=fake.http_status)
+                        return self.answer({"errmsg": "gateway error"}, status=fake.http_status)
                     if token in fake.expired_tokens:
-                        return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
+                        return self.answer({"errcode": 42001, "errmsg": "access_token expired"})
                     if token not in fake.valid_tokens:
-                        return self._answer({"errcode": 40014, "errmsg": "invalid access_token"})
+                        return self.answer({"errcode": 40014, "errmsg": "invalid access_token"})
                     if fake.next_codes:
                         code = fake.next_codes.pop(0)
                         if code != 0:
-                            return self._answer({"errcode": code, "errmsg": f"error {code}"})
+                            return self.answer({"errcode": code, "errmsg": f"error {code}"})
                     if body.get("msgtype") != "text" or str(body.get("agentid")) != fake.agent_id:
-                        return self._answer({"errcode": 40056, "errmsg": "invalid agentid"})
+                        return self.answer({"errcode": 40056, "errmsg": "invalid agentid"})
                     if body.get("touser") in fake.invalid_users:
-                        return self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]})
+                        return self.answer({"errcode": 0, "errmsg": "ok", "invaliduser": body["touser"]})
                     msgid = f"msg-{len(fake.delivered) + 1}"
                     fake.delivered.append({"touser": body["touser"], "content": body["text"]["content"],
                                            "agentid": body["agentid"], "msgid": msgid, "token": token})  # fmt: skip
@@ -191,37 +205,14 @@ class FakeWeCom:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
+                self.answer({"errcode": 0, "errmsg": "ok", "invaliduser": "", "msgid": msgid})
 
-            def _answer(self, payload, status=200):
-                import json
-
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def expire_tokens(self) -> None:
         with self.lock:
             self.expired_tokens |= self.valid_tokens
             self.valid_tokens = set()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -240,3 +231,30 @@ def fake_wecom(settings):
         cache.delete(key)
         yield fake
         cache.delete(key)
+
+
+def run_dispatchers(n: int = 2, **options) -> list:
+    """n dispatchers at once, each in its own thread and database connection (started together by
+    a barrier), named worker-0…; returns the exceptions they raised."""
+    from django.db import connections
+
+    from notifications import dispatch
+
+    start = threading.Barrier(n)
+    errors = []
+
+    def worker():
+        try:
+            start.wait()
+            dispatch.dispatch_due(**options)
+        except Exception as exc:  # pragma: no cover - surfaced by the caller's assertion
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -58,3 +58,27 @@ def test_template_admin_rejects_broken_template_text(admin_client):
 def test_other_changelists_open(admin_client, model, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         assert admin_client.get(reverse(f"admin:notifications_{model}_changelist")).status_code == 200
+
+
+def test_preference_admin_shows_and_saves_every_channel_through_the_service(admin_client, county_admin):
+    from notifications.models import NotificationPreference
+    from notifications.selectors import channel_switches
+    from notifications.services import preference_update
+
+    user = UserFactory()
+    preference_update(user=user, acting_user=user, email_enabled=False, mobile="13800001111")
+    preference = NotificationPreference.objects.get(user=user)
+    listing = admin_client.get(reverse("admin:notifications_notificationpreference_changelist"), {"off": "email"})
+    assert user.username in listing.content.decode() and "138****1111" in listing.content.decode()
+    url = reverse("admin:notifications_notificationpreference_change", args=[preference.pk])
+    html = admin_client.get(url).content.decode()
+    assert all(f'name="{code}_enabled"' in html for code in ("email", "sms", "wecom"))
+
+    response = admin_client.post(url, {"user": user.pk, "sms_enabled": "on", "wecom_enabled": "on", "mobile": "13800002222"})
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert channel_switches(user=user) == {"email": False, "sms": True, "wecom": True}
+    preference.refresh_from_db()
+    assert preference.mobile == "13800002222"
+    assert AuditEntry.objects.filter(action="notification_preference.update", actor=county_admin).exists()
+    assert admin_client.get(reverse("admin:notifications_notification_changelist"), {"address": "139"}).status_code == 400

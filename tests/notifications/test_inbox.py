@@ -6,7 +6,8 @@ from clinics.models import Role
 from core.models import AuditEntry
 from notifications import dispatch
 from notifications.models import Notification, NotificationPreference
-from notifications.services import channel_switches, notify
+from notifications.selectors import channel_switches
+from notifications.services import notify
 from tests.conftest import api_as
 from tests.factories import FacilityFactory, UserFactory, make_user
 from tests.notifications.conftest import make_due

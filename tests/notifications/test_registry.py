@@ -10,7 +10,8 @@ from django.urls import reverse
 from clinics.models import Role
 from notifications import registry
 from notifications.models import Channel, ChannelPreference, Notification
-from notifications.services import channel_switches, notify, preference_update
+from notifications.selectors import channel_switches
+from notifications.services import notify, preference_update
 from tests.conftest import api_as
 from tests.factories import FacilityFactory, UserFactory, make_user
 from tests.notifications.conftest import SENT, doctor_login

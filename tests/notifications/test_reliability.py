@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import dispatch
 from notifications.models import Notification
 from notifications.services import notify
 from tests.factories import FacilityFactory, UserFactory
-from tests.notifications.conftest import SENT, make_due
+from tests.notifications.conftest import SENT, make_due, run_dispatchers
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,24 +44,7 @@ def test_two_workers_on_the_same_due_rows_send_each_once(settings):
     settings.NOTIFICATIONS_CHANNEL_BACKENDS = {"in_app": "tests.notifications.test_reliability.SlowRecordingBackend"}
     SENT.clear()
     rows = make_due(UserFactory(), FacilityFactory(), 600)
-    start = threading.Barrier(2)
-    errors = []
-
-    def worker():
-        try:
-            start.wait()
-            dispatch.dispatch_due(limit=25, time_budget=60)
-        except Exception as exc:  # pragma: no cover - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_dispatchers(2, limit=25, time_budget=60) == []
     sends = collections.Counter(pk for pk, _worker in SENT)
     assert [pk for pk, n in sends.items() if n > 1] == []
     assert set(sends) == {row.pk for row in rows}

@@ -8,19 +8,17 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.db import connections
 from django.utils import timezone
 
 from notifications import dispatch
 from notifications.models import Notification
 from tests.factories import FacilityFactory, UserFactory
-from tests.notifications.conftest import make_due
+from tests.notifications.conftest import make_due, run_dispatchers
 from tests.notifications.test_reliability import _database_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -36,25 +34,7 @@ def wecom_rows(n: int):
 
 def test_two_dispatchers_send_each_wecom_message_once(fake_wecom):
     rows = wecom_rows(80)
-    start = threading.Barrier(2)
-    errors = []
-
-    def worker():
-        try:
-            start.wait()
-            dispatch.dispatch_due(limit=10, time_budget=60)
-        except Exception as exc:  # pragma: no cover - surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, name=f"worker-{i}") for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert run_dispatchers(2, limit=10, time_budget=60) == []
     taken = collections.Counter((m["touser"], m["content"]) for m in fake_wecom.delivered)
     assert len(taken) == 80 and max(taken.values()) == 1
     assert fake_wecom.token_fetches <= 2  # one shared token (both may ask at the very start)
