@@ -63,8 +63,9 @@ def _run(command: list[str], db: dict) -> subprocess.CompletedProcess:
     return done
 
 
-def backup_directory() -> Path:
-    directory = Path(settings.BACKUP_DIR)
+def backup_directory(directory: Path | None = None) -> Path:
+    """BACKUP_DIR (or `directory`), created, readable by the owner only."""
+    directory = Path(directory or settings.BACKUP_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     os.chmod(directory, 0o700)
     return directory
@@ -72,8 +73,7 @@ def backup_directory() -> Path:
 
 def backup_database(*, directory: Path | None = None, now: datetime.datetime | None = None, prune: bool = True) -> Path:
     """Write one backup of the default database and return its path (mode 0600)."""
-    directory = Path(directory) if directory else backup_directory()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = backup_directory(directory)
     stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M%S")
     db = _database()
     suffix = "dump" if _is_postgres() else "sqlite3"
@@ -89,6 +89,8 @@ def backup_database(*, directory: Path | None = None, now: datetime.datetime | N
             _run(["pg_restore", "--list", str(partial)], db)  # reads back its table of contents
         else:
             source = connections["default"]
+            if source.in_atomic_block:  # SQLite's online copy would wait for the open write to end
+                raise BackupError("a SQLite backup cannot be taken inside a transaction")
             source.ensure_connection()
             target = sqlite3.connect(partial)
             try:
