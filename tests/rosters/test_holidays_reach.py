@@ -14,8 +14,8 @@ from clinics.models import Role
 from clinics.scoping import OUT_OF_REACH
 from core.models import AuditEntry
 from staffing.rosters import holidays
-from staffing.rosters.services import holidays as holiday_services
 from staffing.rosters.models import CalendarYear, HolidayDay
+from staffing.rosters.services import holidays as holiday_services
 from tests.factories import TownshipFactory, make_user
 
 pytestmark = pytest.mark.django_db

@@ -13,27 +13,10 @@ from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_decide, leave_gap_preview, leave_request_create
 from staffing.rosters.services.publishing import roster_publish
 from staffing.rosters.services.swaps import swap_decide, swap_request_create
-from tests.factories import TownshipFactory, clinic_with_doctors, make_user
+from tests.factories import TownshipFactory, make_user
+from tests.rosters.conftest import OCT, on_call
 
 D = datetime.date
-OCT = D(2026, 10, 1)
-
-
-@pytest.fixture
-def township(calendar_2026, roles):
-    township = TownshipFactory()
-    clinic, (a, b) = clinic_with_doctors(2, township=township)
-    other, (c, d) = clinic_with_doctors(2, township=township)
-    admin = make_user(Role.TOWNSHIP_ADMIN, township=township)
-    for doctor in (a, b, c, d):
-        make_user(Role.VILLAGE_DOCTOR, doctor=doctor)
-    roster_generate(month=OCT)
-    roster_publish(month=OCT, township=township, acting_user=admin)
-    return {"township": township, "clinic": clinic, "other": other, "a": a, "b": b, "c": c, "d": d, "admin": admin}
-
-
-def on_call(clinic, day):
-    return DutyDay.objects.get(facility=clinic, date=day, duty="on_call").doctor
 
 
 def test_publishing_locks_and_notifies_each_doctor(township):

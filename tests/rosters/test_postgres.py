@@ -1,11 +1,17 @@
 import datetime
+import threading
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 
-from staffing.rosters.models import DutyDay, LeaveRequest
+from clinics.models import Role
+from core.models import AuditEntry
+from staffing.rosters.models import DutyDay, LeaveRequest, RosterMonth
 from staffing.rosters.services.generation import roster_generate
-from tests.factories import clinic_with_doctors
+from staffing.rosters.services.leave import leave_request_create
+from tests.conftest import api_as
+from tests.factories import TownshipFactory, clinic_with_doctors, make_user
 
 D = datetime.date
 pytestmark = pytest.mark.postgres
@@ -29,3 +35,52 @@ def test_overlapping_leave_is_refused_by_the_exclusion_constraint(db):
         LeaveRequest.objects.create(doctor=a, facility=clinic, kind="sick", start_date=D(2026, 10, 5), end_date=D(2026, 10, 6), reason="y")
     # a rejected request does not block
     LeaveRequest.objects.create(doctor=a, facility=clinic, kind="sick", start_date=D(2026, 10, 5), end_date=D(2026, 10, 6), reason="y", status="rejected")
+
+
+def race(calls):
+    """Run the calls in threads released together; return their (status, body) answers."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            response = call()
+            results[index] = (response.status_code, response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admins_racing_to_decide_one_leave_and_publish_one_month_get_one_answer_each(calendar_2026, roles):
+    township = TownshipFactory()
+    clinic, (a, _b) = clinic_with_doctors(2, township=township)
+    roster_generate(month=D(2026, 10, 1))
+    admins = [make_user(Role.TOWNSHIP_ADMIN, township=township, username=f"race_ta_{i}") for i in range(6)]
+    leave = leave_request_create(doctor=a, kind="annual", start_date=D(2026, 10, 20), end_date=D(2026, 10, 20), reason="x",
+                                 acting_user=None)
+
+    url = f"/api/v1/rosters/leave/{leave.pk}/decide/"
+    results = race([lambda u=u, i=i: api_as(u).post(url, {"approve": i % 2 == 0}, format="json") for i, u in enumerate(admins)])
+    codes = sorted(code for code, _body in results)
+    assert codes == [200] + [409] * 5, results
+    assert {body["code"] for code, body in results if code == 409} == {"invalid_transition"}
+    leave.refresh_from_db()
+    assert AuditEntry.objects.filter(action="leave.decide", object_id=str(leave.pk)).count() == 1
+    winner = next(body for code, body in results if code == 200)
+    assert leave.status == winner["status"]
+
+    publish = reverse("api:roster-publish")
+    body = {"month": "2026-10", "township": township.code}
+    results = race([lambda u=u: api_as(u).post(publish, body, format="json") for u in admins])
+    codes = sorted(code for code, _body in results)
+    assert codes == [200] + [409] * 5, results
+    assert RosterMonth.objects.get(facility=clinic, month=D(2026, 10, 1)).status == "published"
+    assert AuditEntry.objects.filter(action="roster.publish").count() == 1

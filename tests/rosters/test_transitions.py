@@ -6,7 +6,6 @@ import datetime
 import pytest
 from django.urls import reverse
 
-from clinics.models import Role
 from core.errors import Conflict
 from core.models import AuditEntry
 from staffing.rosters.models import (
@@ -27,27 +26,9 @@ from staffing.rosters.services.leave import leave_cancel, leave_decide, leave_re
 from staffing.rosters.services.publishing import roster_publish
 from staffing.rosters.services.swaps import swap_decide, swap_request_create
 from tests.conftest import api_as
-from tests.factories import TownshipFactory, clinic_with_doctors, make_user
+from tests.rosters.conftest import OCT, on_call
 
 D = datetime.date
-OCT = D(2026, 10, 1)
-
-
-@pytest.fixture
-def township(calendar_2026, roles):
-    township = TownshipFactory()
-    clinic, (a, b) = clinic_with_doctors(2, township=township)
-    other, (c, d) = clinic_with_doctors(2, township=township)
-    admin = make_user(Role.TOWNSHIP_ADMIN, township=township)
-    for doctor in (a, b, c, d):
-        make_user(Role.VILLAGE_DOCTOR, doctor=doctor)
-    roster_generate(month=OCT)
-    roster_publish(month=OCT, township=township, acting_user=admin)
-    return {"township": township, "clinic": clinic, "other": other, "a": a, "b": b, "c": c, "d": d, "admin": admin}
-
-
-def on_call(clinic, day):
-    return DutyDay.objects.get(facility=clinic, date=day, duty="on_call").doctor
 
 
 def assert_conflict(response, state: str):
