@@ -72,18 +72,23 @@ def audit_archive(*, now: datetime.datetime | None = None, years: int | None = N
             written.update(line.encode())
             archive.write(line + "\n")
     # Read back what was written, before anything is deleted.
-    read, ids = hashlib.sha256(), []
-    with gzip.open(path, "rt", encoding="utf-8") as archive:
-        for line in archive:
-            line = line.rstrip("\n")
-            read.update(line.encode())
-            ids.append(json.loads(line)["id"])
-    if read.hexdigest() != written.hexdigest() or ids != [row["id"] for row in rows]:
+    read_digest, ids = _read_back(path)
+    if read_digest != written.hexdigest() or ids != [row["id"] for row in rows]:
         raise ArchiveMismatch(f"{path} does not read back as written; nothing was deleted")
     deleted = 0
     for start in range(0, len(ids), 1000):
         deleted += AuditEntry.objects.filter(pk__in=ids[start : start + 1000], at__lt=cutoff).delete()[0]
     return {"archived": deleted, "file": str(path)}
+
+
+def _read_back(path: Path) -> tuple[str, list[int]]:
+    digest, ids = hashlib.sha256(), []
+    with gzip.open(path, "rt", encoding="utf-8") as archive:
+        for line in archive:
+            line = line.rstrip("\n")
+            digest.update(line.encode())
+            ids.append(json.loads(line)["id"])
+    return digest.hexdigest(), ids
 
 
 def sessions_purge(*, now: datetime.datetime | None = None) -> int:
