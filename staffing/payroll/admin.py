@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
-from core.audit import audit_record
 from staffing.payroll import exports, services
 from staffing.payroll.models import (
     Assessment,
@@ -311,7 +310,7 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         run = self._run(request, run_id)
         if kind not in EXPORTS or not self.has_view_permission(request, run):
             raise Http404
-        audit_record(actor=request.user, action=f"payrun.export.{kind}", target=run)
+        services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
         return export_response(run, kind)
 
     def approve_view(self, request, run_id):
@@ -373,7 +372,7 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         run = self._one(request, queryset)
         if run is None:
             return None
-        audit_record(actor=request.user, action=f"payrun.export.{kind}", target=run)
+        services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
         return export_response(run, kind)
 
     @admin.action(description=gettext_lazy("Export the bank transfer file (CSV)"))

@@ -13,7 +13,10 @@ runs and their payslips.
   whose bank account changed since their last paid run is approved only with an acknowledgement
   of those changes, recorded on the run.
 - `Payslip` is one doctor's pay in a run (one per doctor per run, enforced by a constraint);
-  `PayslipLine` one traceable line: component, quantity × rate, amount, policy version, source.
+  `PayslipLine` one traceable line: component, quantity × rate, amount, policy version, source;
+  `PayslipLineFunding` the line's split between funding sources (parts adding up to its amount).
+- A line's or a policy row's `component` is a code of the pay-component registry
+  (`staffing.payroll.components`, one module per component); the field's choices are read from it.
 """
 
 from decimal import Decimal

@@ -16,6 +16,7 @@ from staffing.payroll.services.runs import (
     payrun_calculate,
     payrun_create,
     payrun_delete,
+    payrun_export_record,
     payrun_mark_paid,
     payrun_warnings,
 )
@@ -23,5 +24,5 @@ from staffing.payroll.services.runs import (
 __all__ = [
     "RUN_FLOW", "assessment_save", "insurance_scheme_save", "one_off_item_delete", "one_off_item_save", "pay_policy_parts_save",
     "pay_policy_save", "pay_profile_save", "payrun_approve", "payrun_calculate", "payrun_create", "payrun_delete",
-    "payrun_mark_paid", "payrun_warnings", "policy_in_locked_use",
+    "payrun_export_record", "payrun_mark_paid", "payrun_warnings", "policy_in_locked_use",
 ]

@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.audit import audit_record, changed_fields, snapshot
+from core.audit import audit_record, snapshot
 from staffing.payroll.models import Assessment, OneOffItem, PayRun
+from staffing.payroll.services.audited import save_audited
 from staffing.reach import require_doctor_reach
 
 
@@ -49,19 +50,7 @@ def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
     if previous is not None:
         _refuse_if_month_locked(previous.month, previous.doctor)
     _refuse_if_month_locked(item.month, item.doctor)
-    return _save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
-
-
-def _save_audited(obj, *, fields, action: str, author_field: str, acting_user):
-    """Save a validated input row, stamping its author on creation, with an audit record."""
-    before = snapshot(type(obj).objects.get(pk=obj.pk), fields) if obj.pk else {}
-    created = obj.pk is None
-    if created:
-        setattr(obj, author_field, acting_user if getattr(acting_user, "is_authenticated", False) else None)
-    obj.save()
-    audit_record(actor=acting_user, action=f"{action}.create" if created else f"{action}.update", target=obj,
-                 changes=changed_fields(before, snapshot(obj, fields)))
-    return obj
+    return save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
 
 
 @transaction.atomic
@@ -89,4 +78,4 @@ def assessment_save(*, assessment: Assessment, acting_user) -> Assessment:
     if assessment.doctor_id is not None:
         require_doctor_reach(acting_user, assessment.doctor)
     assessment.full_clean()
-    return _save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)
+    return save_audited(assessment, fields=ASSESSMENT_FIELDS, action="assessment", author_field="recorded_by", acting_user=acting_user)

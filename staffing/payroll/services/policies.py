@@ -6,8 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.audit import audit_record, changed_fields, snapshot
+from core.audit import audit_record
 from staffing.payroll.models import InsuranceScheme, PayPolicy, PayProfile, PayRun, PayslipLine
+from staffing.payroll.services.audited import save_audited
 
 POLICY_FIELDS = ["name", "township", "effective_from", "guaranteed_minimum", "notes", "is_demo"]
 SCHEME_FIELDS = ["code", "name", "contribution_base", "employee_rate", "flat_amount", "is_default", "is_demo"]
@@ -25,13 +26,8 @@ def _refuse_if_frozen(policy: PayPolicy) -> None:
 
 
 def _save(obj, *, fields: list[str], action: str, acting_user):
-    before = snapshot(type(obj).objects.get(pk=obj.pk), fields) if obj.pk else {}
-    created = obj.pk is None
     obj.full_clean()
-    obj.save()
-    audit_record(actor=acting_user, action=f"{action}.create" if created else f"{action}.update", target=obj,
-                 changes=changed_fields(before, snapshot(obj, fields)))
-    return obj
+    return save_audited(obj, fields=fields, action=action, acting_user=acting_user)
 
 
 @transaction.atomic

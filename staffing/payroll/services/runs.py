@@ -279,3 +279,8 @@ def payrun_delete(*, run: PayRun, acting_user) -> None:
     _refuse_if_locked(run)
     audit_record(actor=acting_user, action="payrun.delete", target=run, changes={"month": run.month, "net_total": run.net_total})
     run.delete()
+
+
+def payrun_export_record(*, run: PayRun, kind: str, acting_user) -> None:
+    """Record that a run's file was taken (the bank file and payslips carry accounts and pay)."""
+    audit_record(actor=acting_user, action=f"payrun.export.{kind}", target=run)
