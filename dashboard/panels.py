@@ -20,6 +20,7 @@ from staffing.rosters import selectors as rosters
 from telemedicine import selectors as telemedicine
 
 LIST_LIMIT = 8
+# The page's own words name these horizons ("within 90 days", "in the next 30 days").
 LICENCE_WARNING_DAYS = 90
 GAP_HORIZON_DAYS = 30
 NO_TOWNSHIP = "—"

@@ -74,7 +74,7 @@ def understaffed_clinic_list(*, user, day: datetime.date) -> list[dict]:
     )
 
 
-def licences_expiring_by_township(*, user, day: datetime.date, within_days: int = 90) -> list[dict]:
+def licences_expiring_by_township(*, user, day: datetime.date, within_days: int) -> list[dict]:
     """Active doctors posted in reach on `day` whose licence expires within `within_days`, counted
     per township of their clinic: [{"township": name or None, "n": doctors}], by township name."""
     postings = Posting.objects.filter(in_force_on(day)).filter(
