@@ -276,17 +276,20 @@ def main() -> int:
         assert session.secure, "the session cookie must be HTTPS-only in production"
         log(f"signed in as village_doctor over HTTPS (landed on {urllib.parse.urlsplit(url).path}; session cookie Secure)")
 
-        # Book a teleconsult through the API (session + CSRF).
+        # Book a teleconsult through the API (session + CSRF), with a consultant who has a login
+        # (the one the booking notifies).
+        with psycopg.connect(args.database_url) as conn:
+            linked = conn.execute("SELECT department_id, name FROM telemedicine_consultant WHERE user_id IS NOT NULL").fetchall()
+        assert linked, "the seeds link no consultant to a login"
         status, _url, body = browser.request("GET", "/api/v1/teleconsult/departments/")
         assert status == 200, (status, body[:300])
-        departments = json.loads(body)
-        departments = departments.get("results", departments) if isinstance(departments, dict) else departments
         slot = None
-        for department in departments:
+        for department_id in sorted({department for department, _name in linked}):
+            names = {name for department, name in linked if department == department_id}
             for days in range(1, 15):
                 day = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400 * days))
-                status, _url, body = browser.request("GET", f"/api/v1/teleconsult/slots/?department={department['id']}&date={day}")
-                free = json.loads(body) if status == 200 else []
+                status, _url, body = browser.request("GET", f"/api/v1/teleconsult/slots/?department={department_id}&date={day}")
+                free = [s for s in (json.loads(body) if status == 200 else []) if s["consultant"] in names]
                 if free:
                     slot = free[0]
                     break
@@ -299,7 +302,7 @@ def main() -> int:
         })  # fmt: skip
         assert status == 201, (status, body[:500])
         booking = json.loads(body)
-        log(f"booked teleconsult #{booking['id']} on slot {slot['id']} ({slot.get('starts_at', '')})")
+        log(f"booked teleconsult #{booking['id']} with {slot['consultant']} on slot {slot['id']} ({slot['starts_at']})")
 
         # The worker delivers the consultant's notification (dispatch asked on commit).
         def delivered():

@@ -5,8 +5,9 @@ operator needs and no secret (no URL, no password, no host of the database).
 - broker: a connection to the Celery broker opens within HEALTH_BROKER_TIMEOUT_SECONDS.
 - worker: a worker ran the beat-scheduled heartbeat task (it writes `Heartbeat("worker")`)
   within HEALTH_WORKER_MAX_AGE_SECONDS.
-- beat: beat sent a periodic task (django-celery-beat's last_run_at) within
-  HEALTH_BEAT_MAX_AGE_SECONDS; beat saves last_run_at every few minutes, hence the margin.
+- beat: beat sent a periodic task within HEALTH_BEAT_MAX_AGE_SECONDS: django-celery-beat's
+  last_run_at (saved every few minutes, hence the margin) or the worker's heartbeat (a task only
+  beat sends), whichever is newer.
 - outbox: the oldest due message has waited less than HEALTH_OUTBOX_MAX_DELAY_SECONDS.
 
 A check is registered with `register_check(name, func)`; `func()` returns a dict of figures or
@@ -86,7 +87,13 @@ def check_beat() -> dict:
     from django.db.models import Max
     from django_celery_beat.models import PeriodicTask
 
-    last = PeriodicTask.objects.filter(enabled=True).aggregate(last=Max("last_run_at"))["last"]
+    from operations.models import Heartbeat
+
+    # beat saves last_run_at only every few minutes; the worker's heartbeat comes from a task that
+    # only beat sends, so a fresh one proves beat ran too.
+    saved = PeriodicTask.objects.filter(enabled=True).aggregate(last=Max("last_run_at"))["last"]
+    heartbeat = Heartbeat.objects.filter(component="worker").values_list("at", flat=True).first()
+    last = max((at for at in (saved, heartbeat) if at is not None), default=None)
     age = _age_seconds(last)
     limit = settings.HEALTH_BEAT_MAX_AGE_SECONDS
     if age is None:

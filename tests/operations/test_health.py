@@ -72,11 +72,17 @@ def test_no_heartbeat_at_all_fails_the_worker_and_no_beat_run_fails_beat(client)
 
 
 def test_beat_that_stopped_scheduling_fails_the_beat_check(client, beat_ran, worker_alive, settings):
-    PeriodicTask.objects.filter(pk=beat_ran.pk).update(
-        last_run_at=timezone.now() - datetime.timedelta(seconds=settings.HEALTH_BEAT_MAX_AGE_SECONDS + 60)
-    )
+    stale = timezone.now() - datetime.timedelta(seconds=settings.HEALTH_BEAT_MAX_AGE_SECONDS + 60)
+    PeriodicTask.objects.filter(pk=beat_ran.pk).update(last_run_at=stale)
+    Heartbeat.objects.filter(pk=worker_alive.pk).update(at=stale)  # no beat, no heartbeat task either
     response = client.get(reverse("health"))
-    assert response.status_code == 503 and response.json()["failed"] == ["beat"]
+    assert response.status_code == 503 and response.json()["failed"] == ["worker", "beat"]
+
+
+def test_a_fresh_heartbeat_proves_beat_before_it_saved_its_last_run(client, worker_alive):
+    # django-celery-beat writes last_run_at every few minutes; the heartbeat task came from beat.
+    assert not PeriodicTask.objects.filter(last_run_at__isnull=False).exists()
+    assert client.get(reverse("health")).json()["checks"]["beat"] == "ok"
 
 
 def test_a_message_waiting_too_long_fails_the_outbox_check(client, beat_ran, worker_alive, settings, staff_user):

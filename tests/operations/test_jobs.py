@@ -209,3 +209,21 @@ def test_concurrent_starts_on_postgresql_make_one_job(counting_job, staff_user):
         thread.join(10)
     assert len(ids) == 6 and len(set(ids)) == 1
     assert Job.objects.filter(kind="tests.count").count() == 1
+
+
+def test_finish_listeners_hear_each_end_once(counting_job, staff_user):
+    from core.jobs import FINISH_LISTENERS, on_job_finished
+    from operations.notices import notify_job_finished
+
+    assert notify_job_finished in FINISH_LISTENERS  # the operations app's inbox notice
+    heard = []
+    listener = on_job_finished(lambda job: heard.append((job.pk, job.status, job.error)))
+    try:
+        failing = start_job("tests.count", params={"n": 1, "fail": True}, user=staff_user)
+        run_job(failing.pk)
+        run_job(failing.pk)  # a redelivery: nothing more to hear
+        passing = start_job("tests.count", params={"n": 1}, user=staff_user)
+        run_job(passing.pk)
+    finally:
+        FINISH_LISTENERS.remove(listener)
+    assert heard == [(failing.pk, "failed", "第三项的数据不完整，请补齐后再开始。"), (passing.pk, "succeeded", "")]
