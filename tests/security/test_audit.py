@@ -17,9 +17,11 @@ from clinics.settlements.services import reconciliation_run, statement_import
 from core.models import AuditEntry
 from core.tabular import csv_text
 from staffing.payroll.models import PayPolicy
-from staffing.rosters import services as roster_services
-from staffing.rosters.holidays import holiday_year_load
 from staffing.rosters.models import RosterAmendment, RosterMonth
+from staffing.rosters.services.generation import roster_generate
+from staffing.rosters.services.holidays import holiday_year_load
+from staffing.rosters.services.leave import leave_decide
+from staffing.rosters.services.publishing import roster_publish
 from staffing.services import doctors, postings
 from telemedicine import services as tele_services
 from tests.factories import FacilityFactory
@@ -53,15 +55,15 @@ def test_roster_generation_publication_leave_and_amendments_are_audited(world):
     admin_a = users["township_admin"]
     holiday_year_load(year=2026)
     month = datetime.date(2026, 12, 1)
-    roster_services.roster_generate(month=month, facility=a.clinic, township=None, acting_user=admin_a)
+    roster_generate(month=month, facility=a.clinic, township=None, acting_user=admin_a)
     roster = RosterMonth.objects.get(facility=a.clinic, month=month)
     assert entries(roster, actor=admin_a).exists()
 
-    assert roster_services.roster_publish(month=month, township=a.township, acting_user=admin_a) == 1
+    assert roster_publish(month=month, township=a.township, acting_user=admin_a) == 1
     assert entries(roster, action="roster.publish", actor=admin_a).exists()  # a queryset update, audited per roster
 
     assert entries(a.leave, actor=users["village_doctor"]).exists()  # the doctor asked
-    roster_services.leave_decide(leave=a.leave, approve=True, acting_user=admin_a)
+    leave_decide(leave=a.leave, approve=True, acting_user=admin_a)
     assert entries(a.leave, action="leave.decide", actor=admin_a).exists()
     amendments = RosterAmendment.objects.filter(roster=roster)
     assert amendments.exists()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from clinics.models import Facility, Role
 from clinics.settlements.services import settlements_import
 from staffing.payroll.seeding import seed_payroll
-from staffing.rosters import services as roster_services
+from staffing.rosters.services import leave as roster_leave
 from telemedicine import services as tele_services
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user
 from tests.payroll.conftest import approve, publish_roster, run_month
@@ -64,7 +64,7 @@ def build_side(letter: str, tag: str, *, clerk, county) -> tuple[Side, dict]:
     consultant.save(update_fields=["user"])
 
     publish_roster(clinic, MONTH, [(doctors[0], datetime.date(2026, 10, 12), "day"), (doctors[1], datetime.date(2026, 10, 17), "weekend")])
-    leave = roster_services.leave_request_create(
+    leave = roster_leave.leave_request_create(
         doctor=doctors[0], kind="annual", start_date=datetime.date(2026, 12, 21), end_date=datetime.date(2026, 12, 22),
         reason=f"{tag}家中有事", acting_user=users["village_doctor"],
     )
