@@ -232,6 +232,7 @@ SPECTACULAR_SETTINGS = {
         "SexEnum": "staffing.models.Doctor.Sex",
         "LeaveKindEnum": "staffing.rosters.models.LeaveRequest.Kind",
         "ConsultStatusEnum": "telemedicine.models.ConsultBooking.Status",
+        "ConsultConflictCodeEnum": "telemedicine.serializers.CONFLICT_CODES",
         "DecisionStatusEnum": "staffing.rosters.models.DecisionStatus",
     },
 }
