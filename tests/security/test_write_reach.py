@@ -409,8 +409,8 @@ def consultant_a(world):
 
 
 def test_township_admin_cannot_change_another_townships_consultant(world, consultant_a):
-    from telemedicine import services as tele
     from telemedicine.models import Consultant
+    from telemedicine.services import consultants as tele
 
     consultant_a.title = "主任医师"
     with pytest.raises(ValidationError) as excinfo:
@@ -422,7 +422,7 @@ def test_township_admin_cannot_change_another_townships_consultant(world, consul
 
 
 def test_township_admin_cannot_move_his_consultant_to_another_townships_department(world, consultant_a):
-    from telemedicine import services as tele
+    from telemedicine.services import consultants as tele
     from tests.telemedicine.factories import DepartmentFactory, HospitalFactory
 
     elsewhere = DepartmentFactory(facility=HospitalFactory(township=world["b"], kind="township_centre"))
@@ -433,8 +433,8 @@ def test_township_admin_cannot_move_his_consultant_to_another_townships_departme
 
 
 def test_availability_of_another_townships_consultant_is_refused(world, consultant_a):
-    from telemedicine import services as tele
     from telemedicine.models import WeeklyAvailability
+    from telemedicine.services import availability as tele
 
     block = WeeklyAvailability(
         consultant=consultant_a, weekday=1, start_time=datetime.time(9), end_time=datetime.time(10),
@@ -452,8 +452,8 @@ def test_availability_of_another_townships_consultant_is_refused(world, consulta
 
 
 def test_a_consultant_changes_only_their_own_availability(world, consultant_a):
-    from telemedicine import services as tele
     from telemedicine.models import AvailabilityException
+    from telemedicine.services import availability as tele
     from tests.telemedicine.factories import ConsultantFactory
 
     colleague = ConsultantFactory(department=consultant_a.department)
@@ -470,7 +470,7 @@ def test_a_consultant_changes_only_their_own_availability(world, consultant_a):
 
 
 def test_a_village_doctor_books_only_from_the_clinic_their_login_reaches(world):
-    from telemedicine import services as tele
+    from telemedicine.services import bookings as tele
     from tests.telemedicine.factories import patient
 
     login = make_user(Role.VILLAGE_DOCTOR, doctor=world["doctor_a"], facility=world["b1"], username="vd_stale")

@@ -13,7 +13,7 @@ from clinics.models import Facility, Role
 from clinics.settlements.services import settlements_import
 from staffing.payroll.seeding import seed_payroll
 from staffing.rosters.services import leave as roster_leave
-from telemedicine import services as tele_services
+from telemedicine.services import bookings as tele_services
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user
 from tests.payroll.conftest import approve, publish_roster, run_month
 from tests.settlements.helpers import numbered, row
