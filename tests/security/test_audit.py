@@ -23,7 +23,7 @@ from staffing.rosters.services.holidays import holiday_year_load
 from staffing.rosters.services.leave import leave_decide
 from staffing.rosters.services.publishing import roster_publish
 from staffing.services import doctors, postings
-from telemedicine import services as tele_services
+from telemedicine.services import bookings as tele_services
 from tests.factories import FacilityFactory
 
 pytestmark = pytest.mark.django_db
