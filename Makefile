@@ -32,8 +32,8 @@ test: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 messages: install
-	for app in clinics clinics/settlements staffing staffing/rosters staffing/payroll telemedicine notifications config; do \
-		(cd $$app && $(CURDIR)/$(BIN)/django-admin makemessages -l zh_Hans -l en --no-obsolete >/dev/null && \
+	for app in core clinics clinics/settlements staffing staffing/rosters staffing/payroll telemedicine notifications operations dashboard config; do \
+		(cd $$app && $(CURDIR)/$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete >/dev/null && \
 		 $(CURDIR)/$(BIN)/django-admin compilemessages >/dev/null) || exit 1; done
 
 # lint-imports checks the dependency rules of pyproject.toml's [tool.importlinter] contracts.

@@ -8,7 +8,10 @@ from django.apps import apps
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-OUR_APPS = ["clinics", "settlements", "staffing", "rosters", "payroll", "telemedicine", "notifications", "config"]
+OUR_APPS = [
+    "core", "clinics", "settlements", "staffing", "rosters", "payroll", "telemedicine", "notifications", "operations",
+    "dashboard", "config",
+]
 
 
 def catalogues():
