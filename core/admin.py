@@ -1,4 +1,5 @@
-"""Admin pieces that know no domain: the audit trail on each object's history page."""
+"""Admin pieces that know no domain: the audit trail on each object's history page, and deletes
+made in admin written to it."""
 
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
@@ -6,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from core.audit import audit_bulk, audit_record
 from core.models import AuditEntry
 
 
@@ -35,3 +37,16 @@ class AuditHistoryMixin:
             **(extra_context or {}),
         }
         return TemplateResponse(request, self.history_template, context)
+
+
+class AuditedAdminMixin(AuditHistoryMixin):
+    """The history page, and every delete made in admin (one object, or the changelist's "delete
+    selected", a queryset delete) written to the audit trail row by row."""
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="admin.delete", target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        audit_bulk(actor=request.user, action="admin.delete", targets=queryset)
+        super().delete_queryset(request, queryset)

@@ -3,8 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from core.admin import AuditHistoryMixin
-from core.audit import audit_bulk, audit_record
+from core.admin import AuditedAdminMixin
 from core.validators import mask_mobile
 from notifications import registry
 from notifications.access import may_manage
@@ -15,7 +14,7 @@ from notifications.selectors import channel_switches
 from notifications.services import cancel_pending_rows, check_template_source, notification_retry, preference_update
 
 
-class ManagersOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ManagersOnlyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Notifications are not tied to a facility: only the roles registered as managers
     (notifications.access: county-wide roles) see or add them, whatever permissions a group holds."""
 
@@ -35,13 +34,6 @@ class ManagersOnlyAdmin(AuditHistoryMixin, admin.ModelAdmin):
             return False
         return super().lookup_allowed(lookup, value, request)
 
-    def delete_model(self, request, obj):
-        audit_record(actor=request.user, action="admin.delete", target=obj)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        audit_bulk(actor=request.user, action="admin.delete", targets=queryset)
-        super().delete_queryset(request, queryset)
 
 
 @admin.register(Notification)
