@@ -157,7 +157,10 @@ AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
 # --- Internationalisation: Chinese first ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# These catalogues win over every app's and Django's own (the portal's "Log out" is 退出, not the
+# admin's 注销): config's, and those of the shell pieces that moved out of config (core: the
+# portal, lockout and rate-limit pages; dashboard: the admin index).
+LOCALE_PATHS = [BASE_DIR / "config" / "locale", BASE_DIR / "core" / "locale", BASE_DIR / "dashboard" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
