@@ -14,6 +14,7 @@ The API upload stays in the request: it takes at most MAX_API_ROWS (5,000) settl
 within DATA_UPLOAD_MAX_MEMORY_SIZE, a terminal's batch of a second or two; a larger request is
 refused (400) with the advice to send fewer per request, not queued."""
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -45,21 +46,26 @@ def _acting_user(job):
 
 
 def settlement_import_start(*, upload, user):
-    """Store the uploaded file and start the job that imports it. The stored name is random, so
-    two uploads are two jobs; the job's dedupe key is the stored file."""
+    """Store the uploaded file and start the job that imports it. The same file sent again while
+    its import is queued or running joins that job (the dedupe key is the file's SHA-256)."""
     folder = upload_dir()
     folder.mkdir(parents=True, exist_ok=True)
     suffix = Path(upload.name).suffix.lower()[:8]
     stored = folder / f"{uuid.uuid4().hex}{suffix}"
+    digest = hashlib.sha256()
     with stored.open("wb") as out:
         for chunk in upload.chunks():
+            digest.update(chunk)
             out.write(chunk)
     try:
-        return start_job(IMPORT, params={"stored": stored.name, "filename": upload.name[:200]}, user=user,
-                         dedupe_key=stored.name)
+        job = start_job(IMPORT, params={"stored": stored.name, "filename": upload.name[:200]}, user=user,
+                        dedupe_key=f"{digest.hexdigest()[:32]}:{suffix}")
     except BaseException:
         stored.unlink(missing_ok=True)
         raise
+    if job.params.get("stored") != stored.name:
+        stored.unlink(missing_ok=True)  # the running job has its own copy
+    return job
 
 
 @register_job(IMPORT, label=_("Settlement file import"))
