@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
+from clinics.settlements.jobs import is_large, reconcile_as_job, reconciliation_start, settlement_import_start
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
@@ -31,7 +32,6 @@ from clinics.settlements.models import (
     SettlementKey,
     SettlementRecord,
 )
-from clinics.settlements.jobs import is_large, reconcile_as_job, reconciliation_start, settlement_import_start
 from clinics.settlements.partitions import add_months, estimated_row_count, month_start
 from clinics.settlements.selectors import (
     clinic_month_summary,

@@ -23,8 +23,8 @@ from core.tabular import validate_upload_size
 from staffing.models import Doctor
 from staffing.rosters import holidays, selectors
 from staffing.rosters.exports import month_summary_xlsx_response
-from staffing.rosters.jobs import roster_job_start
 from staffing.rosters.forms import CoverForm, GenerateForm
+from staffing.rosters.jobs import county_as_job, roster_job_start
 from staffing.rosters.models import (
     LEAVE_FLOW,
     ROSTER_FLOW,
@@ -299,7 +299,7 @@ class RosterMonthAdmin(ScopedAdmin):
                     return month_summary_xlsx_response(
                         user=request.user, month=month, township_code=township.code if township else None
                     )
-                if township is None:  # the whole county: a job with progress by township
+                if township is None and county_as_job():  # a job with progress by township
                     job = roster_job_start(action="publish" if "publish" in request.POST else "generate",
                                            month=month, user=request.user)
                     messages.info(request, gettext("The whole county is being processed as a task; this page shows its progress."))

@@ -1,7 +1,10 @@
-"""Planning and publishing a month for the whole county as jobs (issue #19): one township stays
-immediate in the plan page; the county (every township) runs on a worker with progress by
-township. Each job wraps the existing service, called once per township inside one transaction,
-so the month is planned (or published) whole or not at all, as the immediate county-wide call does.
+"""Planning and publishing a month for the whole county as jobs (issue #19). One township stays
+immediate in the plan page, and so does a county of one township; a county of several townships
+runs on a worker with progress by township. Each job wraps the existing service, called once per
+township inside one transaction, so the month is planned (or published) whole or not at all, as
+the immediate county-wide call does. (One difference: a cover duty that a doctor holds in another
+township's draft counts as taken while the earlier townships are planned; the county-wide call
+ignores all drafts it replaces. A draft's cover duties are replaced anyway.)
 
 Both are idempotent, as a takeover needs: planning replaces the month's drafts and never touches a
 published roster; publishing skips a township whose rosters are published already."""
@@ -17,6 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from clinics.models import Township
 from core.errors import DomainError
 from core.jobs import register_job, start_job
+from core.months import month_start
+from staffing.rosters.models import RosterMonth
 from staffing.rosters.services.generation import clinics_for, roster_generate
 from staffing.rosters.services.publishing import roster_publish
 
@@ -41,17 +46,26 @@ def _acting_user(job):
     return get_user_model().objects.filter(pk=job.started_by_id).first() if job.started_by_id else None
 
 
-def _townships(*, planning: bool):
-    if planning:  # a township without an active village clinic has nothing to plan
-        return list(Township.objects.filter(pk__in=clinics_for().values("township_id")).order_by("code"))
-    return list(Township.objects.order_by("code"))
+def _townships(*, month: datetime.date | None = None):
+    """The townships with an active village clinic (planning), or with a roster of `month`
+    (publishing), in code order."""
+    if month is None:
+        ids = clinics_for().values("township_id")
+    else:
+        ids = RosterMonth.objects.filter(month=month_start(month)).values("facility__township_id")
+    return list(Township.objects.filter(pk__in=ids).order_by("code"))
+
+
+def county_as_job() -> bool:
+    """Whole-county work is a job when the county has more than one township to plan."""
+    return Township.objects.filter(pk__in=clinics_for().values("township_id")).count() > 1
 
 
 @register_job(GENERATE, label=_("Roster planning (whole county)"), dedupe=_dedupe("generate"))
 def roster_generate_job(*, params, progress, job):
     month = datetime.date.fromisoformat(params["month"])
     user = _acting_user(job)
-    townships = _townships(planning=True)
+    townships = _townships()
     progress(0, total=len(townships))
     planned = kept = gaps = clinics = 0
     with transaction.atomic():
@@ -73,7 +87,7 @@ def roster_generate_job(*, params, progress, job):
 def roster_publish_job(*, params, progress, job):
     month = datetime.date.fromisoformat(params["month"])
     user = _acting_user(job)
-    townships = _townships(planning=False)
+    townships = _townships(month=month)
     progress(0, total=len(townships))
     published = 0
     with transaction.atomic():
