@@ -378,6 +378,8 @@ TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
 PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
 PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
+# A run covering more doctors than this is calculated and approved as a job on a worker, with progress.
+PAYROLL_JOB_THRESHOLD = env_int("PAYROLL_JOB_THRESHOLD", 200)
 # The number a doctor told of a bank-account change calls if it was not them ("" names the township health centre).
 PAYROLL_BANK_CHANGE_CONTACT = env_str("PAYROLL_BANK_CHANGE_CONTACT", "")
 # Settlements: the upper bound of each amount of one settlement (yuan; a county's outpatient
@@ -398,6 +400,10 @@ IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 # Chinese message naming the limit. Figures for a limit-sized hostile XLSX: bench/upload_limits.py.
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 UPLOAD_MAX_ROWS = env_int("UPLOAD_MAX_ROWS", 500_000)  # data rows, the header not counted
+# An admin's settlement file above this size is stored under VAR_DIR and imported by a job.
+SETTLEMENT_JOB_THRESHOLD_BYTES = env_int("SETTLEMENT_JOB_THRESHOLD_BYTES", 5 * 1024 * 1024)
+# Reconciling a month whose bureau statement names at least this many clinics runs as a job.
+RECONCILE_JOB_MIN_CLINICS = env_int("RECONCILE_JOB_MIN_CLINICS", 50)
 # A request body read into memory (an API upload of up to 5,000 settlements is about 3 MB of JSON).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 # XLSX is parsed cell by cell in Python (tens of thousands of cells a second): a sheet may hold at

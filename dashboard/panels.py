@@ -8,12 +8,15 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils.translation import get_language
 
 from clinics import selectors as clinics
 from clinics.settlements import selectors as settlements
 from core.months import add_months, month_start
 from notifications import selectors as notifications
+from operations import selectors as operations
 from staffing import selectors as staffing
 from staffing.payroll import selectors as payroll
 from staffing.rosters import selectors as rosters
@@ -24,6 +27,9 @@ LIST_LIMIT = 8
 LICENCE_WARNING_DAYS = 90
 GAP_HORIZON_DAYS = 30
 NO_TOWNSHIP = "—"
+# The health checks open a broker connection and read a few rows: the page reuses their answer
+# for this long (per language, for the checks' names) instead of running them on every visit.
+HEALTH_CACHE_SECONDS = 30
 
 
 def admin_url(name: str, **params) -> str:
@@ -144,3 +150,20 @@ def notification_panel(*, user) -> dict | None:
         "failed": notifications.failed_delivery_count(),
         "url": admin_url("notifications_notification_changelist", status__exact="failed"),
     }
+
+
+def health_panel(*, user) -> dict | None:
+    """The failing health checks (database, broker, worker, beat, outbox) by their translated
+    names, for the county-wide roles; None for anyone else or when every check passes. A fixed
+    handful of queries, and none while the answer is cached."""
+    if not clinics.reach_is_county_wide(user=user):
+        return None
+    key = f"dashboard:health:{get_language()}"
+    failed = cache.get(key)
+    if failed is None:
+        summary = operations.health_summary()
+        failed = [{"name": f["name"], "label": f["label"]} for f in summary["failed"]]
+        cache.set(key, failed, HEALTH_CACHE_SECONDS)
+    if not failed:
+        return None
+    return {"failed": failed, "url": reverse("health")}

@@ -9,6 +9,7 @@ from clinics import selectors as clinics
 from dashboard.charts import oncall_chart, payroll_chart, settlement_chart, teleconsult_chart
 from dashboard.panels import (
     duty_panel,
+    health_panel,
     notification_panel,
     payroll_panel,
     settlement_panel,
@@ -28,6 +29,7 @@ def dashboard_get(
     oncall, oncall_clinic, clinic_choices = oncall_chart(user=user, today=today, clinic_code=clinic_code)
     return {
         "today": today,
+        "health": health_panel(user=user),
         "staffing": staffing_panel(user=user, today=today),
         "duty": duty_panel(user=user, today=today),
         "teleconsult": teleconsult_panel(user=user, today=today),

@@ -9,6 +9,9 @@ Context keys the notifying apps pass (a missing key renders as empty text):
 - rosters: `month` (e.g. "2026年12月"), `facility_name`, `changes` (amended).
 - leave and swaps: `start`, `end`, `leave_type`, `decision` ("批准" / "驳回"), `note`, `other_doctor`.
 - payslips: `month`, `net_pay`.
+- task finished (operations.notices): `task` (the task's name, e.g. "工资计算"), `status` (e.g. "已完成"),
+  `succeeded` (True / False), `error` (the reason in Chinese when it failed); the link to the task's
+  page travels as the notification's link, not as context.
 - bank account changed: `doctor_name`, `bank_name`, `account` and `old_bank_name`, `old_account`
   (accounts masked, "****1234"), `changed_at` (e.g. "2026年12月1日 09:30"), `township`, `contact`.
 Addresses are not context: the registered resolvers find them (see notifications/registry.py).
@@ -94,5 +97,10 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
         "此后工资将发到这个账户。{% else %}被删除{% if old_account %}（原账户 {{ old_bank_name }} {{ old_account }}）{% endif %}，"
         "补登账户前工资无法发放。{% endif %}"
         "如果不是您本人申请的变更，请立即致电{% if contact %} {{ contact }} {% elif township %}{{ township }}卫生院{% else %}所在乡镇卫生院{% endif %}核实。",
+    ),
+    "job_finished": (
+        "{% if succeeded %}任务已完成{% else %}任务失败{% endif %}：{{ task }}",
+        "您启动的任务“{{ task }}”{% if succeeded %}已完成{% else %}未能完成{% if error %}，原因：{{ error }}{% endif %}{% endif %}。"
+        "{% if succeeded %}请打开任务页面查看结果。{% else %}请打开任务页面查看详情，处理后可重新启动。{% endif %}",
     ),
 }

@@ -30,6 +30,7 @@ class Kind(models.TextChoices):
     SWAP_DECIDED = "swap_decided", _("Swap decided")
     PAYSLIP_AVAILABLE = "payslip_available", _("Payslip available")
     BANK_ACCOUNT_CHANGED = "bank_account_changed", _("Bank account changed")
+    JOB_FINISHED = "job_finished", _("Task finished")
 
 
 class Channel:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
+from clinics.settlements.jobs import is_large, reconcile_as_job, reconciliation_start, settlement_import_start
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
@@ -287,6 +288,10 @@ class SettlementImportAdmin(ReadOnlyAdmin):
         form = SettlementUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
+            if is_large(upload):  # stored and imported by a worker; the job page shows the counts
+                job = settlement_import_start(upload=upload, user=request.user)
+                messages.info(request, gettext("The file is large: it is being imported as a task; this page shows its progress."))
+                return redirect(reverse("operations:job-detail", args=[job.pk]))
             try:
                 batch = settlements_import(source="upload", acting_user=request.user, data=upload.read(),
                                            filename=upload.name)
@@ -382,10 +387,13 @@ class ReconciliationAdmin(ReadOnlyAdmin):
                     detail_data=detail.read() if detail else None, detail_filename=detail.name if detail else "",
                     acting_user=request.user,
                 )
-                results = reconciliation_run(statement=statement, acting_user=request.user)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                if reconcile_as_job(statement):  # the statement is stored; every clinic is compared by a worker
+                    job = reconciliation_start(statement=statement, user=request.user)
+                    return redirect(reverse("operations:job-detail", args=[job.pk]))
+                results = reconciliation_run(statement=statement, acting_user=request.user)
                 balanced = sum(r.balanced for r in results)
                 messages.success(request, gettext("%(month)s reconciled: %(balanced)s of %(total)s clinics balanced.")
                                  % {"month": f"{statement.month:%Y-%m}", "balanced": balanced, "total": len(results)})

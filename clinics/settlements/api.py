@@ -65,7 +65,12 @@ class SettlementViewSet(viewsets.GenericViewSet):
     @extend_schema(request=SettlementUploadRowSerializer(many=True), responses={201: UploadReportSerializer})
     def create(self, request):
         """Upload up to 5,000 settlements as a JSON list. Idempotent on setl_id: a resent row is
-        counted as a duplicate; bad rows are reported (and kept) while good rows land."""
+        counted as a duplicate; bad rows are reported (and kept) while good rows land.
+
+        Synchronous on purpose (issue #19): a terminal sends a bounded batch (MAX_API_ROWS, and a
+        body within DATA_UPLOAD_MAX_MEMORY_SIZE), a second or two of work; a larger request is
+        refused (400) with the advice to send fewer per request. Large files go through the
+        admin's upload page, which imports them as a job (clinics.settlements.jobs)."""
         if not can_upload(request.user):
             raise PermissionDenied(_("Only the insurance clerk, the county admin or an insurance terminal may upload settlements."))
         try:

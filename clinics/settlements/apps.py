@@ -20,3 +20,5 @@ class SettlementsConfig(AppConfig):
         for model in (SettlementImport, Reconciliation):
             register_scoper(model, lambda queryset, user: scope_queryset(queryset, user, facility_path="facility"))
         register_scoper(BureauStatement, lambda queryset, user: queryset if is_county_wide(user) else queryset.none())
+
+        from clinics.settlements import jobs  # noqa: F401  (registers the import and reconciliation jobs)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
-from staffing.payroll import exports, services
+from staffing.payroll import exports, jobs, services
 from staffing.payroll.models import (
     Assessment,
     InsuranceScheme,
@@ -323,6 +323,11 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
             # refuses when the run has a change that is not among them.
             shown = [int(pk) for pk in request.POST.getlist("bank_change") if pk.isascii() and pk.isdigit()]
             acknowledged = shown if request.POST.get("bank_changes_checked") == "yes" else []
+            if jobs.runs_as_job(run):
+                # A large run is approved on a worker (its doctors are notified there); the
+                # service refuses there as here, and the job's page shows the refusal.
+                job = jobs.start_approval(run=run, user=request.user, acknowledge_warnings=True, acknowledged_bank_changes=acknowledged)
+                return redirect("operations:job-detail", job.pk)
             try:
                 services.payrun_approve(run=run, acting_user=request.user, acknowledge_warnings=True, acknowledged_bank_changes=acknowledged)
             except ValidationError as exc:
@@ -345,13 +350,28 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Calculate the selected runs"))
     def calculate(self, request, queryset):
+        """A run over PAYROLL_JOB_THRESHOLD doctors is calculated by a job (one run selected: its
+        progress page opens); smaller runs are calculated here and now."""
+        started = []
         for run in queryset.order_by("month"):
+            if jobs.runs_as_job(run):
+                job = jobs.start_calculation(run=run, user=request.user)
+                started.append(job)
+                self.message_user(
+                    request,
+                    format_html('{} <a href="{}">{}</a>', _("%(run)s is being calculated by a background task.") % {"run": run},
+                                reverse("operations:job-detail", args=[job.pk]), _("Follow its progress")),
+                )
+                continue
             try:
                 services.payrun_calculate(run=run, acting_user=request.user)
             except ValidationError as exc:
                 self.message_user(request, f"{run}：" + "；".join(exc.messages), level=messages.ERROR)
             else:
                 self.message_user(request, _("%(run)s calculated.") % {"run": run})
+        if len(started) == 1 and queryset.count() == 1:
+            return redirect("operations:job-detail", started[0].pk)
+        return None
 
     @admin.action(description=gettext_lazy("Approve the selected run (asks for confirmation)"))
     def approve(self, request, queryset):

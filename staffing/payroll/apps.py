@@ -20,6 +20,8 @@ class PayrollConfig(AppConfig):
 
         register_posting_end_guard(released_pay_guard)
 
+        from staffing.payroll import jobs  # noqa: F401  registers the pay run's job kinds
+
         register_menu_item(key="payslips", label=_("My payslips"), url_name="payroll:index", roles={Role.VILLAGE_DOCTOR}, order=40, icon="¥")
 
 

@@ -211,9 +211,13 @@ class MonthCalculation:
 # --- The run ----------------------------------------------------------------------------------
 
 
-def calculate_run(run: PayRun) -> tuple[dict[int, DoctorPay], list[dict]]:
+def calculate_run(run: PayRun, *, progress=None) -> tuple[dict[int, DoctorPay], list[dict]]:
     """The full payslips of a run: the month's earnings, corrections of earlier approved months,
-    one-off items, then the withholdings (social insurance, income tax), with warnings."""
+    one-off items, then the withholdings (social insurance, income tax), with warnings.
+
+    `progress(done, total=None, note="")`, when given, hears the doctors whose payslip is complete
+    (the components run for all doctors at once, so the count moves in the last step); it does
+    not change the result."""
     policies = PolicyBook()
     current = MonthCalculation(month=run.month, township_id=run.township_id, policies=policies)
     pays = current.compute()
@@ -223,10 +227,13 @@ def calculate_run(run: PayRun) -> tuple[dict[int, DoctorPay], list[dict]]:
     for pay in pays.values():
         pay.taxable_income = sum((ln.signed for ln in pay.lines if ln.taxable), ZERO)
     current.run_phase(components.WITHHOLDING, pays)
-    for pay in pays.values():
+    total, note = len(pays), _("Totalling each doctor's payslip") if progress is not None else ""
+    for done, pay in enumerate(pays.values(), 1):
         pay.lines.sort(key=lambda ln: (ln.reference_month != run.month, ln.reference_month, components.order_of(ln.component)))
         pay.total_up()
         _doctor_warnings(pay, policies.resolve(pay.township_id, run.month), current.last_day)
+        if progress is not None:
+            progress(done, total=total, note=note)
     if not pays:
         warnings.append({"code": "no_doctors", "message": _("No doctor is posted to a village clinic in this area during the month.")})
     return pays, warnings

@@ -24,6 +24,7 @@ from staffing.models import Doctor
 from staffing.rosters import holidays, selectors
 from staffing.rosters.exports import month_summary_xlsx_response
 from staffing.rosters.forms import CoverForm, GenerateForm
+from staffing.rosters.jobs import county_as_job, roster_job_start
 from staffing.rosters.models import (
     LEAVE_FLOW,
     ROSTER_FLOW,
@@ -298,6 +299,11 @@ class RosterMonthAdmin(ScopedAdmin):
                     return month_summary_xlsx_response(
                         user=request.user, month=month, township_code=township.code if township else None
                     )
+                if township is None and county_as_job():  # a job with progress by township
+                    job = roster_job_start(action="publish" if "publish" in request.POST else "generate",
+                                           month=month, user=request.user)
+                    messages.info(request, gettext("The whole county is being processed as a task; this page shows its progress."))
+                    return redirect(reverse("operations:job-detail", args=[job.pk]))
                 if "publish" in request.POST:
                     count = roster_publish(month=month, township=township, acting_user=request.user)
                     messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})

@@ -23,6 +23,7 @@ class RostersConfig(AppConfig):
         from staffing.rosters.services import publishing
 
         publishing.register()  # a posting does not end before its published duties
+        from staffing.rosters import jobs  # noqa: F401  (registers the county-wide planning jobs)
 
         register_menu_item(
             key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="📝"

@@ -80,9 +80,10 @@ def payrun_create(*, month: datetime.date, township=None, acting_user) -> PayRun
 
 
 @transaction.atomic
-def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
+def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     """(Re)calculate a draft or calculated run. The same inputs give the same payslips: each
-    doctor's payslip row is kept (one per doctor per run) and its lines are rewritten."""
+    doctor's payslip row is kept (one per doctor per run) and its lines are rewritten.
+    `progress(done, total=None, note="")` (a job's) hears the doctors calculated; it changes nothing."""
     run = RUN_FLOW.lock(run)
     _refuse_if_locked(run)
     earlier_open = PayRun.objects.filter(month__lt=run.month, status__in=[PayRun.Status.DRAFT, PayRun.Status.CALCULATED])
@@ -94,7 +95,11 @@ def payrun_calculate(*, run: PayRun, acting_user) -> PayRun:
             % {"month": f"{blocking.month:%Y-%m}"}
         )
     before = snapshot(run, ["status", "doctor_count", "gross_total", "deduction_total", "net_total"])
-    pays, warnings = calculate_run(run)
+    if progress is not None:
+        progress(0, note=_("Reading the month's postings, rosters, leave and settlements"))
+    pays, warnings = calculate_run(run, progress=progress)
+    if progress is not None:
+        progress(len(pays), total=len(pays), note=_("Saving the payslips"))
 
     # Lines and payslips are rewritten; each doctor's payslip keeps its id (inserted again with
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
@@ -195,12 +200,13 @@ def payrun_warnings(*, run: PayRun) -> list[dict]:
 
 @transaction.atomic
 def payrun_approve(
-    *, run: PayRun, acting_user, acknowledge_warnings: bool = False, acknowledged_bank_changes: Iterable[int] = ()
+    *, run: PayRun, acting_user, acknowledge_warnings: bool = False, acknowledged_bank_changes: Iterable[int] = (), progress=None
 ) -> PayRun:
     """Approve a calculated run. Its warnings need `acknowledge_warnings`; each bank-account change
     it pays out on for the first time (`selectors.bank_account_changes`) needs its id in
     `acknowledged_bank_changes`, which the approver gives after checking the change with the
-    doctor. The acknowledgement is recorded on the run and audited."""
+    doctor. The acknowledgement is recorded on the run and audited. `progress` (a job's) hears the
+    doctors notified of their payslip."""
     run = RUN_FLOW.lock(run)
     RUN_FLOW.check(run, Status.APPROVED)
     totals = Payslip.objects.filter(run=run).aggregate(net=Sum("net"), gross=Sum("gross"))
@@ -228,7 +234,7 @@ def payrun_approve(
             changes={"changes": [c.entry_id for c in bank_changes], "doctors": [c.doctor_id for c in bank_changes]},
             reason=_("The approver checked these bank-account changes with the doctors."),
         )
-    _notify_doctors(run)
+    _notify_doctors(run, progress=progress)
     return run
 
 
@@ -252,13 +258,15 @@ def _check_bank_changes_acknowledged(run: PayRun, acknowledged: Iterable[int]) -
     return changes
 
 
-def _notify_doctors(run: PayRun) -> None:
+def _notify_doctors(run: PayRun, progress=None) -> None:
     from notifications.services import notify
 
     slips = Payslip.objects.filter(run=run, doctor__user__isnull=False).select_related("doctor__user")
     with translation.override(settings.LANGUAGE_CODE):  # the notification texts are in the site language
         month_label = date_format(run.month, "YEAR_MONTH_FORMAT")  # 2026年11月
-    for slip in slips:
+    total = slips.count() if progress is not None else 0
+    note = _("Telling the doctors their payslip is ready") if progress is not None else ""
+    for done, slip in enumerate(slips, 1):
         notify(
             recipient=slip.doctor.user,
             kind="payslip_available",
@@ -266,6 +274,8 @@ def _notify_doctors(run: PayRun) -> None:
             context={"month": month_label, "net_pay": f"{slip.net}"},
             link=reverse("payroll:payslip", args=[slip.pk]),
         )
+        if progress is not None:
+            progress(done, total=total, note=note)
 
 
 @transaction.atomic
