@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import translation
 
 from core.errors import Refused
 from operations.backups import backup_database, backups_in, prune_backups, restore_database
@@ -71,9 +72,9 @@ def test_a_seeded_database_restores_with_the_same_rows_and_pay_totals(tmp_path, 
 def test_a_restore_into_the_live_database_is_refused(tmp_path):
     path = backup_database(directory=tmp_path)
     live = settings.DATABASES["default"]["NAME"]
-    with pytest.raises(Refused, match="live database"):
+    with pytest.raises(Refused, match="正在使用的数据库"):  # zh-hans, the default language
         restore_database(path, into=live)
-    with pytest.raises(CommandError, match="live database"):
+    with translation.override("en"), pytest.raises(CommandError, match="live database"):
         call_command("restore_database", str(path), "--into", live)
     with pytest.raises(Refused):
         restore_database(path, into="x; DROP DATABASE postgres")
