@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from clinics import services
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
+from clinics.admin_base import ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Department, Facility, Township, UserScope
 from clinics.roles import role_assign
+from core.admin import AuditHistoryMixin
 from core.models import AuditEntry
 
 

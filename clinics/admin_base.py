@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 
 from clinics.models import Facility
 from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, scoper_for
-from core.admin import AuditedAdminMixin, AuditHistoryMixin  # noqa: F401 (AuditHistoryMixin: imported from here by the apps)
+from core.admin import AuditedAdminMixin
 
 
 class ServiceRefusalMixin:

@@ -16,9 +16,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
+from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
 from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
+from core.admin import AuditHistoryMixin
 from staffing.payroll import exports, jobs, services
 from staffing.payroll.models import (
     Assessment,

@@ -15,9 +15,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import AuditHistoryMixin, ReadOnlyAdmin, ScopedAdmin
+from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, user_role
+from core.admin import AuditHistoryMixin
 from core.errors import DomainError
 from core.tabular import validate_upload_size
 from staffing.models import Doctor

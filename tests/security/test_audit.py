@@ -11,9 +11,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from clinics.admin_base import AuditHistoryMixin
 from clinics.settlements.models import Reconciliation
 from clinics.settlements.services import reconciliation_run, statement_import
+from core.admin import AuditHistoryMixin
 from core.models import AuditEntry
 from core.tabular import csv_text
 from staffing.payroll.models import PayPolicy
