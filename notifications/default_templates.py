@@ -88,7 +88,8 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "payslip_available": (
         "工资条已发放",
-        "{{ month }} 工资条已可查看{% if net_pay %}，实发 {{ net_pay }} 元{% endif %}。请在“我的工资”中查看明细。",
+        "{{ month }} 工资已发放{% if paid_on %}（{{ paid_on }}）{% endif %}{% if net_pay %}，实发 {{ net_pay }} 元{% endif %}。"
+        "请在“我的工资”中查看工资条明细。",
     ),
     "bank_account_changed": (
         "工资收款账户已变更",

@@ -33,6 +33,10 @@ from staffing.payroll.models import (
     PerformanceBand,
     PolicyComponent,
 )
+from staffing.payroll.money import yuan
+from staffing.payroll.review.display import line_number_display, money_display, payslip_warnings_html, warnings_html
+from staffing.payroll.review.grouping import review_warnings
+from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
 
 # --- Policies --------------------------------------------------------------------------------------
@@ -199,14 +203,16 @@ def _bank_change_items(changes: list[dict]):
 
 @admin.register(PayRun)
 class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
-    list_display = ["__str__", "status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_count", "approved_at", "paid_at"]
+    list_display = ["__str__", "status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_count",
+                    "approved_at", "paid_at"]
     search_fields = ["township__name"]
     list_filter = ["status", "township"]
     list_select_related = ["township", "approved_by"]
     date_hierarchy = "month"
     change_list_template = "admin/payroll/payrun/change_list.html"
     actions = ["calculate", "approve", "mark_paid", "export_bank", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
-    readonly_fields = ["status", "doctor_count", "gross_total", "deduction_total", "net_total", "warning_list", "bank_change_list",
+    readonly_fields = ["status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_list",
+                       "bank_change_list",
                        "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
@@ -252,16 +258,17 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
             self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
             return redirect(request.get_full_path())
 
+    gross_total_display = money_display("gross_total")
+    deduction_total_display = money_display("deduction_total")
+    net_total_display = money_display("net_total")
+
     @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, obj):
         return len(obj.warnings) if obj.warnings is not None else 0
 
     @admin.display(description=gettext_lazy("warnings before approval"))
     def warning_list(self, obj):
-        items = services.payrun_warnings(run=obj)
-        if not items:
-            return _("None")
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}{}</li>", ((f"{w['doctor']}：" if w["doctor"] else "", w["message"]) for w in items[:200])))
+        return warnings_html(review_warnings(run=obj))
 
     @admin.display(description=gettext_lazy("bank-account changes"))
     def bank_change_list(self, obj):
@@ -282,7 +289,7 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("earnings by funding source"))
     def funding(self, obj):
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}：{}</li>", ((label, f"{amount:,.2f}") for label, amount in exports.funding_rows(obj))))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}：{}</li>", ((label, yuan(amount)) for label, amount in exports.funding_rows(obj))))
 
     @admin.display(description=gettext_lazy("exports"))
     def export_links(self, obj):
@@ -298,7 +305,7 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         chart = exports.monthly_chart(monthly_component_totals(months=12, user=request.user))
-        rows = [[category, *(exports.yuan(Decimal(value)) for value in values)] for category, *values in chart.table]
+        rows = [[category, *(yuan(Decimal(value)) for value in values)] for category, *values in chart.table]
         return super().changelist_view(request, {**(extra_context or {}), "payroll_chart": chart, "payroll_chart_rows": rows})
 
     def _run(self, request, run_id) -> PayRun:
@@ -318,7 +325,6 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         run = self._run(request, run_id)
         if not super().has_change_permission(request, run):
             raise Http404
-        warnings = services.payrun_warnings(run=run)
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             # The changes the page listed, acknowledged only with the box ticked; the service
             # refuses when the run has a change that is not among them.
@@ -334,10 +340,10 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
             except ValidationError as exc:
                 self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
                 return redirect("admin:payroll_payrun_approve", run.pk)
-            self.message_user(request, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run})
+            self.message_user(request, _("The %(run)s run is approved; its payslips are now locked. The doctors are told when it is marked paid.") % {"run": run})
             return redirect("admin:payroll_payrun_change", run.pk)
         context = {**self.admin_site.each_context(request), "title": _("Approve the %(run)s run?") % {"run": run}, "run": run,
-                   "warnings": warnings, "bank_changes": bank_account_changes(run=run) if run.status == PayRun.Status.CALCULATED else [],
+                   "review": review_warnings(run=run), "bank_changes": bank_account_changes(run=run) if run.status == PayRun.Status.CALCULATED else [],
                    "opts": self.model._meta}
         return TemplateResponse(request, "admin/payroll/payrun/approve_confirm.html", context)
 
@@ -379,15 +385,38 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         run = self._one(request, queryset)
         return redirect("admin:payroll_payrun_approve", run.pk) if run else None
 
-    @admin.action(description=gettext_lazy("Mark the selected runs paid"))
+    @admin.action(description=gettext_lazy("Mark the selected runs paid (asks for confirmation)"))
     def mark_paid(self, request, queryset):
-        for run in queryset:
+        """First an intermediate page (the runs, their doctors and totals, who approved them and who
+        marks them paid); only its confirm button (confirm=yes) marks them paid and tells the doctors."""
+        ready, refused = [], []
+        for run in queryset.select_related("township", "approved_by").order_by("month", "township__code"):
+            try:
+                services.RUN_FLOW.check(run, PayRun.Status.PAID)
+            except ValidationError as exc:
+                refused.append((run, "；".join(exc.messages)))
+            else:
+                ready.append(run)
+        if request.POST.get("confirm") != "yes":
+            if not ready:
+                for run, reason in refused:
+                    self.message_user(request, f"{run}：{reason}", level=messages.ERROR)
+                return None
+            context = {**self.admin_site.each_context(request), "title": _("Mark these runs paid?"), "runs": ready, "refused": refused,
+                       "doctor_count": sum(r.doctor_count for r in ready), "net_total": sum((r.net_total for r in ready), Decimal("0")),
+                       "gross_total": sum((r.gross_total for r in ready), Decimal("0")), "opts": self.model._meta,
+                       "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+            return TemplateResponse(request, "admin/payroll/payrun/mark_paid_confirm.html", context)
+        for run, reason in refused:
+            self.message_user(request, f"{run}：{reason}", level=messages.ERROR)
+        for run in ready:
             try:
                 services.payrun_mark_paid(run=run, acting_user=request.user)
             except ValidationError as exc:
                 self.message_user(request, f"{run}：" + "；".join(exc.messages), level=messages.ERROR)
             else:
-                self.message_user(request, _("%(run)s marked paid.") % {"run": run})
+                self.message_user(request, _("%(run)s marked paid; its doctors are told their pay is paid.") % {"run": run})
+        return None
 
     def _export(self, request, queryset, kind):
         run = self._one(request, queryset)
@@ -422,10 +451,21 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
 
 class PayslipLineInline(admin.TabularInline):
     model = PayslipLine
-    fields = ["component", "kind", "description", "quantity", "rate", "amount", "reference_month", "policy", "funding_source", "source"]
+    fields = ["component", "kind", "description", "quantity_display", "rate_display", "amount_display", "reference_month", "policy",
+              "funding_source", "source_sentence"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+    quantity_display = line_number_display("quantity")
+    rate_display = line_number_display("rate")
+    amount_display = money_display("amount")
+
+    @admin.display(description=gettext_lazy("source"))
+    def source_sentence(self, obj):
+        return line_sentence(obj)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("policy__township")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -439,14 +479,26 @@ class PayslipAdmin(ReadOnlyAdmin):
     """Payslips are written only by calculating their run: read-only here."""
 
     facility_path = "facility"
-    list_display = ["doctor", "month", "facility", "township", "payable_days", "gross", "deductions", "net", "has_warnings", "run_status"]
+    list_display = ["doctor", "month", "facility", "township", "payable_days", "gross_display", "deductions_display", "net_display",
+                    "has_warnings", "run_status"]
     list_filter = ["month", "run__status", "township"]
     list_select_related = ["doctor", "facility", "township", "run"]
     search_fields = ["doctor__name"]
     inlines = [PayslipLineInline]
-    readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross", "deductions", "net",
-                       "taxable_income", "social_insurance", "income_tax", "bank_name", "warnings", "links"]
-    exclude = ["bank_account"]
+    readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross_display",
+                       "deductions_display", "net_display", "taxable_income_display", "social_insurance_display", "income_tax_display",
+                       "bank_name", "warning_sentences", "links"]
+    exclude = ["bank_account", "gross", "deductions", "net", "taxable_income", "social_insurance", "income_tax", "warnings"]
+    gross_display = money_display("gross")
+    deductions_display = money_display("deductions")
+    net_display = money_display("net")
+    taxable_income_display = money_display("taxable_income")
+    social_insurance_display = money_display("social_insurance")
+    income_tax_display = money_display("income_tax")
+
+    @admin.display(description=gettext_lazy("warnings"))
+    def warning_sentences(self, obj):
+        return payslip_warnings_html(obj)
 
     @admin.display(description=gettext_lazy("warnings"), boolean=True)
     def has_warnings(self, obj):

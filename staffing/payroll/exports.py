@@ -25,6 +25,8 @@ from core.charts import Chart, Series
 from core.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
 from staffing.payroll import components
 from staffing.payroll.models import FundingSource, PayRun, Payslip, PayslipLine, PayslipLineFunding
+from staffing.payroll.money import yuan as money_yuan
+from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import run_summary
 
 FONT_NAME = "CunyiCJK"
@@ -57,7 +59,8 @@ def pdf_font() -> str:
 
 
 def yuan(value: Decimal) -> str:
-    return f"{value:,.2f}"
+    """The one money display form (staffing.payroll.money.yuan): 545,600.00."""
+    return money_yuan(value)
 
 
 def _quantity(line: PayslipLine) -> str:
@@ -71,25 +74,8 @@ def _rate(line: PayslipLine) -> str:
 
 
 def _source_text(line: PayslipLine) -> str:
-    source = line.source or {}
-    parts = []
-    if "dates" in source:
-        parts.append(_("days: %(dates)s") % {"dates": "、".join(d[5:] for d in source["dates"])})
-    if "named_visits" in source:
-        parts.append(_("own visits %(own)s, shared %(shared)s of %(unnamed)s") % {"own": source["named_visits"], "shared": source["shared_visits"], "unnamed": source["clinic_unnamed_visits"]})
-    if "assessment_id" in source:
-        parts.append(_("assessment #%(id)s, score %(score)s") % {"id": source["assessment_id"], "score": source["score"]})
-    if "correction_of" in source:
-        parts.append(_("paid %(paid)s, now %(now)s") % {"paid": source["paid"], "now": source["now"]})
-    if "unpaid_leave_dates" in source:
-        parts.append(_("unpaid leave: %(dates)s") % {"dates": "、".join(d[5:] for d in source["unpaid_leave_dates"])})
-    if "cumulative_taxable" in source:
-        parts.append(_("cumulative taxable %(taxable)s") % {"taxable": source["cumulative_taxable"]})
-    if "one_off_item_id" in source:
-        parts.append(_("one-off item #%(id)s") % {"id": source["one_off_item_id"]})
-    if line.policy_id:
-        parts.append(str(line.policy))
-    return "；".join(parts)
+    """The line's source as the sentence the payslip pages show (staffing.payroll.review.sentences)."""
+    return line_sentence(line)
 
 
 def _payslip_story(slip: Payslip, styles: dict) -> list:

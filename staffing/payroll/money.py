@@ -96,3 +96,14 @@ def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
     for i in sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))[: cents - sum(parts)]:
         parts[i] += 1
     return [(source, (Decimal(part) / 100).quantize(CENT)) for (source, _share), part in zip(shares, parts, strict=True) if part]
+
+
+def yuan(value) -> str:
+    """The one display form of an amount: thousands separators and two decimals, half up to the
+    cent ("545,600.00", "-1,234.50"); empty for None. Accepts Decimal, int or a decimal string
+    (as the lines' sources hold them). For what people read: files keep numeric cells."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = Decimal(value.replace(",", ""))
+    return f"{money(value):,.2f}"

@@ -23,7 +23,7 @@ from staffing.models import Doctor
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.errors import PayRunConflict
 from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
-from staffing.payroll.money import split_by_shares
+from staffing.payroll.money import split_by_shares, yuan
 from staffing.payroll.selectors import BankAccountChange, bank_account_changes
 
 BATCH = 2000
@@ -205,14 +205,16 @@ def payrun_approve(
     """Approve a calculated run. Its warnings need `acknowledge_warnings`; each bank-account change
     it pays out on for the first time (`selectors.bank_account_changes`) needs its id in
     `acknowledged_bank_changes`, which the approver gives after checking the change with the
-    doctor. The acknowledgement is recorded on the run and audited. `progress` (a job's) hears the
-    doctors notified of their payslip."""
+    doctor. The acknowledgement is recorded on the run and audited. A warning of a kind that
+    blocks approval refuses it. `progress` (a job's) is accepted for the job's signature; the
+    doctors are told of their payslip when the run is marked paid."""
     run = RUN_FLOW.lock(run)
     RUN_FLOW.check(run, Status.APPROVED)
     totals = Payslip.objects.filter(run=run).aggregate(net=Sum("net"), gross=Sum("gross"))
     if (totals["net"] or 0) != run.net_total or (totals["gross"] or 0) != run.gross_total:
         raise ValidationError(_("The run's totals do not match its payslips; calculate the run again."))
     warnings = payrun_warnings(run=run)
+    _refuse_blocking_warnings(run)
     if warnings and not acknowledge_warnings:
         raise ValidationError(
             _("This run has %(count)d warnings. Review them and confirm that you approve it anyway.") % {"count": len(warnings)}
@@ -234,8 +236,22 @@ def payrun_approve(
             changes={"changes": [c.entry_id for c in bank_changes], "doctors": [c.doctor_id for c in bank_changes]},
             reason=_("The approver checked these bank-account changes with the doctors."),
         )
-    _notify_doctors(run, progress=progress)
+    # The doctors hear of their payslip when the run is marked paid (`payrun_mark_paid`), not now:
+    # an approved run is not yet money in their account.
     return run
+
+
+def _refuse_blocking_warnings(run: PayRun) -> None:
+    """A warning whose kind blocks approval (`review.warnings`, severity BLOCKING) refuses it,
+    naming the doctors, whatever the approver acknowledges."""
+    from staffing.payroll.review.grouping import blocking_doctors, review_warnings
+
+    blocking = blocking_doctors(review_warnings(run=run))
+    if blocking:
+        raise ValidationError(
+            _("This run cannot be approved until these are resolved: %(items)s.")
+            % {"items": "；".join(f"{label}（{'、'.join(names)}）" for label, names in blocking.items())}
+        )
 
 
 def _check_bank_changes_acknowledged(run: PayRun, acknowledged: Iterable[int]) -> list[BankAccountChange]:
@@ -264,14 +280,15 @@ def _notify_doctors(run: PayRun, progress=None) -> None:
     slips = Payslip.objects.filter(run=run, doctor__user__isnull=False).select_related("doctor__user")
     with translation.override(settings.LANGUAGE_CODE):  # the notification texts are in the site language
         month_label = date_format(run.month, "YEAR_MONTH_FORMAT")  # 2026年11月
+        paid_on = date_format(timezone.localtime(run.paid_at), "DATE_FORMAT") if run.paid_at else ""
     total = slips.count() if progress is not None else 0
-    note = _("Telling the doctors their payslip is ready") if progress is not None else ""
+    note = _("Telling the doctors their pay is paid") if progress is not None else ""
     for done, slip in enumerate(slips, 1):
         notify(
             recipient=slip.doctor.user,
             kind="payslip_available",
             about=slip,
-            context={"month": month_label, "net_pay": f"{slip.net}"},
+            context={"month": month_label, "net_pay": yuan(slip.net), "paid_on": paid_on},
             link=reverse("payroll:payslip", args=[slip.pk]),
         )
         if progress is not None:
@@ -279,8 +296,12 @@ def _notify_doctors(run: PayRun, progress=None) -> None:
 
 
 @transaction.atomic
-def payrun_mark_paid(*, run: PayRun, acting_user) -> PayRun:
-    return RUN_FLOW.transition(run, to=Status.PAID, actor=acting_user, kind="paid", fields={"paid_at": timezone.now()})
+def payrun_mark_paid(*, run: PayRun, acting_user, progress=None) -> PayRun:
+    """Record that the bank paid the run, and tell each doctor with a login that their pay is paid
+    (the payslip notice, once: the run cannot be marked paid twice and `notify` is idempotent)."""
+    run = RUN_FLOW.transition(run, to=Status.PAID, actor=acting_user, kind="paid", fields={"paid_at": timezone.now()})
+    _notify_doctors(run, progress=progress)
+    return run
 
 
 @transaction.atomic
