@@ -9,12 +9,14 @@ from decimal import Decimal
 from django.db import transaction
 
 from staffing.payroll.models import (
+    BonusTaxRule,
     FundingSource,
     InsuranceScheme,
     PayPolicy,
     PerformanceBand,
     PolicyComponent,
 )
+from staffing.payroll.tax.bonus import RULE_2023_30
 
 DEMO_REFORM_DATE = datetime.date(2019, 7, 1)
 DEMO_FIRST_POLICY_DATE = datetime.date(2015, 1, 1)
@@ -40,6 +42,10 @@ DEMO_SCHEMES = [
     ("employee", "职工养老、医疗、失业保险（灵活就业）", Decimal("3500"), Decimal("0.1050"), None, False),
 ]
 
+# The tax filing's split of the employee share (8% pension, 2% medical, 0.5% unemployment); the
+# resident scheme's flat amount is all pension (城乡居民基本养老保险).
+DEMO_SCHEME_SPLIT = {"employee": {"medical_rate": Decimal("0.0200"), "unemployment_rate": Decimal("0.0050")}}
+
 
 def _count(counts: dict, key: str, created: bool) -> None:
     counts.setdefault(key, {"created": 0, "existing": 0})
@@ -48,12 +54,18 @@ def _count(counts: dict, key: str, created: bool) -> None:
 
 @transaction.atomic
 def seed_payroll(counts: dict) -> None:
+    from staffing.payroll.bankfiles.seeding import seed_bank_formats
+
+    seed_bank_formats(counts)
     for code, name, base, rate, flat, default in DEMO_SCHEMES:
         _scheme, created = InsuranceScheme.objects.get_or_create(
             code=code,
-            defaults={"name": name, "contribution_base": base, "employee_rate": rate, "flat_amount": flat, "is_default": default, "is_demo": True},
+            defaults={"name": name, "contribution_base": base, "employee_rate": rate, "flat_amount": flat, "is_default": default, "is_demo": True,
+                      **DEMO_SCHEME_SPLIT.get(code, {})},
         )
         _count(counts, "insurance scheme", created)
+    _rule, created = BonusTaxRule.objects.get_or_create(basis=RULE_2023_30["basis"], defaults=RULE_2023_30)
+    _count(counts, "bonus tax rule", created)
     for effective_from, index, name in (
         (DEMO_FIRST_POLICY_DATE, 0, "乡村医生报酬（改革前，演示值）"),
         (DEMO_REFORM_DATE, 1, "乡村医生报酬（改革后，演示值）"),

@@ -138,6 +138,7 @@ def test_the_built_in_components_in_payslip_order():
         ("consultation_fee", "month", True), ("duty_weekend", "month", True), ("duty_holiday", "month", True),
         ("performance", "month", True), ("bonus", "run", False), ("back_pay", "run", False), ("one_off_deduction", "run", False),
         ("social_insurance", "withholding", False), ("income_tax", "withholding", False),
+        ("bonus_income_tax", "withholding", False),
     ]
 
 

@@ -78,7 +78,7 @@ def test_scheme_saves_in_the_admin_go_through_the_audited_service(policies, coun
     scheme = InsuranceScheme.objects.get(code="employee")
     url = reverse("admin:payroll_insurancescheme_change", args=[scheme.pk])
     data = {"code": "employee", "name": scheme.name, "contribution_base": "3600.00", "employee_rate": "0.1050", "flat_amount": "",
-            "is_demo": "on"}
+            "medical_rate": "0.0200", "unemployment_rate": "0.0050", "is_demo": "on"}
     assert client.post(url, data).status_code == 302
     entry = AuditEntry.objects.get(action="scheme.update", object_id=str(scheme.pk))
     assert entry.actor == county_admin and entry.changes == {"contribution_base": ["3500.00", "3600.00"]}
