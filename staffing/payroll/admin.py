@@ -35,6 +35,7 @@ from staffing.payroll.models import (
 )
 from staffing.payroll.money import yuan
 from staffing.payroll.review.display import line_number_display, money_display, payslip_warnings_html, warnings_html
+from staffing.payroll.review.admin_views import funding_report_page
 from staffing.payroll.review.grouping import review_warnings
 from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
@@ -301,7 +302,11 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
         return [
             path("<int:run_id>/export/<str:kind>/", self.admin_site.admin_view(self.export_view), name="payroll_payrun_export"),
             path("<int:run_id>/approve/", self.admin_site.admin_view(self.approve_view), name="payroll_payrun_approve"),
+            path("funding-report/", self.admin_site.admin_view(self.funding_report_view), name="payroll_payrun_funding_report"),
         ] + super().get_urls()
+
+    def funding_report_view(self, request):
+        return funding_report_page(self, request)
 
     def changelist_view(self, request, extra_context=None):
         chart = exports.monthly_chart(monthly_component_totals(months=12, user=request.user))
