@@ -180,6 +180,9 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
+# Files only their owner may read (a job's export: full ID and bank numbers), served by a view
+# that checks the reader, never by Caddy; outside MEDIA_ROOT and STATIC_ROOT (core.storage).
+PRIVATE_FILES_DIR = Path(env_str("PRIVATE_FILES_DIR", str(VAR_DIR / "private")))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -306,12 +309,16 @@ CELERY_BEAT_SCHEDULE["operations-apply-retention"] = {
     "schedule": crontab(hour=3, minute=30),
 }
 CELERY_BEAT_SCHEDULE["operations-requeue-stale-jobs"] = {"task": "operations.requeue_stale_jobs", "schedule": 300.0}
+# A job's result file is deleted from disk once it expires (JOBS_FILE_RETENTION_HOURS), hourly.
+CELERY_BEAT_SCHEDULE["operations-sweep-job-files"] = {"task": "operations.sweep_job_files", "schedule": crontab(minute=7)}
 
 # --- Operations -----------------------------------------------------------------------------
 # Long work (core.jobs): a running job whose progress is older than the lease is taken over by a
 # redelivered task; progress is written at most this often.
 JOBS_LEASE_SECONDS = env_int("JOBS_LEASE_SECONDS", 300)
 JOBS_PROGRESS_INTERVAL_SECONDS = env_int("JOBS_PROGRESS_INTERVAL_SECONDS", 1)
+# A job's result file (an export) may be downloaded by its starter for this long, then is deleted.
+JOBS_FILE_RETENTION_HOURS = env_int("JOBS_FILE_RETENTION_HOURS", 24)
 # Health (/health/): how old the worker's heartbeat and beat's last run may be, how long the oldest
 # due message may wait, how long the broker may take to answer; anonymous calls per address a minute.
 HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)

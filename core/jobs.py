@@ -28,6 +28,11 @@ and a view or admin action starts it:
   functions must themselves be idempotent (the pay run calculation and roster planning are).
 - Listeners registered with `on_job_finished(func)` are called in the transaction that records
   the end (the operations app sends the starter an inbox notice from there; core imports no app).
+- A job may leave one file (an export): `attach_file(job, name=…, content=…, content_type=…)`
+  writes it to the private storage (core.storage, 0600) and replaces the one an earlier attempt
+  left. Only the user who started the job may read it (`job_file_for`; not other staff, not a
+  superuser: exports hold full ID and bank numbers), until JOBS_FILE_RETENTION_HOURS have passed;
+  then the hourly sweep (operations.retention) deletes it from disk.
 """
 
 import dataclasses
@@ -35,18 +40,24 @@ import datetime
 import hashlib
 import json
 import logging
+import re
+import secrets
+import unicodedata
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.db import is_postgres
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, Refused
 from core.models import Job
+from core.storage import private_storage
 from core.transitions import StateMachine
 
 logger = logging.getLogger(__name__)
@@ -275,6 +286,129 @@ def requeue_stale_jobs() -> int:
     return len(ids)
 
 
+# --- The result file --------------------------------------------------------------------------
+
+JOB_FILES_FOLDER = "jobs"
+_UNSAFE_NAME_CHARACTERS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;%]')
+_STORED_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*(; ?charset=[A-Za-z0-9_-]+)?")
+
+
+class FileGone(Refused):
+    """The file expired and was deleted (or is missing on disk): the export has to run again."""
+
+    status = 410
+
+
+def safe_file_name(name: str, *, fallback: str = "export") -> str:
+    """The name the browser saves the file as: no folders, no control or shell-special characters,
+    no leading dot, at most 150 characters (the extension kept)."""
+    name = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_NAME_CHARACTERS.sub("_", name).strip(" ._")
+    path = PurePosixPath(name or fallback)
+    suffix = path.suffix if _STORED_SUFFIX.fullmatch(path.suffix or "") else ""
+    stem = (path.stem if suffix else path.name).strip(" ._") or fallback
+    return stem[: 150 - len(suffix)] + suffix.lower()
+
+
+def job_files_folder(job_id: int) -> str:
+    return f"{JOB_FILES_FOLDER}/{int(job_id)}"
+
+
+def _delete_stored(name: str) -> None:
+    if name:
+        try:
+            private_storage().delete(name)
+        except OSError as exc:  # the hourly sweep removes what is left
+            logger.warning("could not delete the job file %s (%s)", name, exc)
+
+
+def attach_file(job: Job, *, name: str, content: bytes, content_type: str) -> None:
+    """Keep `content` as the job's one result file, saved by the browser as `name`. A file left
+    by an earlier attempt of the same job is replaced (deleted once this transaction commits). It
+    may be downloaded by the starter until JOBS_FILE_RETENTION_HOURS from now."""
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise TypeError("a job file's content is bytes")
+    content_type = str(content_type or "").strip().lower()
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise ValueError(f"not a content type: {content_type!r}")
+    content = bytes(content)
+    display = safe_file_name(name)
+    suffix = PurePosixPath(display).suffix
+    storage = private_storage()
+    folder = job_files_folder(job.pk)
+    storage.ensure_directory(folder)
+    # The stored name is random: nothing the job's data says reaches the disk's paths.
+    stored = storage.save(f"{folder}/{secrets.token_hex(16)}{suffix}", ContentFile(content))
+    expires = timezone.now() + datetime.timedelta(hours=settings.JOBS_FILE_RETENTION_HOURS)
+    fields = {"file": stored, "file_name": display, "file_size": len(content),
+              "file_content_type": content_type, "file_expires_at": expires}  # fmt: skip
+    try:
+        with transaction.atomic():
+            current = Job.objects.select_for_update(of=("self",)).filter(pk=job.pk).first()
+            if current is None:
+                raise NotFound(_("No such task."))
+            if job.attempts and current.attempts != job.attempts:
+                # A later attempt took the job over: its file is the one that counts.
+                _delete_stored(stored)
+                return
+            previous = current.file.name
+            Job.objects.filter(pk=job.pk).update(**fields)
+    except BaseException:
+        _delete_stored(stored)
+        raise
+    if previous and previous != stored:
+        transaction.on_commit(lambda: _delete_stored(previous))
+    for field, value in fields.items():
+        setattr(job, field, value)
+
+
+@dataclasses.dataclass(frozen=True)
+class JobFile:
+    job: Job
+    name: str
+    content_type: str
+    size: int
+
+    def open(self):
+        return private_storage().open(self.job.file.name, "rb")
+
+
+def file_available(job: Job, *, now: datetime.datetime | None = None) -> bool:
+    return bool(job.file.name) and job.file_expires_at is not None and job.file_expires_at > (now or timezone.now())
+
+
+def job_file_for(*, user, job_id: int) -> JobFile:
+    """The result file of a job, for the user who started it and nobody else (NotFound: other
+    staff and superusers are not told the file exists). FileGone once it has expired."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound(_("No such file."))
+    job = Job.objects.filter(pk=job_id, started_by=user).exclude(file_name="").first()
+    if job is None:
+        raise NotFound(_("No such file."))
+    if job.status != Job.Status.SUCCEEDED:
+        raise Refused(_("The task has not finished successfully, so its file cannot be downloaded."))
+    if not file_available(job) or not private_storage().exists(job.file.name):
+        raise FileGone(
+            _("This file was deleted: task files are kept for %(hours)s hours. Run the export again to get a new one.")
+            % {"hours": settings.JOBS_FILE_RETENTION_HOURS}
+        )
+    return JobFile(job=job, name=job.file_name, content_type=job.file_content_type, size=job.file_size or 0)
+
+
+def job_file_state(job: Job, *, user=None) -> dict | None:
+    """What the starter is shown about the file (nobody else is shown anything)."""
+    if not job.file_name or user is None or job.started_by_id is None or job.started_by_id != getattr(user, "pk", None):
+        return None
+    return {
+        "name": job.file_name,
+        "size": job.file_size if job.file.name else None,
+        "content_type": job.file_content_type,
+        "expires_at": job.file_expires_at.isoformat() if job.file_expires_at else None,
+        "available": job.status == Job.Status.SUCCEEDED and file_available(job),
+    }
+
+
 # --- Reading --------------------------------------------------------------------------------
 
 
@@ -303,8 +437,8 @@ def estimate_remaining(job: Job, *, now: datetime.datetime | None = None) -> flo
     return max(0.0, (job.total - job.done) * elapsed / job.done)
 
 
-def job_state(job: Job) -> dict:
-    """The JSON the progress page polls."""
+def job_state(job: Job, *, user=None) -> dict:
+    """The JSON the progress page polls (`user`: the reader; the file is shown to its starter only)."""
     percent = round(100 * job.done / job.total) if job.total else (100 if job.status == Job.Status.SUCCEEDED else None)
     remaining = estimate_remaining(job)
     return {
@@ -323,5 +457,5 @@ def job_state(job: Job) -> dict:
         "finished": job.status not in Job.ACTIVE,
         "result": job.result,
         "error": job.error,
+        "file": job_file_state(job, user=user),
     }
-

@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.storage import private_storage
+
 
 class AuditEntry(models.Model):
     """Who changed what and when. Written by services in the same transaction as the change."""
@@ -75,6 +77,14 @@ class Job(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     result = models.JSONField(_("result"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # One result file (an export), on the private storage, read only by the starter through
+    # `core.jobs.job_file_for`; deleted from disk once `file_expires_at` has passed
+    # (operations.retention.job_files_sweep, hourly). `file_name` is what the browser saves it as.
+    file = models.FileField(_("result file"), storage=private_storage, upload_to="jobs/", max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=200, blank=True)
+    file_size = models.PositiveBigIntegerField(_("file size"), null=True, blank=True)
+    file_content_type = models.CharField(_("file type"), max_length=100, blank=True)
+    file_expires_at = models.DateTimeField(_("file kept until"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

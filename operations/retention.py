@@ -3,7 +3,11 @@
 - outbox rows that were delivered or cancelled: purged after RETENTION_OUTBOX_DAYS
   (`notifications.retention`); pending and failed rows stay.
 - sessions: expired ones deleted after RETENTION_EXPIRED_SESSIONS_DAYS.
-- finished background tasks (`core.Job`): deleted after RETENTION_JOBS_DAYS.
+- finished background tasks (`core.Job`): deleted after RETENTION_JOBS_DAYS, their file with them.
+- a task's result file (an export, on the private storage): deleted from disk once
+  JOBS_FILE_RETENTION_HOURS have passed, hourly (`job_files_sweep`); the row keeps the file's
+  name, so its page says the file is gone. Files under the jobs folder that no row points to
+  (a purged row, an attempt rolled back) are removed once older than an hour.
 - the audit trail: kept RETENTION_AUDIT_YEARS years, then archived — written to a gzip file of
   JSON lines under VAR_DIR/archive (owner-only), read back and compared row by row, and only then
   deleted. Never deleted without its archive.
@@ -22,7 +26,9 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from core.jobs import JOB_FILES_FOLDER
 from core.models import AuditEntry, Job
+from core.storage import private_storage
 from notifications.retention import outbox_purge
 
 
@@ -96,9 +102,56 @@ def sessions_purge(*, now: datetime.datetime | None = None) -> int:
     return Session.objects.filter(expire_date__lt=cutoff).delete()[0]
 
 
+def _delete_files(names) -> int:
+    storage, deleted = private_storage(), 0
+    for name in names:
+        if name and storage.exists(name):
+            storage.delete(name)
+            deleted += 1
+    return deleted
+
+
 def jobs_purge(*, now: datetime.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.RETENTION_JOBS_DAYS)
-    return Job.objects.exclude(status__in=Job.ACTIVE).filter(finished_at__lt=cutoff).delete()[0]
+    old = Job.objects.exclude(status__in=Job.ACTIVE).filter(finished_at__lt=cutoff)
+    files = list(old.exclude(file="").values_list("file", flat=True))
+    purged = old.delete()[0]
+    _delete_files(files)
+    return purged
+
+
+ORPHAN_GRACE = datetime.timedelta(hours=1)  # a file being attached is on disk a moment before its row
+
+
+def job_files_sweep(*, now: datetime.datetime | None = None) -> dict:
+    """Delete expired job files from disk (the row keeps the name and says it is gone) and the
+    files under the jobs folder that no row points to. Returns the counts."""
+    now = now or timezone.now()
+    expired = Job.objects.exclude(file="").filter(file_expires_at__lte=now)
+    rows = list(expired.values_list("pk", "file"))
+    _delete_files(name for _pk, name in rows)
+    cleared = Job.objects.filter(pk__in=[pk for pk, _name in rows]).update(
+        file="", file_size=None, file_content_type="", file_expires_at=None
+    )
+    return {"expired": cleared, "orphans": _remove_orphans(now=now)}
+
+
+def _remove_orphans(*, now: datetime.datetime) -> int:
+    root = Path(private_storage().location) / JOB_FILES_FOLDER
+    if not root.is_dir():
+        return 0
+    known = set(Job.objects.filter(file__startswith=f"{JOB_FILES_FOLDER}/").values_list("file", flat=True))
+    cutoff = (now - ORPHAN_GRACE).timestamp()
+    removed = 0
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_symlink() or path.is_file():
+            name = path.relative_to(root.parent).as_posix()
+            if name not in known and path.lstat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        elif path.is_dir() and not any(path.iterdir()) and path.stat().st_mtime < cutoff:
+            path.rmdir()
+    return removed
 
 
 def apply_retention(*, now: datetime.datetime | None = None) -> dict:

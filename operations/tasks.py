@@ -25,6 +25,11 @@ def apply_retention_task() -> dict:
     return retention.apply_retention()
 
 
+@shared_task(name="operations.sweep_job_files", **TASK_OPTIONS)
+def sweep_job_files_task() -> dict:
+    return retention.job_files_sweep()
+
+
 @shared_task(name="operations.requeue_stale_jobs", **TASK_OPTIONS)
 def requeue_stale_jobs_task() -> int:
     return requeue_stale_jobs()

@@ -1,18 +1,20 @@
 """The health endpoint (JSON for machines) and the pages of long work (我的任务, one task's progress)."""
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.errors import NotFound
-from core.jobs import job_get, job_label, job_list, job_state
+from core.audit import audit_record
+from core.errors import DomainError, NotFound
+from core.jobs import job_file_for, job_get, job_label, job_list, job_state
 from core.lockout import client_ip
 from operations.health import CHECKS
 from operations.selectors import health_summary
@@ -72,14 +74,46 @@ def my_jobs(request):
     return render(request, "operations/job_list.html", context)
 
 
+def _state(request, job) -> dict:
+    """The job's state as `request.user` may see it: the file and its link only for the starter."""
+    state = job_state(job, user=request.user)
+    if state["file"] is not None:
+        state["file"]["url"] = reverse("operations:job-file", args=[job.pk]) if state["file"]["available"] else None
+    return state
+
+
+def _job_page(request, job, *, status=200):
+    context = {**admin.site.each_context(request), "title": job_label(job), "job": job, "state": _state(request, job)}
+    return render(request, "operations/job_detail.html", context, status=status)
+
+
 @staff_member_required
 def job_detail(request, job_id: int):
-    job = _job_or_404(request, job_id)
-    context = {**admin.site.each_context(request), "title": job_label(job), "job": job, "state": job_state(job)}
-    return render(request, "operations/job_detail.html", context)
+    return _job_page(request, _job_or_404(request, job_id))
 
 
 @never_cache
 @staff_member_required
 def job_state_json(request, job_id: int):
-    return JsonResponse(job_state(_job_or_404(request, job_id)), json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(_state(request, _job_or_404(request, job_id)), json_dumps_params={"ensure_ascii": False})
+
+
+@never_cache
+@require_GET
+@staff_member_required
+def job_file(request, job_id: int):
+    """The job's result file, to the user who started the job only (404 for anyone else, a
+    superuser too: an export holds full ID and bank numbers). Expired: the page says to run it again."""
+    try:
+        found = job_file_for(user=request.user, job_id=job_id)
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _job_page(request, _job_or_404(request, job_id), status=int(exc.status))
+    audit_record(actor=request.user, action="job.file_downloaded", target=found.job,
+                 changes={"file": found.name, "size": found.size})  # fmt: skip
+    response = FileResponse(found.open(), as_attachment=True, filename=found.name, content_type=found.content_type)
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
