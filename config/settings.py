@@ -385,6 +385,13 @@ TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
 PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
 PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
+# A pay policy version in force from a day other than the 1st: "prorate" (default) pays each
+# monthly amount pro rata by the days each version is in force, one payslip line per version;
+# "refuse" refuses such a version at entry (admin and services) — the county then enters versions
+# from the 1st of a month only. Versions stored before the switch are still applied pro rata.
+PAYROLL_MIDMONTH_POLICY = env_str("PAYROLL_MIDMONTH_POLICY", "prorate")
+if PAYROLL_MIDMONTH_POLICY not in ("prorate", "refuse"):
+    raise ImproperlyConfigured('PAYROLL_MIDMONTH_POLICY must be "prorate" or "refuse"')
 # A run covering more doctors than this is calculated and approved as a job on a worker, with progress.
 PAYROLL_JOB_THRESHOLD = env_int("PAYROLL_JOB_THRESHOLD", 200)
 # The number a doctor told of a bank-account change calls if it was not them ("" names the township health centre).

@@ -179,6 +179,7 @@ class MonthCalculation:
                 days_in_month=self.days_in_month,
                 employed_days=employed_days,
                 employed=(min(r[0] for r in ranges), max(r[1] for r in ranges)),
+                employed_ranges=tuple((start, end) for start, end, _f in ranges),
                 unpaid_dates=unpaid,
             )
             facts = self.duty.get(doctor_id)

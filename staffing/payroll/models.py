@@ -23,8 +23,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -79,6 +80,12 @@ class FundingSource(models.TextChoices):
     TOWNSHIP_CENTRE = "township_centre", _("Township health centre")
     PERFORMANCE_FUND = "performance_fund", _("Performance assessment fund")
     DOCTOR = "doctor", _("Withheld from the doctor")
+    RESIDENT = "resident", _("Resident's own payment")
+
+
+class ContractFeePayment(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly: fee × contracts ÷ 12")
+    BY_ASSESSMENT = "by_assessment", _("By assessment: once the year's score is recorded, scaled by it")
 
 
 class PayPolicy(models.Model):
@@ -102,6 +109,22 @@ class PayPolicy(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
     is_demo = models.BooleanField(_("demo values"), default=False)
+    # Family-doctor contract service fee (签约服务费, staffing.payroll.components.contract_service_fee):
+    # a fee per contracted resident per service year, split between its funding sources by the
+    # shares (percentages summing to 100), paid monthly (fee × contracts ÷ 12) or by assessment.
+    contract_fee_per_year = models.DecimalField(
+        _("contract service fee per contract per year"), **MONEY, null=True, blank=True,
+        help_text=_("Yuan per contracted resident per service year. Empty: taken from the county version (none if it has none either)."),
+    )
+    contract_fee_payment = models.CharField(
+        _("contract service fee paid"), max_length=15, choices=ContractFeePayment.choices, default=ContractFeePayment.MONTHLY,
+    )
+    contract_fee_insurance_share = models.DecimalField(_("share from the medical-insurance fund (%)"), max_digits=5, decimal_places=2,
+                                                       default=Decimal("0"))
+    contract_fee_public_health_share = models.DecimalField(_("share from basic public-health service funds (%)"), max_digits=5,
+                                                           decimal_places=2, default=Decimal("0"))
+    contract_fee_resident_share = models.DecimalField(_("share paid by the resident (%)"), max_digits=5, decimal_places=2,
+                                                      default=Decimal("0"))
 
     class Meta:
         ordering = ["-effective_from", "township__code"]
@@ -122,6 +145,17 @@ class PayPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(guaranteed_minimum__isnull=True) | Q(guaranteed_minimum__gte=0),
                 name="payroll_policy_minimum_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(contract_fee_per_year__isnull=True) | (
+                    Q(contract_fee_per_year__gte=0) & Q(contract_fee_insurance_share__gte=0) & Q(contract_fee_public_health_share__gte=0)
+                    & Q(contract_fee_resident_share__gte=0)
+                    & Q(Exact(F("contract_fee_insurance_share") + F("contract_fee_public_health_share") + F("contract_fee_resident_share"),
+                              Decimal("100")))
+                ),
+                name="payroll_policy_contract_fee_shares_100",
+                violation_error_message=_("The contract service fee's shares (medical-insurance fund, public-health funds, resident) "
+                                          "must each be 0 or more and add up to 100%."),
             ),
         ]
 

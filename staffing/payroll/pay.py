@@ -47,6 +47,7 @@ class DoctorPay:
     days_in_month: int
     employed_days: int
     employed: tuple = ()  # (first day, last day) employed in the month
+    employed_ranges: tuple = ()  # ((first day, last day), ...) of each posting in the month
     unpaid_dates: list = field(default_factory=list)  # days of unpaid leave
     lines: list = field(default_factory=list)
     warnings: list = field(default_factory=list)

@@ -135,7 +135,7 @@ def test_the_registry_refuses_a_taken_order_and_a_split_that_does_not_add_up():
 def test_the_built_in_components_in_payslip_order():
     assert [(c.code, c.phase, c.correctable) for c in components.all_components()] == [
         ("fixed_subsidy", "month", True), ("public_health", "month", True), ("essential_medicines", "month", True),
-        ("consultation_fee", "month", True), ("duty_weekend", "month", True), ("duty_holiday", "month", True),
+        ("consultation_fee", "month", True), ("contract_service_fee", "month", True), ("duty_weekend", "month", True), ("duty_holiday", "month", True),
         ("performance", "month", True), ("bonus", "run", False), ("back_pay", "run", False), ("one_off_deduction", "run", False),
         ("social_insurance", "withholding", False), ("income_tax", "withholding", False),
         ("bonus_income_tax", "withholding", False),

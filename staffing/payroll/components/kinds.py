@@ -25,10 +25,34 @@ class MonthlySubsidy(PayComponent):
     full_month = _("%(component)s, full month")
     part_month = _("%(component)s, %(days)d of %(total)d days")
 
+    by_version = _("%(component)s, %(days)d of %(total)d days under the version from %(from)s")
+
     def lines(self, ctx, pay, data) -> None:
-        part = self.part(ctx, pay)
-        if part is None:
-            return
+        entries = version_days(ctx, pay, self.code)
+        if len(entries) == 1 and entries[0][2] == pay.payable_days:
+            self.one_version(ctx, pay, entries[0][1])
+        elif entries:
+            self.by_versions(ctx, pay, entries)
+
+    def by_versions(self, ctx, pay, entries) -> None:
+        """A month under several versions (one in force from a mid-month day): one line per version,
+        payable days in force × the version's daily rate, the parts rounded so they add up to the
+        exact total (`policies.prorated_parts`)."""
+        from staffing.payroll.policies import prorated_parts
+
+        label = ctx.label(self.code)
+        amounts = prorated_parts([(part.amount, days) for _seg, part, days in entries], ctx.days_in_month)
+        for (segment, part, days), amount in zip(entries, amounts, strict=True):
+            source = {"payable_days": days, "days_in_month": ctx.days_in_month, "in_force_from": segment.start.isoformat(),
+                      "in_force_until": segment.end.isoformat(), "monthly_amount": str(part.amount), "share_of_month": f"{days}/{ctx.days_in_month}"}
+            if pay.unpaid_dates:
+                source["unpaid_leave_dates"] = iso(d for d in pay.unpaid_dates if segment.covers(d))
+            description = ctx.text(self.by_version) % {"component": label, "days": days, "total": ctx.days_in_month,
+                                                         "from": segment.start.isoformat()}
+            self.add(ctx, pay, description=description, quantity=days, rate=(part.amount / ctx.days_in_month).quantize(RATE_PLACES),
+                     amount=amount, part=part, source=source)
+
+    def one_version(self, ctx, pay, part) -> None:
         label = ctx.label(self.code)
         full = pay.payable_days == ctx.days_in_month
         source = {"payable_days": pay.payable_days, "days_in_month": ctx.days_in_month}
@@ -45,6 +69,32 @@ class MonthlySubsidy(PayComponent):
         self.add(ctx, pay, description=description, quantity=pay.payable_days, rate=daily, part=part, source=source)
 
 
+def version_days(ctx, pay, code: str) -> list:
+    """(segment, policy row, payable days) for each run of days the month's versions give
+    component `code` the same row (`policies.PolicySegment`); days without a row are not paid."""
+    entries = []
+    for segment in ctx.policies.segments(pay.township_id, ctx.month, ctx.last_day):
+        part = segment.policy.components.get(code)
+        if part is None:
+            continue
+        days = payable_days_in(pay, segment.start, segment.end)
+        if not days:
+            continue
+        if entries and entries[-1][1] == part:
+            previous, _part, previous_days = entries[-1]
+            entries[-1] = (type(previous)(previous.start, segment.end, segment.policy), part, previous_days + days)
+            continue
+        entries.append((segment, part, days))
+    return entries
+
+
+def payable_days_in(pay, start, end) -> int:
+    """The doctor's payable days between `start` and `end` (employed days minus unpaid leave)."""
+    ranges = getattr(pay, "employed_ranges", None) or ([pay.employed] if pay.employed else [])
+    employed = sum(max(0, (min(end, r_end) - max(start, r_start)).days + 1) for r_start, r_end in ranges)
+    return employed - sum(1 for d in pay.unpaid_dates if start <= d <= end)
+
+
 class OnCallAllowance(PayComponent):
     """A rate per on-call day of a kind on the published roster (no roster, no allowance)."""
 
@@ -57,14 +107,26 @@ class OnCallAllowance(PayComponent):
 
     def lines(self, ctx, pay, data) -> None:
         facts = ctx.duty.get(pay.doctor.pk)
-        part = self.part(ctx, pay)
-        if part is None or not facts or not facts.published:
+        if not facts or not facts.published:
             return
         dates = self.dates(facts)
         if not dates:
             return
-        description = ctx.text(self.duty_days) % {"component": ctx.label(self.code), "days": len(dates)}
-        self.add(ctx, pay, description=description, quantity=len(dates), rate=part.amount, part=part, source={"dates": iso(dates)})
+        # Each on-call day at the rate of the version in force that day (a mid-month version).
+        by_part = []
+        for segment in ctx.policies.segments(pay.township_id, ctx.month, ctx.last_day):
+            segment_part = segment.policy.components.get(self.code)
+            in_segment = [d for d in dates if segment.covers(d)]
+            if segment_part is None or not in_segment:
+                continue
+            if by_part and by_part[-1][0] == segment_part:
+                by_part[-1][1].extend(in_segment)
+            else:
+                by_part.append((segment_part, in_segment))
+        for segment_part, segment_dates in by_part:
+            description = ctx.text(self.duty_days) % {"component": ctx.label(self.code), "days": len(segment_dates)}
+            self.add(ctx, pay, description=description, quantity=len(segment_dates), rate=segment_part.amount, part=segment_part,
+                     source={"dates": iso(segment_dates)})
 
 
 class OneOffKind(PayComponent):
@@ -93,4 +155,4 @@ class Withholding(PayComponent):
     taxable = False
 
 
-__all__ = ["DEDUCTION", "EARNING", "MonthlySubsidy", "OnCallAllowance", "OneOffKind", "Withholding", "iso"]
+__all__ = ["DEDUCTION", "EARNING", "MonthlySubsidy", "OnCallAllowance", "OneOffKind", "Withholding", "iso", "payable_days_in", "version_days"]

@@ -2,15 +2,20 @@
 insurance schemes and doctors' pay profiles. Saved and audited here (the admin only parses the
 form); a policy version that approved payslips cite is frozen: a new version replaces it."""
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
+from core.months import add_months
 from staffing.payroll.models import InsuranceScheme, PayPolicy, PayProfile, PayRun, PayslipLine
 from staffing.payroll.services.audited import save_audited
 
-POLICY_FIELDS = ["name", "township", "effective_from", "guaranteed_minimum", "notes", "is_demo"]
+POLICY_FIELDS = ["name", "township", "effective_from", "guaranteed_minimum", "notes", "is_demo", "contract_fee_per_year",
+                 "contract_fee_payment", "contract_fee_insurance_share", "contract_fee_public_health_share", "contract_fee_resident_share"]
 SCHEME_FIELDS = ["code", "name", "contribution_base", "employee_rate", "flat_amount", "is_default", "is_demo"]
 PROFILE_FIELDS = ["doctor", "scheme", "exempt_from_insurance"]
 
@@ -30,9 +35,35 @@ def _save(obj, *, fields: list[str], action: str, acting_user):
     return save_audited(obj, fields=fields, action=action, acting_user=acting_user)
 
 
+def check_effective_from(effective_from) -> None:
+    """With PAYROLL_MIDMONTH_POLICY = "refuse", a version is in force from the 1st of a month only
+    (with "prorate" a mid-month version is paid by days in force)."""
+    if effective_from and effective_from.day != 1 and settings.PAYROLL_MIDMONTH_POLICY == "refuse":
+        raise ValidationError({"effective_from": _(
+            "This county applies pay policy versions from the 1st of a month only (PAYROLL_MIDMONTH_POLICY=refuse): "
+            "%(date)s is mid-month. Enter %(first)s or %(next)s instead."
+        ) % {"date": effective_from.isoformat(), "first": effective_from.replace(day=1).isoformat(),
+             "next": add_months(effective_from.replace(day=1), 1).isoformat()}}, code="midmonth_policy")
+
+
+def check_contract_fee(policy: PayPolicy) -> None:
+    """The contract service fee's shares add up to 100% (the database checks it too)."""
+    if policy.contract_fee_per_year is None:
+        return
+    shares = [policy.contract_fee_insurance_share, policy.contract_fee_public_health_share, policy.contract_fee_resident_share]
+    if any(s is None or s < 0 for s in shares) or sum(s or 0 for s in shares) != Decimal("100"):
+        raise ValidationError({"contract_fee_per_year": _(
+            "The contract service fee's shares must add up to 100%%: medical-insurance fund %(insurance)s%% + public-health funds "
+            "%(health)s%% + resident %(resident)s%% = %(total)s%%."
+        ) % {"insurance": shares[0], "health": shares[1], "resident": shares[2], "total": sum(s or 0 for s in shares)}},
+            code="contract_fee_shares")
+
+
 @transaction.atomic
 def pay_policy_save(*, policy: PayPolicy, acting_user) -> PayPolicy:
     _refuse_if_frozen(policy)
+    check_effective_from(policy.effective_from)
+    check_contract_fee(policy)
     return _save(policy, fields=POLICY_FIELDS, action="pay_policy", acting_user=acting_user)
 
 
