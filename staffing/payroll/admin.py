@@ -21,6 +21,7 @@ from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
 from core.admin import AuditHistoryMixin
 from staffing.payroll import exports, jobs, services
+from staffing.payroll.tax.admin import PayRunTaxFilingMixin, PayslipTaxMixin  # also registers deductions and bonus tax rules
 from staffing.payroll.models import (
     Assessment,
     InsuranceScheme,
@@ -145,7 +146,7 @@ class AssessmentAdmin(ServiceSaveMixin, ScopedAdmin):
 @admin.register(OneOffItem)
 class OneOffItemAdmin(ServiceSaveMixin, ScopedAdmin):
     county_only = True
-    list_display = ["doctor", "month", "kind", "amount", "description", "entered_by"]
+    list_display = ["doctor", "month", "kind", "amount", "description", "tax_method", "entered_by"]
     list_filter = ["kind", "month"]
     list_select_related = ["doctor", "entered_by"]
     search_fields = ["doctor__name", "description"]
@@ -203,7 +204,7 @@ def _bank_change_items(changes: list[dict]):
 
 
 @admin.register(PayRun)
-class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
+class PayRunAdmin(PayRunTaxFilingMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_count",
                     "approved_at", "paid_at"]
     search_fields = ["township__name"]
@@ -211,9 +212,9 @@ class PayRunAdmin(ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_select_related = ["township", "approved_by"]
     date_hierarchy = "month"
     change_list_template = "admin/payroll/payrun/change_list.html"
-    actions = ["calculate", "approve", "mark_paid", "export_bank", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
+    actions = ["calculate", "approve", "mark_paid", "export_bank", "export_tax_filing", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
     readonly_fields = ["status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_list",
-                       "bank_change_list",
+                       "bank_change_list", "tax_filing",
                        "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
@@ -480,7 +481,7 @@ class PayslipLineInline(admin.TabularInline):
 
 
 @admin.register(Payslip)
-class PayslipAdmin(ReadOnlyAdmin):
+class PayslipAdmin(PayslipTaxMixin, ReadOnlyAdmin):
     """Payslips are written only by calculating their run: read-only here."""
 
     facility_path = "facility"
@@ -492,7 +493,7 @@ class PayslipAdmin(ReadOnlyAdmin):
     inlines = [PayslipLineInline]
     readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross_display",
                        "deductions_display", "net_display", "taxable_income_display", "social_insurance_display", "income_tax_display",
-                       "bank_name", "warning_sentences", "links"]
+                       "bank_name", "warning_sentences", "tax_details", "links"]
     exclude = ["bank_account", "gross", "deductions", "net", "taxable_income", "social_insurance", "income_tax", "warnings"]
     gross_display = money_display("gross")
     deductions_display = money_display("deductions")

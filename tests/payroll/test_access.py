@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from clinics.models import Role
 from notifications.models import Notification
+from staffing.payroll import services
 from staffing.payroll.models import PayRun, Payslip
 from tests.conftest import api_as
 from tests.factories import PostingFactory, clinic_with_doctors, make_user
@@ -113,15 +114,17 @@ def test_phone_pages_show_own_payslip_and_pdf(policies, visits, roles, client):
     user = make_user(Role.VILLAGE_DOCTOR, doctor=posting.doctor)
     run = approve(run_month(OCT))
     slip = Payslip.objects.get(run=run, doctor=posting.doctor)
+    assert not Notification.objects.filter(recipient=user, kind="payslip_available").exists()  # told when paid, not approved
+    services.payrun_mark_paid(run=run, acting_user=None)
     notice = Notification.objects.filter(recipient=user, kind="payslip_available").first()
-    assert "2026年10月" in notice.body and str(slip.net) in notice.body
+    assert "2026年10月" in notice.body and f"{slip.net:,.2f}" in notice.body
     client.force_login(user)
     home = client.get("/m/").content.decode()
     assert "我的工资" in home
     index = client.get(reverse("payroll:index")).content.decode()
-    assert "2026-10" in index and str(slip.net) in index
+    assert "2026-10" in index and f"{slip.net:,.2f}" in index
     detail = client.get(reverse("payroll:payslip", args=[slip.pk])).content.decode()
-    assert "县级定额补助，全月" in detail and "1400.00" in detail
+    assert "县级定额补助，全月" in detail and "1,400.00" in detail
     pdf = client.get(reverse("payroll:payslip_pdf", args=[slip.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     other = PostingFactory()

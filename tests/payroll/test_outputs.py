@@ -71,7 +71,9 @@ def test_admin_approval_asks_for_confirmation_and_exports_are_audited(policies, 
     bank = client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "bank"]))
     assert bank["Content-Disposition"].endswith('bank-2026-10.csv"')
     assert AuditEntry.objects.filter(action="payrun.export.bank").exists()
-    response = client.post(reverse("admin:payroll_payrun_changelist"), {"action": "mark_paid", "_selected_action": [run.pk]})
+    asked = client.post(reverse("admin:payroll_payrun_changelist"), {"action": "mark_paid", "_selected_action": [run.pk]})
+    assert asked.status_code == 200 and PayRun.objects.get(pk=run.pk).status == "approved"  # the confirmation page first
+    response = client.post(reverse("admin:payroll_payrun_changelist"), {"action": "mark_paid", "_selected_action": [run.pk], "confirm": "yes"})
     assert response.status_code == 302 and PayRun.objects.get(pk=run.pk).status == "paid"
     slip = Payslip.objects.filter(run=run).first()
     assert client.get(reverse("admin:payroll_payslip_pdf", args=[slip.pk])).content.startswith(b"%PDF")

@@ -166,3 +166,33 @@ def one_off_item_clean(item) -> None:
         raise ValidationError({"tax_method": _(
             "This doctor's bonus of %(month)s is already taxed separately; only one annual one-off bonus a tax year may be. "
             "Tax this one with the month's income.") % {"month": f"{other:%Y-%m}"}})
+
+
+RULE_FIELDS = ["name", "basis", "valid_from", "valid_until", "brackets", "notes"]
+
+
+def bonus_tax_rule_save(*, rule, acting_user):
+    """Enter or change a bonus tax rule (county-wide users only), validated and audited."""
+    from django.db import transaction
+
+    from clinics.scoping import require_county_wide
+    from staffing.payroll.services.audited import save_audited
+
+    with transaction.atomic():
+        require_county_wide(acting_user, what=_("Entering a one-off bonus tax rule"))
+        rule.full_clean()
+        return save_audited(rule, fields=RULE_FIELDS, action="bonus_tax_rule", acting_user=acting_user)
+
+
+def bonus_sentence(source: dict, amount) -> str:
+    """How a bonus was taxed, in one sentence (the payslip and its admin page)."""
+    from staffing.payroll.money import yuan as _yuan
+
+    used = _("separately") if source.get("tax_method") == SEPARATE else _("with the month's income")
+    who = _("as the payroll officer chose") if source.get("chosen_by") == "officer" else _("the cheaper for the doctor, chosen automatically")
+    if source.get("month_tax_if_separate") is None:
+        return _("Bonus %(amount)s taxed %(used)s (no rule for separate taxation covers this month); this month's tax %(combined)s.") % {
+            "amount": _yuan(amount), "used": used, "combined": _yuan(source.get("month_tax_if_combined"))}
+    return _("Bonus %(amount)s taxed %(used)s (%(who)s): this month's tax would be %(separate)s taxed separately, %(combined)s with the "
+             "month's income.") % {"amount": _yuan(amount), "used": used, "who": who, "separate": _yuan(source["month_tax_if_separate"]),
+                                   "combined": _yuan(source["month_tax_if_combined"])}

@@ -85,7 +85,7 @@ def test_run_page_and_approval_page_show_groups_not_json(policies, visits, count
         body = client.get(url).content.decode()
         assert 'data-code="roster_unpublished" data-count="3"' in body
         assert 'data-code="no_bank_account" data-count="1"' in body
-        assert body.count('data-doctor="%d"' % doctors[2].pk) >= 2, "named in each group it belongs to"
+        assert body.count(f'data-doctor="{doctors[2].pk}"') >= 2, "named in each group it belongs to"
         assert reverse("admin:clinics_facility_change", args=[_clinics[1].pk]) in body
         assert '"code"' not in body and "[{" not in body and "{&quot;" not in body
         assert "河口村卫生室" in body and "同乐镇" in body

@@ -1,0 +1,34 @@
+"""The month's tax filing as a job for a large run (over PAYROLL_JOB_THRESHOLD doctors): built on a
+worker and kept as the job's file (`core.jobs.attach_file`), downloaded from the job's page.
+Idempotent: a retry builds the same workbook and replaces the file."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.jobs import register_job, start_job
+from staffing.payroll.tax.filing import XLSX_TYPE, FilingError, tax_filing_build
+
+EXPORT = "payroll.tax_filing"
+
+
+@register_job(EXPORT, label=gettext_lazy("Tax filing export"), dedupe=lambda params: f"taxfiling:{params['month']}:{params.get('township_id')}")
+def export_job(*, params, progress, job):
+    from core.jobs import attach_file
+
+    month = datetime.date.fromisoformat(params["month"])
+    progress(0, note=_("Reading the month's approved payslips"))
+    try:
+        filing = tax_filing_build(month=month, township_id=params.get("township_id"))
+    except FilingError as exc:
+        raise ValidationError(str(exc)) from None
+    attach_file(job, name=filing.filename, content=filing.content, content_type=XLSX_TYPE)
+    progress(len(filing.people), total=len(filing.people), note=_("Workbook written"))
+    return {"message": _("%(count)d persons filed for %(month)s.") % {"count": len(filing.people), "month": f"{month:%Y-%m}"},
+            "people": len(filing.people), "bonus": filing.bonus_count}
+
+
+def start_export(*, month: datetime.date, township_id, user):
+    return start_job(EXPORT, params={"month": month.isoformat(), "township_id": township_id}, user=user)
