@@ -16,18 +16,17 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from core.tabular import DATE, TEXT, TableError, csv_text, validate_upload_size, xlsx_bytes
+from core.tabular import TableError, validate_upload_size
+from staffing.jobs import (
+    FULL_PERSONAL_DATA_ROLES,
+    doctor_export_content,
+    doctor_export_rows,
+    doctor_export_start,
+    export_as_job,
+)
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
 from staffing.selectors import clinic_coverage_list
 from staffing.services import doctors, logins, postings
-
-FULL_PERSONAL_DATA_ROLES = (Role.COUNTY_ADMIN, Role.PAYROLL_OFFICER)
-# Codes are text cells (leading zeros kept, never a number in scientific notation); the rest of
-# the doctor export is inferred (names and free text neutralised against spreadsheet formulas).
-DOCTOR_EXPORT_KINDS = {
-    "id_number": TEXT, "mobile": TEXT, "licence_number": TEXT, "clinic_code": TEXT, "bank_account": TEXT,
-    "insurance_code": TEXT, "birth_date": DATE, "licence_expiry": DATE, "hire_date": DATE,
-}
 
 
 class LicenceFilter(admin.SimpleListFilter):
@@ -275,38 +274,37 @@ class DoctorAdmin(ScopedAdmin):
         return TemplateResponse(request, "admin/staffing/doctor/import.html", context)
 
     def _export_rows(self, request, queryset):
-        full = has_role(request.user, *FULL_PERSONAL_DATA_ROLES)
-        headers = [
-            "name", "sex", "birth_date", "id_number", "mobile", "qualification", "licence_number",
-            "licence_expiry", "hire_date", "clinic_code", "bank_name", "bank_account", "insurance_code", "status",
-        ]
-        today = timezone.localdate()
-        current = Posting.objects.filter(doctor=OuterRef("pk"), start_date__lte=today).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=today)
-        )
-        rows = queryset.annotate(clinic_code=Subquery(current.values("facility__code")[:1])).order_by("name", "id")
-        body = (
-            [
-                d.name, d.sex, d.birth_date, d.id_number if full else d.id_number_masked, d.mobile,
-                d.qualification, d.licence_number, d.licence_expiry or "", d.hire_date, d.clinic_code or "",
-                d.bank_name, d.bank_account if full else d.bank_account_masked, d.insurance_code or "", d.status,
-            ]
-            for d in rows
-        )
-        return headers, body
+        return doctor_export_rows(queryset, user=request.user)
+
+    def _export_as_job(self, request, queryset, fmt):
+        """At least EXPORT_JOB_MIN_ROWS doctors: a job (the whole reach, or the ids chosen), whose
+        page offers the file to this user once it is written; else None (immediate)."""
+        count = queryset.count()
+        if not export_as_job(count):
+            return None
+        everything = count == self.get_queryset(request).count()
+        job = doctor_export_start(user=request.user, fmt=fmt,
+                                  doctor_ids=None if everything else queryset.values_list("pk", flat=True))
+        messages.info(request, gettext("%(n)s doctors are being exported as a task; this page shows its progress "
+                                       "and offers the file when it is ready.") % {"n": count})
+        return redirect(reverse("operations:job-detail", args=[job.pk]))
 
     @admin.action(description=_("Export selected doctors as CSV"))
     def export_csv(self, request, queryset):
+        if (started := self._export_as_job(request, queryset, "csv")) is not None:
+            return started
         headers, body = self._export_rows(request, queryset)
-        response = HttpResponse(csv_text(headers, body, kinds=DOCTOR_EXPORT_KINDS), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(doctor_export_content("csv", headers, body), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="doctors.csv"'
         return response
 
     @admin.action(description=_("Export selected doctors as XLSX"))
     def export_xlsx(self, request, queryset):
+        if (started := self._export_as_job(request, queryset, "xlsx")) is not None:
+            return started
         headers, body = self._export_rows(request, queryset)
         response = HttpResponse(
-            xlsx_bytes(headers, body, "doctors", kinds=DOCTOR_EXPORT_KINDS),
+            doctor_export_content("xlsx", headers, body),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         response["Content-Disposition"] = 'attachment; filename="doctors.xlsx"'
