@@ -396,6 +396,9 @@ if PAYROLL_MIDMONTH_POLICY not in ("prorate", "refuse"):
 PAYROLL_JOB_THRESHOLD = env_int("PAYROLL_JOB_THRESHOLD", 200)
 # The number a doctor told of a bank-account change calls if it was not them ("" names the township health centre).
 PAYROLL_BANK_CHANGE_CONTACT = env_str("PAYROLL_BANK_CHANGE_CONTACT", "")
+# Bank files: a 16–19 digit account starting 62 (a UnionPay card) must also pass the Luhn check
+# digit to be paid by file. Off by default: not every card a 农信 or 邮储 branch issued passes it.
+PAYROLL_BANK_CARD_LUHN = env_bool("PAYROLL_BANK_CARD_LUHN", False)
 # Settlements: the upper bound of each amount of one settlement (yuan; a county's outpatient
 # visit is far below it). A row above it is rejected with its reason; the monthly rollup is sized
 # so that no sum of stored rows can overflow it.

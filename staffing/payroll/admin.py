@@ -21,6 +21,7 @@ from clinics.models import Role
 from clinics.scoping import is_county_wide, user_role
 from core.admin import AuditHistoryMixin
 from staffing.payroll import exports, jobs, services
+from staffing.payroll.bankfiles.admin import PayRunBankFilesMixin  # also registers the bank file formats' admin
 from staffing.payroll.tax.admin import PayRunTaxFilingMixin, PayslipTaxMixin  # also registers deductions and bonus tax rules
 from staffing.payroll.models import (
     Assessment,
@@ -165,7 +166,6 @@ class OneOffItemAdmin(ServiceSaveMixin, ScopedAdmin):
 # --- Runs --------------------------------------------------------------------------------------------
 
 EXPORTS = {
-    "bank": (exports.bank_csv, "text/csv; charset=utf-8", "bank-{month}.csv"),
     "summary-csv": (exports.summary_csv, "text/csv; charset=utf-8", "payroll-summary-{month}.csv"),
     "summary-xlsx": (exports.summary_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "payroll-summary-{month}.xlsx"),
     "pdf": (lambda run: exports.payslips_pdf(exports.payslips_queryset(run)), "application/pdf", "payslips-{month}.pdf"),
@@ -204,7 +204,7 @@ def _bank_change_items(changes: list[dict]):
 
 
 @admin.register(PayRun)
-class PayRunAdmin(PayRunTaxFilingMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
+class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_count",
                     "approved_at", "paid_at"]
     search_fields = ["township__name"]
@@ -212,9 +212,9 @@ class PayRunAdmin(PayRunTaxFilingMixin, ScopedChoicesMixin, AuditHistoryMixin, a
     list_select_related = ["township", "approved_by"]
     date_hierarchy = "month"
     change_list_template = "admin/payroll/payrun/change_list.html"
-    actions = ["calculate", "approve", "mark_paid", "export_bank", "export_tax_filing", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
+    actions = ["calculate", "approve", "mark_paid", "export_bank_files", "export_tax_filing", "export_summary_xlsx", "export_summary_csv", "export_pdf", "export_zip"]
     readonly_fields = ["status", "doctor_count", "gross_total_display", "deduction_total_display", "net_total_display", "warning_list",
-                       "bank_change_list", "tax_filing",
+                       "bank_change_list", "bank_files", "tax_filing",
                        "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
@@ -295,7 +295,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, ScopedChoicesMixin, AuditHistoryMixin, a
 
     @admin.display(description=gettext_lazy("exports"))
     def export_links(self, obj):
-        labels = {"bank": _("Bank transfer file (CSV)"), "summary-xlsx": _("Summary (XLSX)"), "summary-csv": _("Summary (CSV)"),
+        labels = {"summary-xlsx": _("Summary (XLSX)"), "summary-csv": _("Summary (CSV)"),
                   "pdf": _("All payslips (one PDF)"), "zip": _("All payslips (ZIP of PDFs)")}
         return format_html_join(" · ", '<a href="{}">{}</a>', ((reverse("admin:payroll_payrun_export", args=[obj.pk, k]), v) for k, v in labels.items()))
 
@@ -430,10 +430,6 @@ class PayRunAdmin(PayRunTaxFilingMixin, ScopedChoicesMixin, AuditHistoryMixin, a
             return None
         services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
         return export_response(run, kind)
-
-    @admin.action(description=gettext_lazy("Export the bank transfer file (CSV)"))
-    def export_bank(self, request, queryset):
-        return self._export(request, queryset, "bank")
 
     @admin.action(description=gettext_lazy("Export the summary (XLSX)"))
     def export_summary_xlsx(self, request, queryset):

@@ -192,28 +192,6 @@ def payslips_zip(slips) -> bytes:
 # --- Tables --------------------------------------------------------------------------------------
 
 
-def bank_rows(run: PayRun) -> tuple[list[str], list[list]]:
-    """Name, bank, account, amount per payslip (net pay), and a total row equal to the run's net total."""
-    headers = [pgettext("payroll", "Name"), pgettext("payroll", "Bank"), pgettext("payroll", "Account"), pgettext("payroll", "Amount")]
-    rows = []
-    total = Decimal("0")
-    for name, bank, account, net in Payslip.objects.filter(run=run).order_by("doctor__name", "doctor_id").values_list(
-        "doctor__name", "bank_name", "bank_account", "net"
-    ):
-        rows.append([name, bank, account, f"{net:.2f}"])
-        total += net
-    rows.append([pgettext("payroll", "Total"), "", f"{len(rows)}", f"{total:.2f}"])
-    return headers, rows
-
-
-# Name, bank, account (text: all digits, kept whole), amount (money).
-BANK_KINDS = [AUTO, AUTO, TEXT, MONEY]
-
-
-def bank_csv(run: PayRun) -> str:
-    return csv_text(*bank_rows(run), kinds=BANK_KINDS)
-
-
 def summary_rows(run: PayRun) -> tuple[list[str], list[list]]:
     """Per clinic with a subtotal per township and a grand total; one column per component."""
     clinics = run_summary(run=run)

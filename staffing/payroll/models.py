@@ -577,3 +577,199 @@ class BonusTaxRule(models.Model):
 
 
 from staffing.payroll.contracts.models import ContractRegister, ResidentContract  # noqa: E402, F401  the contract register
+
+
+# --- Bank payment files (代发工资): formats as data, a format per paying bank ------------------------
+# Rendering and checks live in staffing.payroll.bankfiles; these rows only describe the files.
+
+
+class BankFileFormat(models.Model):
+    """One bank's batch-payment file: its type, encoding, line ending, header and trailer rules,
+    amount rendering and records per file. Its columns are `BankFileColumn` rows, its header and
+    trailer fields (or summary cells of a sheet) `BankFileSummaryField` rows."""
+
+    class FileType(models.TextChoices):
+        FIXED = "fixed", _("Text, fixed width")
+        DELIMITED = "delimited", _("Text, delimited")
+        XLSX = "xlsx", _("Spreadsheet (XLSX)")
+
+    class Encoding(models.TextChoices):
+        GBK = "gbk", "GBK"
+        UTF8 = "utf-8", "UTF-8"
+
+    class LineEnding(models.TextChoices):
+        LF = "lf", _("LF (Unix, \\n)")
+        CRLF = "crlf", _("CR LF (Windows, \\r\\n)")
+
+    class AmountUnit(models.TextChoices):
+        YUAN = "yuan", _("Yuan with a decimal point")
+        FEN = "fen", _("Fen (cents), whole number without a point")
+
+    code = models.CharField(_("code"), max_length=30, unique=True, help_text=_("A short ASCII name, used in file names: ABC, CCB, ICBC…"))
+    name = models.CharField(_("name"), max_length=100)
+    file_type = models.CharField(_("file type"), max_length=10, choices=FileType.choices)
+    encoding = models.CharField(_("encoding"), max_length=10, choices=Encoding.choices, default=Encoding.GBK,
+                                help_text=_("For text files. Fixed widths are counted in bytes of this encoding (a Chinese character is 2 bytes in GBK)."))
+    line_ending = models.CharField(_("line ending"), max_length=4, choices=LineEnding.choices, default=LineEnding.CRLF)
+    delimiter = models.CharField(_("delimiter"), max_length=5, blank=True, help_text=_("For delimited text: for example | or , (\\t for a tab)."))
+    quote_char = models.CharField(_("quote character"), max_length=1, blank=True,
+                                  help_text=_("For delimited text: a value holding the delimiter is quoted with it. Empty: such a value is refused."))
+    title_row = models.BooleanField(_("column titles in the first row"), default=False,
+                                    help_text=_("Writes each column's title as the first row (sheets) or line (text)."))
+    sheet_name = models.CharField(_("sheet name"), max_length=31, blank=True)
+    first_data_row = models.PositiveSmallIntegerField(
+        _("first data row"), default=0, help_text=_("Sheets: the row number of the first payee (0: right after the titles, or row 1).")
+    )
+    amount_unit = models.CharField(_("amount unit"), max_length=5, choices=AmountUnit.choices, default=AmountUnit.YUAN)
+    amount_decimals = models.PositiveSmallIntegerField(_("amount decimals"), default=2,
+                                                       help_text=_("Digits after the point for amounts in yuan (ABC direct connect: 3)."))
+    max_records = models.PositiveIntegerField(_("maximum records per file"), null=True, blank=True,
+                                              help_text=_("More payees are split into numbered files. Empty: no limit."))
+    file_extension = models.CharField(_("file extension"), max_length=10, blank=True, help_text=_("Empty: txt for text files, xlsx for sheets."))
+    notes = models.TextField(_("notes"), blank=True)
+    is_shipped = models.BooleanField(_("shipped with Cunyi"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("bank file format")
+        verbose_name_plural = _("bank file formats")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_decimals__lte=4), name="payroll_bankformat_decimals_0_4",
+                                   violation_error_message=_("An amount has at most 4 decimals.")),
+            models.CheckConstraint(condition=Q(max_records__isnull=True) | Q(max_records__gt=0), name="payroll_bankformat_max_records_positive",
+                                   violation_error_message=_("The maximum records per file must be positive (or empty).")),
+        ]
+
+    def __str__(self):
+        return f"{self.name}（{self.get_file_type_display()}）"
+
+
+class BankFileColumn(models.Model):
+    class Field(models.TextChoices):
+        SEQUENCE = "sequence", _("Sequence number")
+        NAME = "name", _("Payee name")
+        ACCOUNT = "account", _("Account number")
+        AMOUNT = "amount", _("Amount")
+        ID_NUMBER = "id_number", _("Resident ID number")
+        PURPOSE = "purpose", _("Purpose (paying bank's text)")
+        BANK_NAME = "bank_name", _("Bank name")
+        BRANCH_CODE = "branch_code", _("Branch code (联行行号)")
+        CROSS_BANK = "cross_bank", _("Cross-bank flag")
+        CONSTANT = "constant", _("Constant text")
+        EMPTY = "empty", _("Empty")
+
+    class Align(models.TextChoices):
+        LEFT = "left", _("Left (padding after)")
+        RIGHT = "right", _("Right (padding before)")
+
+    file_format = models.ForeignKey(BankFileFormat, verbose_name=_("bank file format"), on_delete=models.CASCADE, related_name="columns")
+    position = models.PositiveSmallIntegerField(_("position"))
+    field = models.CharField(_("content"), max_length=15, choices=Field.choices)
+    title = models.CharField(_("title"), max_length=50, blank=True, help_text=_("The column's title in the title row."))
+    width = models.PositiveSmallIntegerField(_("width (bytes)"), null=True, blank=True, help_text=_("Fixed-width text: the field's width in bytes."))
+    align = models.CharField(_("alignment"), max_length=5, choices=Align.choices, default=Align.LEFT)
+    fill = models.CharField(_("padding character"), max_length=1, default=" ", blank=True, help_text=_("Empty means a space."))
+    value = models.CharField(_("value"), max_length=100, blank=True,
+                             help_text=_("For constant text; for the cross-bank flag the value written (empty leaves it blank)."))
+
+    class Meta:
+        ordering = ["file_format", "position"]
+        verbose_name = _("bank file column")
+        verbose_name_plural = _("bank file columns")
+        constraints = [
+            models.UniqueConstraint(fields=["file_format", "position"], name="payroll_bankcolumn_one_per_position",
+                                    violation_error_message=_("Two columns of a format cannot have the same position.")),
+            models.CheckConstraint(condition=Q(width__isnull=True) | Q(width__gt=0), name="payroll_bankcolumn_width_positive",
+                                   violation_error_message=_("A width must be positive.")),
+        ]
+
+    def __str__(self):
+        return f"{self.position}. {self.title or self.get_field_display()}"
+
+
+class BankFileSummaryField(models.Model):
+    """A field of a text file's header or trailer record, or a summary cell of a sheet (for
+    example 吉林银行's B2 = total amount, B3 = record count)."""
+
+    class Part(models.TextChoices):
+        HEADER = "header", _("Header (before the payees)")
+        TRAILER = "trailer", _("Trailer (after the payees)")
+
+    class Kind(models.TextChoices):
+        TOTAL_AMOUNT = "total_amount", _("Total amount")
+        RECORD_COUNT = "record_count", _("Record count")
+        DATE = "date", _("Date (YYYYMMDD)")
+        MONTH = "month", _("Pay month (YYYYMM)")
+        CONSTANT = "constant", _("Constant text")
+
+    file_format = models.ForeignKey(BankFileFormat, verbose_name=_("bank file format"), on_delete=models.CASCADE, related_name="summary_fields")
+    part = models.CharField(_("part"), max_length=10, choices=Part.choices, default=Part.HEADER)
+    position = models.PositiveSmallIntegerField(_("position"))
+    kind = models.CharField(_("content"), max_length=15, choices=Kind.choices)
+    cell = models.CharField(_("cell"), max_length=10, blank=True, help_text=_("Sheets: the cell it goes in, for example B2."))
+    width = models.PositiveSmallIntegerField(_("width (bytes)"), null=True, blank=True)
+    align = models.CharField(_("alignment"), max_length=5, choices=BankFileColumn.Align.choices, default=BankFileColumn.Align.LEFT)
+    fill = models.CharField(_("padding character"), max_length=1, default=" ", blank=True)
+    value = models.CharField(_("value"), max_length=100, blank=True, help_text=_("For constant text."))
+
+    class Meta:
+        ordering = ["file_format", "part", "position"]
+        verbose_name = _("bank file header or trailer field")
+        verbose_name_plural = _("bank file header and trailer fields")
+        constraints = [
+            models.UniqueConstraint(fields=["file_format", "part", "position"], name="payroll_banksummary_one_per_position",
+                                    violation_error_message=_("Two header or trailer fields cannot have the same position.")),
+            models.CheckConstraint(condition=Q(width__isnull=True) | Q(width__gt=0), name="payroll_banksummary_width_positive",
+                                   violation_error_message=_("A width must be positive.")),
+        ]
+
+    def __str__(self):
+        return f"{self.get_part_display()} {self.position}. {self.get_kind_display()}"
+
+
+class PayingBank(models.Model):
+    """A bank the doctors are paid at, by the name the register holds (`Doctor.bank_name`), and
+    the file format its batch payment takes."""
+
+    bank_name = models.CharField(_("bank (as in the register)"), max_length=50, unique=True)
+    file_format = models.ForeignKey(
+        BankFileFormat, verbose_name=_("bank file format"), on_delete=models.PROTECT, null=True, blank=True, related_name="banks",
+        help_text=_("广西农信 and 邮储 use the generic 网银 sheet until the bank's own template is entered as a format. "
+                    "Empty: doctors paid at this bank block the approval of a run."),
+    )
+    branch_code = models.CharField(_("branch code (联行行号)"), max_length=20, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=60, blank=True, default="{year}年{month}月村医报酬",
+                               help_text=_("Text of the purpose column; {year} and {month} are replaced by the pay month."))
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["bank_name"]
+        verbose_name = _("paying bank")
+        verbose_name_plural = _("paying banks")
+
+    def __str__(self):
+        return self.bank_name
+
+
+class PaymentOutsideFile(models.Model):
+    """The payroll officer's explicit choice that a doctor's pay in a run is paid outside the bank
+    file (cash, a transfer by hand): who, when and why. Kept per run and doctor, so it survives a
+    recalculation of the run (which rewrites the payslips)."""
+
+    run = models.ForeignKey(PayRun, verbose_name=_("pay run"), on_delete=models.CASCADE, related_name="payments_outside_file")
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("marked by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    marked_at = models.DateTimeField(_("marked"), default=timezone.now)
+
+    class Meta:
+        ordering = ["run", "doctor__name"]
+        verbose_name = _("payment outside the bank file")
+        verbose_name_plural = _("payments outside the bank file")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "doctor"], name="payroll_outside_file_once_per_run",
+                                    violation_error_message=_("This doctor's pay in this run is already marked paid outside the bank file.")),
+        ]
+
+    def __str__(self):
+        return f"{self.doctor} · {self.run}"

@@ -54,6 +54,9 @@ def _count(counts: dict, key: str, created: bool) -> None:
 
 @transaction.atomic
 def seed_payroll(counts: dict) -> None:
+    from staffing.payroll.bankfiles.seeding import seed_bank_formats
+
+    seed_bank_formats(counts)
     for code, name, base, rate, flat, default in DEMO_SCHEMES:
         _scheme, created = InsuranceScheme.objects.get_or_create(
             code=code,

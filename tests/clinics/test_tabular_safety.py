@@ -227,11 +227,13 @@ def test_payroll_bank_file_and_summaries(client, county_admin, monkeypatch):
     run = approve(run_month(OCT))
     client.force_login(county_admin)
 
-    bank = client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "bank"]))
-    rows = _csv_rows(bank.content.decode("utf-8"))
+    bank = zipfile.ZipFile(io.BytesIO(client.get(reverse("admin:payroll_payrun_bank_files", args=[run.pk])).content))
+    sheet = _sheet(bank.read(next(n for n in bank.namelist() if "广西农村信用社" in n)))
+    _assert_no_live_formula(sheet)
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
     mine = next(r for r in rows if r[2] == "0062300000000000001")
-    assert mine[0] == NEUTRALISED and Decimal(mine[3]) > 0
-    assert all(not r[0].startswith("=") for r in rows)
+    assert mine[1] == NEUTRALISED and Decimal(str(mine[3])) > 0
+    assert all(not str(r[1]).startswith("=") for r in rows)
 
     summary = _csv_rows(client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "summary-csv"])).content.decode())
     assert any(r[1] == NEUTRALISED and r[2] == "045102000009" for r in summary)

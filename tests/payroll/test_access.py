@@ -170,6 +170,6 @@ def test_township_admin_cannot_export_the_county_run(policies, visits, roles, cl
     here, _ = clinic_with_doctors(2)
     run = approve(run_month(OCT))
     client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=here.township))
-    assert client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "bank"])).status_code == 404
+    assert client.get(reverse("admin:payroll_payrun_bank_files", args=[run.pk])).status_code == 404
     payslips = client.get(reverse("admin:payroll_payslip_changelist")).content.decode()
     assert here.name in payslips

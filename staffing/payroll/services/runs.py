@@ -20,6 +20,7 @@ from core.audit import audit_bulk, audit_record, changed_fields, snapshot
 from core.db import is_postgres
 from core.transitions import StateMachine
 from staffing.models import Doctor
+from staffing.payroll.bankfiles.checks import refresh_bank_file_warnings
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.errors import PayRunConflict
 from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
@@ -135,6 +136,7 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
         for position, ln in enumerate(pay.lines)
     )
     _insert_funding(run, {(slip_ids[doctor_id], position): ln for doctor_id, pay in pays.items() for position, ln in enumerate(pay.lines)})
+    refresh_bank_file_warnings(run=run)  # what the bank file cannot pay (staffing.payroll.bankfiles.checks)
 
     totals = {
         "doctor_count": len(pays),
@@ -213,6 +215,7 @@ def payrun_approve(
     totals = Payslip.objects.filter(run=run).aggregate(net=Sum("net"), gross=Sum("gross"))
     if (totals["net"] or 0) != run.net_total or (totals["gross"] or 0) != run.gross_total:
         raise ValidationError(_("The run's totals do not match its payslips; calculate the run again."))
+    refresh_bank_file_warnings(run=run)  # accounts, paying banks' formats and marks as they are now
     warnings = payrun_warnings(run=run)
     _refuse_blocking_warnings(run)
     if warnings and not acknowledge_warnings:
