@@ -22,6 +22,8 @@ from clinics.scoping import is_county_wide, user_role
 from core.admin import AuditHistoryMixin
 from staffing.payroll import exports, jobs, services
 from staffing.payroll.bankfiles.admin import PayRunBankFilesMixin  # also registers the bank file formats' admin
+from staffing.payroll.contracts import admin as _contracts_admin  # noqa: F401  registers the contract register's admin
+from staffing.payroll.contracts.forms import AssessmentForm, OneOffItemForm, PayPolicyForm
 from staffing.payroll.tax.admin import PayRunTaxFilingMixin, PayslipTaxMixin  # also registers deductions and bonus tax rules
 from staffing.payroll.models import (
     Assessment,
@@ -73,6 +75,7 @@ class PerformanceBandInline(LockedPolicyMixin, admin.TabularInline):
 
 @admin.register(PayPolicy)
 class PayPolicyAdmin(LockedPolicyMixin, ServiceRefusalMixin, ScopedChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
+    form = PayPolicyForm
     list_display = ["name", "township_display", "effective_from", "guaranteed_minimum", "is_demo"]
     search_fields = ["name", "township__name"]
     list_filter = ["township", "is_demo"]
@@ -132,6 +135,7 @@ class ServiceSaveMixin(ServiceRefusalMixin):
 @admin.register(Assessment)
 class AssessmentAdmin(ServiceSaveMixin, ScopedAdmin):
     county_only = True
+    form = AssessmentForm
     list_display = ["doctor", "period", "period_start", "score", "recorded_by", "recorded_at"]
     list_filter = ["period", "period_start"]
     list_select_related = ["doctor", "recorded_by"]
@@ -143,10 +147,19 @@ class AssessmentAdmin(ServiceSaveMixin, ScopedAdmin):
     def save_service(obj, *, acting_user):
         services.assessment_save(assessment=obj, acting_user=acting_user)
 
+    def save_model(self, request, obj, form, change):
+        from staffing.payroll.services.inputs import pay_path_message
+
+        saved = services.assessment_save(assessment=obj, acting_user=request.user)
+        note = pay_path_message(getattr(saved, "pay_path", None))
+        if note:
+            self.message_user(request, note, level=messages.WARNING)
+
 
 @admin.register(OneOffItem)
 class OneOffItemAdmin(ServiceSaveMixin, ScopedAdmin):
     county_only = True
+    form = OneOffItemForm
     list_display = ["doctor", "month", "kind", "amount", "description", "tax_method", "entered_by"]
     list_filter = ["kind", "month"]
     list_select_related = ["doctor", "entered_by"]

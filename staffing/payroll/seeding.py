@@ -89,3 +89,6 @@ def seed_payroll(counts: dict) -> None:
             PerformanceBand.objects.bulk_create(
                 PerformanceBand(policy=policy, label=label, min_score=score, monthly_amount=amount) for label, score, amount in DEMO_BANDS
             )
+    from staffing.payroll.contracts.seeding import seed_contracts  # the demo contract service fee and register
+
+    seed_contracts(counts)

@@ -39,11 +39,11 @@ def check_effective_from(effective_from) -> None:
     """With PAYROLL_MIDMONTH_POLICY = "refuse", a version is in force from the 1st of a month only
     (with "prorate" a mid-month version is paid by days in force)."""
     if effective_from and effective_from.day != 1 and settings.PAYROLL_MIDMONTH_POLICY == "refuse":
-        raise ValidationError({"effective_from": _(
+        raise ValidationError({"effective_from": ValidationError(_(
             "This county applies pay policy versions from the 1st of a month only (PAYROLL_MIDMONTH_POLICY=refuse): "
             "%(date)s is mid-month. Enter %(first)s or %(next)s instead."
         ) % {"date": effective_from.isoformat(), "first": effective_from.replace(day=1).isoformat(),
-             "next": add_months(effective_from.replace(day=1), 1).isoformat()}}, code="midmonth_policy")
+             "next": add_months(effective_from.replace(day=1), 1).isoformat()}, code="midmonth_policy")})
 
 
 def check_contract_fee(policy: PayPolicy) -> None:
@@ -52,11 +52,11 @@ def check_contract_fee(policy: PayPolicy) -> None:
         return
     shares = [policy.contract_fee_insurance_share, policy.contract_fee_public_health_share, policy.contract_fee_resident_share]
     if any(s is None or s < 0 for s in shares) or sum(s or 0 for s in shares) != Decimal("100"):
-        raise ValidationError({"contract_fee_per_year": _(
+        raise ValidationError({"contract_fee_per_year": ValidationError(_(
             "The contract service fee's shares must add up to 100%%: medical-insurance fund %(insurance)s%% + public-health funds "
             "%(health)s%% + resident %(resident)s%% = %(total)s%%."
-        ) % {"insurance": shares[0], "health": shares[1], "resident": shares[2], "total": sum(s or 0 for s in shares)}},
-            code="contract_fee_shares")
+        ) % {"insurance": shares[0], "health": shares[1], "resident": shares[2], "total": sum(s or 0 for s in shares)},
+            code="contract_fee_shares")})
 
 
 @transaction.atomic
