@@ -461,7 +461,9 @@ class PayslipLine(models.Model):
         indexes = [models.Index(fields=["reference_month", "component"])]
 
     def __str__(self):
-        return f"{self.get_component_display()} {self.amount}"
+        from staffing.payroll.money import yuan
+
+        return f"{self.get_component_display()} {yuan(self.amount)}"
 
 
 class PayslipLineFunding(models.Model):
@@ -483,7 +485,9 @@ class PayslipLineFunding(models.Model):
         indexes = [models.Index(fields=["source"])]
 
     def __str__(self):
-        return f"{self.get_source_display()} {self.amount}"
+        from staffing.payroll.money import yuan
+
+        return f"{self.get_source_display()} {yuan(self.amount)}"
 
 
 # --- Income tax: special additional deductions, the annual one-off bonus rule (issue 14, tax) -----

@@ -32,7 +32,7 @@ KEY_LABELS = {
     "employed_from": gettext_lazy("employed from"),
     "employed_until": gettext_lazy("employed until"),
     "unpaid_leave_dates": gettext_lazy("unpaid leave"),
-    "dates": gettext_lazy("days"),
+    "dates": gettext_lazy("dates"),
     "facility_id": gettext_lazy("clinic number"),
     "named_visits": gettext_lazy("own visits"),
     "shared_visits": gettext_lazy("shared visits"),
@@ -222,7 +222,7 @@ def _on_call(facts: LineFacts) -> tuple[str, set]:
 def _consultation(facts: LineFacts) -> tuple[str, set]:
     s = facts.source
     if "named_visits" not in s:
-        return _quantity_rate(facts, unit=_("visits")), set()
+        return _quantity_rate(facts, unit=_(" visits")), set()
     text = _("%(own)s own insured visits + %(shared)s shared of the clinic's %(unnamed)s visits without a practitioner "
              "(by %(basis)s of %(basis_total)s duty days) × %(rate)s yuan a visit") % {
         "own": s.get("named_visits", 0), "shared": s.get("shared_visits", 0), "unnamed": s.get("clinic_unnamed_visits", 0),
