@@ -38,8 +38,8 @@ from staffing.payroll.models import (
     PolicyComponent,
 )
 from staffing.payroll.money import yuan
-from staffing.payroll.review.display import line_number_display, money_display, payslip_warnings_html, warnings_html
 from staffing.payroll.review.admin_views import funding_report_page
+from staffing.payroll.review.display import line_number_display, money_display, payslip_warnings_html, warnings_html
 from staffing.payroll.review.grouping import review_warnings
 from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
@@ -350,7 +350,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
             shown = [int(pk) for pk in request.POST.getlist("bank_change") if pk.isascii() and pk.isdigit()]
             acknowledged = shown if request.POST.get("bank_changes_checked") == "yes" else []
             if jobs.runs_as_job(run):
-                # A large run is approved on a worker (its doctors are notified there); the
+                # A large run is approved on a worker; the
                 # service refuses there as here, and the job's page shows the refusal.
                 job = jobs.start_approval(run=run, user=request.user, acknowledge_warnings=True, acknowledged_bank_changes=acknowledged)
                 return redirect("operations:job-detail", job.pk)
@@ -428,13 +428,26 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
             return TemplateResponse(request, "admin/payroll/payrun/mark_paid_confirm.html", context)
         for run, reason in refused:
             self.message_user(request, f"{run}：{reason}", level=messages.ERROR)
+        started = []
         for run in ready:
+            if jobs.runs_as_job(run):
+                # A large run is marked paid on a worker (its doctors are told there).
+                job = jobs.start_mark_paid(run=run, user=request.user)
+                started.append(job)
+                self.message_user(
+                    request,
+                    format_html('{} <a href="{}">{}</a>', _("%(run)s is being marked paid by a background task.") % {"run": run},
+                                reverse("operations:job-detail", args=[job.pk]), _("Follow its progress")),
+                )
+                continue
             try:
                 services.payrun_mark_paid(run=run, acting_user=request.user)
             except ValidationError as exc:
                 self.message_user(request, f"{run}：" + "；".join(exc.messages), level=messages.ERROR)
             else:
                 self.message_user(request, _("%(run)s marked paid; its doctors are told their pay is paid.") % {"run": run})
+        if len(started) == 1 and len(ready) == 1:
+            return redirect("operations:job-detail", started[0].pk)
         return None
 
     def _export(self, request, queryset, kind):

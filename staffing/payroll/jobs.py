@@ -18,6 +18,7 @@ from staffing.selectors import doctors_posted
 
 CALCULATE = "payroll.calculate"
 APPROVE = "payroll.approve"
+MARK_PAID = "payroll.mark_paid"
 
 
 def run_doctor_count(run: PayRun) -> int:
@@ -56,7 +57,7 @@ def approve_job(*, params, progress, job):
     if job.attempts > 1 and run.status in (PayRun.Status.APPROVED, PayRun.Status.PAID):
         # An earlier attempt approved it and its worker died before recording the end.
         return _result(
-            run, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run}
+            run, _("The %(run)s run is approved; its payslips are now locked. The doctors are told when it is marked paid.") % {"run": run}
         )
     run = services.payrun_approve(
         run=run,
@@ -66,8 +67,23 @@ def approve_job(*, params, progress, job):
         progress=progress,
     )
     return _result(
-        run, _("The %(run)s run is approved; its payslips are now locked and doctors are notified.") % {"run": run}
+        run, _("The %(run)s run is approved; its payslips are now locked. The doctors are told when it is marked paid.") % {"run": run}
     )
+
+
+@register_job(MARK_PAID, label=gettext_lazy("Pay run marked paid"), dedupe=lambda params: _run_key(params, "paid"))
+def mark_paid_job(*, params, progress, job):
+    """Mark a large run paid and tell its doctors (one transaction: a worker that dies before the
+    commit leaves the run approved; one that dies after it leaves it paid with every notice queued)."""
+    run = PayRun.objects.get(pk=params["run_id"])
+    if job.attempts > 1 and run.status == PayRun.Status.PAID:
+        return _result(run, _("%(run)s marked paid; its doctors are told their pay is paid.") % {"run": run})
+    run = services.payrun_mark_paid(run=run, acting_user=job.started_by, progress=progress)
+    return _result(run, _("%(run)s marked paid; its doctors are told their pay is paid.") % {"run": run})
+
+
+def start_mark_paid(*, run: PayRun, user):
+    return start_job(MARK_PAID, params={"run_id": run.pk}, user=user)
 
 
 def start_calculation(*, run: PayRun, user):

@@ -71,3 +71,39 @@ def test_mark_paid_page_lists_runs_it_cannot_pay(policies, visits, county_admin,
     assert "mark-paid-runs" not in response.content.decode()  # nothing to confirm: the refusal is shown instead
     assert PayRun.objects.get(pk=calculated.pk).status == PayRun.Status.CALCULATED
     assert Decimal(calculated.net_total) > 0
+
+
+def test_a_large_run_is_marked_paid_by_a_job_that_tells_the_doctors(approved, county_admin, client, settings,
+                                                                      django_capture_on_commit_callbacks):
+    from config.celery import app
+
+    settings.PAYROLL_JOB_THRESHOLD = 1
+    settings.JOBS_PROGRESS_INTERVAL_SECONDS = 0
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    try:
+        _mark_paid_by_job(approved, county_admin, client, django_capture_on_commit_callbacks)
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+def _mark_paid_by_job(approved, county_admin, client, django_capture_on_commit_callbacks):
+    from core.models import Job
+    from staffing.payroll import jobs
+
+    run, users = approved
+    client.force_login(county_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:payroll_payrun_changelist"),
+                               {"action": "mark_paid", "_selected_action": [run.pk], "confirm": "yes"})
+    job = Job.objects.get(kind=jobs.MARK_PAID)
+    assert response["Location"] == reverse("operations:job-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert PayRun.objects.get(pk=run.pk).status == PayRun.Status.PAID
+    assert set(Notification.objects.filter(kind="payslip_available").values_list("recipient_id", flat=True)) == {u.pk for u in users}
+    # A retry after a takeover finds the run paid and queues nothing more.
+    count = Notification.objects.count()
+    job.attempts = 2
+    assert jobs.mark_paid_job(params=job.params, progress=lambda *a, **k: None, job=job)["run_id"] == run.pk
+    assert Notification.objects.count() == count
