@@ -424,6 +424,8 @@ RECONCILE_JOB_MIN_CLINICS = env_int("RECONCILE_JOB_MIN_CLINICS", 50)
 # An export of at least this many rows (the doctor register, the reconciliation's detail lines)
 # runs as a job whose file the starter downloads from the task page; smaller ones stay immediate.
 EXPORT_JOB_MIN_ROWS = env_int("EXPORT_JOB_MIN_ROWS", 5_000)
+# The roster changelist's regenerate/publish of more than one township, or of this many rosters, runs as a job.
+ROSTER_JOB_MIN_ROSTERS = env_int("ROSTER_JOB_MIN_ROSTERS", 200)
 # A request body read into memory (an API upload of up to 5,000 settlements is about 3 MB of JSON).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 16 * 1024 * 1024)
 # XLSX is parsed cell by cell in Python (tens of thousands of cells a second): a sheet may hold at

@@ -25,7 +25,13 @@ from staffing.models import Doctor
 from staffing.rosters import holidays, selectors
 from staffing.rosters.exports import month_summary_xlsx_response
 from staffing.rosters.forms import CoverForm, GenerateForm
-from staffing.rosters.jobs import county_as_job, roster_job_start
+from staffing.rosters.jobs import (
+    county_as_job,
+    publish_preview,
+    roster_job_start,
+    roster_selection_job_start,
+    selection_as_job,
+)
 from staffing.rosters.models import (
     LEAVE_FLOW,
     ROSTER_FLOW,
@@ -254,9 +260,26 @@ class RosterMonthAdmin(ScopedAdmin):
             by_month[month].append(facility_id)
         return by_month
 
+    def _start_jobs(self, request, *, action: str, by_month: dict):
+        """One job per month of a selection spanning several townships (`by_month`: month → ids)."""
+        jobs = [
+            roster_selection_job_start(action=action, month=month, user=request.user,
+                                       **({"facility_ids": ids} if action == "generate" else {"township_ids": ids}))
+            for month, ids in sorted(by_month.items())
+        ]
+        messages.info(request, gettext("The selection spans several townships: it is being processed as a task; "
+                                       "this page shows its progress."))
+        if len(jobs) == 1:
+            return redirect(reverse("operations:job-detail", args=[jobs[0].pk]))
+        return redirect(reverse("operations:job-list"))
+
     @admin.action(description=_("Regenerate the selected draft months"), permissions=["change"])
     def regenerate(self, request, queryset):
-        for month, facility_ids in sorted(self._group(queryset.filter(status=RosterMonth.Status.DRAFT)).items()):
+        drafts = queryset.filter(status=RosterMonth.Status.DRAFT)
+        townships = drafts.values("facility__township_id").distinct().count()
+        if selection_as_job(townships=townships, rosters=drafts.count()):
+            return self._start_jobs(request, action="generate", by_month=self._group(drafts))
+        for month, facility_ids in sorted(self._group(drafts).items()):
             try:
                 result = roster_generate(month=month, facility_ids=facility_ids, acting_user=request.user)
             except REFUSALS as exc:
@@ -271,7 +294,18 @@ class RosterMonthAdmin(ScopedAdmin):
     def publish(self, request, queryset):
         drafts = queryset.filter(status__in=ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED))
         pairs = set(drafts.values_list("month", "facility__township_id"))
+        if not pairs:
+            messages.warning(request, gettext("None of the selected rosters is a draft: there is nothing to publish."))
+            return None
+        if request.POST.get("confirm") != "yes":  # first the page that says what will be published, and who is told
+            return self._publish_confirmation(request, queryset, pairs)
         townships = Township.objects.in_bulk({t for _m, t in pairs})
+        targets = publish_preview(pairs=pairs)
+        if selection_as_job(townships=len(townships), rosters=targets["rosters"]):
+            by_month = defaultdict(list)
+            for month, township_id in pairs:
+                by_month[month].append(township_id)
+            return self._start_jobs(request, action="publish", by_month=by_month)
         for month, township_id in sorted(pairs):
             try:
                 count = roster_publish(month=month, township=townships.get(township_id), acting_user=request.user)
@@ -279,6 +313,22 @@ class RosterMonthAdmin(ScopedAdmin):
                 _errors(request, exc)
                 continue
             messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
+
+    def _publish_confirmation(self, request, queryset, pairs):
+        """What publishing the selection does: every draft of each selected month and township is
+        published, and each doctor on those rosters (with a login) is told."""
+        preview = publish_preview(pairs=pairs)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Publish rosters?"),
+            "opts": self.model._meta,
+            "preview": preview,
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "select_across": request.POST.get("select_across", "0"),
+            "as_job": selection_as_job(townships=len({t for _m, t in pairs}), rosters=preview["rosters"]),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/rosters/rostermonth/publish_confirm.html", context)
 
     def get_urls(self):
         return [

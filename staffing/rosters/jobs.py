@@ -7,32 +7,52 @@ township's draft counts as taken while the earlier townships are planned; the co
 ignores all drafts it replaces. A draft's cover duties are replaced anyway.)
 
 Both are idempotent, as a takeover needs: planning replaces the month's drafts and never touches a
-published roster; publishing skips a township whose rosters are published already."""
+published roster; publishing skips a township whose rosters are published already.
+
+The roster changelist's "regenerate" and "publish" actions follow the plan page's rule: a
+selection of one township (and fewer than ROSTER_JOB_MIN_ROSTERS rosters) stays immediate, a
+selection spanning several townships starts one job per month (scope "selection": the selected
+clinics, or the selected townships for publishing). Such a job takes its starter's id and, when it
+runs, keeps only the rosters the starter may change then (`_in_reach`); the services check the
+reach again for each township."""
 
 import datetime
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Township
-from core.errors import DomainError
-from core.jobs import register_job, start_job
+from clinics.scoping import reach_filter, user_role
+from core.errors import DomainError, Refused
+from core.jobs import default_dedupe_key, register_job, start_job
 from core.months import month_start
-from staffing.rosters.models import RosterMonth
+from staffing.rosters.models import ROSTER_FLOW, DutyDay, RosterMonth
 from staffing.rosters.services.generation import clinics_for, roster_generate
 from staffing.rosters.services.publishing import roster_publish
 
 GENERATE = "rosters.generate"
 PUBLISH = "rosters.publish"
+GENERATE_SELECTION = "rosters.generate_selection"
+PUBLISH_SELECTION = "rosters.publish_selection"
 COUNTY = "county"
+SELECTION = "selection"
 
 
 def _dedupe(action: str):
-    # month + scope + action: a second start of the same month's county planning joins the first.
-    return lambda params: f"{action}:{params['month']}:{params.get('scope', COUNTY)}"
+    # month + scope + action: a second start of the same month's county planning joins the first;
+    # a selection's key adds its starter and the ids chosen.
+    def key(params):
+        if params.get("scope", COUNTY) != SELECTION:
+            return f"{action}:{params['month']}:{COUNTY}"
+        ids = params.get("facilities") or params.get("townships") or []
+        return f"{action}:{params['month']}:{SELECTION}:{params.get('user')}:{default_dedupe_key({'ids': ids})}"
+
+    return key
 
 
 def roster_job_start(*, action: str, month: datetime.date, user):
@@ -59,6 +79,120 @@ def _townships(*, month: datetime.date | None = None):
 def county_as_job() -> bool:
     """Whole-county work is a job when the county has more than one township to plan."""
     return Township.objects.filter(pk__in=clinics_for().values("township_id")).count() > 1
+
+
+def selection_as_job(*, townships: int, rosters: int) -> bool:
+    """The changelist's rule, the plan page's: more than one township (or a very large selection)."""
+    return townships > 1 or rosters >= settings.ROSTER_JOB_MIN_ROSTERS
+
+
+def roster_selection_job_start(*, action: str, month: datetime.date, user, facility_ids=(), township_ids=()):
+    """The job regenerating the selected clinics' drafts of `month` ("generate", `facility_ids`)
+    or publishing the selected townships' month ("publish", `township_ids`), for `user`."""
+    kind = {"generate": GENERATE_SELECTION, "publish": PUBLISH_SELECTION}[action]
+    params = {"month": month_start(month).isoformat(), "scope": SELECTION, "action": action, "user": user.pk}
+    if action == "generate":
+        params["facilities"] = sorted({int(pk) for pk in facility_ids})
+    else:
+        params["townships"] = sorted({int(pk) for pk in township_ids})
+    return start_job(kind, params=params, user=user)
+
+
+def publish_preview(*, pairs) -> dict:
+    """What publishing these (month, township id) pairs does: per pair the drafts published and the
+    doctors told (those on the drafts' duties who have a login), and the totals. Three queries."""
+    condition = Q(pk__in=[])
+    for month, township_id in pairs:
+        condition |= Q(month=month, facility__township_id=township_id)
+    drafts = RosterMonth.objects.filter(condition, status__in=ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED))
+    per_pair = {
+        (row["month"], row["facility__township_id"]): row["n"]
+        for row in drafts.values("month", "facility__township_id").annotate(n=Count("pk")).order_by()
+    }
+    told = DutyDay.objects.filter(roster__in=drafts, doctor__user__isnull=False)
+    doctors_per_pair = {
+        (row["roster__month"], row["roster__facility__township_id"]): row["d"]
+        for row in told.values("roster__month", "roster__facility__township_id").annotate(d=Count("doctor", distinct=True)).order_by()
+    }
+    names = dict(Township.objects.filter(pk__in={t for _m, t in pairs}).values_list("pk", "name"))
+    rows = [
+        {"month": month, "township": names.get(township_id, "—"), "rosters": n, "doctors": doctors_per_pair.get((month, township_id), 0)}
+        for (month, township_id), n in sorted(per_pair.items(), key=lambda item: (item[0][0], names.get(item[0][1], "")))
+    ]
+    return {
+        "rows": rows,
+        "rosters": sum(per_pair.values()),
+        "doctors": told.values("doctor_id").distinct().count(),
+    }
+
+
+def _selection_starter(job, params):
+    """The starter of a selection job, as he is now (never None: None would be the system)."""
+    user = get_user_model().objects.filter(pk=params.get("user"), is_active=True, is_staff=True).first()
+    if user is None or user.pk != job.started_by_id or user_role(user) is None:
+        raise Refused(_("The user who started this task may no longer change these rosters; nothing was changed."))
+    return user
+
+
+def _in_reach(rosters, user):
+    condition = reach_filter(user, "facility")
+    return rosters if condition is None else rosters.filter(condition)
+
+
+def _selected_drafts_by_township(*, month, facility_ids, user) -> dict:
+    """{township: [facility ids]} of the selected clinics' draft rosters of the month in the starter's reach."""
+    drafts = _in_reach(
+        RosterMonth.objects.filter(month=month, facility_id__in=facility_ids, status=RosterMonth.Status.DRAFT), user
+    )
+    by_township: dict[int, list[int]] = {}
+    for facility_id, township_id in drafts.values_list("facility_id", "facility__township_id").order_by("facility_id"):
+        by_township.setdefault(township_id, []).append(facility_id)
+    townships = Township.objects.in_bulk(list(by_township))
+    return {townships[t]: ids for t, ids in sorted(by_township.items(), key=lambda item: townships[item[0]].code)}
+
+
+@register_job(GENERATE_SELECTION, label=_("Roster planning (selected townships)"), dedupe=_dedupe("generate"))
+def roster_generate_selection_job(*, params, progress, job):
+    month = datetime.date.fromisoformat(params["month"])
+    user = _selection_starter(job, params)
+    groups = _selected_drafts_by_township(month=month, facility_ids=params.get("facilities") or [], user=user)
+    progress(0, total=len(groups))
+    planned = gaps = clinics = 0
+    with transaction.atomic():
+        for n, (township, facility_ids) in enumerate(groups.items(), 1):
+            result = roster_generate(month=month, facility_ids=facility_ids, acting_user=user)
+            planned += result.created + result.replaced
+            gaps += result.gaps
+            clinics += result.clinics
+            progress(n, total=len(groups), note=township.name)
+    return {
+        "message": gettext("%(month)s: %(n)s rosters planned, %(gaps)s gaps.") % {"month": f"{month:%Y-%m}", "n": planned, "gaps": gaps},
+        "townships": len(groups), "clinics": clinics, "planned": planned, "gaps": gaps,
+    }
+
+
+@register_job(PUBLISH_SELECTION, label=_("Roster publishing (selected townships)"), dedupe=_dedupe("publish"))
+def roster_publish_selection_job(*, params, progress, job):
+    month = datetime.date.fromisoformat(params["month"])
+    user = _selection_starter(job, params)
+    drafts = _in_reach(
+        RosterMonth.objects.filter(month=month, facility__township_id__in=params.get("townships") or [],
+                                   status__in=ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED)),
+        user,
+    )
+    townships = list(Township.objects.filter(pk__in=drafts.values("facility__township_id")).order_by("code"))
+    if not townships:  # published meanwhile, or out of the starter's reach now
+        raise Refused(_("There is no draft roster left to publish in the selected townships for this month."))
+    progress(0, total=len(townships))
+    published = 0
+    with transaction.atomic():
+        for n, township in enumerate(townships, 1):
+            published += roster_publish(month=month, township=township, acting_user=user)
+            progress(n, total=len(townships), note=township.name)
+    return {
+        "message": gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": published},
+        "townships": len(townships), "published": published,
+    }
 
 
 @register_job(GENERATE, label=_("Roster planning (whole county)"), dedupe=_dedupe("generate"))
