@@ -23,7 +23,7 @@ def test_village_doctor_reads_own_payslip_on_a_phone(live_server, phone):
     assert "我的工资" in phone.inner_text("body")
     follow(phone, "a[data-payslip='2026-10']")
     body = phone.inner_text("body")
-    assert "县级定额补助，全月" in body and "实发" in body and "2900.00" in body
+    assert "县级定额补助，全月" in body and "实发" in body and "2,900.00" in body
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390, "the phone page must not scroll sideways"
     shot(phone, "payroll-payslip-phone")
 
