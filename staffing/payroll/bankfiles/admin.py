@@ -142,6 +142,12 @@ class BankFileFormatAdmin(CountyOnlyMixin, ServiceRefusalMixin, AuditHistoryMixi
         summary = next(f for f in formsets if f.model is BankFileSummaryField)
         deleted = [f.instance for fs in (columns, summary) for f in fs.forms
                    if getattr(f, "cleaned_data", None) and f.cleaned_data.get("DELETE") and f.instance.pk]
+        for formset in (columns, summary):  # what the admin's change message reads
+            kept = [f for f in formset.forms if getattr(f, "cleaned_data", None) and not f.cleaned_data.get("DELETE")]
+            formset.new_objects = [f.instance for f in kept if not f.instance.pk and f.has_changed()]
+            formset.changed_objects = [(f.instance, f.changed_data) for f in kept if f.instance.pk and f.has_changed()]
+            formset.deleted_objects = [f.instance for f in formset.forms
+                                       if getattr(f, "cleaned_data", None) and f.cleaned_data.get("DELETE") and f.instance.pk]
         services.bank_format_save(file_format=form.instance, columns=_kept(columns), summary_fields=_kept(summary), delete=deleted,
                                   acting_user=request.user)
 
