@@ -20,7 +20,14 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import ReadOnlyAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from clinics.settlements.jobs import is_large, reconcile_as_job, reconciliation_start, settlement_import_start
+from clinics.settlements.jobs import (
+    discrepancy_export_as_job,
+    discrepancy_export_start,
+    is_large,
+    reconcile_as_job,
+    reconciliation_start,
+    settlement_import_start,
+)
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
@@ -428,6 +435,11 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         month = form.cleaned_data["month"]
         results = self.get_queryset(request).filter(month=month).order_by("facility__code")
         if request.GET.get("detail") == "1":
+            if discrepancy_export_as_job(month=month, user=request.user):  # EXPORT_JOB_MIN_ROWS lines or more
+                job = discrepancy_export_start(month=month, user=request.user)
+                messages.info(request, gettext("The detail lines are being exported as a task; this page shows its "
+                                               "progress and offers the file when it is ready."))
+                return redirect(reverse("operations:job-detail", args=[job.pk]))
             facility_ids = None if is_county_wide(request.user) else list(results.values_list("facility_id", flat=True))
             headers, rows = discrepancy_rows(month, facility_ids)
             kinds = {gettext("Clinic code"): TEXT, gettext("setl_id"): TEXT, **dict.fromkeys(

@@ -31,6 +31,7 @@ from staffing.rosters.jobs import (
     roster_job_start,
     roster_selection_job_start,
     selection_as_job,
+    summary_export_start,
 )
 from staffing.rosters.models import (
     LEAVE_FLOW,
@@ -346,6 +347,11 @@ class RosterMonthAdmin(ScopedAdmin):
         if request.method == "POST" and form.is_valid():
             month, township = form.cleaned_data["month"], form.cleaned_data["township"]
             try:
+                if "export" in request.POST and township is None and county_as_job():  # the county's summary: a job
+                    job = summary_export_start(month=month, user=request.user)
+                    messages.info(request, gettext("The whole county's summary is being exported as a task; this page "
+                                                   "offers the file when it is ready."))
+                    return redirect(reverse("operations:job-detail", args=[job.pk]))
                 if "export" in request.POST:
                     return month_summary_xlsx_response(
                         user=request.user, month=month, township_code=township.code if township else None

@@ -14,7 +14,11 @@ selection of one township (and fewer than ROSTER_JOB_MIN_ROSTERS rosters) stays 
 selection spanning several townships starts one job per month (scope "selection": the selected
 clinics, or the selected townships for publishing). Such a job takes its starter's id and, when it
 runs, keeps only the rosters the starter may change then (`_in_reach`); the services check the
-reach again for each township."""
+reach again for each township.
+
+The plan page's month summary export of the whole county (more than one township, the same rule)
+is a job too (`rosters.summary_export`): it computes the summary in the starter's reach when it
+runs and keeps the XLSX as the job's private file; a township's summary stays a direct download."""
 
 import datetime
 
@@ -29,8 +33,11 @@ from django.utils.translation import gettext_lazy as _
 from clinics.models import Township
 from clinics.scoping import reach_filter, user_role
 from core.errors import DomainError, Refused
-from core.jobs import default_dedupe_key, register_job, start_job
+from core.jobs import attach_file, default_dedupe_key, register_job, start_job
 from core.months import month_start
+from core.tabular import xlsx_bytes
+from staffing.rosters import selectors
+from staffing.rosters.exports import SUMMARY_KINDS, XLSX
 from staffing.rosters.models import ROSTER_FLOW, DutyDay, RosterMonth
 from staffing.rosters.services.generation import clinics_for, roster_generate
 from staffing.rosters.services.publishing import roster_publish
@@ -38,6 +45,8 @@ from staffing.rosters.services.publishing import roster_publish
 GENERATE = "rosters.generate"
 PUBLISH = "rosters.publish"
 GENERATE_SELECTION = "rosters.generate_selection"
+SUMMARY_EXPORT = "rosters.summary_export"
+EXPORT_PROGRESS_ROWS = 500
 PUBLISH_SELECTION = "rosters.publish_selection"
 COUNTY = "county"
 SELECTION = "selection"
@@ -239,3 +248,32 @@ def roster_publish_job(*, params, progress, job):
         "message": gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": published},
         "townships": len(townships), "published": published,
     }
+
+
+def summary_export_start(*, month: datetime.date, user):
+    """The job exporting the whole county's month summary (in `user`'s reach) as XLSX."""
+    return start_job(SUMMARY_EXPORT, params={"month": month_start(month).isoformat(), "user": user.pk}, user=user)
+
+
+@register_job(SUMMARY_EXPORT, label=_("Roster month summary export (whole county)"))
+def summary_export_job(*, params, progress, job):
+    user = get_user_model().objects.filter(pk=params.get("user"), is_active=True, is_staff=True).first()
+    if user is None or user.pk != job.started_by_id or user_role(user) is None:
+        raise Refused(_("The user who started this export may no longer export; nothing was written."))
+    month = datetime.date.fromisoformat(params["month"])
+    progress(0, total=None, note=f"{month:%Y-%m}")
+    headers, rows = selectors.month_summary_table(selectors.month_summary(user=user, month=month, township_code=None))
+    total = len(rows)
+    progress(0, total=total, note=f"{month:%Y-%m}")
+
+    def counted():
+        for n, row in enumerate(rows, 1):
+            if n % EXPORT_PROGRESS_ROWS == 0:
+                progress(n, total=total, note=f"{month:%Y-%m}")
+            yield row
+
+    content = xlsx_bytes(headers, counted(), sheet_title=f"{month:%Y-%m}", kinds=SUMMARY_KINDS)
+    attach_file(job, name=f"roster-summary-{month:%Y-%m}.xlsx", content=content, content_type=XLSX)
+    progress(total, total=total, note=f"{month:%Y-%m}")
+    return {"message": gettext("%(month)s: the summary of %(n)s rows is ready.") % {"month": f"{month:%Y-%m}", "n": total},
+            "rows": total}
