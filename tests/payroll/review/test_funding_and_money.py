@@ -15,15 +15,15 @@ from clinics.models import Role
 from staffing.payroll.models import FundingSource, PayslipLine, PayslipLineFunding
 from staffing.payroll.review.funding import funding_report
 from tests.factories import FacilityFactory, PostingFactory, TownshipFactory, make_user
-from tests.payroll.conftest import OCT, approve, run_month
+from tests.payroll.conftest import NOV, OCT, approve, run_month
 
 pytestmark = pytest.mark.django_db
 
 
-def _townships(n, doctors_each=2):
+def _townships(n, doctors_each=2, start=0):
     towns = []
-    for i in range(n):
-        town = TownshipFactory(name=f"镇{i}", code=f"45102819{i:01d}" if n <= 10 else f"4510288{i:02d}")
+    for i in range(start, start + n):
+        town = TownshipFactory(name=f"镇{i}", code=f"4510281{i:02d}")
         clinic = FacilityFactory(township=town)
         for _ in range(doctors_each):
             PostingFactory(facility=clinic)
@@ -65,27 +65,24 @@ def test_report_page_and_xlsx_query_flat_over_townships(policies, visits, roles,
     client.force_login(officer)
     url = reverse("admin:payroll_payrun_funding_report")
 
-    def queries(n):
-        _townships(n, doctors_each=1)
-        run = run_month(OCT)
-        approve(run)
+    def queries(n, month, start):
+        _townships(n, doctors_each=1, start=start)
+        approve(run_month(month))
         with CaptureQueriesContext(connection) as page:
-            response = client.get(url, {"month": "2026-10"})
+            response = client.get(url, {"month": f"{month:%Y-%m}"})
         assert response.status_code == 200
         return len(page), response.content.decode()
 
-    few, _ = queries(2)
-    from staffing.payroll.models import PayRun
-    PayRun.objects.all().delete()
-    many, body = queries(8)
+    few, _ = queries(2, OCT, 0)
+    many, body = queries(6, NOV, 2)  # approved runs cannot be deleted: a second month with more townships
     assert many == few, f"{few} queries for 2 townships, {many} for 8"
     assert re.search(r"\d{1,3},\d{3}\.\d{2}", body), "amounts as 1,400.00"
-    sheet = client.get(url, {"month": "2026-10", "format": "xlsx"})
-    assert sheet["Content-Disposition"].endswith('funding-sources-2026-10.xlsx"')
+    sheet = client.get(url, {"month": "2026-11", "format": "xlsx"})
+    assert sheet["Content-Disposition"].endswith('funding-sources-2026-11.xlsx"')
     rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
     header, body_rows, total = rows[0], rows[1:-1], rows[-1]
     assert header[0] and header[-1] and len(header) == len(total)
-    # The 2 townships of the first call are among the 8 (same codes).
+    # Every township in reach is a row (those of October's run too), whatever it was paid in November.
     assert len(body_rows) == 8 and all(isinstance(v, (int, float)) for r in body_rows for v in r[2:])
     assert isinstance(body_rows[0][1], str)  # the township code stays text
     assert abs(sum(r[-1] for r in body_rows) - total[-1]) < 0.005
