@@ -23,11 +23,16 @@ from django.utils.translation import gettext_lazy
 from staffing.payroll.components import register
 from staffing.payroll.components.kinds import Withholding
 from staffing.payroll.models import BonusTaxMethod, BonusTaxRule, FundingSource, PayRun, Payslip, PayslipLine
-from staffing.payroll.money import ZERO, money, withholding_this_month
+from staffing.payroll.money import ZERO, money, withholding_this_month, yuan
+from staffing.payroll.review.warnings import INFO, WARNING, register_warning
 from staffing.payroll.tax import bonus as bonus_tax
 from staffing.payroll.tax.deductions import CATEGORIES, deductions_to_date
 
 RELEASED = [PayRun.Status.APPROVED, PayRun.Status.PAID]
+
+# The notes this component leaves on a payslip with a bonus (the review page groups them).
+register_warning("bonus_tax_method", label=gettext_lazy("Annual bonus: the tax method used"), severity=INFO)
+register_warning("bonus_tax_costlier", label=gettext_lazy("Annual bonus taxed the costlier way for the doctor"), severity=WARNING)
 
 
 @register
@@ -173,9 +178,11 @@ class IncomeTax(Withholding):
         source = ln.source
         costlier = source["cheaper"] not in ("equal", source["tax_method"])
         params = {
-            "item": item.description, "amount": str(ln.amount), "method": source["tax_method"], "chosen_by": source["chosen_by"],
-            "separate": source["month_tax_if_separate"] or "", "combined": source["month_tax_if_combined"],
+            "item": item.description, "bonus_amount": str(ln.amount), "method": source["tax_method"], "chosen_by": source["chosen_by"],
+            "separate_total": source["month_tax_if_separate"] or "", "combined_total": source["month_tax_if_combined"],
         }
+        shown = {"item": item.description, "amount": yuan(ln.amount), "separate": yuan(source["month_tax_if_separate"]),
+                 "combined": yuan(source["month_tax_if_combined"])}
         methods = {bonus_tax.SEPARATE: _("separately"), bonus_tax.COMBINED: _("with the month's income")}
         if source["month_tax_if_separate"] is None:
             message = _("Bonus “%(item)s” %(amount)s is taxed with the month's income: no rule for separate taxation covers this month.")
@@ -187,7 +194,7 @@ class IncomeTax(Withholding):
                         "taxed separately, %(combined)s with the month's income.")
         pay.warnings.append({
             "code": "bonus_tax_costlier" if costlier else "bonus_tax_method",
-            "message": message % {**params, "used": methods[source["tax_method"]]},
+            "message": message % {**shown, "used": methods[source["tax_method"]]},
             "params": params,
         })
 

@@ -227,3 +227,28 @@ def test_postgresql_refuses_a_second_separate_bonus_in_a_year(policies):
         bonus(doctor, "200", month=NOV, method="separate")
     bonus(doctor, "200", month=datetime.date(2027, 1, 1), method="separate")
     bonus(doctor, "300", month=NOV, method="combined")
+
+
+def test_the_bonus_rule_changelist_queries_stay_flat_and_are_county_only(policies, county_admin, roles, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from clinics.models import Role
+    from tests.factories import FacilityFactory, make_user
+
+    url = reverse("admin:payroll_bonustaxrule_changelist")
+    client.force_login(county_admin)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for year in range(2030, 2040):
+        BonusTaxRule.objects.create(name="x", basis=f"测试{year}", valid_from=datetime.date(year, 1, 1),
+                                    valid_until=datetime.date(year, 12, 31), brackets=RULE_2023_30["brackets"])
+    assert count() == few
+    client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=FacilityFactory().township))
+    assert client.get(url).status_code == 403
