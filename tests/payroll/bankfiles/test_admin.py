@@ -167,3 +167,25 @@ def test_the_bank_admin_lists_take_the_same_queries_however_many_rows(demo, coun
         PaymentOutsideFile.objects.create(run=run, doctor=doctor, reason="多", marked_by=county_admin)
     many = [_count_queries(client, url) for url in lists]
     assert many == few
+
+
+def test_a_township_admin_exports_only_his_townships_run(policies, visits, roles, client, settings):
+    from staffing.payroll import services
+    from staffing.payroll.bankfiles.selectors import exportable_runs
+    from tests.factories import clinic_with_doctors
+
+    settings.PAYROLL_RUN_SCOPE = "township"
+    here, _ = clinic_with_doctors(2)
+    there, _ = clinic_with_doctors(2)
+    runs = {}
+    for clinic in (here, there):
+        run = services.payrun_create(month=OCT, township=clinic.township, acting_user=None)
+        runs[clinic.pk] = services.payrun_approve(run=services.payrun_calculate(run=run, acting_user=None), acting_user=None,
+                                                  acknowledge_warnings=True)
+    admin = make_user(Role.TOWNSHIP_ADMIN, township=here.township)
+    assert exportable_runs(month=OCT, user=admin) == [runs[here.pk]]
+    assert len(exportable_runs(month=OCT, county=True)) == 2
+    client.force_login(admin)
+    mine = client.get(reverse("admin:payroll_payrun_bank_files", args=[runs[here.pk].pk]))
+    assert mine.status_code == 200 and mine["Content-Type"] == "application/zip"
+    assert client.get(reverse("admin:payroll_payrun_bank_files", args=[runs[there.pk].pk])).status_code == 404
