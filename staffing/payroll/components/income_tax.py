@@ -24,6 +24,7 @@ from staffing.payroll.components import register
 from staffing.payroll.components.kinds import Withholding
 from staffing.payroll.models import BonusTaxMethod, BonusTaxRule, FundingSource, PayRun, Payslip, PayslipLine
 from staffing.payroll.money import ZERO, money, withholding_this_month, yuan
+from staffing.payroll.review.sentences import explains
 from staffing.payroll.review.warnings import INFO, WARNING, register_warning
 from staffing.payroll.tax import bonus as bonus_tax
 from staffing.payroll.tax.deductions import CATEGORIES, deductions_to_date
@@ -115,6 +116,20 @@ class IncomeTax(Withholding):
             BONUS_TAX.add(ctx, pay, description=ctx.text(BONUS_TAX.description) % {"rate": int(Decimal(separate["rate"]) * 100)},
                           quantity=1, rate=amount, amount=amount,
                           source={"one_off_item_id": ln.source["one_off_item_id"], **separate, "rule": ln.source["rule"]})
+
+    @staticmethod
+    def explain_source(facts) -> str:
+        """The line's source as a sentence (the review's payslip sentences)."""
+        s = facts.source
+        if "cumulative_taxable" not in s:
+            return _("%(amount)s yuan") % {"amount": yuan(facts.amount)}
+        return _("Cumulative income %(income)s − basic deduction %(basic)s (%(months)s months) − social insurance %(insurance)s − "
+                 "special additional deductions %(special)s = cumulative taxable %(taxable)s; at %(rate)s%% less quick deduction "
+                 "%(quick)s the year's tax is %(tax)s, less %(before)s withheld earlier = %(amount)s yuan this month") % {
+            "income": yuan(s.get("cumulative_income", 0)), "basic": yuan(s.get("basic_deduction", 0)), "months": s.get("months", "—"),
+            "insurance": yuan(s.get("social_insurance", 0)), "special": yuan(s.get("special_additional_total", 0)),
+            "taxable": yuan(s.get("cumulative_taxable", 0)), "rate": _percent(s.get("rate")), "quick": yuan(s.get("quick_deduction", 0)),
+            "tax": yuan(s.get("cumulative_tax", 0)), "before": yuan(s.get("withheld_before", 0)), "amount": yuan(facts.amount)}
 
     def _choose(self, ctx, pay, data, bonus_lines, taxable, wage_tax) -> list:
         """Decide each bonus's method (in the order entered) and record it on its line; returns the
@@ -212,6 +227,34 @@ class BonusIncomeTax(Withholding):
 
     def compute(self, ctx, pays, data) -> None:
         return None
+
+    @staticmethod
+    def explain_source(facts) -> str:
+        s = facts.source
+        if "monthly_amount" not in s:
+            return _("%(amount)s yuan") % {"amount": yuan(facts.amount)}
+        rule = s.get("rule") or {}
+        return _("Annual one-off bonus %(bonus)s ÷ 12 = %(monthly)s a month: monthly rate %(rate)s%%, quick deduction %(quick)s; "
+                 "%(bonus)s × %(rate)s%% − %(quick)s = %(amount)s yuan (%(basis)s)") % {
+            "bonus": yuan(s.get("bonus")), "monthly": yuan(s.get("monthly_amount")), "rate": _percent(s.get("rate")),
+            "quick": yuan(s.get("quick_deduction")), "amount": yuan(facts.amount), "basis": rule.get("basis", "")}
+
+
+def _percent(rate) -> str:
+    try:
+        return f"{(Decimal(str(rate)) * 100).normalize():f}"
+    except (ArithmeticError, ValueError):
+        return str(rate)
+
+
+@explains("bonus")
+def _bonus_line(facts):
+    """A bonus line: the item it pays and, once taxed, how (the method, who chose, the month's tax both ways)."""
+    s = facts.source
+    text = _("Entered as one-off item no. %(id)s: %(amount)s yuan") % {"id": s.get("one_off_item_id", "—"), "amount": yuan(facts.amount)}
+    if s.get("tax_method"):
+        text += "；" + bonus_tax.bonus_sentence(s, facts.amount)
+    return text, set(s)
 
 
 BONUS_TAX = BonusIncomeTax()
