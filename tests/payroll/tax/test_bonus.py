@@ -252,3 +252,17 @@ def test_the_bonus_rule_changelist_queries_stay_flat_and_are_county_only(policie
     assert count() == few
     client.force_login(make_user(Role.TOWNSHIP_ADMIN, township=FacilityFactory().township))
     assert client.get(url).status_code == 403
+
+
+def test_the_admin_form_refuses_a_separate_bonus_no_rule_covers(policies, county_admin, client):
+    from django.urls import reverse
+
+    doctor = PostingFactory(doctor__hire_date=datetime.date(2027, 6, 1)).doctor
+    client.force_login(county_admin)
+    data = {"doctor": doctor.pk, "month": "2028-01-01", "kind": "bonus", "amount": "36000", "description": "年终奖", "tax_method": "separate"}
+    response = client.post(reverse("admin:payroll_oneoffitem_add"), data)
+    assert response.status_code == 200 and "2028-01" in response.content.decode()
+    assert not OneOffItem.objects.exists()
+    data["month"] = "2027-12-01"
+    assert client.post(reverse("admin:payroll_oneoffitem_add"), data).status_code == 302
+    assert OneOffItem.objects.get().tax_method == "separate"
