@@ -78,7 +78,7 @@ def test_admin_approval_asks_for_confirmation_and_exports_are_audited(policies, 
     slip = Payslip.objects.filter(run=run).first()
     assert client.get(reverse("admin:payroll_payslip_pdf", args=[slip.pk])).content.startswith(b"%PDF")
     ytd = client.get(reverse("admin:payroll_payslip_ytd", args=[slip.doctor_id, 2026])).content.decode()
-    assert "2026-10" in ytd and str(slip.net) in ytd
+    assert "2026-10" in ytd and f"{slip.net:,.2f}" in ytd
 
 
 def test_run_payroll_command_creates_and_calculates(policies, visits):
