@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from staffing.payroll.models import Assessment, OneOffItem, PayPolicy
 from staffing.payroll.services.inputs import assessment_check, one_off_item_check
-from staffing.payroll.services.policies import check_contract_fee, check_effective_from
+from staffing.payroll.services.policies import check_contract_fee, check_contract_fee_mode, check_effective_from
 
 FEE_FIELDS = ["contract_fee_per_year", "contract_fee_insurance_share", "contract_fee_public_health_share", "contract_fee_resident_share"]
 
@@ -24,12 +24,19 @@ class PayPolicyForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         for check in (lambda: check_effective_from(data.get("effective_from")),
-                      lambda: check_contract_fee(SimpleNamespace(**{name: data.get(name) for name in FEE_FIELDS}))):
+                      lambda: check_contract_fee(SimpleNamespace(**{name: data.get(name) for name in FEE_FIELDS})),
+                      lambda: check_contract_fee_mode(self._candidate(data))):
             try:
                 check()
             except ValidationError as exc:
                 self.add_error(None, exc)
         return data
+
+    def _candidate(self, data) -> PayPolicy:
+        candidate = PayPolicy(pk=self.instance.pk)
+        for name in ["township", "effective_from", "contract_fee_payment", *FEE_FIELDS]:
+            setattr(candidate, name, data.get(name))
+        return candidate
 
 
 class _EntryForm(forms.ModelForm):

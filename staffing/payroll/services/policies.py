@@ -59,11 +59,29 @@ def check_contract_fee(policy: PayPolicy) -> None:
             code="contract_fee_shares")})
 
 
+def check_contract_fee_mode(policy: PayPolicy) -> None:
+    """A service year is paid one way: a version that changes how the contract service fee is paid
+    (monthly / by assessment) from the version before it takes effect on 1 January, otherwise the
+    year's months already paid monthly would be paid again by assessment (or not at all)."""
+    if policy.contract_fee_per_year is None or not policy.effective_from or (policy.effective_from.month, policy.effective_from.day) == (1, 1):
+        return
+    earlier = PayPolicy.objects.filter(effective_from__lt=policy.effective_from, contract_fee_per_year__isnull=False).exclude(pk=policy.pk)
+    earlier = earlier.filter(township=policy.township) if policy.township_id else earlier.filter(township__isnull=True)
+    before = earlier.order_by("-effective_from").first()
+    if before is not None and before.contract_fee_payment != policy.contract_fee_payment:
+        raise ValidationError({"contract_fee_payment": ValidationError(
+            _("A change in how the contract service fee is paid takes effect on 1 January (a service year is paid one way): "
+              "make this version from %(date)s, or keep “%(mode)s”.")
+            % {"date": f"{policy.effective_from.year + 1}-01-01", "mode": before.get_contract_fee_payment_display()},
+            code="contract_fee_mode")})
+
+
 @transaction.atomic
 def pay_policy_save(*, policy: PayPolicy, acting_user) -> PayPolicy:
     _refuse_if_frozen(policy)
     check_effective_from(policy.effective_from)
     check_contract_fee(policy)
+    check_contract_fee_mode(policy)
     return _save(policy, fields=POLICY_FIELDS, action="pay_policy", acting_user=acting_user)
 
 

@@ -104,3 +104,24 @@ def test_a_corrected_score_after_payment_is_an_adjustment_in_the_next_run(polici
     slip = Payslip.objects.get(run=run_month(datetime.date(2026, 12, 1)), doctor=doctor)
     correction = slip.lines.get(component="contract_service_fee", reference_month=NOV)
     assert (correction.kind, correction.amount) == ("earning", Decimal("200.00"))
+
+
+def test_a_change_of_payment_mode_takes_effect_on_1_january(policies):
+    from django.core.exceptions import ValidationError
+
+    from staffing.payroll import services
+    from staffing.payroll.models import PayPolicy
+
+    demo = demo_version()
+    mid_year = PayPolicy(name="改按考核", effective_from=datetime.date(2026, 7, 1), contract_fee_per_year=Decimal("20"),
+                         contract_fee_payment="by_assessment", contract_fee_insurance_share=Decimal("100"))
+    with pytest.raises(ValidationError) as exc:
+        services.pay_policy_save(policy=mid_year, acting_user=None)
+    assert exc.value.error_dict["contract_fee_payment"][0].code == "contract_fee_mode"
+    assert "2027-01-01" in exc.value.messages[0]
+    mid_year.effective_from = datetime.date(2027, 1, 1)
+    services.pay_policy_save(policy=mid_year, acting_user=None)
+    # The same mode from mid-year (a new fee) is fine.
+    services.pay_policy_save(policy=PayPolicy(name="提标", effective_from=datetime.date(2026, 7, 1), contract_fee_per_year=Decimal("25"),
+                                              contract_fee_payment=demo.contract_fee_payment, contract_fee_insurance_share=Decimal("100")),
+                             acting_user=None)
