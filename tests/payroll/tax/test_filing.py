@@ -13,9 +13,8 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from core.models import AuditEntry
-from staffing.payroll.models import InsuranceScheme, OneOffItem, PayProfile, Payslip
+from staffing.payroll.models import InsuranceScheme, OneOffItem, PayProfile, Payslip, SpecialDeduction
 from staffing.payroll.tax.deductions import special_deduction_save
-from staffing.payroll.models import SpecialDeduction
 from tests.factories import PostingFactory, clinic_with_doctors
 from tests.payroll.conftest import NOV, OCT, approve, run_month
 
