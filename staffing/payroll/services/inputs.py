@@ -184,8 +184,10 @@ def one_off_item_save(*, item: OneOffItem, acting_user) -> OneOffItem:
     item.full_clean()
     if previous is not None and _month_locked(previous.month, doctor_township_in(previous.doctor, previous.month)):
         one_off_pay_path(doctor=previous.doctor, month=previous.month)  # raises: the approved month's item stays
-    one_off_pay_path(doctor=item.doctor, month=item.month)
-    return save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
+    path = one_off_pay_path(doctor=item.doctor, month=item.month)
+    saved = save_audited(item, fields=ONE_OFF_FIELDS, action="one_off", author_field="entered_by", acting_user=acting_user)
+    saved.pay_path = path
+    return saved
 
 
 @transaction.atomic

@@ -117,3 +117,49 @@ def test_the_admin_form_refuses_a_one_off_item_for_an_approved_month(policies, c
     assert response.status_code == 200
     assert "month" in response.context["adminform"].form.errors
     assert not OneOffItem.objects.exists()
+
+
+def test_the_api_refuses_outside_the_window_and_says_when_an_adjustment_pays(policies, visits, roles):
+    from tests.conftest import api_as
+    from tests.factories import make_user
+
+    doctor = PostingFactory().doctor
+    officer = make_user("payroll_officer")
+    client = api_as(officer)
+    for month in (JUN, JUL, AUG, SEP):
+        PayRun.objects.create(month=month, status=PayRun.Status.PAID)
+    services.payrun_mark_paid(run=approve(run_month(OCT)), acting_user=None)
+    url = reverse("api:assessment-list")
+    refused = client.post(url, {"doctor": doctor.pk, "period": "month", "period_start": "2026-07-01", "score": "85"}, format="json")
+    assert refused.status_code == 400 and "period_start" in refused.json()
+    assert "2026-07" in refused.json()["period_start"][0] and "2026-08" in refused.json()["period_start"][0]
+    adjusted = client.post(url, {"doctor": doctor.pk, "period": "month", "period_start": "2026-10-01", "score": "95"}, format="json")
+    assert adjusted.status_code == 201, adjusted.json()
+    assert (adjusted.json()["pay_path"], adjusted.json()["paid_by_run"]) == ("adjustment", "2026-11")
+    counted = client.post(reverse("api:one-off-item-list"), {"doctor": doctor.pk, "month": "2026-11-01", "kind": "bonus", "amount": "100",
+                                                             "description": "奖励"}, format="json")
+    assert counted.status_code == 201 and counted.json()["pay_path"] == "counted"
+    locked = client.post(reverse("api:one-off-item-list"), {"doctor": doctor.pk, "month": "2026-10-01", "kind": "bonus", "amount": "100",
+                                                            "description": "奖励"}, format="json")
+    assert locked.status_code == 400 and "month" in locked.json()
+    assert OneOffItem.objects.count() == 1 and Assessment.objects.count() == 1
+    # A township admin has no access to these entries.
+    township_admin = make_user("township_admin", township=doctor.postings.first().facility.township)
+    assert api_as(township_admin).post(url, {"doctor": doctor.pk, "period": "month", "period_start": "2026-11-01", "score": "85"},
+                                       format="json").status_code == 403
+
+
+def test_the_entry_api_lists_have_a_flat_query_count(policies, roles, django_assert_max_num_queries):
+    from tests.conftest import api_as
+    from tests.factories import make_user
+
+    client = api_as(make_user("payroll_officer"))
+    for _n in range(2):
+        Assessment.objects.create(doctor=PostingFactory().doctor, period_start=NOV, score=Decimal("80"))
+    with django_assert_max_num_queries(10) as small:
+        assert client.get(reverse("api:assessment-list")).status_code == 200
+    for _n in range(20):
+        Assessment.objects.create(doctor=PostingFactory().doctor, period_start=NOV, score=Decimal("80"))
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(reverse("api:assessment-list"))
+    assert response.json()["count"] == 22
