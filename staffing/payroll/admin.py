@@ -39,7 +39,14 @@ from staffing.payroll.models import (
 )
 from staffing.payroll.money import yuan
 from staffing.payroll.review.admin_views import funding_report_page
-from staffing.payroll.review.display import line_number_display, money_display, payslip_warnings_html, warnings_html
+from staffing.payroll.review.display import (
+    doctors_warned_count,
+    line_number_display,
+    money_display,
+    payslip_warnings_html,
+    warning_count_text,
+    warnings_html,
+)
 from staffing.payroll.review.grouping import review_warnings
 from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
@@ -231,7 +238,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
                        "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
+        queryset = super().get_queryset(request).annotate(doctors_warned=doctors_warned_count())
         if is_county_wide(request.user):
             return queryset
         if user_role(request.user) == Role.TOWNSHIP_ADMIN:
@@ -279,7 +286,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
 
     @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, obj):
-        return len(obj.warnings) if obj.warnings is not None else 0
+        return warning_count_text(obj)
 
     @admin.display(description=gettext_lazy("warnings before approval"))
     def warning_list(self, obj):

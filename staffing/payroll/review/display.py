@@ -64,3 +64,27 @@ def payslip_warnings_html(slip):
         format_html_join("", "<li><strong>{}</strong>：{}</li>",
                          ((warning_kind(w.get("code") if isinstance(w, dict) else None).label, warning_sentence(w)) for w in slip.warnings)),
     )
+
+
+def doctors_warned_count():
+    """Annotation for a PayRun queryset: how many of the run's payslips carry warnings (one
+    subquery, so a list of runs stays one query)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from staffing.payroll.models import Payslip
+
+    warned = (Payslip.objects.filter(run=OuterRef("pk")).exclude(warnings=[]).order_by().values("run")
+              .annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(warned, output_field=IntegerField()), 0)
+
+
+def warning_count_text(run) -> str:
+    """"2 on the run · 6 doctors" for the list of runs (the review page has the groups)."""
+    doctors = getattr(run, "doctors_warned", None)
+    about_run = len(run.warnings or [])
+    if doctors is None:
+        return str(about_run)
+    if not doctors and not about_run:
+        return "0"
+    return _("%(run)d on the run · %(doctors)d doctors") % {"run": about_run, "doctors": doctors}

@@ -159,3 +159,16 @@ def test_township_admin_sees_only_his_runs_warnings(policies, visits, roles, cli
     # A county-wide run is not his: its page (and its warnings) are not shown to him.
     assert client.get(reverse("admin:payroll_payrun_approve", args=[run.pk])).status_code == 404
     assert datetime.date(2026, 10, 1) == run.month
+
+
+def test_run_list_counts_run_and_doctor_warnings_in_one_query(policies, visits, county_admin, client):
+    from staffing.payroll.review.display import doctors_warned_count
+
+    clinic_with_doctors(3)
+    run = run_month(OCT)
+    annotated = PayRun.objects.annotate(doctors_warned=doctors_warned_count()).get(pk=run.pk)
+    assert annotated.doctors_warned == Payslip.objects.filter(run=run).exclude(warnings=[]).count() == 3
+    client.force_login(county_admin)
+    with translation.override("en"):
+        body = client.get(reverse("admin:payroll_payrun_changelist"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "3 doctors" in body or "医生 3 名" in body
