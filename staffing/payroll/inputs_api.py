@@ -6,6 +6,7 @@ message on its field; an assessment for an approved month inside the correction 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
+from clinics.api_fields import ReachIdField
 from clinics.models import Role
 from clinics.scoping import is_county_wide
 from staffing.models import Doctor
@@ -30,20 +31,20 @@ class _PayPathMixin(serializers.Serializer):
 
 
 class AssessmentSerializer(_PayPathMixin, serializers.ModelSerializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=Doctor.objects.all())
+    doctor_id = ReachIdField(model=Doctor)
 
     class Meta:
         model = Assessment
-        fields = ["id", "doctor", "period", "period_start", "score", "note", "pay_path", "paid_by_run"]
+        fields = ["id", "doctor_id", "period", "period_start", "score", "note", "pay_path", "paid_by_run"]
         validators = []  # the model's constraints are checked by the service's full_clean, in Chinese
 
 
 class OneOffItemSerializer(_PayPathMixin, serializers.ModelSerializer):
-    doctor = serializers.PrimaryKeyRelatedField(queryset=Doctor.objects.all())
+    doctor_id = ReachIdField(model=Doctor)
 
     class Meta:
         model = OneOffItem
-        fields = ["id", "doctor", "month", "kind", "amount", "description", "pay_path", "paid_by_run"]
+        fields = ["id", "doctor_id", "month", "kind", "amount", "description", "pay_path", "paid_by_run"]
         validators = []
 
 

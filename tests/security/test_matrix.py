@@ -28,6 +28,8 @@ API_RULES = {
     "doctors": NOT_TERMINAL,
     "notifications": NOT_TERMINAL,
     "payroll": {"county_admin", "township_admin", "payroll_officer", "village_doctor"},
+    "payroll/assessments": {"county_admin", "payroll_officer"},  # pay inputs: county-wide payroll roles, as in admin
+    "payroll/one-off-items": {"county_admin", "payroll_officer"},
     "rosters": {"county_admin", "township_admin", "payroll_officer", "village_doctor"},
     "rosters/summary": {"county_admin", "township_admin", "payroll_officer"},
     "settlements": {"county_admin", "township_admin", "insurance_clerk", "village_doctor"},
