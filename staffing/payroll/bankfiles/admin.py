@@ -33,13 +33,8 @@ from staffing.payroll.models import (
 
 
 class CountyOnlyMixin:
-    """Formats and paying banks are the county's: township users neither see nor change them."""
-
-    def has_module_permission(self, request):
-        return is_county_wide(request.user) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_view_permission(request, obj)
+    """Formats and paying banks are the county's: township users may read them (the access rules
+    give payroll pages to township admins) but only county-wide roles change them."""
 
     def has_add_permission(self, request, *args):
         return is_county_wide(request.user) and super().has_add_permission(request, *args)
@@ -170,7 +165,7 @@ class PaymentOutsideFileForm(forms.ModelForm):
 
 
 @admin.register(PaymentOutsideFile)
-class PaymentOutsideFileAdmin(ServiceRefusalMixin, admin.ModelAdmin):
+class PaymentOutsideFileAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     """Payslips the payroll officer pays outside the bank file. Added (with a reason) and removed
     while the run is calculated; never edited."""
 

@@ -86,13 +86,18 @@ def test_the_officer_adds_a_fixed_width_format_validated_with_messages(demo, cou
     assert PayingBank.objects.get(pk=bank.pk).purpose == "{year}年{month}月村医报酬"  # {day} refused
 
 
-def test_township_users_do_not_see_formats_or_paying_banks(demo, roles, client):
+def test_township_users_read_formats_and_paying_banks_but_cannot_change_them(demo, roles, client):
     from clinics.models import Township
 
     admin = make_user(Role.TOWNSHIP_ADMIN, township=Township.objects.order_by("code").first())
     client.force_login(admin)
-    assert client.get(reverse("admin:payroll_bankfileformat_changelist")).status_code == 403
-    assert client.get(reverse("admin:payroll_payingbank_changelist")).status_code == 403
+    assert client.get(reverse("admin:payroll_bankfileformat_changelist")).status_code == 200
+    assert client.get(reverse("admin:payroll_payingbank_changelist")).status_code == 200
+    assert client.get(reverse("admin:payroll_bankfileformat_add")).status_code == 403
+    bank = PayingBank.objects.get(bank_name="中国农业银行")
+    response = client.post(reverse("admin:payroll_payingbank_change", args=[bank.pk]),
+                           {"bank_name": bank.bank_name, "file_format": "", "branch_code": "", "purpose": "", "notes": ""})
+    assert response.status_code == 403 and PayingBank.objects.get(pk=bank.pk).file_format_id == bank.file_format_id
 
 
 def test_admin_download_of_an_approved_run_and_its_reach(october, county_admin, roles, client):
