@@ -71,3 +71,41 @@ def test_county_admin_exports_the_register_as_a_task_and_downloads_it(live_serve
     assert headers["content-disposition"] == f'attachment; filename="{job.file_name}"'
     assert "no-store" in headers["cache-control"]
     context.close()
+
+
+def test_county_admin_confirms_publishing_rosters_of_two_townships(live_server, browser, settings, tmp_path, monkeypatch):
+    import datetime
+
+    from clinics.roles import seed_roles
+    from staffing.rosters.models import RosterMonth
+    from staffing.rosters.services.generation import roster_generate
+    from staffing.rosters.services.holidays import holiday_year_load
+
+    settings.VAR_DIR = tmp_path
+    seed_roles({})
+    holiday_year_load(year=2026)
+    for name in ("同乐镇", "长安镇"):
+        township = TownshipFactory(name=name)
+        for doctor in clinic_with_doctors(2, township=township)[1]:
+            make_user(Role.VILLAGE_DOCTOR, doctor=doctor)
+    roster_generate(month=datetime.date(2026, 11, 1))
+    make_user(Role.COUNTY_ADMIN, username="county_admin")
+    monkeypatch.setattr("core.jobs._enqueue", lambda job_id: None)
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/rosters/rostermonth/")
+    page.fill("#id_username", "county_admin")
+    page.fill("#id_password", "a-long-test-password-1")
+    follow(page, "input[type=submit]")
+    page.check("#action-toggle")
+    page.select_option("select[name=action]", "publish")
+    follow(page, "button[name=index]")
+    assert page.locator("#publish-preview tbody tr").count() == 2
+    assert "同乐镇" in page.locator("#publish-preview").inner_text()
+    shot(page, "job-export-roster-publish-confirm")
+    assert not RosterMonth.objects.filter(status="published").exists()
+    follow(page, "input[type=submit][value]")
+    job = Job.objects.get()
+    assert page.url.endswith(f"/ops/jobs/{job.pk}/") and job.kind == "rosters.publish_selection"
+    context.close()
