@@ -68,8 +68,11 @@ class ContractRegisterAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.ModelA
         return user_role(request.user) in IMPORT_ROLES and self.has_view_permission(request)
 
     def save_model(self, request, obj, form, change):
-        if "assessment_score" in form.changed_data and obj.assessment_score is not None:
-            services.contract_assessment_record(register=obj, score=obj.assessment_score, acting_user=request.user)
+        if "assessment_score" not in form.changed_data:
+            return
+        if obj.assessment_score is None:
+            raise ValidationError(_("A recorded score cannot be removed; enter the corrected score instead."))
+        services.contract_assessment_record(register=obj, score=obj.assessment_score, acting_user=request.user)
 
     def changelist_view(self, request, extra_context=None):
         extra = {**(extra_context or {}), "can_import": self.can_import(request)}

@@ -157,3 +157,15 @@ def test_admin_list_query_count_is_flat_as_rows_grow(roles, client, county_admin
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url)
     assert response.status_code == 200 and response.context["cl"].result_count == 33
+
+
+def test_the_score_is_recorded_in_admin_through_the_service(roles, client, county_admin):
+    entry = ContractRegister.objects.create(doctor=PostingFactory().doctor, service_year=2026, residents=10, source="x")
+    client.force_login(county_admin)
+    url = reverse("admin:payroll_contractregister_change", args=[entry.pk])
+    assert client.post(url, {"assessment_score": "91.5"}).status_code == 302
+    entry.refresh_from_db()
+    assert entry.assessment_score == 91.5 and entry.assessment_paid_month is not None and entry.assessment_recorded_at is not None
+    client.post(url, {"assessment_score": ""})
+    entry.refresh_from_db()
+    assert entry.assessment_score == 91.5
