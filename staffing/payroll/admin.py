@@ -17,14 +17,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin, ScopedChoicesMixin, ServiceRefusalMixin
-from clinics.models import Role
-from clinics.scoping import is_county_wide, user_role
 from core.admin import AuditHistoryMixin
 from staffing.payroll import exports, jobs, services
 from staffing.payroll.bankfiles.admin import PayRunBankFilesMixin  # also registers the bank file formats' admin
 from staffing.payroll.contracts import admin as _contracts_admin  # noqa: F401  registers the contract register's admin
 from staffing.payroll.contracts.forms import AssessmentForm, OneOffItemForm, PayPolicyForm
-from staffing.payroll.tax.admin import PayRunTaxFilingMixin, PayslipTaxMixin  # also registers deductions and bonus tax rules
 from staffing.payroll.models import (
     Assessment,
     InsuranceScheme,
@@ -49,7 +46,11 @@ from staffing.payroll.review.display import (
 )
 from staffing.payroll.review.grouping import review_warnings
 from staffing.payroll.review.sentences import line_sentence
-from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, year_to_date
+from staffing.payroll.selectors import bank_account_changes, monthly_component_totals, runs_in_reach, year_to_date
+from staffing.payroll.tax.admin import (  # also registers deductions and bonus tax rules
+    PayRunTaxFilingMixin,
+    PayslipTaxMixin,
+)
 
 # --- Policies --------------------------------------------------------------------------------------
 
@@ -185,19 +186,20 @@ class OneOffItemAdmin(ServiceSaveMixin, ScopedAdmin):
 
 # --- Runs --------------------------------------------------------------------------------------------
 
-EXPORTS = {
-    "summary-csv": (exports.summary_csv, "text/csv; charset=utf-8", "payroll-summary-{month}.csv"),
-    "summary-xlsx": (exports.summary_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "payroll-summary-{month}.xlsx"),
-    "pdf": (lambda run: exports.payslips_pdf(exports.payslips_queryset(run)), "application/pdf", "payslips-{month}.pdf"),
-    "zip": (lambda run: exports.payslips_zip(exports.payslips_queryset(run)), "application/zip", "payslips-{month}.zip"),
-}
-
-
 def export_response(run: PayRun, kind: str) -> HttpResponse:
-    build, content_type, name = EXPORTS[kind]
-    response = HttpResponse(build(run), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name.format(month=f"{run.month:%Y-%m}")}"'
+    content, content_type, name = exports.run_export(run, kind)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def export_or_job(request, run: PayRun, kind: str):
+    """The export now, or for a run over PAYROLL_JOB_THRESHOLD doctors a job (its page opens,
+    the file is downloaded there by the user who started it)."""
+    if jobs.runs_as_job(run):
+        return redirect("operations:job-detail", jobs.start_export(run=run, kind=kind, user=request.user).pk)
+    services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
+    return export_response(run, kind)
 
 
 def _bank_change_items(changes: list[dict]):
@@ -238,14 +240,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
                        "funding", "export_links", "created_at", "calculated_at", "approved_at", "approved_by", "paid_at"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).annotate(doctors_warned=doctors_warned_count())
-        if is_county_wide(request.user):
-            return queryset
-        if user_role(request.user) == Role.TOWNSHIP_ADMIN:
-            # Only their own township's runs: a county-wide run's exports hold every township's pay.
-            # Their doctors' payslips in a county-wide run are in the (scoped) payslip list.
-            return queryset.filter(township_id=request.user.scope.township_id)
-        return queryset.none()
+        return runs_in_reach(user=request.user, queryset=super().get_queryset(request).annotate(doctors_warned=doctors_warned_count()))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -342,10 +337,9 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
 
     def export_view(self, request, run_id, kind):
         run = self._run(request, run_id)
-        if kind not in EXPORTS or not self.has_view_permission(request, run):
+        if kind not in exports.RUN_EXPORTS or not self.has_view_permission(request, run):
             raise Http404
-        services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
-        return export_response(run, kind)
+        return export_or_job(request, run, kind)
 
     def approve_view(self, request, run_id):
         run = self._run(request, run_id)
@@ -461,8 +455,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
         run = self._one(request, queryset)
         if run is None:
             return None
-        services.payrun_export_record(run=run, kind=kind, acting_user=request.user)
-        return export_response(run, kind)
+        return export_or_job(request, run, kind)
 
     @admin.action(description=gettext_lazy("Export the summary (XLSX)"))
     def export_summary_xlsx(self, request, queryset):

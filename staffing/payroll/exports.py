@@ -160,8 +160,10 @@ def payslips_queryset(run: PayRun):
     )
 
 
-def payslips_pdf(slips) -> bytes:
-    """One PDF, one page per payslip."""
+def payslips_pdf(slips, progress=None) -> bytes:
+    """One PDF, one page per payslip. `progress(done, total=None, note="")` (a job's) hears the
+    pages laid out."""
+    slips = list(slips)
     styles = _styles()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,
@@ -173,7 +175,13 @@ def payslips_pdf(slips) -> bytes:
         story.extend(_payslip_story(slip, styles))
     if not story:
         story.append(Paragraph(escape(_("This run has no payslips.")), styles["cell"]))
-    doc.build(story)
+    note = _("Laying out the payslips") if progress is not None else ""
+
+    def page_done(canvas, document):
+        if progress is not None and slips:
+            progress(min(document.page, len(slips)), total=len(slips), note=note)
+
+    doc.build(story, onFirstPage=page_done, onLaterPages=page_done)
     return buffer.getvalue()
 
 
@@ -181,11 +189,15 @@ def payslip_filename(slip: Payslip) -> str:
     return f"payslip-{slip.month:%Y-%m}-{slip.doctor_id}.pdf"
 
 
-def payslips_zip(slips) -> bytes:
+def payslips_zip(slips, progress=None) -> bytes:
+    slips = list(slips)
     buffer = io.BytesIO()
+    note = _("Writing one PDF per payslip") if progress is not None else ""
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for slip in slips:
+        for done, slip in enumerate(slips, 1):
             archive.writestr(payslip_filename(slip), payslips_pdf([slip]))
+            if progress is not None:
+                progress(done, total=len(slips), note=note)
     return buffer.getvalue()
 
 
@@ -262,3 +274,22 @@ def monthly_chart(series: list[tuple]) -> Chart:
         series=[Series(components.label(code), [comps.get(code, Decimal("0")) for _m, comps in series]) for code in used],
         unit="yuan",
     )
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# The run's exports, one home for the admin's download and its job: kind -> (build(run, progress),
+# content type, file name with {month}).
+RUN_EXPORTS = {
+    "summary-csv": (lambda run, progress=None: summary_csv(run), "text/csv; charset=utf-8", "payroll-summary-{month}.csv"),
+    "summary-xlsx": (lambda run, progress=None: summary_xlsx(run), XLSX, "payroll-summary-{month}.xlsx"),
+    "pdf": (lambda run, progress=None: payslips_pdf(payslips_queryset(run), progress=progress), "application/pdf", "payslips-{month}.pdf"),
+    "zip": (lambda run, progress=None: payslips_zip(payslips_queryset(run), progress=progress), "application/zip", "payslips-{month}.zip"),
+}
+
+
+def run_export(run: PayRun, kind: str, progress=None) -> tuple[bytes, str, str]:
+    """(content, content type, file name) of one of the run's exports."""
+    build, content_type, name = RUN_EXPORTS[kind]
+    content = build(run, progress=progress)
+    return (content.encode("utf-8") if isinstance(content, str) else content), content_type, name.format(month=f"{run.month:%Y-%m}")

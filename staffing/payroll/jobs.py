@@ -10,15 +10,18 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.jobs import register_job, start_job
-from staffing.payroll import services
+from core.errors import NotFound
+from core.jobs import attach_file, register_job, start_job
+from staffing.payroll import exports, services
 from staffing.payroll.calculation import month_bounds, village_clinics
 from staffing.payroll.models import PayRun
+from staffing.payroll.selectors import runs_in_reach
 from staffing.selectors import doctors_posted
 
 CALCULATE = "payroll.calculate"
 APPROVE = "payroll.approve"
 MARK_PAID = "payroll.mark_paid"
+EXPORT = "payroll.export"
 
 
 def run_doctor_count(run: PayRun) -> int:
@@ -94,3 +97,23 @@ def start_approval(*, run: PayRun, user, acknowledge_warnings: bool, acknowledge
     params = {"run_id": run.pk, "acknowledge_warnings": bool(acknowledge_warnings),
               "acknowledged_bank_changes": sorted({int(pk) for pk in acknowledged_bank_changes})}  # fmt: skip
     return start_job(APPROVE, params=params, user=user)
+
+
+@register_job(EXPORT, label=gettext_lazy("Pay run export"),
+              dedupe=lambda params: f"payrun:{params['run_id']}:export:{params['kind']}:by:{params['by']}")
+def export_job(*, params, progress, job):
+    """A whole run's summary or payslips, written on a worker. The file holds every doctor's pay:
+    only the user who started the job may download it (core.jobs.job_file_for), and the run is
+    looked up again within that user's reach when the job runs."""
+    run = runs_in_reach(user=job.started_by).filter(pk=params["run_id"]).first() if job.started_by else None
+    if run is None or params.get("kind") not in exports.RUN_EXPORTS:
+        raise NotFound(_("This pay run is outside your reach."))
+    progress(0, note=_("Reading the payslips"))
+    content, content_type, name = exports.run_export(run, params["kind"], progress=progress)
+    attach_file(job, name=name, content=content, content_type=content_type)
+    services.payrun_export_record(run=run, kind=params["kind"], acting_user=job.started_by)
+    return {"message": _("The %(run)s export is ready to download.") % {"run": run}, "run_id": run.pk}
+
+
+def start_export(*, run: PayRun, kind: str, user):
+    return start_job(EXPORT, params={"run_id": run.pk, "kind": kind, "by": user.pk}, user=user)

@@ -490,99 +490,6 @@ class PayslipLineFunding(models.Model):
         return f"{self.get_source_display()} {yuan(self.amount)}"
 
 
-# --- Income tax: special additional deductions, the annual one-off bonus rule (issue 14, tax) -----
-# Owned by the tax part (staffing.payroll.tax). `SpecialDeduction` is one doctor's special
-# additional deductions (专项附加扣除) for one month, as the tax client reports them; the month's
-# income tax subtracts the year's rows up to that month. `BonusTaxRule` is a dated rule for taxing
-# an annual one-off bonus separately (全年一次性奖金单独计税): the bonus ÷ 12 picks a row of its
-# monthly rate table, tax = bonus × rate − quick deduction (once).
-
-
-class SpecialDeduction(models.Model):
-    class Source(models.TextChoices):
-        ENTERED = "entered", _("Entered in admin")
-        IMPORTED = "imported", _("Imported from the tax client's export")
-
-    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="special_deductions")
-    month = models.DateField(_("month"), help_text=_("First day of the month the deductions are for."))
-    children_education = models.DecimalField(_("children's education"), **MONEY, default=Decimal("0"))
-    continuing_education = models.DecimalField(_("continuing education"), **MONEY, default=Decimal("0"))
-    mortgage_interest = models.DecimalField(_("housing loan interest"), **MONEY, default=Decimal("0"))
-    housing_rent = models.DecimalField(_("housing rent"), **MONEY, default=Decimal("0"))
-    elderly_care = models.DecimalField(_("elderly care"), **MONEY, default=Decimal("0"))
-    infant_care = models.DecimalField(_("infant care (under 3)"), **MONEY, default=Decimal("0"))
-    personal_pension = models.DecimalField(_("personal pension"), **MONEY, default=Decimal("0"))
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ENTERED)
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    entered_at = models.DateTimeField(_("entered"), default=timezone.now)
-
-    CATEGORIES = ("children_education", "continuing_education", "mortgage_interest", "housing_rent", "elderly_care", "infant_care",
-                  "personal_pension")
-
-    class Meta:
-        ordering = ["-month", "doctor__name"]
-        verbose_name = _("special additional deduction")
-        verbose_name_plural = _("special additional deductions")
-        constraints = [
-            models.UniqueConstraint(fields=["doctor", "month"], name="payroll_one_special_deduction_per_month",
-                                    violation_error_message=_("This doctor already has special deductions for this month; edit that row.")),
-            models.CheckConstraint(
-                condition=Q(children_education__gte=0) & Q(continuing_education__gte=0) & Q(mortgage_interest__gte=0)
-                & Q(housing_rent__gte=0) & Q(elderly_care__gte=0) & Q(infant_care__gte=0) & Q(personal_pension__gte=0),
-                name="payroll_special_deduction_not_negative",
-                violation_error_message=_("A deduction cannot be negative."),
-            ),
-            models.CheckConstraint(
-                condition=Q(mortgage_interest=0) | Q(housing_rent=0),
-                name="payroll_mortgage_or_rent",
-                violation_error_message=_("Housing loan interest and housing rent cannot both be deducted in the same month."),
-            ),
-        ]
-        indexes = [models.Index(fields=["month"])]
-
-    def __str__(self):
-        return f"{self.doctor} {self.month:%Y-%m}"
-
-    @property
-    def total(self) -> Decimal:
-        return sum((getattr(self, name) for name in self.CATEGORIES), Decimal("0"))
-
-
-class BonusTaxRule(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    basis = models.CharField(_("legal basis"), max_length=200, help_text=_("The announcement that sets the rule, for example 财政部 税务总局公告2023年第30号."))
-    valid_from = models.DateField(_("valid from"))
-    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Empty: until further notice."))
-    brackets = models.JSONField(
-        _("monthly rate table"),
-        help_text=_('Rows of [upper bound of bonus ÷ 12, rate, quick deduction], the last with no bound, for example '
-                    '[["3000", "0.03", "0"], …, [null, "0.45", "15160"]].'),
-    )
-    notes = models.TextField(_("notes"), blank=True)
-
-    class Meta:
-        ordering = ["-valid_from"]
-        verbose_name = _("one-off bonus tax rule")
-        verbose_name_plural = _("one-off bonus tax rules")
-        constraints = [
-            models.CheckConstraint(condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
-                                   name="payroll_bonus_rule_dates_in_order",
-                                   violation_error_message=_("A rule cannot end before it starts.")),
-        ]
-
-    def __str__(self):
-        until = self.valid_until or "…"
-        return f"{self.name}（{self.valid_from} – {until}）"
-
-    def clean(self):
-        from staffing.payroll.tax.bonus import rule_clean
-
-        rule_clean(self)
-
-
-from staffing.payroll.contracts.models import ContractRegister, ResidentContract  # noqa: E402, F401  the contract register
-
-
 # --- Bank payment files (代发工资): formats as data, a format per paying bank ------------------------
 # Rendering and checks live in staffing.payroll.bankfiles; these rows only describe the files.
 
@@ -777,3 +684,96 @@ class PaymentOutsideFile(models.Model):
 
     def __str__(self):
         return f"{self.doctor} · {self.run}"
+
+
+# --- Income tax: special additional deductions, the annual one-off bonus rule (issue 14, tax) -----
+# Owned by the tax part (staffing.payroll.tax). `SpecialDeduction` is one doctor's special
+# additional deductions (专项附加扣除) for one month, as the tax client reports them; the month's
+# income tax subtracts the year's rows up to that month. `BonusTaxRule` is a dated rule for taxing
+# an annual one-off bonus separately (全年一次性奖金单独计税): the bonus ÷ 12 picks a row of its
+# monthly rate table, tax = bonus × rate − quick deduction (once).
+
+
+class SpecialDeduction(models.Model):
+    class Source(models.TextChoices):
+        ENTERED = "entered", _("Entered in admin")
+        IMPORTED = "imported", _("Imported from the tax client's export")
+
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="special_deductions")
+    month = models.DateField(_("month"), help_text=_("First day of the month the deductions are for."))
+    children_education = models.DecimalField(_("children's education"), **MONEY, default=Decimal("0"))
+    continuing_education = models.DecimalField(_("continuing education"), **MONEY, default=Decimal("0"))
+    mortgage_interest = models.DecimalField(_("housing loan interest"), **MONEY, default=Decimal("0"))
+    housing_rent = models.DecimalField(_("housing rent"), **MONEY, default=Decimal("0"))
+    elderly_care = models.DecimalField(_("elderly care"), **MONEY, default=Decimal("0"))
+    infant_care = models.DecimalField(_("infant care (under 3)"), **MONEY, default=Decimal("0"))
+    personal_pension = models.DecimalField(_("personal pension"), **MONEY, default=Decimal("0"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.ENTERED)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    entered_at = models.DateTimeField(_("entered"), default=timezone.now)
+
+    CATEGORIES = ("children_education", "continuing_education", "mortgage_interest", "housing_rent", "elderly_care", "infant_care",
+                  "personal_pension")
+
+    class Meta:
+        ordering = ["-month", "doctor__name"]
+        verbose_name = _("special additional deduction")
+        verbose_name_plural = _("special additional deductions")
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "month"], name="payroll_one_special_deduction_per_month",
+                                    violation_error_message=_("This doctor already has special deductions for this month; edit that row.")),
+            models.CheckConstraint(
+                condition=Q(children_education__gte=0) & Q(continuing_education__gte=0) & Q(mortgage_interest__gte=0)
+                & Q(housing_rent__gte=0) & Q(elderly_care__gte=0) & Q(infant_care__gte=0) & Q(personal_pension__gte=0),
+                name="payroll_special_deduction_not_negative",
+                violation_error_message=_("A deduction cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(mortgage_interest=0) | Q(housing_rent=0),
+                name="payroll_mortgage_or_rent",
+                violation_error_message=_("Housing loan interest and housing rent cannot both be deducted in the same month."),
+            ),
+        ]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.doctor} {self.month:%Y-%m}"
+
+    @property
+    def total(self) -> Decimal:
+        return sum((getattr(self, name) for name in self.CATEGORIES), Decimal("0"))
+
+
+class BonusTaxRule(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    basis = models.CharField(_("legal basis"), max_length=200, help_text=_("The announcement that sets the rule, for example 财政部 税务总局公告2023年第30号."))
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Empty: until further notice."))
+    brackets = models.JSONField(
+        _("monthly rate table"),
+        help_text=_('Rows of [upper bound of bonus ÷ 12, rate, quick deduction], the last with no bound, for example '
+                    '[["3000", "0.03", "0"], …, [null, "0.45", "15160"]].'),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-valid_from"]
+        verbose_name = _("one-off bonus tax rule")
+        verbose_name_plural = _("one-off bonus tax rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                                   name="payroll_bonus_rule_dates_in_order",
+                                   violation_error_message=_("A rule cannot end before it starts.")),
+        ]
+
+    def __str__(self):
+        until = self.valid_until or "…"
+        return f"{self.name}（{self.valid_from} – {until}）"
+
+    def clean(self):
+        from staffing.payroll.tax.bonus import rule_clean
+
+        rule_clean(self)
+
+
+from staffing.payroll.contracts.models import ContractRegister, ResidentContract  # noqa: E402, F401  the contract register

@@ -22,6 +22,18 @@ from staffing.payroll.models import PayRun, Payslip, PayslipLine
 RELEASED = (PayRun.Status.APPROVED, PayRun.Status.PAID)
 
 
+def runs_in_reach(*, user, queryset: QuerySet | None = None) -> QuerySet:
+    """The pay runs a user may see and export: every run for county-wide roles, a township
+    admin's own township's runs only (a county-wide run holds every township's pay; their doctors'
+    payslips in it are in the scoped payslip list); nothing for anyone else."""
+    queryset = PayRun.objects.select_related("township") if queryset is None else queryset
+    if user is not None and is_county_wide(user):
+        return queryset
+    if user is not None and user_role(user) == Role.TOWNSHIP_ADMIN:
+        return queryset.filter(township_id=user.scope.township_id)
+    return queryset.none()
+
+
 def payslip_list(*, user, month: datetime.date | None = None) -> QuerySet:
     queryset = Payslip.objects.select_related("doctor", "facility", "township", "run").prefetch_related(
         Prefetch("lines", queryset=PayslipLine.objects.select_related("policy__township").order_by("position", "id"))

@@ -76,8 +76,9 @@ def test_a_large_run_is_calculated_by_one_job_with_progress_and_the_same_payslip
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error
     assert job.started_by == county_admin and job.dedupe_key == f"payrun:{run.pk}:calculate"
-    assert (job.done, job.total) == (3, 3)
-    assert job.note in ("Saving the payslips", "正在保存工资条")  # the last step (zh once the catalogue is compiled)
+    # Two halves: the 3 doctors calculated, then the three writes; the end fills the bar.
+    assert (job.done, job.total) == (6, 6)
+    assert job.note in ("Saving each line's funding sources", "正在保存各工资项目的资金来源")  # the last step
     by_job = (run_totals(run), payslip_totals(run))
     assert by_job[0][:2] == (PayRun.Status.CALCULATED, 3)
     assert job.result["run_id"] == run.pk and job.result["net_total"] == f"{by_job[0][4]}"
@@ -87,7 +88,7 @@ def test_a_large_run_is_calculated_by_one_job_with_progress_and_the_same_payslip
     assert (run_totals(run), payslip_totals(run)) == by_job
 
     page = client.get(reverse("operations:job-detail", args=[job.pk])).content.decode()
-    assert f"{run} 已计算。" in page and str(job.get_status_display()) in page and "3 / 3" in page
+    assert f"{run} 已计算。" in page and str(job.get_status_display()) in page and "6 / 6" in page
 
 
 def test_progress_counts_the_doctors_and_changes_nothing(policies, visits, county_admin):
@@ -99,8 +100,10 @@ def test_progress_counts_the_doctors_and_changes_nothing(policies, visits, count
         run=plain, acting_user=county_admin, progress=lambda done, total=None, note="": steps.append((done, total))
     )
     assert (run_totals(plain), payslip_totals(plain)) == before
-    assert steps[0] == (0, None) and steps[-1] == (3, 3)
-    assert [done for done, total in steps if total] == [1, 2, 3, 3]
+    # The doctors calculated (1..3 of 6), then the payslips, their lines and the funding rows
+    # written (3, 4, 5 of 6): the bar never sits full while work remains.
+    assert steps[0] == (0, None) and steps[-1] == (5, 6)
+    assert [done for done, total in steps if total] == [1, 2, 3, 3, 4, 5]
 
 
 def test_a_second_start_while_queued_returns_the_same_job(policies, visits, county_admin, client, low_threshold):
@@ -189,3 +192,66 @@ def test_the_approval_job_refuses_unacknowledged_bank_changes_in_chinese(
     job = Job.objects.get(kind=jobs.APPROVE)
     assert job.status == Job.Status.FAILED and doctors[0].name in job.error
     assert PayRun.objects.get(pk=run.pk).status == PayRun.Status.CALCULATED
+
+
+@pytest.fixture
+def private_files(settings, tmp_path):
+    settings.PRIVATE_FILES_DIR = tmp_path / "private"
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.mark.parametrize("kind", ["summary-xlsx", "zip"])
+def test_a_large_runs_export_is_a_job_whose_file_only_its_starter_downloads(
+    policies, visits, county_admin, client, eager, low_threshold, private_files, django_capture_on_commit_callbacks, kind
+):
+    from clinics.models import Role
+    from core.models import AuditEntry
+    from tests.factories import make_user
+
+    three_doctors()
+    run = run_month(OCT, county_admin)
+    client.force_login(county_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reverse("admin:payroll_payrun_export", args=[run.pk, kind]))
+    job = Job.objects.get(kind=jobs.EXPORT)
+    assert response.status_code == 302 and response["Location"] == reverse("operations:job-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.params == {"run_id": run.pk, "kind": kind, "by": county_admin.pk}
+    if kind == "zip":
+        assert (job.done, job.total) == (3, 3)  # one PDF per payslip
+    download = client.get(reverse("operations:job-file", args=[job.pk]))
+    assert download.status_code == 200
+    content = b"".join(download.streaming_content)
+    if kind == "zip":
+        import io
+        import zipfile
+
+        assert len(zipfile.ZipFile(io.BytesIO(content)).namelist()) == 3
+    else:
+        import io
+
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+        assert sheet.max_row >= 4  # header, a clinic, its township's subtotal, the grand total
+    # The export is recorded (audited) as an export of the run, by its starter.
+    assert AuditEntry.objects.filter(action=f"payrun.export.{kind}", actor=county_admin, object_id=str(run.pk)).exists()
+
+    # Another county admin starting the same export gets a job of his own, not this one's file.
+    other = make_user(Role.COUNTY_ADMIN)
+    client.force_login(other)
+    assert client.get(reverse("operations:job-file", args=[job.pk])).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("admin:payroll_payrun_export", args=[run.pk, kind]))
+    assert Job.objects.filter(kind=jobs.EXPORT).count() == 2
+
+
+def test_a_small_runs_export_stays_immediate(policies, visits, county_admin, client, settings):
+    three_doctors()
+    run = run_month(OCT, county_admin)
+    settings.PAYROLL_JOB_THRESHOLD = 200
+    client.force_login(county_admin)
+    response = client.get(reverse("admin:payroll_payrun_export", args=[run.pk, "summary-csv"]))
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert not Job.objects.filter(kind=jobs.EXPORT).exists()

@@ -13,7 +13,7 @@ from staffing.payroll.models import PayRun
 EXPORT = "payroll.bank_files"
 
 
-@register_job(EXPORT, label=gettext_lazy("Bank payment files"), dedupe=lambda params: f"payrun:{params['run_id']}:bank_files")
+@register_job(EXPORT, label=gettext_lazy("Bank payment files"), dedupe=lambda params: f"payrun:{params['run_id']}:bank_files:by:{params.get('by')}")
 def export_job(*, params, progress, job):
     user = job.started_by
     run = selectors.runs_in_reach(user=user).filter(pk=params["run_id"]).first() if user is not None else None
@@ -30,4 +30,4 @@ def export_job(*, params, progress, job):
 
 
 def start_export(*, run: PayRun, user):
-    return start_job(EXPORT, params={"run_id": run.pk}, user=user)
+    return start_job(EXPORT, params={"run_id": run.pk, "by": user.pk}, user=user)

@@ -4,10 +4,8 @@ the payments marked outside the file, and the blocking warnings before approval.
 import dataclasses
 import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 
-from clinics.models import Role
-from clinics.scoping import is_county_wide, user_role
 from core.validators import mask_account
 from staffing.payroll.bankfiles.render import Payee
 from staffing.payroll.models import (
@@ -19,20 +17,9 @@ from staffing.payroll.models import (
     PayRun,
     Payslip,
 )
+from staffing.payroll.selectors import runs_in_reach  # the one rule of which runs a user may export
 
 EXPORTABLE = (PayRun.Status.APPROVED, PayRun.Status.PAID)
-
-
-def runs_in_reach(*, user) -> QuerySet:
-    """Runs the user may export: every run for county-wide roles, a township admin's own
-    township's runs only (a county-wide run's file holds every township's pay); nothing for
-    anyone else. The command exports county-wide with `exportable_runs(county=True)`."""
-    queryset = PayRun.objects.select_related("township")
-    if is_county_wide(user):
-        return queryset
-    if user_role(user) == Role.TOWNSHIP_ADMIN:
-        return queryset.filter(township_id=user.scope.township_id)
-    return queryset.none()
 
 
 def exportable_runs(*, month: datetime.date, user=None, county: bool = False) -> list[PayRun]:

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.audit import audit_bulk, audit_record, changed_fields, snapshot
 from core.db import is_postgres
@@ -96,11 +97,13 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
             % {"month": f"{blocking.month:%Y-%m}"}
         )
     before = snapshot(run, ["status", "doctor_count", "gross_total", "deduction_total", "net_total"])
+    # A job's bar runs over two halves: the doctors calculated, then the payslips written (in
+    # three steps), so it neither sits full while the writes run nor promises "0 seconds left".
+    step = _SavingSteps(progress)
     if progress is not None:
         progress(0, note=_("Reading the month's postings, rosters, leave and settlements"))
-    pays, warnings = calculate_run(run, progress=progress)
-    if progress is not None:
-        progress(len(pays), total=len(pays), note=_("Saving the payslips"))
+    pays, warnings = calculate_run(run, progress=step.calculating if progress is not None else None)
+    step(0, len(pays))
 
     # Lines and payslips are rewritten; each doctor's payslip keeps its id (inserted again with
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
@@ -126,6 +129,7 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
         ),
         batch_size=BATCH,
     )
+    step(1, len(pays))
     slip_ids = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "pk"))
     _insert_lines(
         (
@@ -135,6 +139,7 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
         for doctor_id, pay in pays.items()
         for position, ln in enumerate(pay.lines)
     )
+    step(2, len(pays))
     _insert_funding(run, {(slip_ids[doctor_id], position): ln for doctor_id, pay in pays.items() for position, ln in enumerate(pay.lines)})
     refresh_bank_file_warnings(run=run)  # what the bank file cannot pay (staffing.payroll.bankfiles.checks)
 
@@ -155,6 +160,27 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     ]
     audit_bulk(actor=acting_user, action="payslip.calculate", targets=changed_slips, changes={"run": run.pk}, reason=_("pay run calculated"))
     return run
+
+
+class _SavingSteps:
+    """Maps a calculation's progress onto 2 × doctors: the first half counts the doctors
+    calculated, the second the three writes (payslips, lines, funding rows)."""
+
+    NOTES = (
+        gettext_lazy("Saving the payslips"),
+        gettext_lazy("Saving the payslip lines"),
+        gettext_lazy("Saving each line's funding sources"),
+    )
+
+    def __init__(self, progress):
+        self.progress = progress
+
+    def calculating(self, done, total=None, note=""):
+        self.progress(done, total=2 * total if total is not None else None, note=note)
+
+    def __call__(self, index: int, doctors: int) -> None:
+        if self.progress is not None:
+            self.progress(doctors + doctors * index // 3, total=2 * doctors, note=self.NOTES[index])
 
 
 LINE_COLUMNS = ("payslip_id", "position", "component", "kind", "description", "quantity", "rate", "amount", "taxable",

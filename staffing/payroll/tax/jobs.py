@@ -8,17 +8,24 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.errors import NotFound
 from core.jobs import register_job, start_job
 from staffing.payroll.tax.filing import XLSX_TYPE, FilingError, tax_filing_build
 
 EXPORT = "payroll.tax_filing"
 
 
-@register_job(EXPORT, label=gettext_lazy("Tax filing export"), dedupe=lambda params: f"taxfiling:{params['month']}:{params.get('township_id')}")
+@register_job(EXPORT, label=gettext_lazy("Tax filing export"), dedupe=lambda params: f"taxfiling:{params['month']}:{params.get('township_id')}:by:{params.get('by')}")
 def export_job(*, params, progress, job):
     from core.jobs import attach_file
 
     month = datetime.date.fromisoformat(params["month"])
+    # The file holds every filed person's ID number: the reach is checked again as the job runs
+    # (the starter's role may have changed since), and only the starter may download it.
+    from staffing.payroll.selectors import runs_in_reach
+
+    if job.started_by is None or not runs_in_reach(user=job.started_by).filter(month=month, township_id=params.get("township_id")).exists():
+        raise NotFound(_("This pay run is outside your reach."))
     progress(0, note=_("Reading the month's approved payslips"))
     try:
         filing = tax_filing_build(month=month, township_id=params.get("township_id"))
@@ -31,4 +38,4 @@ def export_job(*, params, progress, job):
 
 
 def start_export(*, month: datetime.date, township_id, user):
-    return start_job(EXPORT, params={"month": month.isoformat(), "township_id": township_id}, user=user)
+    return start_job(EXPORT, params={"month": month.isoformat(), "township_id": township_id, "by": user.pk}, user=user)

@@ -186,13 +186,23 @@ def test_a_large_run_files_through_a_job(october, county_admin, client, settings
     from core.models import Job
 
     job = Job.objects.get(kind="payroll.tax_filing")
-    assert job.params == {"month": "2026-10-01", "township_id": None}
+    assert job.params == {"month": "2026-10-01", "township_id": None, "by": county_admin.pk}
     from core.jobs import run_job
 
     run_job(job.pk)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     assert job.file_name.endswith(".xlsx") and job.result["people"] == 3
+    # The starter downloads it; another county admin neither gets this file nor shares the job.
+    from clinics.models import Role
+    from tests.factories import make_user
+
+    assert client.get(reverse("operations:job-file", args=[job.pk])).status_code == 200
+    other = make_user(Role.COUNTY_ADMIN)
+    client.force_login(other)
+    assert client.get(reverse("operations:job-file", args=[job.pk])).status_code == 404
+    client.get(reverse("admin:payroll_payrun_tax_filing", args=[run.pk]))
+    assert Job.objects.filter(kind="payroll.tax_filing").count() == 2
 
 
 def test_the_filing_reads_a_fixed_number_of_queries(policies, visits, django_assert_max_num_queries):
