@@ -84,6 +84,9 @@ def main() -> None:
         have = Facility.objects.filter(code__startswith="99").count()
         if have < args.clinics:
             call_command("seed_synthetic", "--clinics", str(args.clinics - have))
+        from staffing.payroll.bankfiles.seeding import seed_synthetic_paying_bank
+
+        seed_synthetic_paying_bank()  # the synthetic doctors' bank has a file format: approval is not blocked
     if not RosterMonth.objects.filter(month=october, status=RosterMonth.Status.PUBLISHED).exists():
         roster_generate(month=october)
         roster_publish(month=october, acting_user=None)

@@ -188,6 +188,7 @@ class Progress:
     def __init__(self, job: Job):
         self.job = job
         self._written_at = None
+        self._written_note = None
         self._side = None
         self._depth = len(connection.atomic_blocks)  # transactions open before the function ran
 
@@ -197,8 +198,12 @@ class Progress:
         now = timezone.now()
         self.job.done, self.job.total, self.job.note = done, total, str(note)[:200]
         interval = datetime.timedelta(seconds=settings.JOBS_PROGRESS_INTERVAL_SECONDS)
-        if self._written_at is not None and now - self._written_at < interval and done != total:
+        # Throttled, except the last step and the first of a new stage (its note changes), so
+        # the page never shows a finished stage's count while the next one runs.
+        new_stage = self.job.note != self._written_note
+        if self._written_at is not None and now - self._written_at < interval and done != total and not new_stage:
             return
+        self._written_note = self.job.note
         self._written_at = now
         if len(connection.atomic_blocks) > self._depth and is_postgres(connection):
             self._write_aside(done, total, now)
@@ -427,9 +432,16 @@ def job_get(*, user, job_id: int) -> Job:
     return job
 
 
+ESTIMATE_AFTER = 0.02  # share of the work done before an estimate of the time left is shown
+
+
 def estimate_remaining(job: Job, *, now: datetime.datetime | None = None) -> float | None:
-    """Seconds left at the rate so far, or None when there is no rate yet."""
+    """Seconds left at the rate so far, or None when there is no rate yet: nothing done, or less
+    than ESTIMATE_AFTER of it (the first steps follow a reading stage that has no count, so
+    their rate would promise days)."""
     if job.status != Job.Status.RUNNING or not job.total or not job.done or job.started_at is None:
+        return None
+    if job.done < job.total * ESTIMATE_AFTER:
         return None
     elapsed = ((now or timezone.now()) - job.started_at).total_seconds()
     if elapsed <= 0:

@@ -24,12 +24,11 @@ class StaffingConfig(AppConfig):
 
         register_rehasher("staffing.doctor.id_number_hash", doctor_rehash_id_numbers)
 
-        from staffing import jobs  # noqa: F401  (registers the doctor register's export job)
-
         from clinics.models import Role
         from notifications.access import register_inbox_role
         from notifications.models import Channel
         from notifications.registry import register_address_resolver
+        from staffing import jobs  # noqa: F401  (registers the doctor register's export job)
 
         register_inbox_role(Role.VILLAGE_DOCTOR)
         register_address_resolver(Channel.SMS, doctor_mobile)

@@ -21,6 +21,9 @@ class PayrollConfig(AppConfig):
         register_posting_end_guard(released_pay_guard)
 
         from staffing.payroll import jobs  # noqa: F401  registers the pay run's job kinds
+        from staffing.payroll.bankfiles import checks as _bank_checks  # noqa: F401  the bank files' warning kinds
+        from staffing.payroll.bankfiles import jobs as _bank_jobs  # noqa: F401  the bank files' job kind
+        from staffing.payroll.tax import jobs as _tax_jobs  # noqa: F401  the tax filing's job kind
 
         register_menu_item(key="payslips", label=_("My payslips"), url_name="payroll:index", roles={Role.VILLAGE_DOCTOR}, order=40, icon="¥")
 

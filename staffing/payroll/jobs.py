@@ -7,6 +7,7 @@ Idempotent: a recalculation gives the same payslips; an approval retried after a
 the run approved and reports it (the service would refuse a second approval)."""
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,7 +44,7 @@ def _run_key(params: dict, action: str) -> str:
 
 
 def _result(run: PayRun, message: str) -> dict:
-    return {"message": message, "run_id": run.pk, "doctor_count": run.doctor_count,
+    return {"message": message, "run_id": run.pk, "url": reverse("admin:payroll_payrun_change", args=[run.pk]), "doctor_count": run.doctor_count,
             "gross_total": f"{run.gross_total}", "net_total": f"{run.net_total}"}  # fmt: skip
 
 
@@ -112,7 +113,8 @@ def export_job(*, params, progress, job):
     content, content_type, name = exports.run_export(run, params["kind"], progress=progress)
     attach_file(job, name=name, content=content, content_type=content_type)
     services.payrun_export_record(run=run, kind=params["kind"], acting_user=job.started_by)
-    return {"message": _("The %(run)s export is ready to download.") % {"run": run}, "run_id": run.pk}
+    return {"message": _("The %(run)s export is ready to download.") % {"run": run}, "run_id": run.pk,
+            "url": reverse("admin:payroll_payrun_change", args=[run.pk])}
 
 
 def start_export(*, run: PayRun, kind: str, user):

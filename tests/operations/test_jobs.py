@@ -123,6 +123,30 @@ def test_the_estimate_follows_the_rate_so_far():
     assert estimate_remaining(job, now=now) == pytest.approx(30.0)
     job.done = 0
     assert estimate_remaining(job, now=now) is None
+    # 1 of 56,352 after a 10 s reading stage would promise days: no estimate before 2 % is done.
+    job.done, job.total = 1, 56_352
+    assert estimate_remaining(job, now=now) is None
+    job.done = 1_200
+    assert estimate_remaining(job, now=now) == pytest.approx((56_352 - 1_200) * 10 / 1_200)
+
+
+def test_a_new_stage_is_written_at_once_despite_the_throttle(staff_user, settings):
+    """Within one interval: the steps of a stage are throttled, but the first step of the next
+    stage (its note changes) is written, so the page never shows a finished stage's count."""
+    from core.jobs import Progress
+
+    settings.JOBS_PROGRESS_INTERVAL_SECONDS = 3600
+    job = Job.objects.create(kind="x", dedupe_key="k", status=Job.Status.RUNNING, started_by=staff_user, attempts=1)
+    progress = Progress(job)
+    progress(1, total=10, note="calculating")
+    progress(5, total=10, note="calculating")  # throttled
+    assert Job.objects.values_list("done", "note").get(pk=job.pk) == (1, "calculating")
+    progress(6, total=10, note="saving")  # a new stage
+    assert Job.objects.values_list("done", "note").get(pk=job.pk) == (6, "saving")
+    progress(8, total=10, note="saving")  # throttled again
+    assert Job.objects.values_list("done", flat=True).get(pk=job.pk) == 6
+    progress(10, total=10, note="saving")  # the last step is always written
+    assert Job.objects.values_list("done", flat=True).get(pk=job.pk) == 10
 
 
 def test_the_progress_page_and_my_tasks(client, counting_job, staff_user, django_user_model):

@@ -166,7 +166,9 @@ def test_a_large_run_is_approved_by_a_job_with_its_acknowledgements(
     run.refresh_from_db()
     assert run.status == PayRun.Status.APPROVED and run.approved_by == county_admin
     page = client.get(reverse("operations:job-detail", args=[job.pk])).content.decode()
-    assert 'id="job-result"' in page and f"&#x27;run_id&#x27;: {run.pk}" in page  # the job's result, its message in the site language
+    # The result as a sentence in the site language with a link to the run, not raw data.
+    assert job.result["message"] in page and reverse("admin:payroll_payrun_change", args=[run.pk]) in page
+    assert "run_id" not in page
 
     # A retry of the same job after a takeover finds the run approved and reports it.
     job.status, job.attempts = Job.Status.RUNNING, 2

@@ -71,3 +71,17 @@ def seed_bank_formats(counts: dict) -> None:
     for bank_name, (code, notes) in DEMO_PAYING_BANKS.items():
         _bank, created = PayingBank.objects.get_or_create(bank_name=bank_name, defaults={"file_format": formats[code], "notes": notes})
         _count(counts, "paying bank", created)
+
+
+# The bank name `staffing.seeding.seed_synthetic` gives its province-scale doctors.
+SYNTHETIC_BANK = "合成银行"
+
+
+def seed_synthetic_paying_bank() -> PayingBank:
+    """The synthetic doctors' bank, paid through the generic e-bank sheet (idempotent)."""
+    seed_bank_formats({})
+    bank, _created = PayingBank.objects.get_or_create(
+        bank_name=SYNTHETIC_BANK,
+        defaults={"file_format": BankFileFormat.objects.get(code="EBANK"), "notes": "合成数据（省级规模测试）使用的银行，按通用网银表格代发。"},
+    )
+    return bank

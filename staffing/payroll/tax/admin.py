@@ -6,6 +6,7 @@ rules (county only, audited), the tax details on a payslip, and the pay run's ta
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -63,7 +64,7 @@ class SpecialDeductionAdmin(ServiceRefusalMixin, ScopedAdmin):
 
     def import_view(self, request):
         if not self.has_add_permission(request):
-            raise Http404
+            raise PermissionDenied
         form = DeductionImportForm(request.POST or None, request.FILES or None)
         context = {**self.admin_site.each_context(request), "title": _("Import special additional deductions"), "opts": self.model._meta,
                    "form": form, "rule": deductions.import_rule()}
@@ -85,12 +86,6 @@ class SpecialDeductionAdmin(ServiceRefusalMixin, ScopedAdmin):
 @admin.register(BonusTaxRule)
 class BonusTaxRuleAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "basis", "valid_from", "valid_until"]
-
-    def has_module_permission(self, request):
-        return is_county_wide(request.user) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request):
         return is_county_wide(request.user) and super().has_add_permission(request)

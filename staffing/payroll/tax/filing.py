@@ -235,11 +235,15 @@ def changes_in_month(filing: Filing) -> list[Person]:
             if first <= p.doctor.hire_date <= last or (p.doctor.exit_date and first <= p.doctor.exit_date <= last)]
 
 
-def workbook_bytes(filing: Filing) -> bytes:
+def workbook_bytes(filing: Filing, progress=None) -> bytes:
+    """The workbook. `progress(done, total=None, note="")` (a job's) hears the wage rows written."""
     workbook = Workbook(write_only=True)
     wages = _Sheet(workbook, WAGES_SHEET, WAGE_HEADERS)
-    for person in filing.people:
+    note = _("Writing the wage rows") if progress is not None else ""
+    for done, person in enumerate(filing.people, 1):
         wages.row(wage_row(person), amounts=WAGE_AMOUNTS)
+        if progress is not None:
+            progress(done, total=len(filing.people), note=note)
     bonus_people = [p for p in filing.people if p.bonus > 0]
     if bonus_people:
         sheet = _Sheet(workbook, BONUS_SHEET, BONUS_HEADERS)
@@ -253,10 +257,10 @@ def workbook_bytes(filing: Filing) -> bytes:
     return buffer.getvalue()
 
 
-def tax_filing_build(*, month: datetime.date, township_id=None) -> Filing:
+def tax_filing_build(*, month: datetime.date, township_id=None, progress=None) -> Filing:
     """The month's filing with its workbook (`content`). Raises FilingError."""
     filing = collect(month=month, township_id=township_id)
-    filing.content = workbook_bytes(filing)
+    filing.content = workbook_bytes(filing, progress=progress)
     return filing
 
 

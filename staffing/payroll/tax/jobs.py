@@ -28,7 +28,7 @@ def export_job(*, params, progress, job):
         raise NotFound(_("This pay run is outside your reach."))
     progress(0, note=_("Reading the month's approved payslips"))
     try:
-        filing = tax_filing_build(month=month, township_id=params.get("township_id"))
+        filing = tax_filing_build(month=month, township_id=params.get("township_id"), progress=progress)
     except FilingError as exc:
         raise ValidationError(str(exc)) from None
     attach_file(job, name=filing.filename, content=filing.content, content_type=XLSX_TYPE)

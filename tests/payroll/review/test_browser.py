@@ -1,15 +1,7 @@
 """The payroll officer's review in headless Chromium: the run page with its warnings grouped, the
 approval, the mark-paid confirmation, the payslip page with its sources as sentences, the funding
-report, and the doctor's phone payslip. Screenshots: var/screenshots/payroll-review*.png.
+report, and the doctor's phone payslip. Screenshots: var/screenshots/payroll-review*.png."""
 
-The review's Chinese (scripts/i18n/review.json) is compiled into a catalogue of this test only,
-put first on LOCALE_PATHS, so the screenshots show the pages as they read once the lead folds the
-table into the project's catalogues."""
-
-import json
-from pathlib import Path
-
-import polib
 import pytest
 
 from clinics.models import Role
@@ -28,31 +20,12 @@ PLURALS = [
     ("%(counter)s warning about the run", "%(counter)s warnings about the run"),
     ("%(counter)s run", "%(counter)s runs"),
 ]
-TABLE = Path(__file__).resolve().parents[3] / "scripts" / "i18n" / "review.json"
-
-
-@pytest.fixture
-def review_catalogue(settings, tmp_path):
-    po = polib.POFile()
-    po.metadata = {"Content-Type": "text/plain; charset=UTF-8", "Plural-Forms": "nplurals=1; plural=0;", "Language": "zh_Hans"}
-    table = json.loads(TABLE.read_text(encoding="utf-8"))
-    for msgid, msgstr in table.items():
-        po.append(polib.POEntry(msgid=msgid, msgstr=msgstr))
-        po.append(polib.POEntry(msgctxt="payroll", msgid=msgid, msgstr=msgstr))
-    for singular, plural in PLURALS:  # {% blocktranslate count %}: one entry with both forms
-        po.append(polib.POEntry(msgid=singular, msgid_plural=plural, msgstr_plural={0: table[plural]}))
-    folder = tmp_path / "zh_Hans" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    po.save_as_mofile(str(folder / "django.mo"))
-    settings.LOCALE_PATHS = [str(tmp_path), *settings.LOCALE_PATHS]  # resets the translation caches
-
-
 def _no_raw_data(text: str) -> None:
     for raw in ('{"', '[{', '"code"', "payable_days", "roster_unpublished", "545600"):
         assert raw not in text, f"raw data {raw!r} on the page"
 
 
-def test_payroll_officer_reviews_approves_and_marks_paid(live_server, browser, review_catalogue):
+def test_payroll_officer_reviews_approves_and_marks_paid(live_server, browser):
     seed_payroll({})
     gantian = TownshipFactory(name="甘田镇", code="451028101")
     tongle = TownshipFactory(name="同乐镇", code="451028102")
