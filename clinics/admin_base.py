@@ -24,6 +24,20 @@ class ServiceRefusalMixin:
             return redirect(request.get_full_path())
 
 
+class CountyWritesMixin:
+    """County reference data (bank file formats, the holiday calendar, tax rules): every role with
+    the app's access reads it, only county-wide roles add, change or delete it."""
+
+    def has_add_permission(self, request, *args):
+        return is_county_wide(request.user) and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return is_county_wide(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_county_wide(request.user) and super().has_delete_permission(request, obj)
+
+
 class ReadOnlyMixin:
     """Rows written only by services (or results a rerun replaces): listed and viewed, never
     added, edited or deleted by hand."""

@@ -53,3 +53,21 @@ def parse_optional_month(text, *, field: str | None = "month") -> datetime.date 
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     return parse_month(text, field=field)
+
+
+OPTION_MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
+
+
+def month_option(text, *, option: str = "--month") -> datetime.date:
+    """A management command's month option: "2026-10" → date(2026, 10, 1), else a CommandError
+    in the operator's language saying how to write it."""
+    from django.core.management.base import CommandError
+
+    try:
+        if not (isinstance(text, str) and OPTION_MONTH_RE.match(text)):  # exactly YYYY-MM, as documented
+            raise ValidationError("")
+        return parse_month(text, field=None)
+    except ValidationError:
+        raise CommandError(
+            _("%(option)s must be YYYY-MM, for example 2026-10 (got “%(month)s”).") % {"option": option, "month": text}
+        ) from None

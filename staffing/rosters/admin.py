@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
+from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, user_role
 from core.admin import AuditHistoryMixin
@@ -74,18 +74,9 @@ class CalendarImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"), validators=[validate_upload_size])
 
 
-class CountyCalendarMixin:
+class CountyCalendarMixin(CountyWritesMixin):
     """The holiday calendar rules every township's rosters: only county-wide roles with the
     permission change it (a township admin may read it)."""
-
-    def has_add_permission(self, request, *args):
-        return is_county_wide(request.user) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_delete_permission(request, obj)
 
     def changelist_view(self, request, extra_context=None):
         """An action this user is not offered (a township admin posting reload_from_package by

@@ -14,8 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import ServiceRefusalMixin
-from clinics.scoping import is_county_wide
+from clinics.admin_base import CountyWritesMixin, ServiceRefusalMixin
 from core.admin import AuditHistoryMixin
 from staffing.payroll import jobs as payroll_jobs
 from staffing.payroll.bankfiles import jobs as bank_jobs
@@ -30,20 +29,6 @@ from staffing.payroll.models import (
     PaymentOutsideFile,
     PayRun,
 )
-
-
-class CountyOnlyMixin:
-    """Formats and paying banks are the county's: township users may read them (the access rules
-    give payroll pages to township admins) but only county-wide roles change them."""
-
-    def has_add_permission(self, request, *args):
-        return is_county_wide(request.user) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_delete_permission(request, obj)
 
 
 def _kept(formset) -> list:
@@ -71,7 +56,7 @@ class SummaryFormSet(BaseInlineFormSet):
             raise ValidationError(problems)
 
 
-class BankFileColumnInline(CountyOnlyMixin, admin.TabularInline):
+class BankFileColumnInline(CountyWritesMixin, admin.TabularInline):
     model = BankFileColumn
     formset = ColumnFormSet
     fields = ["position", "field", "title", "width", "align", "fill", "value"]
@@ -79,7 +64,7 @@ class BankFileColumnInline(CountyOnlyMixin, admin.TabularInline):
     ordering = ["position"]
 
 
-class BankFileSummaryFieldInline(CountyOnlyMixin, admin.TabularInline):
+class BankFileSummaryFieldInline(CountyWritesMixin, admin.TabularInline):
     model = BankFileSummaryField
     formset = SummaryFormSet
     fields = ["part", "position", "kind", "cell", "width", "align", "fill", "value"]
@@ -105,7 +90,7 @@ FORMAT_FORM_FIELDS = {"file_type", "encoding", "line_ending", "delimiter", "quot
 
 
 @admin.register(BankFileFormat)
-class BankFileFormatAdmin(CountyOnlyMixin, ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
+class BankFileFormatAdmin(CountyWritesMixin, ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     form = BankFileFormatForm
     list_display = ["code", "name", "file_type", "encoding", "amount_unit", "amount_decimals", "max_records", "bank_list", "is_shipped"]
     search_fields = ["code", "name"]
@@ -148,7 +133,7 @@ class BankFileFormatAdmin(CountyOnlyMixin, ServiceRefusalMixin, AuditHistoryMixi
 
 
 @admin.register(PayingBank)
-class PayingBankAdmin(CountyOnlyMixin, ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
+class PayingBankAdmin(CountyWritesMixin, ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["bank_name", "file_format", "branch_code", "purpose"]
     list_select_related = ["file_format"]
     search_fields = ["bank_name"]

@@ -15,8 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinics.admin_base import ScopedAdmin, ServiceRefusalMixin
-from clinics.scoping import is_county_wide
+from clinics.admin_base import CountyWritesMixin, ScopedAdmin, ServiceRefusalMixin
 from core.admin import AuditHistoryMixin
 from core.audit import audit_record
 from core.tabular import TableError
@@ -84,14 +83,8 @@ class SpecialDeductionAdmin(ServiceRefusalMixin, ScopedAdmin):
 
 
 @admin.register(BonusTaxRule)
-class BonusTaxRuleAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
+class BonusTaxRuleAdmin(CountyWritesMixin, ServiceRefusalMixin, AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "basis", "valid_from", "valid_until"]
-
-    def has_add_permission(self, request):
-        return is_county_wide(request.user) and super().has_add_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return is_county_wide(request.user) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return False  # a rule that taxed bonuses stays on record; end it with "valid until"

@@ -2,7 +2,6 @@
 per paying bank, numbered parts beyond a format's records per file) and the control sheet, for
 every approved or paid run of the month, county-wide (the operator's command)."""
 
-import datetime
 import os
 import tempfile
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.months import month_option
 from staffing.payroll.bankfiles import selectors, services
 from staffing.payroll.bankfiles.render import BankFileError
 
@@ -35,10 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="folder to write the files to (created if missing)")
 
     def handle(self, *args, month, out, **options):
-        try:
-            first = datetime.datetime.strptime(month, "%Y-%m").date()
-        except ValueError:
-            raise CommandError(_("--month must be YYYY-MM, for example 2026-10 (got “%(month)s”).") % {"month": month}) from None
+        first = month_option(month)
         runs = selectors.exportable_runs(month=first, county=True)
         if not runs:
             raise CommandError(_("No approved pay run for %(month)s: approve the month's run first.") % {"month": f"{first:%Y-%m}"})

@@ -2,17 +2,14 @@
 the tax client (正常工资薪金收入, 全年一次性奖金收入 when a bonus is taxed separately, 人员信息采集 for
 people hired or leaving), for every approved or paid run of the month, county-wide."""
 
-import datetime
 import os
-import re
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from core.months import month_option
 from staffing.payroll.tax.filing import FilingError, changes_in_month, tax_filing_build
-
-MONTH_RE = re.compile(r"^\d{4}-\d{2}$")
 
 
 class Command(BaseCommand):
@@ -23,12 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, help="the .xlsx file to write")
 
     def handle(self, *args, month, out, **options):
-        try:
-            if not MONTH_RE.match(month or ""):
-                raise ValueError
-            first = datetime.datetime.strptime(month, "%Y-%m").date()
-        except ValueError:
-            raise CommandError(_("--month must be YYYY-MM, for example 2026-10 (got “%(month)s”).") % {"month": month}) from None
+        first = month_option(month)
         target = Path(out)
         if target.suffix.lower() != ".xlsx":
             raise CommandError(_("--out must name an .xlsx file, for example 个税-2026-10.xlsx (got “%(out)s”).") % {"out": out})

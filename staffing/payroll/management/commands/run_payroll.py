@@ -1,10 +1,10 @@
-import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clinics.models import Township
+from core.months import month_option
 from staffing.payroll import services
 from staffing.payroll.models import PayRun
 
@@ -17,10 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--township", help="township statistical code, for a township run")
 
     def handle(self, *args, month, township=None, **options):
-        try:
-            first = datetime.datetime.strptime(month, "%Y-%m").date()
-        except ValueError:
-            raise CommandError("--month must be YYYY-MM, for example 2026-10")
+        first = month_option(month)
         if township:
             areas = list(Township.objects.filter(code=township))
             if not areas:

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from clinics.models import Facility, Township
-from core.months import parse_month
+from core.months import month_option
 from staffing.rosters.services.generation import roster_generate
 
 
@@ -17,10 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--clinic", help="clinic division code")
 
     def handle(self, *args, month, township=None, clinic=None, **options):
-        try:
-            first = parse_month(month)
-        except ValidationError as exc:
-            raise CommandError(f"--month must look like 2026-10, not {month!r}") from exc
+        first = month_option(month)
         township_obj = facility = None
         if township:
             township_obj = Township.objects.filter(code=township).first()
