@@ -369,6 +369,11 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
 
     # --- actions ---
 
+    def _job_started(self, request, job, text: str) -> None:
+        """Tell the user a job took over the work, with a link to its progress page."""
+        self.message_user(request, format_html('{} <a href="{}">{}</a>', text, reverse("operations:job-detail", args=[job.pk]),
+                                               _("Follow its progress")))
+
     def _one(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Select exactly one run."), level=messages.WARNING)
@@ -384,11 +389,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
             if jobs.runs_as_job(run):
                 job = jobs.start_calculation(run=run, user=request.user)
                 started.append(job)
-                self.message_user(
-                    request,
-                    format_html('{} <a href="{}">{}</a>', _("%(run)s is being calculated by a background task.") % {"run": run},
-                                reverse("operations:job-detail", args=[job.pk]), _("Follow its progress")),
-                )
+                self._job_started(request, job, _("%(run)s is being calculated by a background task.") % {"run": run})
                 continue
             try:
                 services.payrun_calculate(run=run, acting_user=request.user)
@@ -435,11 +436,7 @@ class PayRunAdmin(PayRunTaxFilingMixin, PayRunBankFilesMixin, ScopedChoicesMixin
                 # A large run is marked paid on a worker (its doctors are told there).
                 job = jobs.start_mark_paid(run=run, user=request.user)
                 started.append(job)
-                self.message_user(
-                    request,
-                    format_html('{} <a href="{}">{}</a>', _("%(run)s is being marked paid by a background task.") % {"run": run},
-                                reverse("operations:job-detail", args=[job.pk]), _("Follow its progress")),
-                )
+                self._job_started(request, job, _("%(run)s is being marked paid by a background task.") % {"run": run})
                 continue
             try:
                 services.payrun_mark_paid(run=run, acting_user=request.user)
