@@ -6,6 +6,7 @@ one). Registered from `staffing.payroll.admin`."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
@@ -157,7 +158,7 @@ class PaymentOutsideFileAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.Mode
     form = PaymentOutsideFileForm
     list_display = ["doctor", "run", "reason", "marked_by", "marked_at"]
     list_select_related = ["doctor", "run__township", "marked_by"]
-    list_filter = ["run"]
+    list_filter = [("run", admin.RelatedOnlyFieldListFilter)]  # only the runs of marks in reach
     search_fields = ["doctor__name", "reason"]
     autocomplete_fields = ["doctor"]
 
@@ -188,8 +189,13 @@ class PaymentOutsideFileAdmin(ServiceRefusalMixin, AuditHistoryMixin, admin.Mode
         services.payment_outside_file_unmark(mark=obj, acting_user=request.user)
 
     def delete_queryset(self, request, queryset):
-        for mark in queryset:
-            services.payment_outside_file_unmark(mark=mark, acting_user=request.user)
+        """All the selected marks or none: a mark whose run is no longer calculated refuses the lot."""
+        try:
+            with transaction.atomic():
+                for mark in queryset:
+                    services.payment_outside_file_unmark(mark=mark, acting_user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
 
     def delete_view(self, request, object_id, extra_context=None):
         try:

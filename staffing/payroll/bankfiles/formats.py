@@ -65,6 +65,11 @@ def format_level_problems(file_format: BankFileFormat) -> list[str]:
         problems.append(_("The quote character cannot be the delimiter."))
     if file_format.amount_decimals is not None and file_format.amount_decimals > 4:
         problems.append(_("An amount has at most 4 decimals."))
+    if (file_format.amount_unit == BankFileFormat.AmountUnit.YUAN and file_format.amount_decimals is not None
+            and file_format.amount_decimals < 2):
+        # Pay is to the fen: fewer decimals would round each payment, and the file would pay
+        # another sum than the run.
+        problems.append(_("An amount in yuan needs at least 2 decimals (pay is to the fen); for whole numbers choose fen."))
     if file_format.max_records is not None and file_format.max_records <= 0:
         problems.append(_("The maximum records per file must be positive (or empty)."))
     return problems

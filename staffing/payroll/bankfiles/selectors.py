@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 
 from core.validators import mask_account
 from staffing.payroll.bankfiles.render import Payee
@@ -54,7 +55,7 @@ class RunPayments:
 
 
 def _doctor_label(name: str, is_demo: bool) -> str:
-    return f"{name}（演示）" if is_demo else name
+    return f"{name}{_('(demo)')}" if is_demo else name
 
 
 def _slip_rows(runs):

@@ -97,6 +97,13 @@ def bank_export_build(*, runs: list[PayRun], acting_user, today: datetime.date |
         rendered = render_files(spec, payments.by_bank[bank_name], stem=stem, month=month, today=today)
         groups.append((bank_name, bank.file_format.name, rendered))
         files.extend(rendered)
+    names = [f.name for f in files]
+    clashing = sorted({n for n in names if names.count(n) > 1})
+    if clashing:
+        raise BankFileError(
+            _("Two paying banks give the same file name (%(names)s): rename one of them in 代发银行 so each bank's file is kept.")
+            % {"names": "、".join(clashing)}
+        )
     reconciliation = _reconcile(runs, files, payments)
     control_bytes = control.control_sheet(month=month, runs=runs, groups=groups, payments=payments, reconciliation=reconciliation)
     for run, _net, by_file, outside, _not_paid in reconciliation:

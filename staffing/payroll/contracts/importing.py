@@ -147,7 +147,7 @@ def contracts_import_plan(*, upload, filename: str, acting_user) -> ContractPlan
                 resident_id = validate_resident_id(raw_id)
                 resident_key = keyed_hash(resident_id)
             except ValidationError as exc:
-                problems.append(f"{RESIDENT_ID}: {' '.join(exc.messages)}")
+                problems.append(_("%(column)s: %(problem)s") % {"column": RESIDENT_ID, "problem": " ".join(exc.messages)})
         signed_on = None
         try:
             signed_on = parse_date(values.get(SIGNED_ON) or "")

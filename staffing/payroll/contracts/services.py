@@ -46,6 +46,9 @@ def contracts_import(*, upload, filename: str, acting_user) -> ContractImportRep
     now = timezone.now()
     author = acting_user if getattr(acting_user, "is_authenticated", False) else None
     windows = {}
+    # Every replaced register's contracts go first: a resident moving between two doctors of the
+    # same file would otherwise meet his old contract (one contract per resident and year).
+    ResidentContract.objects.filter(register__in=list(existing.values())).delete()
     for (doctor_id, year), rows in sorted(groups.items()):
         doctor = rows[0].doctor
         require_doctor_reach(acting_user, doctor, field=None)  # checked per row already; again under the transaction
@@ -56,7 +59,6 @@ def contracts_import(*, upload, filename: str, acting_user) -> ContractImportRep
             register = ContractRegister(doctor=doctor, service_year=year, residents=len(rows))
             report.created += 1
         else:
-            register.contracts.all().delete()
             report.updated += 1
         register.residents = len(rows)
         register.households = len(households) if households else None

@@ -59,9 +59,17 @@ KEY_LABELS = {
     "quick_deduction": gettext_lazy("quick deduction"),
     "cumulative_tax": gettext_lazy("cumulative tax"),
     "withheld_before": gettext_lazy("withheld earlier this year"),
+    "in_force_from": gettext_lazy("in force from"),
+    "in_force_until": gettext_lazy("in force until"),
+    "monthly_amount": gettext_lazy("monthly amount"),
+    "share_of_month": gettext_lazy("share of the month"),
+    "contracts": gettext_lazy("contracted residents"),
+    "fee_per_contract": gettext_lazy("fee per contract a year"),
+    "service_year": gettext_lazy("service year"),
+    "register_id": gettext_lazy("contract register number"),
 }
 # Keys whose values are amounts in yuan (shown as 1,400.00).
-MONEY_KEYS = {"paid", "now", "cumulative_income", "basic_deduction", "social_insurance", "cumulative_taxable", "quick_deduction",
+MONEY_KEYS = {"monthly_amount", "fee_per_contract", "paid", "now", "cumulative_income", "basic_deduction", "social_insurance", "cumulative_taxable", "quick_deduction",
               "cumulative_tax", "withheld_before"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ISO_MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -210,6 +218,32 @@ def _monthly(facts: LineFacts) -> tuple[str, set]:
     return text, used
 
 
+@explains("contract_service_fee")
+def _contract_fee(facts: LineFacts) -> tuple[str, set]:
+    """签约服务费: contracts × the fee a year, monthly (÷ 12, by days in force when a version
+    starts mid-month) or by the year's assessment score; then how the fee is funded."""
+    from staffing.payroll.models import FundingSource
+
+    s = facts.source
+    values = {"contracts": s.get("contracts", number(facts.quantity)), "fee": yuan(s.get("fee_per_contract", facts.rate)),
+              "year": s.get("service_year", "")}
+    if s.get("payment") == "by_assessment":
+        text = _("%(year)s: %(contracts)s contracted residents × %(fee)s yuan a contract × assessment score %(score)s %%") % {
+            **values, "score": number(s.get("score", ""))}
+    else:
+        text = _("%(contracts)s contracted residents × %(fee)s yuan a contract a year ÷ 12 months") % values
+        if "payable_days" in s:
+            text += _(", %(days)s of %(total)s days (%(start)s to %(end)s)") % {
+                "days": s["payable_days"], "total": s.get("days_in_month", "?"),
+                "start": day(s["in_force_from"]) if s.get("in_force_from") else "", "end": day(s["in_force_until"]) if s.get("in_force_until") else ""}
+    shares = s.get("shares") or {}
+    if shares:
+        labels = dict(FundingSource.choices)
+        text += _("; funded %(shares)s") % {"shares": "、".join(f"{labels.get(k, k)} {number(v)}%" for k, v in shares.items())}
+    return text, {"contracts", "fee_per_contract", "service_year", "payment", "score", "payable_days", "days_in_month", "in_force_from",
+                  "in_force_until", "shares", "months", "register_id"}
+
+
 @explains("duty_weekend", "duty_holiday")
 def _on_call(facts: LineFacts) -> tuple[str, set]:
     dates = facts.source.get("dates") or []
@@ -284,10 +318,17 @@ def _one_off(facts: LineFacts) -> tuple[str, set]:
     return _quantity_rate(facts), set()
 
 
+def rate_text(rate) -> str:
+    """A rate as money when it is whole fen (1,400.00), else with its own decimals (1.6667): a
+    rate rounded to the fen would not multiply out to the line's amount."""
+    rate = Decimal(rate)
+    return yuan(rate) if rate == rate.quantize(Decimal("0.01")) else number(rate)
+
+
 def _quantity_rate(facts: LineFacts, unit: str = "") -> str:
     if facts.quantity == 1:
         return _("%(amount)s yuan") % {"amount": yuan(facts.rate)}
-    return _("%(quantity)s%(unit)s × %(rate)s yuan") % {"quantity": number(facts.quantity), "unit": unit, "rate": yuan(facts.rate)}
+    return _("%(quantity)s%(unit)s × %(rate)s yuan") % {"quantity": number(facts.quantity), "unit": unit, "rate": rate_text(facts.rate)}
 
 
 def _correction(facts: LineFacts) -> tuple[str, set]:

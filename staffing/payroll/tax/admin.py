@@ -6,7 +6,8 @@ rules (county only, audited), the tax details on a payslip, and the pay run's ta
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -55,8 +56,20 @@ class SpecialDeductionAdmin(ServiceRefusalMixin, ScopedAdmin):
         deductions.special_deduction_delete(deduction=obj, acting_user=request.user)
 
     def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            deductions.special_deduction_delete(deduction=obj, acting_user=request.user)
+        """All the selected rows or none: a row of a frozen month refuses the lot, with its reason."""
+        try:
+            with transaction.atomic():
+                for obj in queryset:
+                    deductions.special_deduction_delete(deduction=obj, acting_user=request.user)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect("admin:payroll_specialdeduction_changelist")
 
     def get_urls(self):
         return [path("import/", self.admin_site.admin_view(self.import_view), name="payroll_specialdeduction_import")] + super().get_urls()

@@ -176,10 +176,19 @@ class DeductionImportReport:
 
 def _month(text: str) -> datetime.date:
     text = normalize_code(text or "")
+    # A spreadsheet's date cell reads as "2026-10-01 00:00:00": its month is meant.
+    day = re.fullmatch(r"(\d{4}-\d{1,2})-\d{1,2}(?:[ T][\d:.]*)?", text)
+    if day:
+        text = day.group(1)
     match = MONTH_RE.match(text)
     if not match:
         raise ValueError(text)
     return datetime.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+# Far above any special additional deduction a month (a mistyped amount, or "1E+30"), and within
+# what the amount columns and Decimal's precision can hold.
+MAX_MONTHLY_DEDUCTION = Decimal("1000000")
 
 
 def _amount(text: str, label: str) -> Decimal:
@@ -192,6 +201,8 @@ def _amount(text: str, label: str) -> Decimal:
         raise ValueError(_("%(column)s is not an amount: “%(value)s”.") % {"column": label, "value": text[:30]}) from exc
     if not value.is_finite() or value < 0:
         raise ValueError(_("%(column)s cannot be negative.") % {"column": label})
+    if value >= MAX_MONTHLY_DEDUCTION:
+        raise ValueError(_("%(column)s (%(value)s) is not a monthly deduction: check the amount.") % {"column": label, "value": text[:30]})
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(_("%(column)s has more than two decimals.") % {"column": label})
     return value.quantize(Decimal("0.01"))
@@ -237,11 +248,9 @@ def special_deductions_import(*, upload, filename: str, acting_user) -> Deductio
             report.rejected.append((row.number, _("证件号码 is not a valid resident ID number.")))
             continue
         doctor = doctors.get(key)
-        if doctor is None:
-            report.rejected.append((row.number, _("No doctor in the register has this ID number.")))
-            continue
-        if doctor.pk not in reachable:
-            report.rejected.append((row.number, _("This doctor works outside your reach; ask the county health bureau to make this change.")))
+        if doctor is None or doctor.pk not in reachable:
+            # One answer for both: a township admin is not told that an ID number is a doctor elsewhere.
+            report.rejected.append((row.number, _("No doctor within your reach has this ID number; a doctor of another township is changed by the county health bureau.")))
             continue
         name = (values.get(NAME_COLUMN) or "").strip()
         if name and name != doctor.name:

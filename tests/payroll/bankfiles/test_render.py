@@ -91,3 +91,14 @@ def test_format_rules_refuse_what_could_not_write_a_file():
     sheet.first_data_row = 5
     assert format_problems(sheet, cols, [BankFileSummaryField(part="header", position=1, kind=K.TOTAL_AMOUNT, cell="B2")]) == []
     assert format_problems(BankFileFormat(code="D", name="d", file_type="delimited"), cols, []) != []  # no delimiter
+
+
+def test_an_amount_in_yuan_with_fewer_than_two_decimals_is_refused():
+    """Pay is to the fen: a yuan format with 0 or 1 decimals would round each payment and the file
+    would pay another sum than the run."""
+    cols = [BankFileColumn(position=i, field=f) for i, f in enumerate((F.NAME, F.ACCOUNT, F.AMOUNT), 1)]
+    for decimals, refused in ((0, True), (1, True), (2, False), (3, False)):
+        sheet = BankFileFormat(code="S", name="s", file_type="xlsx", amount_unit="yuan", amount_decimals=decimals)
+        assert (format_problems(sheet, cols, []) != []) is refused, decimals
+    whole_fen = BankFileFormat(code="F", name="f", file_type="xlsx", amount_unit="fen", amount_decimals=0)
+    assert format_problems(whole_fen, cols, []) == []

@@ -125,3 +125,19 @@ def test_a_change_of_payment_mode_takes_effect_on_1_january(policies):
     services.pay_policy_save(policy=PayPolicy(name="提标", effective_from=datetime.date(2026, 7, 1), contract_fee_per_year=Decimal("25"),
                                               contract_fee_payment=demo.contract_fee_payment, contract_fee_insurance_share=Decimal("100")),
                              acting_user=None)
+
+
+def test_the_fee_line_reads_as_a_chinese_sentence_without_codes(policies, visits):
+    from django.utils import translation
+
+    from staffing.payroll.review.sentences import line_sentence
+
+    _fee(demo_version())
+    doctor = PostingFactory().doctor
+    _register(doctor)
+    [line] = lines(Payslip.objects.get(run=run_month(OCT), doctor=doctor), "contract_service_fee")
+    with translation.override("zh-hans"):
+        text = line_sentence(line)
+    assert "331" in text and "20.00" in text and "60%" in text
+    for code in ("register_id", "fee_per_contract", "payment", "monthly", "shares", "medical_insurance", "{"):
+        assert code not in text, (code, text)

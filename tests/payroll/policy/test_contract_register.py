@@ -169,3 +169,15 @@ def test_the_score_is_recorded_in_admin_through_the_service(roles, client, count
     client.post(url, {"assessment_score": ""})
     entry.refresh_from_db()
     assert entry.assessment_score == 91.5
+
+
+def test_a_resident_moving_between_two_doctors_in_one_file_is_imported(db):
+    """The second import moves resident 1 from b to a (a sorts first): the replaced contracts go
+    before any is written, so the one-contract-per-resident-and-year rule holds without an error."""
+    a, b = sorted((PostingFactory().doctor, PostingFactory().doctor), key=lambda d: d.pk)
+    assert contracts_import(upload=csv_bytes([row(b, 1), row(b, 2), row(a, 3)]), filename="一.csv", acting_user=None).ok
+    report = contracts_import(upload=csv_bytes([row(a, 1), row(a, 3), row(b, 2)]), filename="二.csv", acting_user=None)
+    assert report.ok, report.errors
+    assert ContractRegister.objects.get(doctor=a, service_year=2026).residents == 2
+    assert ContractRegister.objects.get(doctor=b, service_year=2026).residents == 1
+    assert ResidentContract.objects.filter(register__doctor=a).count() == 2

@@ -181,3 +181,29 @@ def test_the_deduction_changelist_queries_stay_flat(policies, county_admin, clie
     for _ in range(15):
         deduction(PostingFactory().doctor, elderly_care=Decimal("1"))
     assert count() == few
+
+
+def test_hostile_amounts_and_date_cells_in_the_import(policies, county_admin):
+    """An absurd amount ("1E+30") is a rejected row, not an error page; a month given as a real
+    date cell (openpyxl reads a datetime) is its month."""
+    a = PostingFactory().doctor
+    report = special_deductions_import(upload=sheet([[a.id_number, a.name, "2026-10", "1E+30", "0"]]), filename="d.xlsx",
+                                       acting_user=county_admin)
+    assert [n for n, _r in report.rejected] == [2] and not SpecialDeduction.objects.exists()
+    report = special_deductions_import(upload=sheet([[a.id_number, a.name, datetime.datetime(2026, 10, 1), "2000", "0"]]),
+                                       filename="d.xlsx", acting_user=county_admin)
+    assert report.ok, report.rejected
+    assert SpecialDeduction.objects.get(doctor=a).month == OCT
+
+
+def test_the_import_does_not_tell_a_township_admin_whose_id_number_it_is(policies, roles):
+    from clinics.models import Role
+    from tests.factories import make_user
+
+    mine, theirs = PostingFactory(), PostingFactory()
+    officer = make_user(Role.TOWNSHIP_ADMIN, township=mine.facility.township)
+    unknown = "110101199003070011"
+    rows = [[theirs.doctor.id_number, theirs.doctor.name, "2026-10", "0", "1000"], [unknown, "某人", "2026-10", "0", "1000"]]
+    report = special_deductions_import(upload=sheet(rows), filename="d.xlsx", acting_user=officer)
+    reasons = dict(report.rejected)
+    assert set(reasons) == {2, 3} and reasons[2] == reasons[3]

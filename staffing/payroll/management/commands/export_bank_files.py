@@ -47,11 +47,17 @@ class Command(BaseCommand):
         for name, content in export.members():
             target = folder / name
             temporary = target.with_name(f".{name}.part")
-            temporary.write_bytes(content)
-            os.replace(temporary, target)
+            try:
+                temporary.write_bytes(content)
+                os.replace(temporary, target)
+            except OSError as exc:
+                temporary.unlink(missing_ok=True)
+                raise CommandError(_("Could not write %(path)s (%(error)s): check the disk space and the folder's permissions.")
+                                   % {"path": target, "error": exc.strerror or exc}) from None
         for rendered in export.files:
-            self.stdout.write(f"{rendered.name}: {rendered.records} records, total {rendered.total}")
-        self.stdout.write(f"{export.control_name}: control sheet")
+            self.stdout.write(_("%(name)s: %(records)d records, total %(total)s")
+                              % {"name": rendered.name, "records": rendered.records, "total": rendered.total})
+        self.stdout.write(_("%(name)s: control sheet") % {"name": export.control_name})
         total = sum((f.total for f in export.files), 0)
         self.stdout.write(_("%(files)d bank files, %(records)d records, total %(total)s, written to %(folder)s")
                           % {"files": len(export.files), "records": sum(f.records for f in export.files), "total": total, "folder": folder})
