@@ -221,3 +221,32 @@ def test_the_filing_reads_a_fixed_number_of_queries(policies, visits, django_ass
     with CaptureQueriesContext(connection) as many:
         assert len(tax_filing_build(month=NOV).people) == 17
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_the_filing_job_files_a_month_of_township_runs_for_a_county_user_and_refuses_other_reach(policies, visits, county_admin, roles,
+                                                                                                settings):
+    """A month paid by township runs only: the county admin's job files it whole; a township
+    admin's job for the whole county (or another township) is refused when it runs."""
+    from clinics.models import Role
+    from core.jobs import run_job
+    from core.models import Job
+    from staffing.payroll.tax import jobs as tax_jobs
+    from tests.factories import make_user
+
+    settings.PAYROLL_RUN_SCOPE = "township"
+    clinic, _doctors = clinic_with_doctors(2)
+    approve(run_month(OCT, township=clinic.township))
+    job = tax_jobs.start_export(month=OCT, township_id=None, user=county_admin)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.result["people"] == 2
+    township_admin = make_user(Role.TOWNSHIP_ADMIN, township=clinic.township)
+    whole_county = tax_jobs.start_export(month=OCT, township_id=None, user=township_admin)
+    run_job(whole_county.pk)
+    whole_county.refresh_from_db()
+    assert whole_county.status == Job.Status.FAILED and not whole_county.file_name
+    own = tax_jobs.start_export(month=OCT, township_id=clinic.township_id, user=township_admin)
+    run_job(own.pk)
+    own.refresh_from_db()
+    assert own.status == Job.Status.SUCCEEDED, own.error
