@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from core.audit import audit_record, snapshot
 from core.hashing import keyed_hash
-from core.imports import empty_cell_rule
+from core.imports import CLEAR, KEEP, empty_cell_rule, import_cell
 from core.tabular import TableError, read_table
 from core.validators import normalize_code, validate_resident_id
 from staffing.models import Doctor
@@ -262,7 +262,13 @@ def special_deductions_import(*, upload, filename: str, acting_user) -> Deductio
             report.rejected.append((row.number, _("%(column)s must be a month such as 2026-10.") % {"column": month_column}))
             continue
         try:
-            amounts = {name_: (_amount(values.get(col, ""), col) if col else ZERO) for name_, col in columns.items()}
+            # The project's import rule: an absent column or an empty cell keeps the stored amount
+            # (a new row's is 0), 清空 sets it to 0, anything else is the amount.
+            amounts = {}
+            for name_, col in columns.items():
+                cell = import_cell(values, col) if col else KEEP
+                if cell is not KEEP:
+                    amounts[name_] = ZERO if cell is CLEAR else _amount(cell, col)
         except ValueError as exc:
             report.rejected.append((row.number, str(exc)))
             continue
@@ -312,7 +318,7 @@ class _RollBack(Exception):
 
 
 def import_rule() -> str:
-    return f"{IMPORT_HELP} {empty_cell_rule('new')}"
+    return f"{IMPORT_HELP} {empty_cell_rule('update')}"
 
 
 def ytd_totals(doctor_ids, month) -> dict[int, Decimal]:

@@ -207,3 +207,18 @@ def test_the_import_does_not_tell_a_township_admin_whose_id_number_it_is(policie
     report = special_deductions_import(upload=sheet(rows), filename="d.xlsx", acting_user=officer)
     reasons = dict(report.rejected)
     assert set(reasons) == {2, 3} and reasons[2] == reasons[3]
+
+
+def test_an_import_keeps_what_its_file_does_not_say(policies, county_admin):
+    """An absent column or an empty cell keeps the stored amount; 清空 sets it to 0."""
+    a = PostingFactory().doctor
+    assert special_deductions_import(upload=sheet([[a.id_number, a.name, "2026-10", "2000", "3000"]]), filename="d.xlsx",
+                                     acting_user=county_admin).ok
+    only_elderly = sheet([[a.id_number, a.name, "2026-10", "1000"]], header=["证件号码", "姓名", "所属月份", "赡养老人"])
+    assert special_deductions_import(upload=only_elderly, filename="d.xlsx", acting_user=county_admin).ok
+    row = SpecialDeduction.objects.get(doctor=a)
+    assert (row.children_education, row.elderly_care) == (Decimal("2000.00"), Decimal("1000.00"))
+    cleared = sheet([[a.id_number, a.name, "2026-10", "清空", ""]])
+    assert special_deductions_import(upload=cleared, filename="d.xlsx", acting_user=county_admin).ok
+    row.refresh_from_db()
+    assert (row.children_education, row.elderly_care) == (Decimal("0.00"), Decimal("1000.00"))
