@@ -23,9 +23,9 @@ class TelemedicineConfig(AppConfig):
             register_scoper(model, lambda queryset, user, path=facility_path: scope_queryset(queryset, user, facility_path=path))
 
         pages = [
-            ("teleconsult", _("Teleconsults"), "telemedicine:my_bookings", Role.VILLAGE_DOCTOR, 30, "☎"),
-            ("teleconsult_book", _("Book a teleconsult"), "telemedicine:find_slots", Role.VILLAGE_DOCTOR, 31, "＋"),
-            ("teleconsult_schedule", _("Consult schedule"), "telemedicine:schedule", Role.CONSULTANT, 30, "☎"),
+            ("teleconsult", _("Teleconsults"), "telemedicine:my_bookings", Role.VILLAGE_DOCTOR, 30, "consult"),
+            ("teleconsult_book", _("Book a teleconsult"), "telemedicine:find_slots", Role.VILLAGE_DOCTOR, 31, "book"),
+            ("teleconsult_schedule", _("Consult schedule"), "telemedicine:schedule", Role.CONSULTANT, 30, "consult"),
         ]
         for key, label, url_name, role, order, icon in pages:
             register_menu_item(key=key, label=label, url_name=url_name, roles={role}, order=order, icon=icon)
