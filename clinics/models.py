@@ -2,6 +2,7 @@
 reach). The audit trail every app writes to is `core.models.AuditEntry`."""
 
 import datetime
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,7 +10,30 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.validators import validate_code
+from core.validators import normalize_code, validate_code
+
+PLATFORM_CODE_RE = re.compile(r"H[0-9]{11}")
+
+
+def validate_platform_code(value, *, admdvs: str = "") -> str:
+    """A clinic's platform institution code (定点医药机构编号): NFKC and upper case first (ｈ４５… typed
+    by an input method is H45…), then "H" and 11 digits, digits 2–7 the county's `admdvs` when it is
+    known. Empty stays empty."""
+    code = normalize_code(value).upper()
+    if not code:
+        return ""
+    if not PLATFORM_CODE_RE.fullmatch(code):
+        raise ValidationError(
+            _("A platform institution code is H followed by 11 digits (for example H45102800001), not “%(value)s”."),
+            code="platform_code_format", params={"value": value},
+        )
+    if admdvs and code[1:7] != admdvs:
+        raise ValidationError(
+            _("A platform institution code of this county starts with H%(admdvs)s (H and the county's division code), "
+              "not “%(value)s”."),
+            code="platform_code_county", params={"admdvs": admdvs, "value": code},
+        )
+    return code
 
 
 def clean_code_field(instance, field: str = "code") -> None:
@@ -60,6 +84,19 @@ class Facility(models.Model):
         unique=True,
         help_text=_("12-digit statistical division code for a village clinic; an internal code otherwise."),
     )
+    # NULL, not "", when not set: several clinics without one never clash in the unique index.
+    platform_code = models.CharField(  # noqa: DJ001
+        _("platform institution code"),
+        max_length=12,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "定点医药机构编号 the national medical-insurance platform gave the clinic: H and 11 digits, digits 2–7 "
+            "the county's division code (H451028… in Leye). Uploads may name the clinic by either code."
+        ),
+        error_messages={"unique": _("Another clinic already has this platform institution code.")},
+    )
     township = models.ForeignKey(
         Township, verbose_name=_("township"), on_delete=models.PROTECT, related_name="facilities", null=True, blank=True
     )
@@ -100,6 +137,33 @@ class Facility(models.Model):
 
     def clean(self):
         clean_code_field(self)
+        try:
+            self.platform_code = validate_platform_code(self.platform_code, admdvs=self.admdvs) or None
+        except ValidationError as exc:
+            raise ValidationError({"platform_code": exc.error_list}) from exc
+        self._clean_codes_apart()
+
+    def _clean_codes_apart(self) -> None:
+        """An upload may name a clinic by either code, so no clinic's division code may be another
+        clinic's platform code (or the reverse): which clinic a row meant would be a guess."""
+        others = Facility.objects.exclude(pk=self.pk) if self.pk else Facility.objects.all()
+        if self.platform_code and others.filter(code=self.platform_code).exists():
+            raise ValidationError({"platform_code": ValidationError(
+                _("This platform institution code is another clinic's code in the register."), code="code_taken",
+            )})
+        if self.code and others.filter(platform_code=self.code).exists():
+            raise ValidationError({"code": ValidationError(
+                _("This code is another clinic's platform institution code."), code="code_taken",
+            )})
+
+    @property
+    def admdvs(self) -> str:
+        """The 6-digit county division code (医保区划) the clinic lies in: the first 6 digits of its
+        12-digit division code, else of its township's code, else setting INSURANCE_ADMDVS."""
+        for code in (self.code, self.township.code if self.township_id else ""):
+            if code and re.fullmatch(r"[0-9]{9}(?:[0-9]{3})?", code):
+                return code[:6]
+        return settings.INSURANCE_ADMDVS
 
     @property
     def daily_hours(self) -> float:

@@ -8,6 +8,7 @@ SEED_STEPS = [
     "clinics.seeding.seed_register",
     "staffing.seeding.seed_doctors",
     "staffing.seeding.seed_demo_login_step",
+    "clinics.settlements.platform_codes.seed_platform_codes",
     "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
     "staffing.rosters.seeding.seed_holidays",

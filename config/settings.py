@@ -4,6 +4,7 @@
 `SECRET_KEY` that must be given (the process refuses to start without it).
 """
 
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -408,6 +409,11 @@ except InvalidOperation as exc:
     raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be an amount in yuan, like 100000.00") from exc
 if not Decimal("0") < SETTLEMENT_MAX_AMOUNT <= Decimal("9999999999.99"):
     raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be above 0 and at most 9999999999.99 (the log's amounts)")
+# The county's 6-digit insurance division code (医保区划, Leye 451028): a clinic's platform
+# institution code is H + it + 5 digits. Used where a clinic's own codes do not tell it.
+INSURANCE_ADMDVS = env_str("INSURANCE_ADMDVS", "451028")
+if not re.fullmatch(r"[0-9]{6}", INSURANCE_ADMDVS):
+    raise ImproperlyConfigured("INSURANCE_ADMDVS must be a 6-digit division code, like 451028")
 # An import previewed (doctor import) waits this long for its confirmation; then upload again.
 IMPORT_PREVIEW_SECONDS = env_int("IMPORT_PREVIEW_SECONDS", 30 * 60)
 

@@ -16,9 +16,11 @@ A reversal carries the same amounts as its original, positive, and counts negati
 sum; it names an original of the same clinic that is not itself a reversal and not yet reversed.
 """
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Facility
 from clinics.settlements import spec
+from core.validators import normalize_code
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # Sums of the log (the monthly rollup, a reconciliation's totals): wide enough for as many rows as
@@ -474,3 +477,75 @@ class SettlementMonthStat(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.facility_id} {self.insutype}/{self.clr_type}"
+
+
+class PlatformCode(models.Model):
+    """One code of a code dictionary of the national medical-security platform (险种类型 insutype,
+    医疗类别 med_type, 清算类别 clr_type …), against which uploads are checked
+    (`clinics.settlements.dictionaries`). The core codes of `../shared/docs/insurance-platform.md`
+    §3a–3f are shipped (`platform_codes.SHIPPED`, loaded by migration 0014 and after every
+    migrate); Guangxi's local additions are entered in admin (`local`). A code is disabled, not
+    deleted, once settlements use it; shipped codes are never deleted."""
+
+    class Dictionary(models.TextChoices):
+        INSUTYPE = "insutype", _("insurance type")
+        MED_TYPE = "med_type", _("medical category")
+        CLR_TYPE = "clr_type", _("clearing type")
+        PSN_TYPE = "psn_type", _("person category")
+        CLR_WAY = "clr_way", _("clearing method")
+        PSN_CERT_TYPE = "psn_cert_type", _("person's certificate type")
+        MDTRT_CERT_TYPE = "mdtrt_cert_type", _("visit credential type")
+        PSN_SETLWAY = "psn_setlway", _("personal settlement method")
+
+    dictionary = models.CharField(_("dictionary"), max_length=20, choices=Dictionary.choices)
+    code = models.CharField(_("code"), max_length=6, help_text=_("As the platform sends it (C6): digits or letters."))
+    name = models.CharField(_("name"), max_length=100)
+    enabled = models.BooleanField(
+        _("enabled"), default=True, help_text=_("Uploads carrying a disabled code are rejected; recorded ones keep it.")
+    )
+    local = models.BooleanField(
+        _("local addition"), default=False,
+        help_text=_("Added for Guangxi (from the platform's 1901 dictionary download or the bureau), not shipped."),
+    )
+    source = models.CharField(
+        _("source"), max_length=200, blank=True,
+        help_text=_("Where the code comes from: the source key of the platform document, or the bureau's notice."),
+    )
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["dictionary", "code"]
+        verbose_name = _("platform code")
+        verbose_name_plural = _("platform codes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dictionary", "code"],
+                name="settlements_platform_code_unique",
+                violation_error_message=_("This dictionary already has this code."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_dictionary_display()} {self.code} {self.name}"
+
+    def clean(self):
+        try:
+            self.code = platform_code_value(self.code)
+        except ValidationError as exc:
+            raise ValidationError({"code": exc.error_list}) from exc
+        self.name = (self.name or "").strip()
+
+
+PLATFORM_CODE_RE = re.compile(r"[A-Z0-9]{1,6}")
+
+
+def platform_code_value(value) -> str:
+    """A dictionary code as stored and compared: NFKC (full-width １１ typed by an input method is 11),
+    trimmed, upper case; 1–6 ASCII letters or digits (the platform's C6), else refused."""
+    code = normalize_code(value).upper()
+    if not PLATFORM_CODE_RE.fullmatch(code):
+        raise ValidationError(
+            _("A platform code has 1 to 6 ASCII digits or letters (for example 390 or 1101), not “%(value)s”."),
+            code="platform_code_format", params={"value": value},
+        )
+    return code
