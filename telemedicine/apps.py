@@ -25,12 +25,14 @@ class TelemedicineConfig(AppConfig):
         pages = [
             ("teleconsult", _("Teleconsults"), "telemedicine:my_bookings", Role.VILLAGE_DOCTOR, 30, "consult"),
             ("teleconsult_book", _("Book a teleconsult"), "telemedicine:find_slots", Role.VILLAGE_DOCTOR, 31, "book"),
+            ("teleconsult_queue", _("Consult queue"), "telemedicine:queue", Role.CONSULTANT, 29, "queue"),
             ("teleconsult_schedule", _("Consult schedule"), "telemedicine:schedule", Role.CONSULTANT, 30, "consult"),
         ]
         for key, label, url_name, role, order, icon in pages:
             register_menu_item(key=key, label=label, url_name=url_name, roles={role}, order=order, icon=icon)
 
         from core.hashing import register_rehasher
+        from telemedicine import checks  # noqa: F401  (registers the video settings check)
         from telemedicine.services.patients import patient_keys_rehash
 
         # The no-overlap rule finds a patient by a keyed hash: recompute it when HASH_KEY is rotated.

@@ -3,17 +3,44 @@ place, config/settings.py (read from the environment; documented in .env.example
 turn them into URLs and durations."""
 
 import datetime
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
 
-def video_base_url() -> str:
-    base = settings.TELECONSULT_VIDEO_BASE_URL
-    return base if base.endswith("/") else base + "/"
+@dataclass(frozen=True)
+class Jitsi:
+    """The county's Jitsi Meet deployment with token authentication (prosody `token` auth)."""
+
+    base_url: str  # without the trailing slash
+    app_id: str  # the token's "iss" (prosody app_id)
+    app_secret: str  # signs the token, HS256 (prosody app_secret)
+    audience: str  # the token's "aud"
+    sub: str  # the token's "sub": the Jitsi domain (or tenant)
+
+
+def jitsi() -> Jitsi | None:
+    """The Jitsi settings, or None when JITSI_BASE_URL is not set (video not configured)."""
+    base = (settings.JITSI_BASE_URL or "").strip().rstrip("/")
+    if not base:
+        return None
+    return Jitsi(
+        base_url=base,
+        app_id=settings.JITSI_APP_ID or "",
+        app_secret=settings.JITSI_APP_SECRET or "",
+        audience=settings.JITSI_AUDIENCE or "jitsi",
+        sub=settings.JITSI_SUB or (urlsplit(base).hostname or ""),
+    )
 
 
 def video_opens_before() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.TELECONSULT_VIDEO_OPENS_MINUTES)
+
+
+def room_overrun() -> datetime.timedelta:
+    """How long past the slot's end the room stays open while the consult is in progress."""
+    return datetime.timedelta(minutes=settings.TELECONSULT_ROOM_OVERRUN_MINUTES)
 
 
 def cancel_closes_before() -> datetime.timedelta:

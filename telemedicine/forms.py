@@ -9,7 +9,8 @@ from telemedicine.selectors import department_list, referral_departments
 
 class SlotSearchForm(forms.Form):
     department = forms.ModelChoiceField(queryset=None, label=_("Department"), empty_label=_("Choose a department"))
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    # Empty: the first day with a free slot in the department (the page fills it in).
+    date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -18,6 +19,8 @@ class SlotSearchForm(forms.Form):
 
     def clean_date(self):
         day = self.cleaned_data["date"]
+        if day is None:
+            return None
         if day < timezone.localdate():
             raise forms.ValidationError(_("Choose today or a later date."))
         if not conf.plausible_day(day):

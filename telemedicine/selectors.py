@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from clinics.models import Department, Facility, Role
 from clinics.scoping import is_county_wide, scope_queryset, user_role
-from telemedicine import conf
+from telemedicine import conf, video
 from telemedicine.models import ConsultBooking, Slot
-from telemedicine.services.calendar import local_day_bounds
+from telemedicine.services.calendar import local_day_bounds, require_calendar, years_without_calendar
 from telemedicine.services.slots import slots_materialise
 
 CONSULTING_KINDS = (Facility.Kind.COUNTY_HOSPITAL, Facility.Kind.TOWNSHIP_CENTRE)
@@ -45,15 +45,19 @@ def bookable_day(day: datetime.date) -> bool:
     return today <= day <= today + datetime.timedelta(days=conf.slot_horizon_days())
 
 
-def open_slot_list(*, department_id: int, day: datetime.date, materialise: bool = True) -> QuerySet:
-    """Open slots of a department on a day: in the future, not withdrawn, with a free place.
-    Slots for a day inside the booking horizon are materialised on demand."""
+def open_slot_list(*, department_id: int | None, day: datetime.date, materialise: bool = True) -> QuerySet:
+    """Open slots of a department (None: of every department) on a day: in the future, not
+    withdrawn, with a free place. Slots for a day inside the booking horizon are materialised on
+    demand. A day whose year has no holiday calendar is refused (CalendarMissing, naming the year):
+    its public holidays are unknown, so none of its slots is offered."""
+    require_calendar(day)
     if materialise and bookable_day(day):
         slots_materialise(start=day, end=day, department_id=department_id)
     start, end = local_day_bounds(day)
+    departments = {} if department_id is None else {"department_id": department_id}
     return (
         Slot.objects.filter(
-            department_id=department_id,
+            **departments,
             starts_at__gte=max(start, timezone.now()),
             starts_at__lt=end,
             is_withdrawn=False,
@@ -63,6 +67,31 @@ def open_slot_list(*, department_id: int, day: datetime.date, materialise: bool 
         .select_related("consultant", "department__facility")
         .order_by("starts_at", "consultant__name")
     )
+
+
+@dataclass
+class FirstOpenDay:
+    day: datetime.date | None  # the first day from `start` with a free slot, None if none in the window
+    missing_calendar_year: int | None = None  # the search stopped at this year: its holiday calendar is not loaded
+
+
+def first_open_day(*, department_id: int | None = None, start: datetime.date | None = None, days: int | None = None) -> FirstOpenDay:
+    """The first day from `start` (today) with a free slot in the department (or any department),
+    searching forward at most `days` days (the booking horizon). Days are materialised one at a
+    time, so the search stops at the first day found; it stops too at a year without a holiday
+    calendar, and says which."""
+    today = timezone.localdate()
+    start = max(start or today, today)
+    last = start + datetime.timedelta(days=conf.slot_horizon_days() if days is None else days)
+    missing = years_without_calendar(start, last)
+    if missing:
+        last = min(last, datetime.date(missing[0], 1, 1) - datetime.timedelta(days=1))
+    day = start
+    while day <= last:
+        if open_slot_list(department_id=department_id, day=day).exists():
+            return FirstOpenDay(day, None)
+        day += datetime.timedelta(days=1)
+    return FirstOpenDay(None, missing[0] if missing else None)
 
 
 def booking_list(*, user) -> QuerySet:
@@ -94,31 +123,115 @@ def booking_by_room_token(*, user, token: str) -> ConsultBooking | None:
     return booking_list(user=user).filter(room_token=token).first()
 
 
+# --- The consultant's queue --------------------------------------------------------------------
+
+
+@dataclass
+class ConsultQueue:
+    pending: list  # requests waiting for the consultant's answer, the longest-waiting first
+    upcoming: list  # confirmed and running consults, the earliest first
+
+
+QUEUE_LIMIT = 200
+
+
+def consultant_queue(*, user, now: datetime.datetime | None = None) -> ConsultQueue:
+    """The consultant's own consults still to be handled, across days: requests not yet answered
+    whose time has not passed (oldest request first), and confirmed consults that can still be
+    started or are running (earliest start first)."""
+    now = now or timezone.now()
+    mine = booking_list(user=user).filter(consultant__user=user)
+    pending = mine.filter(status=ConsultBooking.Status.REQUESTED, ends_at__gt=now).order_by("requested_at", "id")
+    upcoming = mine.filter(
+        Q(status=ConsultBooking.Status.CONFIRMED, ends_at__gte=now - conf.no_show_grace())
+        | Q(status=ConsultBooking.Status.IN_PROGRESS)
+    ).order_by("starts_at", "id")
+    return ConsultQueue(pending=list(pending[:QUEUE_LIMIT]), upcoming=list(upcoming[:QUEUE_LIMIT]))
+
+
+# --- The patient's earlier consults ------------------------------------------------------------
+
+HISTORY_LIMIT = 20
+
+
+def patient_history(*, user, booking: ConsultBooking) -> QuerySet:
+    """The patient's consults before this one (the same patient identity key), newest first, with
+    their outcomes, within the user's reach: a village doctor sees those booked at clinics in
+    their reach (their own clinic, whoever of its doctors booked them), a consultant the consults
+    they took part in, an administrator those of the clinics in their reach."""
+    queryset = ConsultBooking.objects.select_related(
+        "consultant", "department__facility", "facility", "doctor", "outcome__referral_department"
+    ).filter(patient_key=booking.patient_key, starts_at__lt=booking.starts_at).exclude(pk=booking.pk)
+    role = user_role(user)
+    if role == Role.VILLAGE_DOCTOR:
+        queryset = scope_queryset(queryset, user, facility_path="facility")
+    else:
+        queryset = queryset.filter(pk__in=booking_list(user=user).values("pk"))
+    return queryset.order_by("-starts_at", "-id")[:HISTORY_LIMIT]
+
+
 # --- Video room ------------------------------------------------------------------------------
 
 
 @dataclass
 class RoomAccess:
-    state: str  # "open", "early", "closed", "not_video", "inactive"
+    # "open", "early", "closed", "not_video", "inactive", "unconfigured" (no Jitsi server set)
+    state: str
     opens_at: datetime.datetime
     closes_at: datetime.datetime
-    url: str = ""
+    url: str = ""  # the Jitsi link with this person's token: only for the two parties, only while open
+    overrun: bool = False  # the consult is in progress, so the room stays open past the slot's end
 
 
-def room_access(booking: ConsultBooking, *, now: datetime.datetime | None = None) -> RoomAccess:
-    """The video room opens a few minutes before the slot and closes at its end; the link is given
-    only while it is open."""
+def room_window(booking: ConsultBooking) -> tuple[datetime.datetime, datetime.datetime, bool]:
+    """When the room opens and closes: from a few minutes before the slot to its end; while the
+    consult is in progress, up to TELECONSULT_ROOM_OVERRUN_MINUTES past the end."""
+    opens = booking.starts_at - conf.video_opens_before()
+    if booking.status == ConsultBooking.Status.IN_PROGRESS:
+        return opens, booking.ends_at + conf.room_overrun(), True
+    return opens, booking.ends_at, False
+
+
+def _party(booking: ConsultBooking, user) -> tuple[str, bool] | None:
+    """The name the room shows for `user` and whether they moderate, or None for anyone but the
+    consult's consultant and the village doctor who booked it."""
+    pk = getattr(user, "pk", None)
+    if pk is None:
+        return None
+    if booking.consultant.user_id == pk:
+        return booking.consultant.name, True
+    if booking.doctor.user_id == pk:
+        return booking.doctor.name, False
+    return None
+
+
+def room_access(booking: ConsultBooking, *, user=None, now: datetime.datetime | None = None) -> RoomAccess:
+    """The video room of a consult as `user` sees it now. The link (with a token valid from the
+    room's opening to its closing, for this room only) is given only to the two parties, only
+    while the room is open, and only when a Jitsi server is configured."""
     now = now or timezone.now()
-    opens, closes = booking.starts_at - conf.video_opens_before(), booking.ends_at
+    opens, closes, overrun = room_window(booking)
     if booking.mode != ConsultBooking.Mode.VIDEO:
         return RoomAccess("not_video", opens, closes)
     if booking.status not in (ConsultBooking.Status.CONFIRMED, ConsultBooking.Status.IN_PROGRESS):
         return RoomAccess("inactive", opens, closes)
+    jitsi = conf.jitsi()
+    if jitsi is None:
+        return RoomAccess("unconfigured", opens, closes, overrun=overrun)
     if now < opens:
-        return RoomAccess("early", opens, closes)
+        return RoomAccess("early", opens, closes, overrun=overrun)
     if now >= closes:
-        return RoomAccess("closed", opens, closes)
-    return RoomAccess("open", opens, closes, url=f"{conf.video_base_url()}cunyi-{booking.room_token}")
+        return RoomAccess("closed", opens, closes, overrun=overrun)
+    party = _party(booking, user)
+    url = ""
+    if party is not None:
+        name, moderator = party
+        room = video.room_name(booking.room_token)
+        token = video.room_jwt(
+            jitsi, room=room, user_id=str(user.pk), name=name, moderator=moderator, opens_at=opens, closes_at=closes, now=now
+        )
+        url = video.room_link(jitsi, room, token)
+    return RoomAccess("open", opens, closes, url=url, overrun=overrun)
 
 
 # --- Report -----------------------------------------------------------------------------------

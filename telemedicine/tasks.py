@@ -9,7 +9,12 @@ from telemedicine.services.sweeps import bookings_sweep_past
 @shared_task(name="telemedicine.materialise_slots")
 def materialise_slots_task() -> dict:
     report = slots_materialise_horizon()
-    return {"created": report.created, "withdrawn": report.withdrawn, "reopened": report.reopened}
+    return {
+        "created": report.created,
+        "withdrawn": report.withdrawn,
+        "reopened": report.reopened,
+        "missing_calendar_years": report.missing_calendar_years,
+    }
 
 
 @shared_task(name="telemedicine.sweep_past_consults")

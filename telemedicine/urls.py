@@ -8,6 +8,7 @@ urlpatterns = [
     path("book/", views.find_slots, name="find_slots"),
     path("book/<int:slot_id>/", views.book, name="book"),
     path("schedule/", views.schedule, name="schedule"),
+    path("queue/", views.queue, name="queue"),
     path("room/<str:token>/", views.room, name="room"),
     path("<int:pk>/", views.booking_detail, name="booking_detail"),
     path("<int:pk>/confirm/", views.confirm, name="confirm"),

@@ -18,6 +18,7 @@ from clinics.models import Role
 from clinics.scoping import user_role
 from core.errors import DomainError
 from core.retry import with_retry
+from staffing.rosters.exceptions import CalendarMissing
 from telemedicine import conf
 from telemedicine.exceptions import BUSY_MESSAGE
 from telemedicine.forms import BookingForm, OutcomeForm, SlotSearchForm
@@ -27,11 +28,14 @@ from telemedicine.selectors import (
     booking_get,
     booking_list,
     consultant_day,
+    consultant_queue,
+    first_open_day,
     open_slot_list,
+    patient_history,
     room_access,
 )
 from telemedicine.services import bookings
-from telemedicine.services.flow import BOOKING_FLOW
+from telemedicine.services.flow import booking_actions, start_window
 from telemedicine.services.patients import Patient
 
 Status = ConsultBooking.Status
@@ -85,12 +89,45 @@ def my_bookings(request):
     )
 
 
+def _calendar_missing_message(year: int) -> str:
+    return _(
+        "Slots in %(year)s are not offered yet: the %(year)s holiday calendar is not loaded. "
+        "Ask the county health bureau to load it."
+    ) % {"year": year}
+
+
 def _slot_search(request, default: dict | None = None):
-    data = request.GET if "department" in request.GET else default
-    form = SlotSearchForm(data, initial={"date": timezone.localdate()})
+    """The search form and its open slots. Without a date the search takes the first day from
+    today with a free slot (in the chosen department, or in any before one is chosen), so the
+    date field always holds an ISO date the browser shows."""
+    data = request.GET.copy() if "department" in request.GET else default
     slots = None
-    if form.is_bound and form.is_valid():
-        slots = list(open_slot_list(department_id=form.cleaned_data["department"].pk, day=form.cleaned_data["date"]))
+    if data is None:
+        found = first_open_day()
+        form = SlotSearchForm(initial={"date": found.day or timezone.localdate()})
+        if found.day is None and found.missing_calendar_year:
+            messages.warning(request, _calendar_missing_message(found.missing_calendar_year))
+        return form, slots
+    form = SlotSearchForm(data)
+    if not form.is_valid():
+        return form, slots
+    department = form.cleaned_data["department"]
+    day = form.cleaned_data["date"]
+    if day is None:
+        found = first_open_day(department_id=department.pk)
+        day = found.day
+        if day is None:
+            form.add_error("date", _calendar_missing_message(found.missing_calendar_year) if found.missing_calendar_year
+                           else _("No open slots in this department in the coming %(days)s days.") % {"days": conf.slot_horizon_days()})
+            return form, slots
+        data = data.copy() if hasattr(data, "copy") else dict(data)
+        data["date"] = day.isoformat()
+        form = SlotSearchForm(data)
+        form.is_valid()
+    try:
+        slots = list(open_slot_list(department_id=department.pk, day=day))
+    except CalendarMissing as exc:
+        form.add_error("date", _calendar_missing_message(exc.year))
     return form, slots
 
 
@@ -135,36 +172,33 @@ def book(request, slot_id):
     return render(request, "telemedicine/book.html", {"form": form, "slot": slot})
 
 
-def _actions(request, booking) -> dict:
-    """The buttons the page shows: the steps the booking's state allows (services.flow) to this side."""
-    user = request.user
-    is_doctor = booking.doctor.user_id == user.pk
-    is_consultant = booking.consultant.user_id == user.pk
-    can = BOOKING_FLOW.can
-    in_time = timezone.now() <= booking.starts_at - conf.cancel_closes_before()
-    return {
-        "can_confirm": is_consultant and can(booking, Status.CONFIRMED),
-        "can_decline": is_consultant and can(booking, Status.DECLINED),
-        "can_start": is_consultant and can(booking, Status.IN_PROGRESS),
-        "can_complete": is_consultant and can(booking, Status.COMPLETED),
-        "can_cancel": (is_doctor or is_consultant) and can(booking, Status.CANCELLED) and in_time,
-        "can_reschedule": is_doctor and can(booking, Status.REQUESTED) and in_time,
-    }
+def _start_note(request, booking, actions) -> str:
+    """When the consultant can start a confirmed consult that cannot be started yet."""
+    if "start" in actions or booking.status != Status.CONFIRMED or booking.consultant.user_id != request.user.pk:
+        return ""
+    opens, _closes = start_window(booking)
+    if timezone.now() < opens:
+        return _("You can start the consult from %(time)s.") % {"time": f"{timezone.localtime(opens):%m月%d日 %H:%M}"}
+    return ""
 
 
 @login_required
 def booking_detail(request, pk):
     booking = _booking_or_404(request, pk)
     events = booking.events.select_related("actor", "from_slot", "to_slot")
+    actions = booking_actions(booking, request.user)
     return render(
         request,
         "telemedicine/detail.html",
         {
             "booking": booking,
             "events": events,
-            "room": room_access(booking),
+            "room": room_access(booking, user=request.user),
             "video_statuses": ConsultBooking.OPEN + (ConsultBooking.Status.IN_PROGRESS,),
-            **_actions(request, booking),
+            "actions": actions,
+            "start_note": _start_note(request, booking, actions),
+            "patient_history": patient_history(user=request.user, booking=booking),
+            "reachable": set(booking_list(user=request.user).filter(patient_key=booking.patient_key).values_list("pk", flat=True)),
         },
     )
 
@@ -267,8 +301,25 @@ def schedule(request):
 
 
 @login_required
+def queue(request):
+    """The consultant's queue: requests to answer and consults to hold, across days."""
+    if user_role(request.user) != Role.CONSULTANT:
+        raise PermissionDenied(_("The consult queue is for consultants."))
+    found = consultant_queue(user=request.user)
+    return render(
+        request,
+        "telemedicine/queue.html",
+        {
+            "pending": [(b, booking_actions(b, request.user)) for b in found.pending],
+            "upcoming": [(b, booking_actions(b, request.user)) for b in found.upcoming],
+            "consultant": getattr(request.user, "consultant", None),
+        },
+    )
+
+
+@login_required
 def room(request, token):
     booking = booking_by_room_token(user=request.user, token=token)
     if booking is None:
         raise Http404(_("No such video room in your reach."))
-    return render(request, "telemedicine/room.html", {"booking": booking, "room": room_access(booking)})
+    return render(request, "telemedicine/room.html", {"booking": booking, "room": room_access(booking, user=request.user)})

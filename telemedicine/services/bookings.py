@@ -25,7 +25,14 @@ from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome
 from telemedicine.services import notices
 from telemedicine.services.calendar import doctor_on_leave
-from telemedicine.services.flow import BOOKING_FLOW, booking_event_write, booking_lock, stamps
+from telemedicine.services.flow import (
+    BOOKING_FLOW,
+    booking_event_write,
+    booking_lock,
+    change_deadline,
+    stamps,
+    start_window,
+)
 from telemedicine.services.patients import (
     Patient,
     clean_patient,
@@ -76,7 +83,7 @@ def _require_party(booking, user, action: str) -> None:
 
 
 def _check_change_window(booking, action: str) -> None:
-    deadline = booking.starts_at - conf.cancel_closes_before()
+    deadline = change_deadline(booking)
     if timezone.now() > deadline:
         hours = int(conf.cancel_closes_before().total_seconds() // 3600)
         raise ValidationError(
@@ -252,13 +259,13 @@ def booking_start(*, booking: ConsultBooking, acting_user) -> ConsultBooking:
     _require_consultant(booking, acting_user, _("start"))
     BOOKING_FLOW.check(booking, Status.IN_PROGRESS)
     now = timezone.now()
-    opens = booking.starts_at - conf.video_opens_before()
+    opens, closes = start_window(booking)
     if now < opens:
         raise ValidationError(
             _("The consult can be started from %(time)s (%(minutes)s minutes before its start).")
             % {"time": f"{timezone.localtime(opens):%H:%M}", "minutes": int(conf.video_opens_before().total_seconds() // 60)}
         )
-    if now > booking.ends_at + conf.no_show_grace():
+    if now > closes:
         raise ValidationError(_("This consult's time has passed; it can no longer be started."))
     return _move(booking, to=Status.IN_PROGRESS, kind=BookingEvent.Kind.STARTED, acting_user=acting_user, fields={"started_at": now})
 

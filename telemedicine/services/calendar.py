@@ -17,16 +17,36 @@ def local_day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.da
     return local_dt(day, datetime.time.min), local_dt(day + datetime.timedelta(days=1), datetime.time.min)
 
 
-def public_holidays(start: datetime.date, end: datetime.date) -> set[datetime.date]:
-    """Public holidays (rest days in the State Council schedule) between start and end."""
+def years_without_calendar(start: datetime.date, end: datetime.date) -> list[int]:
+    """The years from start to end whose holiday calendar is not loaded: their public holidays
+    are unknown, so no slot is offered on their days (never treated as a year without holidays)."""
     from staffing.rosters.exceptions import CalendarMissing
-    from staffing.rosters.selectors import holidays_between, is_rest_day
+    from staffing.rosters.selectors import require_years
 
-    try:
-        return {day for day in holidays_between(start=start, end=end) if is_rest_day(day)}
-    except CalendarMissing as exc:
-        logger.warning("teleconsult slots: holiday calendar missing (%s); holidays not excluded", exc)
-        return set()
+    missing = []
+    for year in range(start.year, end.year + 1):
+        try:
+            require_years([year])
+        except CalendarMissing:
+            missing.append(year)
+    return missing
+
+
+def require_calendar(day: datetime.date) -> None:
+    """Refuse (CalendarMissing, a ValidationError naming the year to load) a day whose year has
+    no holiday calendar."""
+    from staffing.rosters.selectors import require_years
+
+    require_years([day.year])
+
+
+def public_holidays(start: datetime.date, end: datetime.date) -> set[datetime.date]:
+    """Public holidays (rest days in the State Council schedule) between start and end, in the
+    years whose calendar is loaded (see `years_without_calendar` for the others)."""
+    from staffing.rosters.models import DayKind
+    from staffing.rosters.selectors import classify, holidays_between
+
+    return {day for day, entry in holidays_between(start=start, end=end).items() if classify(day, entry) == DayKind.HOLIDAY}
 
 
 def doctor_on_leave(doctor_id: int | None, day: datetime.date) -> bool:

@@ -3,8 +3,9 @@ for the booking horizon; and a slot's places, taken and given back only by condi
 the database keeps `booked <= places` under concurrency."""
 
 import datetime
+import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +18,16 @@ from core.audit import audit_record
 from telemedicine import conf
 from telemedicine.exceptions import BookingConflict
 from telemedicine.models import AvailabilityException, Consultant, ConsultBooking, Slot, WeeklyAvailability
-from telemedicine.services.calendar import doctor_on_leave, local_day_bounds, local_dt, public_holidays
+from telemedicine.services.calendar import (
+    doctor_on_leave,
+    local_day_bounds,
+    local_dt,
+    public_holidays,
+    require_calendar,
+    years_without_calendar,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,16 +36,18 @@ class MaterialiseReport:
     withdrawn: int = 0
     reopened: int = 0
     bookings_on_withdrawn: int = 0
+    # Years of the range without a loaded holiday calendar: no slots are offered on their days.
+    missing_calendar_years: list = field(default_factory=list)
 
 
-def _wanted_slots(availabilities, exceptions, holidays, start, end, on_leave) -> dict:
+def _wanted_slots(availabilities, exceptions, holidays, start, end, on_leave, closed_years=()) -> dict:
     by_weekday = defaultdict(list)
     for availability in availabilities:
         by_weekday[availability.weekday].append(availability)
     wanted = {}
     day = start
     while day <= end:
-        if day not in holidays:
+        if day not in holidays and day.year not in closed_years:
             for availability in by_weekday[day.weekday()]:
                 consultant = availability.consultant
                 if not availability.applies_on(day) or on_leave(consultant.doctor_id, day):
@@ -95,7 +107,14 @@ def slots_materialise(
             leave_cache[(doctor_id, day)] = doctor_on_leave(doctor_id, day)
         return leave_cache[(doctor_id, day)]
 
-    wanted = _wanted_slots(availabilities, exceptions, public_holidays(start, end), start, end, on_leave)
+    missing_years = years_without_calendar(start, end)
+    if missing_years:
+        report.missing_calendar_years = missing_years
+        logger.warning(
+            "teleconsult slots: no holiday calendar for %s; no slots offered on those days until it is loaded",
+            ", ".join(map(str, missing_years)),
+        )
+    wanted = _wanted_slots(availabilities, exceptions, public_holidays(start, end), start, end, on_leave, set(missing_years))
     now = timezone.now()
     first, _last = local_day_bounds(start)
     _first, last = local_day_bounds(end)
@@ -139,6 +158,7 @@ def slot_bookable(slot_id, *, now) -> Slot:
         raise ValidationError({"slot": _("This time slot does not exist. Choose a slot from the list of open slots.")})
     if slot.starts_at <= now:
         raise ValidationError({"slot": _("This time slot has already started. Choose a later time.")})
+    require_calendar(timezone.localdate(slot.starts_at))
     if slot.is_withdrawn or not slot.consultant.is_active:
         raise BookingConflict(
             _("The consultant no longer offers this time slot. Choose another time."), code="slot_withdrawn"

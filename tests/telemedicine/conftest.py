@@ -34,6 +34,20 @@ def slot(consultant, clock):
 
 
 @pytest.fixture(autouse=True)
+def holiday_calendar_2026(request):
+    """The tests run in December 2026: its holiday calendar is loaded (slots are offered only in
+    years whose calendar is). Tests without the database get nothing."""
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        marker = request.node.get_closest_marker("django_db")
+        if marker is None:
+            return
+    from staffing.rosters.models import CalendarYear
+
+    request.getfixturevalue("db")
+    CalendarYear.objects.get_or_create(year=2026)
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Test users get passwords; a fast hasher keeps these tests well under a minute."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
