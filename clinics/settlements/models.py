@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,12 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # sum of stored rows can overflow: 2.2e19 < 1e20.
 SUM_MONEY = {"max_digits": 22, "decimal_places": 2}
 HALF_CENT = models.Value(Decimal("0.005"), output_field=models.DecimalField(max_digits=4, decimal_places=3))
+# What the settlement is paid with: the funds, the personal account, cash and — when the sender
+# gave it — the medical institution's share (NULL counts 0: rows without it keep the old relation).
+PAID = (
+    models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
+    + Coalesce("hosp_part_amt", models.Value(Decimal("0.00")), output_field=models.DecimalField(**MONEY))
+)
 
 
 class InsuranceType(models.TextChoices):
@@ -85,6 +92,7 @@ class SettlementImport(models.Model):
     accepted = models.PositiveIntegerField(_("accepted"), default=0)
     duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warned = models.PositiveIntegerField(_("accepted with warnings"), default=0)
     seconds = models.DecimalField(_("seconds taken"), max_digits=9, decimal_places=3, default=0)
 
     class Meta:
@@ -117,6 +125,29 @@ class RejectedSettlementRow(models.Model):
 
     def __str__(self):
         return f"#{self.batch_id}:{self.row_number} {self.reason}"
+
+
+class SettlementImportWarning(models.Model):
+    """A row that was accepted but breaks an amount relation the county has not confirmed yet
+    (`rules.RELATIONS`, setting SETTLEMENT_CONFIRMED_RELATIONS): kept with its row number and the
+    sentence in Chinese on the import's report, so the clerk can check it against the platform."""
+
+    batch = models.ForeignKey(
+        SettlementImport, verbose_name=_("import"), on_delete=models.CASCADE, related_name="warnings"
+    )
+    row_number = models.PositiveIntegerField(_("row number"))
+    setl_id = models.CharField(_("settlement ID"), max_length=100, blank=True)
+    code = models.CharField(_("relation"), max_length=30)
+    message = models.CharField(_("warning"), max_length=300)
+
+    class Meta:
+        ordering = ["batch", "row_number", "code"]
+        verbose_name = _("settlement import warning")
+        verbose_name_plural = _("settlement import warnings")
+        indexes = [models.Index(fields=["batch", "row_number"], name="settlements_warning_batch_row")]
+
+    def __str__(self):
+        return f"#{self.batch_id}:{self.row_number} {self.message}"
 
 
 class SettlementKey(models.Model):
@@ -153,22 +184,65 @@ class SettlementKey(models.Model):
 
 
 class SettlementRecord(models.Model):
-    """A settlement done at a village clinic, with the national platform's field names."""
+    """A settlement done at a village clinic: the `setlinfo` of the national platform's 2207 answer
+    (its 41 fields, with the platform's names, types and lengths — `spec.SETLINFO`), the clinic,
+    the practitioner and, on a reversal, the settlement it cancels. Fields the sender did not give
+    are NULL (rows recorded before migration 0013 have them all NULL): nothing is derived."""
 
-    setl_id = models.CharField(_("settlement ID (setl_id)"), max_length=30)
-    mdtrt_id = models.CharField(_("visit ID (mdtrt_id)"), max_length=30)
-    psn_no = models.CharField(_("insured person number (psn_no)"), max_length=30)
-    psn_name = models.CharField(_("patient name"), max_length=50)
-    certno_masked = models.CharField(_("ID number (masked)"), max_length=20, blank=True)
-    insutype = models.CharField(_("insurance type (insutype)"), max_length=3, choices=InsuranceType.choices)
-    clr_type = models.CharField(_("clearing type (clr_type)"), max_length=3, choices=ClearingType.choices)
-    medfee_sumamt = models.DecimalField(_("total medical fees (medfee_sumamt)"), **MONEY)
-    fund_pay_sumamt = models.DecimalField(_("all funds paid (fund_pay_sumamt)"), **MONEY)
-    hifp_pay = models.DecimalField(_("pooled fund paid (hifp_pay)"), **MONEY)
-    maf_pay = models.DecimalField(_("medical assistance paid (maf_pay)"), **MONEY)
-    acct_pay = models.DecimalField(_("personal account paid (acct_pay)"), **MONEY)
-    psn_cash_pay = models.DecimalField(_("cash paid (psn_cash_pay)"), **MONEY)
-    settled_at = models.DateTimeField(_("settled at"))
+    # -- 人员 (person)
+    psn_no = models.CharField(_("Person number"), max_length=30)
+    psn_name = models.CharField(_("Person name"), max_length=50)
+    psn_cert_type = models.CharField(_("Person certificate type"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    certno_masked = models.CharField(_("Certificate number (masked)"), max_length=50, blank=True)
+    gend = models.CharField(_("Gender"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    naty = models.CharField(_("Ethnicity"), max_length=3, null=True, blank=True)  # noqa: DJ001
+    brdy = models.DateField(_("Date of birth"), null=True, blank=True)
+    age = models.DecimalField(_("Age"), max_digits=4, decimal_places=1, null=True, blank=True)
+    insutype = models.CharField(_("Insurance type"), max_length=6)
+    psn_type = models.CharField(_("Person category"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    cvlserv_flag = models.CharField(_("Civil servant flag"), max_length=3, null=True, blank=True)  # noqa: DJ001
+    # -- 就诊 (visit)
+    mdtrt_id = models.CharField(_("Visit ID"), max_length=30)
+    setl_id = models.CharField(_("Settlement ID"), max_length=30)
+    settled_at = models.DateTimeField(_("Settlement time"))
+    mdtrt_cert_type = models.CharField(_("Visit credential type"), max_length=3, null=True, blank=True)  # noqa: DJ001
+    med_type = models.CharField(_("Medical category"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    # -- 金额 (amounts): numeric(12,2) — the platform declares N16,2; SETTLEMENT_MAX_AMOUNT bounds
+    # an accepted amount far below 10 integer digits (spec.SETLINFO).
+    medfee_sumamt = models.DecimalField(_("Total medical fees"), **MONEY)
+    fulamt_ownpay_amt = models.DecimalField(_("Fully self-paid amount"), **MONEY, null=True, blank=True)
+    overlmt_selfpay = models.DecimalField(_("Self-paid amount above price limits"), **MONEY, null=True, blank=True)
+    preselfpay_amt = models.DecimalField(_("Prior self-payment amount"), **MONEY, null=True, blank=True)
+    inscp_scp_amt = models.DecimalField(_("Amount within the policy scope"), **MONEY, null=True, blank=True)
+    act_pay_dedc = models.DecimalField(_("Deductible actually paid"), **MONEY, null=True, blank=True)
+    # -- 金额—基金 (funds)
+    hifp_pay = models.DecimalField(_("Basic medical insurance pooled fund paid"), **MONEY)
+    pool_prop_selfpay = models.DecimalField(
+        _("Pooled fund payment ratio"), max_digits=5, decimal_places=4, null=True, blank=True,
+        help_text=_("A ratio (0.0000–9.9999), not money: never summed."),
+    )
+    cvlserv_pay = models.DecimalField(_("Civil servant medical subsidy paid"), **MONEY, null=True, blank=True)
+    hifes_pay = models.DecimalField(_("Enterprise supplementary insurance paid"), **MONEY, null=True, blank=True)
+    hifmi_pay = models.DecimalField(_("Residents' critical illness insurance paid"), **MONEY, null=True, blank=True)
+    hifob_pay = models.DecimalField(_("Employees' large medical expense subsidy paid"), **MONEY, null=True,
+                                    blank=True)
+    maf_pay = models.DecimalField(_("Medical assistance fund paid"), **MONEY)
+    oth_pay = models.DecimalField(_("Other payments"), **MONEY, null=True, blank=True)
+    fund_pay_sumamt = models.DecimalField(_("Total fund payment"), **MONEY)
+    # -- 金额—个人 (personal share and the clinic's)
+    psn_part_amt = models.DecimalField(_("Total personal share"), **MONEY, null=True, blank=True)
+    acct_pay = models.DecimalField(_("Personal account paid"), **MONEY)
+    psn_cash_pay = models.DecimalField(_("Personal cash paid"), **MONEY)
+    hosp_part_amt = models.DecimalField(_("Amount borne by the medical institution"), **MONEY, null=True, blank=True)
+    balc = models.DecimalField(_("Balance"), **MONEY, null=True, blank=True,
+                               help_text=_("The personal account's balance after the settlement: not a payment."))
+    acct_mulaid_pay = models.DecimalField(_("Personal account mutual-aid payment"), **MONEY, null=True, blank=True)
+    # -- 清算 (clearing)
+    medins_setl_id = models.CharField(_("Medical institution settlement ID"), max_length=30, null=True,  # noqa: DJ001
+                                      blank=True)
+    clr_optins = models.CharField(_("Clearing agency"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    clr_way = models.CharField(_("Clearing method"), max_length=6, null=True, blank=True)  # noqa: DJ001
+    clr_type = models.CharField(_("Clearing category"), max_length=6)
     # No database foreign key: ingest joins every row to clinics_facility in the statement that
     # inserts it, and clinics are never deleted (PROTECT, checked by Django). A deferred FK cost a
     # queued trigger event and an index probe per row (about 2 s of an 8 s import of 200,000 rows).
@@ -205,6 +279,7 @@ class SettlementRecord(models.Model):
             models.Index(fields=["facility", "id"], name="settlements_record_fac_id"),
         ]
         constraints = [
+            # NULL (a field not given) passes a CHECK.
             models.CheckConstraint(
                 condition=Q(medfee_sumamt__gte=0)
                 & Q(fund_pay_sumamt__gte=0)
@@ -215,6 +290,15 @@ class SettlementRecord(models.Model):
                 name="settlement_amounts_not_negative",
                 violation_error_message=_("Settlement amounts cannot be negative."),
             ),
+            models.CheckConstraint(
+                condition=Q(fulamt_ownpay_amt__gte=0) & Q(overlmt_selfpay__gte=0) & Q(preselfpay_amt__gte=0)
+                & Q(inscp_scp_amt__gte=0) & Q(act_pay_dedc__gte=0) & Q(pool_prop_selfpay__gte=0)
+                & Q(cvlserv_pay__gte=0) & Q(hifes_pay__gte=0) & Q(hifmi_pay__gte=0) & Q(hifob_pay__gte=0)
+                & Q(oth_pay__gte=0) & Q(psn_part_amt__gte=0) & Q(hosp_part_amt__gte=0) & Q(balc__gte=0)
+                & Q(acct_mulaid_pay__gte=0),
+                name="settlement_platform_amounts_not_negative",
+                violation_error_message=_("Settlement amounts cannot be negative."),
+            ),
             # Within half a cent: exact for two-decimal numbers, and safe where SQLite keeps
             # decimals as binary floating point.
             models.CheckConstraint(
@@ -222,17 +306,14 @@ class SettlementRecord(models.Model):
                 name="settlement_funds_cover_hifp_maf",
                 violation_error_message=_("fund_pay_sumamt must be at least hifp_pay + maf_pay."),
             ),
+            # The hospital's share counts when given (2207's hosp_part_amt); a row without it (an
+            # old HIS file, every row before migration 0013) keeps the old relation.
             models.CheckConstraint(
-                condition=Q(
-                    medfee_sumamt__gte=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
-                    - HALF_CENT
-                )
-                & Q(
-                    medfee_sumamt__lte=models.F("fund_pay_sumamt") + models.F("acct_pay") + models.F("psn_cash_pay")
-                    + HALF_CENT
-                ),
+                condition=Q(medfee_sumamt__gte=PAID - HALF_CENT) & Q(medfee_sumamt__lte=PAID + HALF_CENT),
                 name="settlement_total_adds_up",
-                violation_error_message=_("medfee_sumamt must equal fund_pay_sumamt + acct_pay + psn_cash_pay."),
+                violation_error_message=_(
+                    "medfee_sumamt must equal fund_pay_sumamt + acct_pay + psn_cash_pay + hosp_part_amt."
+                ),
             ),
         ]
 
@@ -243,10 +324,18 @@ class SettlementRecord(models.Model):
     def is_reversal(self) -> bool:
         return bool(self.init_setl_id)
 
+    @property
+    def refd_setl_flag(self) -> str:
+        """退费结算标志 as 3202 writes it: "1" for a reversal (stored with positive amounts, counted
+        negatively), "0" for a settlement."""
+        return "1" if self.init_setl_id else "0"
+
 
 class BureauStatement(models.Model):
-    """The insurance bureau's monthly statement as imported (like interface 3201, with the
-    optional detail lines of 3202)."""
+    """A statement in Cunyi's own columns, as imported before the platform's 3201/3202 exchange
+    was followed (migration 0015). Kept, read-only, as the record of what was imported then: its
+    lines (`BureauTotal`, `BureauDetail`) are the bureau's figures the old reconciliations compared
+    with. Nothing imports new ones: the platform's own answers are the record now."""
 
     month = models.DateField(_("month"), help_text=_("First day of the month the statement covers."))
     filename = models.CharField(_("statement file"), max_length=200, blank=True)
@@ -453,8 +542,8 @@ class SettlementMonthStat(models.Model):
     facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+",
                                  db_index=False)
     month = models.DateField(_("month"))
-    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuranceType.choices)
-    clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
+    insutype = models.CharField(_("Insurance type"), max_length=6)
+    clr_type = models.CharField(_("Clearing category"), max_length=6)
     visits = models.IntegerField(_("visits (net of reversals)"), default=0)
     reversals = models.IntegerField(_("reversals"), default=0)
     medfee_sumamt = models.DecimalField(_("total medical fees"), **SUM_MONEY, default=0)
