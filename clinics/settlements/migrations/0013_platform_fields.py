@@ -15,8 +15,8 @@ platform's names, types and lengths (`clinics.settlements.spec.SETLINFO`).
   clr_type 11 (an outpatient settlement, cleared as outpatient). Nothing is lost: no stored row had a
   med_type, so med_type 14 on a row recorded before this migration says exactly that it was clr_type
   14 (backwards, med_type 14 + clr_type 11 goes back to clr_type 14). The key table's fingerprint of
-  such a row is recomputed over the carried values (the fingerprint now ends with the platform
-  fields that are given, as `name=value`: an old row's fingerprint is otherwise unchanged, so a
+  such a row is recomputed over the carried values (the fingerprint now ends with the 27 platform
+  fields when any is given, spec.fingerprint: an old row's fingerprint is otherwise unchanged, so a
   resent old file stays a duplicate), and the monthly rollup's clr_type 14 lines are added into the
   clr_type 11 lines. The log and its key table are append-only (migration 0002's triggers): the
   migration disables the two triggers for its own UPDATEs only, inside its transaction, and enables
@@ -49,15 +49,27 @@ ALTER TABLE {LOG} DROP CONSTRAINT settlement_total_adds_up;
 ALTER TABLE {LOG} ADD CONSTRAINT settlement_total_adds_up CHECK (medfee_sumamt = fund_pay_sumamt + acct_pay + psn_cash_pay);
 """
 
-# The fingerprint as the engines wrote it until now (spec.FINGERPRINT, frozen here), plus the
-# carried med_type. concat_ws skips NULL, so "|med_type=14" is added only where med_type is given.
+# The fingerprint as the engines wrote it until now (spec.FINGERPRINT, frozen here); a row that
+# gives any of the 2207 fields the log did not keep before is followed by those 27 values in their
+# order, "" for one not given (spec.fingerprint). A carried row gives one: med_type.
 FINGERPRINT_OLD = (
     "concat_ws('|', r.setl_id, r.mdtrt_id, r.psn_no, r.psn_name, r.certno_masked, r.insutype, r.clr_type, "
     "r.facility_id::text, extract(epoch FROM r.settled_at)::bigint::text, r.medfee_sumamt::text, "
     "r.fund_pay_sumamt::text, r.hifp_pay::text, r.maf_pay::text, r.acct_pay::text, r.psn_cash_pay::text, "
     "r.atddr_no, r.init_setl_id"
 )
-FINGERPRINT_NEW = f"md5({FINGERPRINT_OLD}, 'med_type=' || r.med_type))"
+PLATFORM_FIELDS = (
+    "psn_cert_type", "gend", "naty", "brdy", "age", "psn_type", "cvlserv_flag", "mdtrt_cert_type", "med_type",
+    "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "pool_prop_selfpay",
+    "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "oth_pay", "psn_part_amt", "hosp_part_amt", "balc",
+    "acct_mulaid_pay", "medins_setl_id", "clr_optins", "clr_way",
+)
+MED_TYPE_AT = PLATFORM_FIELDS.index("med_type")
+FINGERPRINT_NEW = (
+    f"md5({FINGERPRINT_OLD}, "
+    + ", ".join("r.med_type" if f == "med_type" else "''" for f in PLATFORM_FIELDS)
+    + "))"
+)
 FINGERPRINT_BACK = f"md5({FINGERPRINT_OLD}))"
 
 VISITS = ["visits", "reversals", "medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay"]
@@ -142,7 +154,7 @@ def _rekey(cursor, where: str, fingerprint_sql: str, postgres: bool) -> None:
         parts = [str(v) for v in head[:8]] + [str(int(head[8]))]
         parts += [f"{Decimal(str(v)).quantize(Decimal('0.01'))}" for v in head[9:15]] + [head[15], head[16]]
         if med_type and fingerprint_sql is FINGERPRINT_NEW:
-            parts.append(f"med_type={med_type}")
+            parts += ["" if i != MED_TYPE_AT else med_type for i in range(len(PLATFORM_FIELDS))]
         updates.append((hashlib.md5("|".join(parts).encode()).hexdigest(), head[0]))  # noqa: S324 - a fingerprint
     cursor.executemany(f"UPDATE {KEY} SET fingerprint = %s WHERE setl_id = %s", updates)
 
