@@ -381,6 +381,19 @@ TELECONSULT_VIDEO_OPENS_MINUTES = env_int("TELECONSULT_VIDEO_OPENS_MINUTES", 10)
 TELECONSULT_CANCEL_CLOSES_HOURS = env_int("TELECONSULT_CANCEL_CLOSES_HOURS", 2)
 TELECONSULT_NO_SHOW_GRACE_MINUTES = env_int("TELECONSULT_NO_SHOW_GRACE_MINUTES", 30)
 TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)
+# Rosters: an on-call duty (weekends and public holidays) starts when the clinic opens and lasts
+# this many hours (24: until the clinic opens the next morning); a day duty is the clinic's opening
+# hours. The calendar feeds show both with these times.
+ROSTER_ON_CALL_HOURS = env_int("ROSTER_ON_CALL_HOURS", 24)
+# Calendar feeds (staffing.rosters.ical): the domain every event's UID ends in (duty-…@<domain>), so
+# two deployments never make the same UID; empty: the first name in ALLOWED_HOSTS that is a domain
+# (not an address, not localhost), else "cunyi.invalid". Set it once and keep it: calendar apps
+# know the events by their UIDs. A new feed reminds this many minutes before each duty (720: at
+# 20:00 the evening before an 08:00 start; the doctor switches it off or changes it on the phone);
+# a cancelled duty stays in the feed, marked cancelled, this many days after it was cancelled.
+ICAL_UID_DOMAIN = env_str("ICAL_UID_DOMAIN", "")
+ICAL_ALARM_MINUTES_BEFORE = env_int("ICAL_ALARM_MINUTES_BEFORE", 720)
+ICAL_CANCELLED_KEEP_DAYS = env_int("ICAL_CANCELLED_KEEP_DAYS", 60)
 # Payroll: "county" (one run a month) or "township" (one run per township a month); leave types
 # that are unpaid (pro-rated out of monthly components); months back a run corrects.
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")

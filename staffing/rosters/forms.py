@@ -62,3 +62,33 @@ class GenerateForm(forms.Form):
         from core.months import parse_month
 
         return parse_month(self.cleaned_data["month"], field=None)
+
+
+class FeedSettingsForm(forms.Form):
+    """The doctor's choices for their calendar feed: a reminder before each duty, and its language."""
+
+    PRESETS = (30, 60, 120, 720, 1440)
+
+    alarm = forms.BooleanField(label=_("Remind me before each duty"), required=False)
+    alarm_minutes = forms.TypedChoiceField(label=_("when"), coerce=int)
+    language = forms.ChoiceField(label=_("language of the events"))
+
+    def __init__(self, *args, current: int | None = None, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        offered = sorted({*self.PRESETS, settings.ICAL_ALARM_MINUTES_BEFORE, *([current] if current else [])})
+        self.fields["alarm_minutes"].choices = [(m, self.minutes_label(m)) for m in offered]
+        self.fields["language"].choices = settings.LANGUAGES
+
+    @staticmethod
+    def minutes_label(minutes: int) -> str:
+        if minutes == 720:
+            return _("the evening before (12 hours before)")
+        if minutes == 60:
+            return _("1 hour before")
+        if minutes == 1440:
+            return _("1 day before")
+        if minutes % 60 == 0:
+            return _("%(n)s hours before") % {"n": minutes // 60}
+        return _("%(n)s minutes before") % {"n": minutes}

@@ -338,20 +338,71 @@ def new_feed_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def default_alarm_minutes() -> int:
+    return settings.ICAL_ALARM_MINUTES_BEFORE
+
+
 class CalendarFeed(models.Model):
-    """The unguessable address of a doctor's iCalendar feed; reset it to revoke old links."""
+    """The unguessable address of a doctor's iCalendar feed (reset it to revoke old links) and the
+    doctor's choices for it: a reminder before each duty, and the language of the events."""
 
     doctor = models.OneToOneField(Doctor, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="calendar_feed")
     token = models.CharField(_("token"), max_length=64, unique=True, default=new_feed_token)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+    alarm = models.BooleanField(_("remind me before each duty"), default=True)
+    alarm_minutes = models.PositiveSmallIntegerField(_("minutes before the duty"), default=default_alarm_minutes)
+    language = models.CharField(_("language of the events"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
+    # When the choices above last changed: the feed's Last-Modified is never older.
+    updated_at = models.DateTimeField(_("settings changed"), default=timezone.now)
 
     class Meta:
         ordering = ["doctor_id"]
         verbose_name = _("calendar feed")
         verbose_name_plural = _("calendar feeds")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(alarm_minutes__gte=1) & Q(alarm_minutes__lte=10080),
+                name="feed_alarm_within_a_week",
+                violation_error_message=_("The reminder must be between 1 minute and 7 days before the duty."),
+            )
+        ]
 
     def __str__(self):
         return str(self.doctor)
+
+
+class FeedEvent(models.Model):
+    """A published duty of a doctor's calendar feed that changed after publication: taken off the
+    doctor (leave, swapped away: CANCELLED) or given to them (a replacement, a swap, a cover:
+    CONFIRMED), with the event's SEQUENCE and when it last changed. A published duty without a row
+    here is the event as published (SEQUENCE 0, modified when the month was published), so
+    publishing writes nothing here and the table holds only the amended days."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", pgettext_lazy("feed event status", "Cancelled")
+
+    # The unique constraint's index starts with the doctor: the feed reads one doctor's rows by date.
+    doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.CASCADE, related_name="+", db_index=False)
+    date = models.DateField(_("date"))
+    duty = models.CharField(_("duty"), max_length=10, choices=DutyDay.Duty.choices)
+    facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.CASCADE, related_name="+")
+    day_kind = models.CharField(_("kind of day"), max_length=10, choices=DayKind.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    sequence = models.PositiveIntegerField(_("revision"), default=0)
+    modified = models.DateTimeField(_("changed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["doctor_id", "date"]
+        verbose_name = _("calendar feed change")
+        verbose_name_plural = _("calendar feed changes")
+        constraints = [
+            models.UniqueConstraint(fields=["doctor", "date", "duty"], name="one_feed_event_per_doctor_day_duty")
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.doctor} {self.get_duty_display()} {self.get_status_display()}"
 
 
 # --- Allowed status changes ---------------------------------------------------------------------

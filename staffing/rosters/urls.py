@@ -1,6 +1,6 @@
 from django.urls import path
 
-from staffing.rosters import views
+from staffing.rosters import feed_views, views
 
 app_name = "rosters"
 urlpatterns = [
@@ -9,5 +9,6 @@ urlpatterns = [
     path("leave/<int:pk>/withdraw/", views.leave_withdraw, name="leave-withdraw"),
     path("swap/", views.swap_new, name="swap-new"),
     path("calendar/reset/", views.feed_reset, name="feed-reset"),
-    path("ical/<str:token>.ics", views.ical_feed, name="ical"),
+    path("calendar/settings/", feed_views.feed_settings, name="feed-settings"),
+    path("ical/<str:token>.ics", feed_views.ical_feed, name="ical"),
 ]

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -20,7 +19,6 @@ from staffing.models import Doctor
 from staffing.rosters import selectors
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.forms import LeaveForm, SwapForm
-from staffing.rosters.ical import ical_bytes
 from staffing.rosters.models import DayKind, DutyDay, LeaveRequest, RosterMonth, SwapRequest
 from staffing.rosters.services.feeds import calendar_feed_get_or_create, calendar_feed_reset
 from staffing.rosters.services.leave import leave_cancel, leave_request_create
@@ -211,22 +209,4 @@ def feed_reset(request):
     calendar_feed_reset(doctor=doctor, acting_user=request.user)
     messages.success(request, _("Your calendar address was changed; the old address no longer works."))
     return redirect("rosters:my-duty")
-
-
-def ical_feed(request, token: str):
-    doctor = selectors.calendar_feed_doctor(token=token)
-    if doctor is None:
-        raise Http404
-    now = today()
-    start = month_start(now) - datetime.timedelta(days=62)
-    end = month_end(next_month(next_month(month_start(now))))
-    duties = selectors.doctor_duties(doctor=doctor, start=start, end=end).filter(
-        roster__status=RosterMonth.Status.PUBLISHED
-    )
-    body = ical_bytes(doctor=doctor, duties=duties, holidays=selectors.holidays_between(start=start, end=end))
-    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="duty.ics"'
-    response["Cache-Control"] = "private, max-age=900"
-    return response
-
 

@@ -11,6 +11,7 @@ from staffing.models import Doctor
 from staffing.rosters import selectors
 from staffing.rosters.models import GAP_FLOW, CoverageGap, DayKind, DutyDay, RosterAmendment, RosterMonth
 from staffing.rosters.services.amendments import amendment_record, describe
+from staffing.rosters.services.feeds import feed_duties_changed
 from staffing.rosters.services.notices import notify_amended
 from staffing.rosters.services.reach import check_can_decide, check_doctor_reach
 
@@ -34,6 +35,7 @@ def gap_assign_cover(*, gap: CoverageGap, doctor: Doctor, acting_user, reason: s
     )
     duty.full_clean(validate_constraints=False)
     duty.save()
+    feed_duties_changed(added=[duty])
     why = (reason or "").strip() or _("%(doctor)s of %(clinic)s covers") % {"doctor": doctor.name, "clinic": candidates[doctor.pk].facility.name}
     GAP_FLOW.transition(
         gap, to=CoverageGap.Status.COVERED, kind="cover", actor=acting_user, fields={"cover": duty}, reason=why,

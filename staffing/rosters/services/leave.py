@@ -16,6 +16,7 @@ from staffing.rosters import planner, selectors
 from staffing.rosters.models import LEAVE_FLOW, DecisionStatus, DutyDay, LeaveRequest, RosterAmendment, RosterMonth
 from staffing.rosters.services.amendments import amendment_record, describe
 from staffing.rosters.services.decisions import decision_record
+from staffing.rosters.services.feeds import feed_duties_changed
 from staffing.rosters.services.gaps import gap_open, gaps_reopen_for
 from staffing.rosters.services.notices import duty_link, notify_amended, notify_doctor
 from staffing.rosters.services.reach import acting_user_or_none, acts_for_self, check_can_decide, check_doctor_reach
@@ -147,6 +148,7 @@ def _apply_leave(*, leave: LeaveRequest, acting_user) -> None:
             gaps_reopen_for(duty=duty, acting_user=acting_user, reason=reason)
         day, facility_id, kind, duty_type = duty.date, duty.facility_id, duty.day_kind, duty.duty
         duty.delete()
+        feed_duties_changed(removed=[duty])
         after = _("removed")
         notified = touched.setdefault(roster.pk, (roster, set()))[1]
         notified.add(leave.doctor)
@@ -157,6 +159,7 @@ def _apply_leave(*, leave: LeaveRequest, acting_user) -> None:
             )
             new.full_clean(validate_constraints=False)
             new.save()
+            feed_duties_changed(added=[new])
             after = describe(new)
             notified.add(change.replacement_doctor)
         elif change.gap:

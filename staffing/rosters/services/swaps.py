@@ -14,6 +14,7 @@ from staffing.rosters import selectors
 from staffing.rosters.models import SWAP_FLOW, DecisionStatus, DutyDay, RosterAmendment, SwapRequest
 from staffing.rosters.services.amendments import amendment_record, describe
 from staffing.rosters.services.decisions import decision_record
+from staffing.rosters.services.feeds import feed_duties_changed
 from staffing.rosters.services.notices import duty_link, notify_amended, notify_doctor
 from staffing.rosters.services.reach import acting_user_or_none, acts_for_self, check_can_decide, check_doctor_reach
 from staffing.selectors import doctor_current_posting
@@ -91,9 +92,11 @@ def swap_decide(*, swap: SwapRequest, approve: bool, acting_user, note: str = ""
             if duty is None:
                 continue
             before = describe(duty)
+            feed_duties_changed(removed=[duty])  # the duty leaves this doctor's feed, cancelled
             duty.doctor = new_doctor
             duty.source = DutyDay.Source.SWAP
             duty.save(update_fields=["doctor", "source"])
+            feed_duties_changed(added=[duty])  # and is a new event in the colleague's
             amendment_record(roster=duty.roster, day=duty.date, action=RosterAmendment.Action.SWAP, before=before,
                              after=describe(duty), reason=reason, acting_user=acting_user)
         notify_amended(doctors={swap.requester, swap.counterpart}, roster=give.roster, changes=reason)
