@@ -53,7 +53,7 @@ def written(booking, *, slots=None) -> dict:
 def test_the_table_is_the_one_declared():
     assert {state: BOOKING_FLOW.targets(state) for state in Status.values} == {
         "requested": {"confirmed", "declined", "cancelled", "requested"},
-        "confirmed": {"in_progress", "declined", "cancelled", "no_show", "requested"},
+        "confirmed": {"in_progress", "cancelled", "no_show", "requested"},  # once confirmed, cancelled (not declined)
         "in_progress": {"completed"},
         "declined": set(),
         "completed": set(),
@@ -69,6 +69,7 @@ FORBIDDEN = [
     (Status.REQUESTED, "consultant", "complete", COMPLETE),
     (Status.CONFIRMED, "consultant", "confirm", None),
     (Status.CONFIRMED, "consultant", "complete", COMPLETE),
+    (Status.CONFIRMED, "consultant", "decline", {"reason": "改天吧"}),
     (Status.IN_PROGRESS, "consultant", "decline", {"reason": "太晚了"}),
     (Status.IN_PROGRESS, "doctor", "cancel", {"reason": "不需要了"}),
     (Status.CANCELLED, "consultant", "confirm", None),
@@ -114,7 +115,12 @@ def test_the_page_shows_only_the_steps_the_table_allows(client, doctor_user, con
     assert f"/m/consult/{booking.pk}/confirm/" in page and f"/m/consult/{booking.pk}/start/" not in page
     ConsultBooking.objects.filter(pk=booking.pk).update(status=Status.CONFIRMED)
     page = client.get(f"/m/consult/{booking.pk}/").content.decode()
-    assert f"/m/consult/{booking.pk}/confirm/" not in page and f"/m/consult/{booking.pk}/start/" in page
+    assert f"/m/consult/{booking.pk}/confirm/" not in page and f"/m/consult/{booking.pk}/decline/" not in page
+    assert f"/m/consult/{booking.pk}/start/" not in page and 'id="start-note"' in page  # too early to start
+    clock.move_to(booking.starts_at)
+    client.force_login(consultant.user)
+    page = client.get(f"/m/consult/{booking.pk}/").content.decode()
+    assert f"/m/consult/{booking.pk}/start/" in page
 
 
 def test_a_refused_step_on_the_page_is_a_message(client, doctor_user, consultant, slot, clock):

@@ -7,6 +7,7 @@ import pytest
 from clinics.models import Role
 from telemedicine.models import ConsultBooking
 from telemedicine.selectors import room_access
+from telemedicine.video import room_name
 from tests.conftest import api_as
 from tests.factories import make_user
 from tests.telemedicine.conftest import TOMORROW
@@ -23,17 +24,22 @@ def confirmed(doctor_user, slot, consultant):
     return ConsultBooking.objects.get(pk=booking_id)
 
 
-def test_room_opens_shortly_before_and_closes_at_end(confirmed, settings):
-    settings.TELECONSULT_VIDEO_BASE_URL = "https://meet.leye.example/"
+@pytest.fixture(autouse=True)
+def jitsi(settings):
+    settings.JITSI_BASE_URL = "https://meet.leye-health.cn"
+    settings.JITSI_APP_SECRET = "a-test-secret-of-forty-characters-000000"
+
+
+def test_room_opens_shortly_before_and_closes_at_end(confirmed, doctor_user, settings):
     settings.TELECONSULT_VIDEO_OPENS_MINUTES = 10
     start, end = confirmed.starts_at, confirmed.ends_at
-    assert room_access(confirmed, now=start - datetime.timedelta(minutes=11)).state == "early"
-    assert room_access(confirmed, now=start - datetime.timedelta(minutes=11)).url == ""
-    opened = room_access(confirmed, now=start - datetime.timedelta(minutes=10))
+    assert room_access(confirmed, user=doctor_user, now=start - datetime.timedelta(minutes=11)).state == "early"
+    assert room_access(confirmed, user=doctor_user, now=start - datetime.timedelta(minutes=11)).url == ""
+    opened = room_access(confirmed, user=doctor_user, now=start - datetime.timedelta(minutes=10))
     assert opened.state == "open"
-    assert opened.url == f"https://meet.leye.example/cunyi-{confirmed.room_token}"
-    assert room_access(confirmed, now=end - datetime.timedelta(seconds=1)).state == "open"
-    assert room_access(confirmed, now=end).state == "closed"
+    assert opened.url.startswith(f"https://meet.leye-health.cn/{room_name(confirmed.room_token)}?jwt=")
+    assert room_access(confirmed, user=doctor_user, now=end - datetime.timedelta(seconds=1)).state == "open"
+    assert room_access(confirmed, user=doctor_user, now=end).state == "closed"
 
 
 def test_room_tokens_are_unguessable_and_distinct(doctor_user, consultant, clock):
@@ -49,11 +55,11 @@ def test_room_page_says_when_it_opens(client, confirmed, doctor_user, clock):
     client.force_login(doctor_user)
     page = client.get(f"/m/consult/room/{confirmed.room_token}/").content.decode()
     assert "视频会议室尚未开放" in page and "12月2日 08:50" in page
-    assert "meet.leye.example" not in page
+    assert "meet.leye-health.cn" not in page
     clock.move_to(confirmed.starts_at)
     client.force_login(doctor_user)  # sessions last 8 hours
     page = client.get(f"/m/consult/room/{confirmed.room_token}/").content.decode()
-    assert f"cunyi-{confirmed.room_token}" in page and "进入视频会诊" in page
+    assert f"/{room_name(confirmed.room_token)}?jwt=" in page and "进入视频会诊" in page
     clock.move_to(confirmed.ends_at + datetime.timedelta(minutes=1))
     assert "已于" in client.get(f"/m/consult/room/{confirmed.room_token}/").content.decode()
 
