@@ -162,6 +162,9 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 # admin's 注销): config's, and those of the shell pieces that moved out of config (core: the
 # portal, lockout and rate-limit pages; dashboard: the admin index).
 LOCALE_PATHS = [BASE_DIR / "config" / "locale", BASE_DIR / "core" / "locale", BASE_DIR / "dashboard" / "locale"]
+# Form fields render dates as ISO 8601 (an <input type="date"> needs yyyy-MM-dd; Django's zh_Hans
+# puts yyyy/MM/dd first): config/formats/zh_Hans/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -374,10 +377,19 @@ WECOM_TIMEOUT = env_int("WECOM_TIMEOUT", 10)
 # --- Domain settings ------------------------------------------------------------------------
 CUNYI_DEMO_PASSWORD = env_str("CUNYI_DEMO_PASSWORD", "cunyi-demo-2026")
 CUNYI_SEEDS_DIR = BASE_DIR / "seeds"
-# Teleconsultation: the county's video server (e.g. a Jitsi deployment), when the room opens,
-# when cancelling closes, the no-show grace period and how far ahead slots are bookable.
-TELECONSULT_VIDEO_BASE_URL = env_str("TELECONSULT_VIDEO_BASE_URL", "https://meet.leye.example/")
+# Teleconsultation: when the room opens, how long past the slot's end it stays open while the
+# consult is in progress, when cancelling closes, the no-show grace period and how far ahead
+# slots are bookable.
 TELECONSULT_VIDEO_OPENS_MINUTES = env_int("TELECONSULT_VIDEO_OPENS_MINUTES", 10)
+TELECONSULT_ROOM_OVERRUN_MINUTES = env_int("TELECONSULT_ROOM_OVERRUN_MINUTES", 60)
+# The county's Jitsi Meet server with token authentication (README, "Teleconsultation video"):
+# each party's room link carries a JWT (HS256) signed with JITSI_APP_SECRET. Without
+# JITSI_BASE_URL the pages say that video is not configured.
+JITSI_BASE_URL = env_str("JITSI_BASE_URL", "")
+JITSI_APP_ID = env_str("JITSI_APP_ID", "cunyi")
+JITSI_APP_SECRET = env_str("JITSI_APP_SECRET", "")
+JITSI_AUDIENCE = env_str("JITSI_AUDIENCE", "jitsi")
+JITSI_SUB = env_str("JITSI_SUB", "")  # empty: the host name of JITSI_BASE_URL
 TELECONSULT_CANCEL_CLOSES_HOURS = env_int("TELECONSULT_CANCEL_CLOSES_HOURS", 2)
 TELECONSULT_NO_SHOW_GRACE_MINUTES = env_int("TELECONSULT_NO_SHOW_GRACE_MINUTES", 30)
 TELECONSULT_SLOT_HORIZON_DAYS = env_int("TELECONSULT_SLOT_HORIZON_DAYS", 28)

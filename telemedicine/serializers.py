@@ -92,7 +92,7 @@ class BookingSerializer(serializers.ModelSerializer):
         {
             "type": "object",
             "properties": {
-                "state": {"type": "string", "enum": ["open", "early", "closed", "not_video", "inactive"]},
+                "state": {"type": "string", "enum": ["open", "early", "closed", "not_video", "inactive", "unconfigured"]},
                 "opens_at": {"type": "string", "format": "date-time"},
                 "closes_at": {"type": "string", "format": "date-time"},
                 "url": {"type": "string"},
@@ -100,7 +100,8 @@ class BookingSerializer(serializers.ModelSerializer):
         }
     )
     def get_video(self, obj):
-        access = room_access(obj)
+        request = self.context.get("request")
+        access = room_access(obj, user=getattr(request, "user", None))  # the link only for the two parties
         return {"state": access.state, "opens_at": access.opens_at, "closes_at": access.closes_at, "url": access.url}
 
 
