@@ -14,6 +14,7 @@ class TownshipSerializer(serializers.ModelSerializer):
 @extend_schema(tags=["register"])
 class TownshipViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = TownshipSerializer
+    ordering_fields = ("code", "name")
 
     def get_queryset(self):
         return township_list(user=self.request.user)

@@ -209,14 +209,16 @@ REST_FRAMEWORK = {
         "uploads": env_str("THROTTLE_UPLOAD_RATE", "30/min"),
     },
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's own address helper agrees with core.lockout.client_ip
+    # JSON bodies only (a view that takes a file names MultiPartParser itself): a body declared
+    # as JSON, form and multipart at once gives generated clients code that does not import.
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.SafeJSONParser",  # JSON nested too deeply is a 400, not a RecursionError
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
     ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Filters, and ?ordering= by each list's explicit ordering_fields (an unknown field is a 400).
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend", "core.api.StrictOrderingFilter"],
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }

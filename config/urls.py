@@ -41,3 +41,9 @@ urlpatterns = [
     path("m/consult/", include("telemedicine.urls")),
     path("m/inbox/", include("notifications.urls")),
 ]
+
+# Under /api/ every error is JSON in the API's one error shape (core.api); elsewhere Django's pages.
+handler400 = "core.api.bad_request"
+handler403 = "core.api.permission_denied"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"

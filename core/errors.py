@@ -2,14 +2,22 @@
 
 A service raises a `DomainError` (or one of the subclasses below) with a message that tells the
 user, in their language, what to do instead; the API edge (`core.api.exception_handler`) maps it
-to its status once, as `{"detail": message, "code": code}`; pages show the message. Django's own
-`ValidationError` stays the error for bad input (400, one list of messages per field).
+to its status once, in the API's one error shape (`error_body`); pages show the message. Django's
+own `ValidationError` stays the error for bad input (400, one list of messages per field).
 
 Subclass per meaning, not per app: an app may subclass to let callers catch its errors, keeping
 the status of its base.
 """
 
 from http import HTTPStatus
+
+
+def error_body(code: str, detail: str, fields: dict | None = None, **extra) -> dict:
+    """The one shape of every 4xx/5xx answer of the API: a machine `code` (stable, English, for
+    programs), the `detail` in the user's language (Chinese by default), and `fields`: one list of
+    messages per input field (empty when the refusal is not about a field). A refusal may add
+    fields of its own (e.g. `state`, the id of an existing row)."""
+    return {"code": code, "detail": str(detail), "fields": fields or {}, **extra}
 
 
 class DomainError(Exception):
@@ -23,7 +31,7 @@ class DomainError(Exception):
         self.extra = extra  # more fields for the error body (e.g. the id of an existing row)
 
     def as_body(self) -> dict:
-        return {"detail": self.message, "code": self.code, **self.extra}
+        return error_body(self.code, self.message, **self.extra)
 
 
 class Conflict(DomainError):

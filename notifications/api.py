@@ -1,23 +1,38 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import Pagination
 from notifications.models import Notification
 from notifications.selectors import READ_FILTERS, inbox_list, inbox_unread_count, preference_get
 from notifications.serializers import InboxNotificationSerializer, MarkReadSerializer, PreferenceSerializer
 from notifications.services import notification_mark_read, preference_update
 
 
-@extend_schema(
-    tags=["notifications"],
-    parameters=[OpenApiParameter("read", str, enum=list(READ_FILTERS), description="all (default), unread or read")],
+class InboxPagination(Pagination):
+    """Pages of the inbox, with the count of unread messages beside them."""
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["unread"] = {"type": "integer", "example": 3}
+        paginated["required"] = [*paginated.get("required", []), "unread"]
+        return paginated
+
+
+@extend_schema(tags=["notifications"])
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("read", str, enum=list(READ_FILTERS), description="all (default), unread or read")]
+    )
 )
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     """The signed-in user's inbox: delivered in-app messages, newest first."""
 
     serializer_class = InboxNotificationSerializer
+    pagination_class = InboxPagination
+    ordering_fields = ("sent_at", "id")
     queryset = Notification.objects.none()  # for the schema; requests use get_queryset()
 
     def get_queryset(self):
@@ -39,7 +54,10 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
         notification.refresh_from_db(fields=["read_at"])
         return Response(self.get_serializer(notification).data)
 
-    @extend_schema(request=MarkReadSerializer, responses={200: dict})
+    @extend_schema(
+        request=MarkReadSerializer,
+        responses={200: inline_serializer("MarkReadResult", {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()})},
+    )
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request):
         serializer = MarkReadSerializer(data=request.data)

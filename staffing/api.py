@@ -12,6 +12,7 @@ class ClinicViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ClinicSerializer
     filterset_class = ClinicFilter
+    ordering_fields = ("code", "name", "target_doctors", "active_doctors")
 
     def get_queryset(self):
         return clinic_coverage_list(user=self.request.user).order_by("code")
@@ -23,6 +24,7 @@ class DoctorViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DoctorSerializer
     filterset_class = DoctorFilter
+    ordering_fields = ("name", "hire_date", "licence_expiry", "id")
 
     def get_queryset(self):
         return doctor_list(user=self.request.user).order_by("name", "id")

@@ -40,7 +40,7 @@ def run_service(func, **kwargs):
 
 
 ERRORS = {
-    400: OpenApiResponse(description="Invalid input; the messages say what to fix."),
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input (code invalid): `fields` says what to fix."),
     403: OpenApiResponse(ErrorSerializer, description="Not the consult's doctor or consultant, or not allowed for this role."),
     404: OpenApiResponse(ErrorSerializer, description="No such consult in your reach."),
     409: OpenApiResponse(
@@ -85,6 +85,7 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     allowed_roles = CONSULT_ROLES
     serializer_class = SlotSerializer
     pagination_class = None
+    ordering_fields = ("starts_at", "id")
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -108,6 +109,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     allowed_roles = CONSULT_ROLES
     serializer_class = BookingSerializer
     filterset_fields = ["status"]
+    ordering_fields = ("starts_at", "requested_at", "id")
 
     def get_queryset(self):
         queryset = booking_list(user=self.request.user).order_by("-starts_at", "-id")

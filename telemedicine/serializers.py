@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinics.api_fields import ReachIdField, ReachRelatedField
+from core import schema as core_schema
 from clinics.models import Department
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
@@ -161,8 +162,8 @@ class CompleteSerializer(serializers.Serializer):
         return fields
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+# The API's one error shape (core.schema); teleconsult's 409 adds its codes and `state`.
+ErrorSerializer = core_schema.ErrorSerializer
 
 
 # The codes of a teleconsult 409 (BookingConflict's, and core.retry's Busy).

@@ -11,6 +11,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from clinics.models import Role
+from clinics.settlements.filters import SettlementFilter
 from clinics.settlements.selectors import clinic_month_summary, settlement_list
 from clinics.settlements.serializers import (
     ClinicSummarySerializer,
@@ -50,6 +51,9 @@ class SettlementViewSet(viewsets.GenericViewSet):
 
     serializer_class = SettlementRecordSerializer
     pagination_class = NewestFirst
+    filterset_class = SettlementFilter
+    ordering_fields = ("id", "settled_at", "recorded_at")
+    ordering = ("-id",)  # the cursor's order when no ?ordering= is given
     # Health and insurance data: not for payroll or consultants; a terminal may only upload.
     allowed_roles = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN, Role.INSURANCE_CLERK, Role.VILLAGE_DOCTOR)
     terminal_actions = ("create",)
@@ -59,7 +63,8 @@ class SettlementViewSet(viewsets.GenericViewSet):
         return settlement_list(user=self.request.user)
 
     def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
+        """Newest first (cursor pages); filter by setl_id, month (YYYY-MM), clinic (code), insutype."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=SettlementUploadRowSerializer(many=True), responses={201: UploadReportSerializer})
@@ -117,7 +122,7 @@ class SettlementViewSet(viewsets.GenericViewSet):
         parameters=[OpenApiParameter("month", str, description="YYYY-MM", required=True)],
         responses=ClinicSummarySerializer(many=True),
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def summary(self, request):
         """Per clinic in the user's reach: visits net of reversals and the sum of each fund."""
         month = parse_month(request.query_params.get("month"))

@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, viewsets
 from clinics.api_fields import ReachIdField
 from clinics.models import Role
 from clinics.scoping import is_county_wide
+from core.api import StrictOrderingFilter
 from staffing.models import Doctor
 from staffing.payroll.models import Assessment, OneOffItem
 from staffing.payroll.services.inputs import assessment_save, one_off_item_save
@@ -50,7 +51,7 @@ class OneOffItemSerializer(_PayPathMixin, serializers.ModelSerializer):
 
 class _EntryViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     allowed_roles = COUNTY_PAYROLL
-    filter_backends: list = []
+    filter_backends = [StrictOrderingFilter]
 
     def get_queryset(self):
         queryset = self.queryset.select_related("doctor")
@@ -62,6 +63,7 @@ class AssessmentViewSet(_EntryViewSet):
     """Assessments (county-wide payroll roles); creating one goes through `assessment_save`."""
 
     serializer_class = AssessmentSerializer
+    ordering_fields = ("period_start", "score", "id")
     queryset = Assessment.objects.order_by("-period_start", "pk")
 
     def perform_create(self, serializer):
@@ -73,6 +75,7 @@ class OneOffItemViewSet(_EntryViewSet):
     """One-off items (county-wide payroll roles); creating one goes through `one_off_item_save`."""
 
     serializer_class = OneOffItemSerializer
+    ordering_fields = ("month", "amount", "id")
     queryset = OneOffItem.objects.order_by("-month", "pk")
 
     def perform_create(self, serializer):

@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
+from core.api import MonthField
 from staffing.payroll.models import Payslip, PayslipLine
 
 
 class PayslipLineSerializer(serializers.ModelSerializer):
     component_display = serializers.CharField(source="get_component_display", read_only=True)
-    reference_month = serializers.DateField(format="%Y-%m", read_only=True)
+    reference_month = MonthField(read_only=True)
 
     class Meta:
         model = PayslipLine
@@ -16,7 +17,7 @@ class PayslipLineSerializer(serializers.ModelSerializer):
 class PayslipSerializer(serializers.ModelSerializer):
     doctor = serializers.IntegerField(source="doctor_id", read_only=True)
     doctor_name = serializers.CharField(source="doctor.__str__", read_only=True)
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
     clinic = serializers.CharField(source="facility.name", read_only=True)
     status = serializers.CharField(source="run.status", read_only=True)
     lines = PayslipLineSerializer(many=True, read_only=True)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -102,14 +102,13 @@ def _doctor_for(request, doctor_id):
 class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     allowed_roles = ROSTER_ROLES
     serializer_class = LeaveRequestSerializer
+    filterset_fields = ["status", "kind"]
+    ordering_fields = ("start_date", "requested_at", "id")
 
     def get_queryset(self):
         queryset = selectors.leave_request_list(user=self.request.user)
         if has_role(self.request.user, Role.VILLAGE_DOCTOR):
             queryset = queryset.filter(doctor__user=self.request.user)
-        status_filter = self.request.query_params.get("status")
-        if status_filter:
-            queryset = queryset.filter(status=status_filter)
         return queryset.order_by("-start_date", "-id")
 
     def create(self, request, *args, **kwargs):
@@ -147,6 +146,8 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
 class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     allowed_roles = ROSTER_ROLES
     serializer_class = SwapRequestSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ("give_date", "requested_at", "id")
 
     def get_queryset(self):
         queryset = selectors.swap_request_list(user=self.request.user)
@@ -185,18 +186,18 @@ class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMode
 
 
 @extend_schema(tags=["rosters"])
+@extend_schema_view(list=extend_schema(parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM")]))
 class GapViewSet(viewsets.ReadOnlyModelViewSet):
     """Coverage gaps in reach, open ones with their cover candidates."""
 
     allowed_roles = ROSTER_ROLES
     serializer_class = GapSerializer
+    filterset_fields = ["status"]
+    ordering_fields = ("date", "id")
 
     def get_queryset(self):
         queryset = selectors.gap_list(user=self.request.user)
-        status_filter = self.request.query_params.get("status")
-        if status_filter:
-            queryset = queryset.filter(status=status_filter)
-        if self.request.query_params.get("month"):
+        if self.action == "list" and self.request.query_params.get("month"):
             month = _month_param(self.request)
             queryset = queryset.filter(date__gte=month, date__lte=month_end(month))
         return queryset.order_by("date", "facility__code")
@@ -239,7 +240,7 @@ def _township(request, code):
 
 @extend_schema(
     tags=["rosters"], request=MonthActionSerializer,
-    responses={200: GenerateResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    responses={200: GenerateResultSerializer},
 )
 class GenerateView(APIView):
     """Plan a month (drafts are replaced, published months kept)."""
@@ -267,7 +268,7 @@ class GenerateView(APIView):
 
 @extend_schema(
     tags=["rosters"], request=MonthActionSerializer,
-    responses={200: PublishResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    responses={200: PublishResultSerializer},
 )
 class PublishView(APIView):
     """Publish the month's drafts of a township (or the county) and notify the doctors."""
@@ -295,7 +296,7 @@ def _check_summary_access(user):
         OpenApiParameter("month", OpenApiTypes.STR, required=True, description="YYYY-MM"),
         OpenApiParameter("township", OpenApiTypes.STR, description="township code"),
     ],
-    responses={200: SummaryClinicSerializer(many=True), 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
+    responses={200: SummaryClinicSerializer(many=True)},
 )
 class SummaryView(APIView):
     """Month summary per clinic: on-call days per doctor (weekend and holiday apart), leave, gaps."""
