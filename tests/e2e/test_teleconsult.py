@@ -3,12 +3,14 @@ consultant confirms, starts and records the outcome, and the doctor reads it."""
 
 import datetime
 import zoneinfo
+from pathlib import Path
 
 import pytest
 import time_machine
 
 from clinics.models import Department, Facility, Role
 from clinics.roles import seed_roles
+from staffing.rosters.models import CalendarYear
 from telemedicine.models import Consultant, ConsultBooking, WeeklyAvailability
 from tests.e2e.conftest import PHONE, follow, login, shot
 from tests.factories import FacilityFactory, PostingFactory, make_user
@@ -20,7 +22,10 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def network(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.JITSI_BASE_URL = "https://meet.leye-health.cn"  # the link is only rendered, never opened
+    settings.JITSI_APP_SECRET = "an-e2e-secret-of-forty-characters-000000"
     seed_roles({})
+    CalendarYear.objects.get_or_create(year=2026)  # slots are offered only in a year with its holiday calendar
     hospital = FacilityFactory(
         kind=Facility.Kind.COUNTY_HOSPITAL, code="CH451028", name="乐业县人民医院", village="", village_kind="", telemedicine_enabled=True
     )
@@ -41,6 +46,14 @@ def network(settings):
     return consultant, doctor_user
 
 
+CONSULT_SHOTS = Path("/tmp/shots/consult")
+
+
+def consult_shot(page, name: str) -> None:
+    CONSULT_SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(CONSULT_SHOTS / f"{name}.png"), full_page=True)
+
+
 def no_sideways_scroll(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], "the phone page must not scroll sideways"
 
@@ -50,13 +63,18 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
     with time_machine.travel(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI), tick=True) as clock:
         login(phone, live_server.url, "weixiuying")
         follow(phone, "a[data-menu=teleconsult_book]")
+        # the date field holds the first day with free slots, as yyyy-MM-dd (the browser shows it)
+        assert phone.input_value("#id_date") == "2026-12-02"
+        assert phone.evaluate("document.querySelector('#id_date').valueAsDate !== null")
+        consult_shot(phone, "consult-01-booking-date-default")
         phone.select_option("#id_department", label="乐业县人民医院 · 内科")
-        phone.fill("#id_date", "2026-12-02")
         follow(phone, "#slot-search button[type=submit]")
         phone.wait_for_selector("table.slots")
         assert "黄明" in phone.inner_text("table.slots")
+        assert phone.input_value("#id_date") == "2026-12-02"
         no_sideways_scroll(phone)
         shot(phone, "teleconsult-01-doctor-open-slots")
+        consult_shot(phone, "consult-02-booking-slots-loaded")
 
         follow(phone, "table.slots tr[data-slot] >> nth=0 >> a.button")
         phone.fill("#id_patient_name", "罗阿婆")
@@ -88,6 +106,7 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
         follow(specialist, "#confirm")
         assert "已确认会诊" in specialist.inner_text("body")
         assert "进入视频会诊" in specialist.inner_text("#video")
+        assert "?jwt=" in specialist.get_attribute("#join-video", "href")
         follow(specialist, "#start")
         assert "会诊已开始" in specialist.inner_text("body")
         shot(specialist, "teleconsult-05-consultant-started-video-open")
