@@ -5,6 +5,7 @@ from clinics import services
 from clinics.admin_base import ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Department, Facility, Township, UserScope
 from clinics.roles import role_assign
+from clinics.scoping import is_county_wide
 from core.admin import AuditHistoryMixin
 from core.models import AuditEntry
 
@@ -34,19 +35,24 @@ class DepartmentInline(admin.TabularInline):
 @admin.register(Facility)
 class FacilityAdmin(ServiceRefusalMixin, ScopedAdmin):
     list_display = [
-        "code", "name", "kind", "township", "village_kind", "telemedicine_enabled",
+        "code", "platform_code", "name", "kind", "township", "village_kind", "telemedicine_enabled",
         "settlement_enabled", "is_active", "target_doctors", "is_demo",
     ]
     list_filter = ["kind", "township", "telemedicine_enabled", "settlement_enabled", "is_active", "is_demo"]
-    search_fields = ["code", "name", "village"]
+    search_fields = ["code", "platform_code", "name", "village"]
     list_select_related = ["township"]
     autocomplete_fields = ["township"]
     inlines = [DepartmentInline]
     fieldsets = [
-        (None, {"fields": ["kind", "name", "code", "township", "village", "village_kind", "is_demo"]}),
+        (None, {"fields": ["kind", "name", "code", "platform_code", "township", "village", "village_kind", "is_demo"]}),
         (_("Services"), {"fields": ["telemedicine_enabled", "settlement_enabled", "is_active", "target_doctors"]}),
         (_("Opening hours"), {"fields": [("morning_start", "morning_end"), ("afternoon_start", "afternoon_end")]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The platform institution code is the county's to enter (the bureau assigns it).
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if is_county_wide(request.user) else readonly + ["platform_code"]
 
     def save_model(self, request, obj, form, change):
         services.facility_save(facility=obj, acting_user=request.user)

@@ -1,5 +1,6 @@
 """Leye County's register: real townships and villages from seeds/, demo facilities beside them.
-Idempotent: running it again changes nothing."""
+The village clinics' platform institution codes (定点医药机构编号) are synthetic demo values
+(`demo_platform_code`). Idempotent: running it again changes nothing."""
 
 import csv
 from pathlib import Path
@@ -80,11 +81,13 @@ def seed_register(counts: dict) -> None:
         for code, dept_name in CENTRE_DEPARTMENTS:
             _upsert(Department, {"facility": centre, "code": code}, {"name": dept_name}, counts)
     per_township: dict[str, int] = {}
+    for number, row in enumerate(sorted(rows, key=lambda r: r["village_code"]), start=1):
+        row["demo_platform_code"] = demo_platform_code(row["village_code"], number)
     for row in rows:
         position = per_township.get(row["township_code"], 0)
         per_township[row["township_code"]] = position + 1
         suffix = "卫生室" if row["kind"] == "village" else "卫生服务站"
-        _upsert(
+        clinic = _upsert(
             Facility,
             {"code": row["village_code"]},
             {
@@ -97,3 +100,20 @@ def seed_register(counts: dict) -> None:
             },
             counts,
         )
+        _give_platform_code(clinic, row["demo_platform_code"])
+
+
+def demo_platform_code(village_code: str, number: int) -> str:
+    """A village clinic's SYNTHETIC platform institution code (定点医药机构编号): H, the county's
+    6-digit division code, and the clinic's 5-digit number in code order (H45102800001 …
+    H45102800088). The bureau assigns the real ones; these are demo values only."""
+    return f"H{village_code[:6]}{number:05d}"
+
+
+def _give_platform_code(clinic: Facility, code: str) -> None:
+    """Only a clinic without one gets its demo code, and only while no other clinic has it: a code
+    an admin entered is never overwritten, and a second run changes nothing."""
+    if clinic.platform_code or Facility.objects.filter(platform_code=code).exists():
+        return
+    clinic.platform_code = code
+    clinic.save(update_fields=["platform_code"])

@@ -14,7 +14,7 @@ from core.audit import audit_record, changed_fields, snapshot
 
 TOWNSHIP_FIELDS = ["code", "name", "kind"]
 FACILITY_FIELDS = [
-    "kind", "name", "code", "township", "village", "village_kind", "telemedicine_enabled",
+    "kind", "name", "code", "platform_code", "township", "village", "village_kind", "telemedicine_enabled",
     "settlement_enabled", "is_active", "morning_start", "morning_end", "afternoon_start", "afternoon_end",
     "target_doctors", "is_demo",
 ]
@@ -50,10 +50,14 @@ def township_save(*, township: Township, acting_user, **changes) -> Township:
 @transaction.atomic
 def facility_save(*, facility: Facility, acting_user, **changes) -> Facility:
     """Add or change a clinic in reach; it stays in reach after the change (a township's admin does
-    not hand a clinic to another township)."""
+    not hand a clinic to another township). Its platform institution code (定点医药机构编号) is
+    entered by a county-wide role only: the bureau assigns it, and uploads name the clinic by it."""
     stored = _stored(facility)
     if stored is not None:
         require_facility_reach(acting_user, stored, field=None)
+    new_platform_code = changes.get("platform_code", facility.platform_code) or None
+    if new_platform_code != (stored.platform_code if stored is not None else None):
+        require_county_wide(acting_user, what=_("Entering a clinic's platform institution code"))
     row = _save_audited(facility, fields=FACILITY_FIELDS, action="facility", acting_user=acting_user, stored=stored, changes=changes)
     require_facility_reach(acting_user, row, field="township")
     return row

@@ -128,7 +128,8 @@ class DoctorAdmin(ScopedAdmin):
     facility_path = None  # doctors are scoped by the posting in force (get_queryset), not by any posting
     form = DoctorForm
     list_display = [
-        "name", "sex", "qualification", "current_clinic", "licence_expiry", "status", "id_number_display", "is_demo",
+        "name", "sex", "qualification", "current_clinic", "insurance_code", "licence_expiry", "status",
+        "id_number_display", "is_demo",
     ]
     list_filter = ["status", "qualification", LicenceFilter, TownshipOfPostingFilter, "is_demo"]
     search_fields = ["name", "mobile", "licence_number", "insurance_code"]

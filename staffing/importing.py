@@ -34,7 +34,7 @@ from core.imports import (
 )
 from core.tabular import TableError, parse_date, read_table, upload_limit
 from core.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
-from staffing.models import Doctor, Posting, keyed_hash
+from staffing.models import Doctor, Posting, keyed_hash, validate_practitioner_code
 from staffing.reach import require_doctor_reach
 from staffing.services.doctors import doctor_create, doctor_update
 from staffing.services.postings import posting_move, posting_move_check
@@ -93,7 +93,8 @@ COLUMNS = [
     Column("clinic_code", gettext_lazy("clinic code"), True, normalize_code),
     Column("bank_name", gettext_lazy("bank"), False, _text),
     Column("bank_account", gettext_lazy("bank account"), False, normalize_code, mask=mask_account),
-    Column("insurance_code", gettext_lazy("insurance practitioner code"), False, normalize_code, cleared=None),
+    Column("insurance_code", gettext_lazy("national insurance practitioner code"), False, validate_practitioner_code,
+           cleared=None),
 ]
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 IMPORT_COLUMNS = [c.name for c in COLUMNS]

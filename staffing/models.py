@@ -1,5 +1,6 @@
 """The doctor register: village doctors (and consultants' home records), licences and postings."""
 
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from core.hashing import keyed_hash
 from core.validators import (
     mask_account,
     mask_id_number,
+    normalize_code,
     resident_id_birth_date,
     resident_id_sex,
     validate_birth_date,
@@ -22,6 +24,25 @@ from core.validators import (
     validate_resident_id,
 )
 from notifications.wecom import validate_wecom_userid
+
+# 国家医保医师代码: declared C20 by the platform; the only sample seen is D + 12 digits
+# (../shared/docs/insurance-platform.md §3h), so letters and digits up to 20, nothing narrower.
+PRACTITIONER_CODE_LENGTH = 20
+PRACTITIONER_CODE_RE = re.compile(r"[A-Z0-9]{1,20}")
+
+
+def validate_practitioner_code(value) -> str:
+    """A national insurance practitioner code (国家医保医师代码) as stored and compared: NFKC (the
+    full-width ｄ１２３ an input method types is D123), trimmed, upper case; then 1–20 ASCII letters
+    and digits. Empty stays empty."""
+    code = normalize_code(value).upper()
+    if code and not PRACTITIONER_CODE_RE.fullmatch(code):
+        raise ValidationError(
+            _("A national insurance practitioner code has up to 20 ASCII letters and digits (for example "
+              "D451028000001), with no spaces or other characters; not “%(value)s”."),
+            code="code_format", params={"value": value},
+        )
+    return code
 
 
 class Doctor(models.Model):
@@ -56,12 +77,16 @@ class Doctor(models.Model):
     licence_number = models.CharField(_("licence number"), max_length=40, blank=True)
     licence_expiry = models.DateField(_("licence expires"), null=True, blank=True)
     insurance_code = models.CharField(
-        _("insurance practitioner code"),
-        max_length=30,
+        _("national insurance practitioner code"),
+        max_length=PRACTITIONER_CODE_LENGTH,
         unique=True,
         null=True,
         blank=True,
-        help_text=_("The practitioner code (医保医师代码) the insurance platform uses in settlements."),
+        help_text=_(
+            "The 国家医保医师代码 the medical-insurance platform gave the doctor (up to 20 letters and digits, "
+            "for example D451028000001): settlements name the attending doctor by it (atddr_no)."
+        ),
+        error_messages={"unique": _("Another doctor already has this national insurance practitioner code.")},
     )
     status = models.CharField(_("employment status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     hire_date = models.DateField(_("hire date"))
@@ -135,7 +160,7 @@ class Doctor(models.Model):
             errors["licence_number"] = exc.error_list
         try:
             # An empty practitioner code is stored as NULL (the column is unique but optional).
-            self.insurance_code = validate_code(self.insurance_code) or None
+            self.insurance_code = validate_practitioner_code(self.insurance_code) or None
         except ValidationError as exc:
             errors["insurance_code"] = exc.error_list
         if self.exit_date and self.hire_date and self.exit_date < self.hire_date:

@@ -52,7 +52,7 @@ def demo_doctor_data(index: int) -> dict:
         "qualification": qualification[index % len(qualification)],
         "licence_number": f"演示{451028}{index:05d}",
         "licence_expiry": expiry,
-        "insurance_code": f"D451028{index:05d}",
+        "insurance_code": f"D451028{index:06d}",  # synthetic 国家医保医师代码: D + 12 digits, like the one sample seen
         "hire_date": datetime.date(2015 + index % 8, 1 + index % 12, 1),
         "bank_name": BANKS[index % len(BANKS)],
         "bank_account": f"6230{index:015d}",

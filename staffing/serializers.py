@@ -15,7 +15,7 @@ class ClinicSerializer(serializers.ModelSerializer):
     class Meta:
         model = Facility
         fields = [
-            "id", "code", "name", "kind", "township", "township_code", "village", "village_kind",
+            "id", "code", "platform_code", "name", "kind", "township", "township_code", "village", "village_kind",
             "telemedicine_enabled", "settlement_enabled", "is_active", "opening_hours",
             "target_doctors", "active_doctors", "understaffed", "is_demo",
         ]
@@ -33,6 +33,6 @@ class DoctorSerializer(serializers.ModelSerializer):
         model = Doctor
         fields = [
             "id", "name", "sex", "birth_date", "id_number", "mobile", "qualification", "licence_number",
-            "licence_expiry", "status", "hire_date", "exit_date", "current_facility", "bank_name",
+            "licence_expiry", "insurance_code", "status", "hire_date", "exit_date", "current_facility", "bank_name",
             "bank_account", "is_demo",
         ]

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import ReadOnlyAdmin
+from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
 from clinics.settlements.jobs import (
@@ -31,6 +31,7 @@ from clinics.settlements.jobs import (
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
+    PlatformCode,
     Reconciliation,
     ReconciliationItem,
     ReconciliationTotal,
@@ -55,6 +56,7 @@ from clinics.settlements.services import (
     settlements_import,
     statement_import,
 )
+from clinics.settlements.services import dictionaries as dictionary_services
 from clinics.settlements.spec import FIELDS
 from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
@@ -528,3 +530,56 @@ class ActivityAnomalyAdmin(ReadOnlyAdmin):
         return _form_page(self, request, title=gettext("Check a month for activity anomalies"), form=form,
                           help_lines=help_lines)
 
+
+
+class PlatformCodeForm(forms.ModelForm):
+    class Meta:
+        model = PlatformCode
+        fields = ["dictionary", "code", "name", "enabled", "source", "note"]
+
+
+@admin.register(PlatformCode)
+class PlatformCodeAdmin(CountyWritesMixin, ServiceRefusalMixin, ScopedAdmin):
+    """The platform's code dictionaries: every role with the app's access reads them, county-wide
+    roles add local codes and rename, disable or annotate any; the service audits each change."""
+
+    facility_path = None  # county reference data, the same for every reach
+    form = PlatformCodeForm
+    list_display = ["dictionary", "code", "name", "enabled", "local", "source"]
+    list_display_links = ["code", "name"]
+    list_filter = ["dictionary", "enabled", "local"]
+    search_fields = ["code", "name"]
+    ordering = ["dictionary", "code"]
+    list_per_page = 100
+
+    def get_readonly_fields(self, request, obj=None):
+        # A recorded settlement names the code: once it exists only its name, flag and notes change.
+        return ["dictionary", "code", "local"] if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        fields = ["dictionary", "code", "name", "enabled", "source", "note"]
+        return fields[:2] + ["local"] + fields[2:] if obj is not None else fields
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one code at a time, each checked for use
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        dictionary_services.platform_code_save(entry=obj, acting_user=request.user)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        entry = self.get_object(request, object_id)
+        if entry is not None and self.has_delete_permission(request):
+            refusal = dictionary_services.platform_code_delete_refusal(entry)
+            if refusal:
+                self.message_user(request, refusal, level=messages.ERROR)
+                return redirect(reverse("admin:settlements_platformcode_change", args=[entry.pk]))
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as exc:  # put to use between the page and the confirmation
+            self.message_user(request, "；".join(exc.messages), level=messages.ERROR)
+            return redirect(reverse("admin:settlements_platformcode_change", args=[entry.pk]))
+
+    def delete_model(self, request, obj):
+        dictionary_services.platform_code_delete(entry=obj, acting_user=request.user)

@@ -108,3 +108,125 @@ def test_seeding_adds_only_what_is_missing_and_keeps_an_admins_edit():
     assert (edited.name, edited.enabled) == ("门诊统筹（广西）", False)
     assert ensure_shipped(PlatformCode) == (0, sum(EXPECTED_COUNTS.values()))
     assert sum(len(codes) for _source, codes in SHIPPED.values()) == PlatformCode.objects.count()
+
+
+# --- Upkeep in admin -----------------------------------------------------------------------
+
+CHANGELIST = "/admin/settlements/platformcode/"
+
+
+def _form(entry: PlatformCode, **changes) -> dict:
+    data = {"name": entry.name, "enabled": "on" if entry.enabled else "", "source": entry.source, "note": entry.note}
+    data.update(changes)
+    return {k: v for k, v in data.items() if v != ""}
+
+
+def test_changelist_filters_by_dictionary_and_searches_code_and_name(client, clerk):
+    client.force_login(clerk)
+    page = client.get(CHANGELIST, {"dictionary__exact": "clr_type"})
+    assert page.status_code == 200
+    assert list(page.context["cl"].result_list.values_list("code", flat=True)) == ["11", "21", "41", "99"]
+    found = client.get(CHANGELIST, {"q": "门诊慢特病"})
+    assert [(e.dictionary, e.code) for e in found.context["cl"].result_list] == [("med_type", "14")]
+
+
+def test_an_admin_edit_is_audited_and_disabling_drops_the_code_from_codes(client, county_admin):
+    from core.models import AuditEntry
+
+    entry = PlatformCode.objects.get(dictionary="med_type", code="13")
+    client.force_login(county_admin)
+    answer = client.post(f"{CHANGELIST}{entry.pk}/change/", _form(entry, enabled="", note="广西未开通"))
+    assert answer.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.enabled, entry.note) == (False, "广西未开通")
+    assert "13" not in dictionaries.codes("med_type")
+    audit = AuditEntry.objects.get(action="platform_code.update", object_id=str(entry.pk))
+    assert audit.actor == county_admin
+    assert audit.changes == {"enabled": [True, False], "note": ["", "广西未开通"]}
+
+
+def test_a_local_code_added_in_admin_is_accepted_by_codes_and_audited(client, clerk):
+    from core.models import AuditEntry
+
+    client.force_login(clerk)  # the insurance clerk is county-wide
+    answer = client.post(f"{CHANGELIST}add/", {
+        "dictionary": "med_type", "code": "９９０１", "name": "门诊两病（广西）", "enabled": "on", "source": "桂医保办〔2026〕1号",
+    })
+    assert answer.status_code == 302
+    entry = PlatformCode.objects.get(dictionary="med_type", code="9901")  # full-width digits stored as ASCII
+    assert entry.local and entry.enabled
+    assert "9901" in dictionaries.codes("med_type")
+    assert AuditEntry.objects.filter(action="platform_code.create", object_id=str(entry.pk)).exists()
+    twice = client.post(f"{CHANGELIST}add/", {"dictionary": "med_type", "code": "9901", "name": "again", "enabled": "on"})
+    assert twice.status_code == 200 and PlatformCode.objects.filter(code="9901").count() == 1
+
+
+def test_the_code_and_dictionary_of_a_stored_code_do_not_change(client, county_admin):
+    entry = PlatformCode.objects.get(dictionary="clr_type", code="41")
+    client.force_login(county_admin)
+    client.post(f"{CHANGELIST}{entry.pk}/change/", {**_form(entry), "code": "42", "dictionary": "insutype"})
+    entry.refresh_from_db()
+    assert (entry.dictionary, entry.code) == ("clr_type", "41")
+
+
+def test_a_township_admin_reads_the_dictionaries_but_cannot_edit_them(client, clinic, roles):
+    from clinics.models import Role
+    from tests.factories import make_user
+
+    township_admin = make_user(Role.TOWNSHIP_ADMIN, township=clinic.township)
+    entry = PlatformCode.objects.get(dictionary="insutype", code="390")
+    client.force_login(township_admin)
+    assert client.get(CHANGELIST).status_code == 200
+    client.post(f"{CHANGELIST}{entry.pk}/change/", _form(entry, name="改了"))
+    assert client.post(f"{CHANGELIST}add/", {"dictionary": "insutype", "code": "999", "name": "x"}).status_code == 403
+    entry.refresh_from_db()
+    assert entry.name == "城乡居民基本医疗保险"
+    assert not PlatformCode.objects.filter(code="999").exists()
+
+
+def test_the_service_refuses_a_role_that_is_not_county_wide(clinic, roles):
+    from django.core.exceptions import ValidationError
+
+    from clinics.models import Role
+    from clinics.settlements.services.dictionaries import platform_code_save
+    from tests.factories import make_user
+
+    township_admin = make_user(Role.TOWNSHIP_ADMIN, township=clinic.township)
+    entry = PlatformCode.objects.get(dictionary="insutype", code="310")
+    with pytest.raises(ValidationError):
+        platform_code_save(entry=entry, acting_user=township_admin, enabled=False)
+    assert PlatformCode.objects.get(pk=entry.pk).enabled
+
+
+def test_deleting_a_shipped_or_used_code_is_refused_and_an_unused_local_one_is_deleted(client, county_admin, clinic):
+    import datetime
+
+    from clinics.settlements.models import SettlementMonthStat
+    from core.models import AuditEntry
+
+    client.force_login(county_admin)
+    shipped = PlatformCode.objects.get(dictionary="clr_type", code="99")
+    answer = client.post(f"{CHANGELIST}{shipped.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302 and PlatformCode.objects.filter(pk=shipped.pk).exists()
+
+    used = PlatformCode.objects.create(dictionary="clr_type", code="31", name="门诊统筹", local=True)
+    SettlementMonthStat.objects.create(facility=clinic, month=datetime.date(2026, 10, 1), insutype="390", clr_type="31")
+    answer = client.post(f"{CHANGELIST}{used.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302 and PlatformCode.objects.filter(pk=used.pk).exists()
+
+    mistake = PlatformCode.objects.create(dictionary="psn_type", code="1701", name="城乡居民", local=True)
+    answer = client.post(f"{CHANGELIST}{mistake.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302 and not PlatformCode.objects.filter(pk=mistake.pk).exists()
+    assert AuditEntry.objects.filter(action="platform_code.delete", object_id=str(mistake.pk)).count() == 1
+    assert "delete_selected" not in client.get(CHANGELIST).content.decode()
+
+
+def test_a_malformed_code_is_refused_with_its_code():
+    from django.core.exceptions import ValidationError
+
+    entry = PlatformCode(dictionary="med_type", code="门诊", name="x")
+    with pytest.raises(ValidationError) as refused:
+        entry.full_clean()
+    assert [e.code for e in refused.value.error_dict["code"]] == ["platform_code_format"]
+    with pytest.raises(ValidationError):
+        PlatformCode(dictionary="med_type", code="1234567", name="x").full_clean()
