@@ -5,13 +5,16 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from core import pwa
 from operations import views as operations_views
 
 portal_patterns = (
     [
         path("", views.portal_home, name="home"),
         path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
-        path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+        path("logout/", pwa.LogoutView.as_view(), name="logout"),
+        path("sw.js", pwa.service_worker, name="sw"),
+        path("manifest.webmanifest", pwa.manifest, name="manifest"),
     ],
     "portal",
 )

@@ -31,15 +31,21 @@ class MenuItem:
     roles: frozenset
     order: int = 100
     icon: str = "dot"  # a name in ICONS
+    offline: bool = False  # fetched for offline reading after log-in (core.pwa)
 
 
 MENU: dict[str, MenuItem] = {}
 
 
-def register_menu_item(*, key: str, label, url_name: str, roles, order: int = 100, icon: str = "dot") -> None:
+def register_menu_item(
+    *, key: str, label, url_name: str, roles, order: int = 100, icon: str = "dot", offline: bool = False
+) -> None:
+    """`offline`: the page is kept on the phone right after log-in, readable without a network."""
     if icon not in ICONS:
         raise ValueError(f"Unknown portal icon {icon!r} for menu item {key!r}; one of {sorted(ICONS)}.")
-    MENU[key] = MenuItem(key=key, label=label, url_name=url_name, roles=frozenset(roles), order=order, icon=icon)
+    MENU[key] = MenuItem(
+        key=key, label=label, url_name=url_name, roles=frozenset(roles), order=order, icon=icon, offline=offline
+    )
 
 
 def menu_for(role: str | None) -> list[MenuItem]:

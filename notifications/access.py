@@ -15,7 +15,8 @@ MANAGER_CHECKS: list[Callable] = []
 def register_inbox_role(role: str) -> None:
     """Users of `role` get the inbox ("Messages") in the phone menu."""
     INBOX_ROLES.add(role)
-    register_menu_item(key="inbox", label=_("Messages"), url_name="notifications:inbox", roles=INBOX_ROLES, order=10, icon="inbox")
+    register_menu_item(key="inbox", label=_("Messages"), url_name="notifications:inbox", roles=INBOX_ROLES, order=10, icon="inbox",
+                       offline=True)
 
 
 def register_manager_check(check: Callable) -> None:

@@ -25,7 +25,8 @@ class PayrollConfig(AppConfig):
         from staffing.payroll.bankfiles import jobs as _bank_jobs  # noqa: F401  the bank files' job kind
         from staffing.payroll.tax import jobs as _tax_jobs  # noqa: F401  the tax filing's job kind
 
-        register_menu_item(key="payslips", label=_("My payslips"), url_name="payroll:index", roles={Role.VILLAGE_DOCTOR}, order=40, icon="payslip")
+        register_menu_item(key="payslips", label=_("My payslips"), url_name="payroll:index", roles={Role.VILLAGE_DOCTOR}, order=40, icon="payslip",
+                           offline=True)
 
 
 def released_pay_guard(*, posting, end_date):

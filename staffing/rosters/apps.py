@@ -12,7 +12,8 @@ class RostersConfig(AppConfig):
         from core.portal import register_menu_item
 
         register_menu_item(
-            key="duty", label=_("My duty"), url_name="rosters:my-duty", roles=[Role.VILLAGE_DOCTOR], order=10, icon="calendar"
+            key="duty", label=_("My duty"), url_name="rosters:my-duty", roles=[Role.VILLAGE_DOCTOR], order=10, icon="calendar",
+            offline=True,
         )
         from clinics.scoping import register_scoper, scope_queryset
         from staffing.rosters.models import DutyDay, RosterMonth
@@ -26,5 +27,6 @@ class RostersConfig(AppConfig):
         from staffing.rosters import jobs  # noqa: F401  (registers the county-wide planning jobs)
 
         register_menu_item(
-            key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="leave"
+            key="leave", label=_("Request leave"), url_name="rosters:leave-new", roles=[Role.VILLAGE_DOCTOR], order=11, icon="leave",
+            offline=True,
         )

@@ -13,6 +13,11 @@ class LeaveForm(forms.Form):
     start_date = forms.DateField(label=_("from"), widget=DateInput)
     end_date = forms.DateField(label=_("until"), widget=DateInput)
     reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+    # Made up by the phone's script for each new request; the same id sent again is the same request.
+    client_ref = forms.RegexField(
+        regex=r"^[A-Za-z0-9-]{8,64}$", required=False, widget=forms.HiddenInput,
+        error_messages={"invalid": _("The request id from the phone is malformed; reload the page and send again.")},
+    )
 
     def clean(self):
         data = super().clean()

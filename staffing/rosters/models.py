@@ -285,6 +285,9 @@ class LeaveRequest(Decided):
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"))
     reason = models.TextField(_("reason"))
+    # The id the phone made up for the request (a request queued offline is sent again when the
+    # network returns): a second request with the same id is the first one, not a new one.
+    client_ref = models.CharField(_("request id on the phone"), max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -295,7 +298,10 @@ class LeaveRequest(Decided):
                 condition=Q(end_date__gte=models.F("start_date")),
                 name="leave_end_after_start",
                 violation_error_message=_("Leave cannot end before it starts."),
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "client_ref"], condition=~Q(client_ref=""), name="leave_client_ref_once_per_doctor"
+            ),
         ]
         indexes = [models.Index(fields=["doctor", "status", "start_date", "end_date"])]
 

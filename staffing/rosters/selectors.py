@@ -111,6 +111,21 @@ def leave_days(*, doctor_ids, start: datetime.date, end: datetime.date) -> dict[
     return result
 
 
+def doctor_leave_marks(*, doctor_id: int, start: datetime.date, end: datetime.date) -> dict[datetime.date, str]:
+    """The doctor's days within [start, end] under a pending or approved leave request, with that
+    status (approved wins where a pending request overlaps an approved one): the phone calendar marks both."""
+    marks: dict[datetime.date, str] = {}
+    requests = LeaveRequest.objects.filter(
+        doctor_id=doctor_id, status__in=[DecisionStatus.PENDING, DecisionStatus.APPROVED],
+        start_date__lte=end, end_date__gte=start,
+    ).values_list("start_date", "end_date", "status")
+    for first, last, status in requests:
+        for day in days_between(max(first, start), min(last, end)):
+            if marks.get(day) != DecisionStatus.APPROVED:
+                marks[day] = status
+    return marks
+
+
 @dataclass
 class DutySummary:
     day_duty_dates: list[datetime.date] = field(default_factory=list)

@@ -39,11 +39,11 @@ class Cell:
     kind: str | None  # workday / weekend / holiday; None when the year has no calendar
     holiday: str
     duty: str  # "day", "on_call", "" (off)
-    leave: bool
+    leave: str  # "approved", "pending" (asked, not decided yet) or ""
     is_today: bool
 
 
-def _month_view(*, doctor: Doctor, month: datetime.date, duties: dict, away: set, today_: datetime.date) -> dict:
+def _month_view(*, doctor: Doctor, month: datetime.date, duties: dict, away: dict, today_: datetime.date) -> dict:
     end = month_end(month)
     try:
         kinds, entries = selectors.day_kinds(start=month, end=end)
@@ -65,7 +65,7 @@ def _month_view(*, doctor: Doctor, month: datetime.date, duties: dict, away: set
                     kind=kinds.get(day),
                     holiday=entry.name if entry else "",
                     duty=duty.duty if duty else "",
-                    leave=day in away,
+                    leave=away.get(day, ""),
                     is_today=day == today_,
                 )
             )
@@ -96,9 +96,7 @@ def my_duty(request):
         ).values_list("month", flat=True)
     }
     duties_all = [d for d in selectors.doctor_duties(doctor=doctor, start=this_month, end=end) if d.roster.month in published]
-    away = set()
-    for by_kind in selectors.leave_days(doctor_ids=[doctor.pk], start=this_month, end=end).get(doctor.pk, {}).values():
-        away.update(by_kind)
+    away = selectors.doctor_leave_marks(doctor_id=doctor.pk, start=this_month, end=end)
     views = []
     for month in months:
         duties = {d.date: d for d in duties_all if month_start(d.date) == month}
@@ -130,6 +128,7 @@ def leave_new(request):
     doctor = _doctor_or_403(request)
     form = LeaveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # A request sent again with its phone id (queued offline, or a retry) gets the first answer.
         try:
             leave_request_create(doctor=doctor, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:

@@ -6,7 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -25,8 +25,16 @@ from staffing.selectors import doctor_current_posting
 
 @transaction.atomic
 def leave_request_create(
-    *, doctor: Doctor, kind: str, start_date: datetime.date, end_date: datetime.date, reason: str, acting_user
+    *, doctor: Doctor, kind: str, start_date: datetime.date, end_date: datetime.date, reason: str, acting_user,
+    client_ref: str | None = None,
 ) -> LeaveRequest:
+    """`client_ref`: the phone's id of the request; sent again (a request queued offline, a retry
+    after a lost answer), the request already stored under it is returned, nothing new is made."""
+    client_ref = (client_ref or "").strip()
+    if client_ref:
+        existing = LeaveRequest.objects.filter(doctor=doctor, client_ref=client_ref).first()
+        if existing is not None:
+            return existing
     posting = doctor_current_posting(doctor=doctor, day=start_date)
     if posting is None:
         raise ValidationError({"start_date": _("The doctor is not posted to a clinic on the first day of the leave.")})
@@ -41,8 +49,9 @@ def leave_request_create(
         end_date=end_date,
         reason=(reason or "").strip(),
         requested_by=acting_user_or_none(acting_user),
+        client_ref=client_ref,
     )
-    leave.full_clean()
+    leave.full_clean(exclude=["client_ref"])  # a duplicate id is the replay handled above and below
     clash = LeaveRequest.objects.filter(
         doctor=doctor,
         status__in=[DecisionStatus.PENDING, DecisionStatus.APPROVED],
@@ -54,7 +63,15 @@ def leave_request_create(
             {"start_date": _("These dates overlap another leave request (%(start)s – %(end)s); change the dates or cancel that request.")
              % {"start": clash.start_date, "end": clash.end_date}}
         )
-    leave.save()
+    try:
+        with transaction.atomic():
+            leave.save()
+    except IntegrityError:
+        # The same request sent twice at once: the other copy was stored first.
+        existing = LeaveRequest.objects.filter(doctor=doctor, client_ref=client_ref).first() if client_ref else None
+        if existing is None:
+            raise
+        return existing
     audit_record(
         actor=acting_user, action="leave.request", target=leave,
         changes={"kind": kind, "start_date": start_date, "end_date": end_date}, reason=leave.reason,
