@@ -20,9 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
+from clinics.settlements.dictionaries import code_display
 from clinics.settlements.jobs import (
     discrepancy_export_as_job,
     discrepancy_export_start,
+    discrepancy_xlsx,
     is_large,
     reconcile_as_job,
     reconciliation_start,
@@ -31,6 +33,7 @@ from clinics.settlements.jobs import (
 from clinics.settlements.models import (
     ActivityAnomaly,
     BureauStatement,
+    BureauTotal,
     PlatformCode,
     Reconciliation,
     ReconciliationItem,
@@ -39,11 +42,14 @@ from clinics.settlements.models import (
     SettlementImport,
     SettlementKey,
     SettlementRecord,
+    StmtResult,
 )
 from clinics.settlements.partitions import add_months, estimated_row_count, month_start
 from clinics.settlements.selectors import (
     clinic_month_summary,
     discrepancy_rows,
+    item_advice,
+    item_difference,
     month_bounds,
     practitioner_month_summary,
     reconciliation_rows,
@@ -51,13 +57,25 @@ from clinics.settlements.selectors import (
 )
 from clinics.settlements.services import (
     anomalies_detect,
+    answer_record,
+    answers_import,
     can_upload,
-    reconciliation_run,
+    reconciliation_compute,
+    result_import,
     settlements_import,
-    statement_import,
 )
 from clinics.settlements.services import dictionaries as dictionary_services
+from clinics.settlements.services.reconciliation import (
+    check_period,
+    detail_file,
+    detail_rows,
+    detail_zip,
+    input_fields,
+    month_period,
+)
 from clinics.settlements.spec import FIELDS
+from core.audit import audit_record
+from core.months import parse_month
 from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,6 +83,8 @@ ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
 
 # Who runs reconciliations and anomaly checks: the county and its insurance clerks.
 SETTLEMENT_ROLES = (Role.COUNTY_ADMIN, Role.INSURANCE_CLERK)
+# Who reconciles with the platform: those two county-wide, a township admin for his clinics.
+RECONCILE_ROLES = (*SETTLEMENT_ROLES, Role.TOWNSHIP_ADMIN)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -152,23 +172,14 @@ class SettlementUploadForm(forms.Form):
     file = forms.FileField(label=_("Settlement file (CSV or XLSX)"), validators=[validate_upload_size])
 
 
-class StatementForm(forms.Form):
+class MonthForm(forms.Form):
     month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7)
-    statement = forms.FileField(label=_("Bureau statement: totals (CSV or XLSX)"), validators=[validate_upload_size])
-    detail = forms.FileField(
-        label=_("Bureau statement: detail lines (optional)"), required=False, validators=[validate_upload_size]
-    )
 
     def clean_month(self):
         try:
             return datetime.date.fromisoformat(f"{self.cleaned_data['month'].strip()}-01")
         except ValueError:
             raise ValidationError(gettext("Give the month as YYYY-MM, for example 2026-11."))
-
-
-class MonthForm(forms.Form):
-    month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7)
-    clean_month = StatementForm.clean_month
 
 
 def _form_page(admin_obj, request, *, title, form, help_lines=(), template="admin/settlements/form.html", **extra):
@@ -348,85 +359,292 @@ class RejectedSettlementRowAdmin(ReadOnlyAdmin):
 
 class ReconciliationTotalInline(ReadOnlyInline):
     model = ReconciliationTotal
-    fields = ["insutype", "clr_type", "our_count", "bureau_count", "our_medfee", "bureau_medfee", "our_fund",
-              "bureau_fund", "our_acct", "bureau_acct", "balanced"]
+    fields = ["insutype_name", "clr_type_name", "setl_optins", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
+              "fixmedins_setl_cnt", "refd_setl_flag", "stmt_rslt", "stmt_rslt_dscr", "answered_at", "answer_source",
+              "answer_link"]
     readonly_fields = fields
+    verbose_name_plural = _("3201 lines: Cunyi's figures (the platform's 3201 input) and the platform's answer")
+
+    @admin.display(description=_("insurance type (insutype)"))
+    def insutype_name(self, obj):
+        return code_display("insutype", obj.insutype)
+
+    @admin.display(description=_("clearing type (clr_type)"))
+    def clr_type_name(self, obj):
+        return code_display("clr_type", obj.clr_type)
+
+    @admin.display(description=_("platform's answer"))
+    def answer_link(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:settlements_reconciliation_answer", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Record the answer"))
+
+
+class PeriodForm(forms.Form):
+    """A month, or a period of Beijing dates (3201's stmt_begndate..stmt_enddate)."""
+
+    month = forms.CharField(label=_("Month (YYYY-MM)"), max_length=7, required=False)
+    begin = forms.DateField(label=_("or from (stmt_begndate)"), required=False, input_formats=["%Y-%m-%d"])
+    end = forms.DateField(label=_("to (stmt_enddate)"), required=False, input_formats=["%Y-%m-%d"])
+
+    def clean(self):
+        data = super().clean()
+        month, begin, end = (data.get("month") or "").strip(), data.get("begin"), data.get("end")
+        try:
+            if month:
+                data["begin"], data["end"] = month_period(parse_month(month, field=None))
+            elif begin and end:
+                data["begin"], data["end"] = check_period(begin, end)
+            elif not self.errors:
+                raise ValidationError(gettext("Give a month as YYYY-MM, or both dates of the period."))
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+        return data
+
+
+def _clinic_field(user, *, required):
+    return forms.ModelChoiceField(
+        label=_("Clinic"), required=required,
+        queryset=scope_facilities(Facility.objects.filter(settlement_enabled=True), user).order_by("code"),
+        empty_label=gettext("every clinic in reach") if not required else "---------",
+    )
+
+
+class DetailFileForm(PeriodForm):
+    setl_optins = forms.CharField(label=_("Only clearing agency (setl_optins)"), max_length=6, required=False)
+    clr_type = forms.CharField(label=_("Only clearing type (clr_type)"), max_length=6, required=False)
+    as_zip = forms.BooleanField(label=_("As a .zip holding the .txt (the 9101 upload)"), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"] = _clinic_field(user, required=not is_county_wide(user))
+
+
+class ResultForm(PeriodForm):
+    file = forms.FileField(label=_("The platform's 3202 result (result.txt or the downloaded .zip)"),
+                           validators=[validate_upload_size])
+    setl_optins = forms.CharField(label=_("The 3202 call's clearing agency (setl_optins)"), max_length=6,
+                                  required=False)
+    clr_type = forms.CharField(label=_("The 3202 call's clearing type (clr_type)"), max_length=6, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clinic"] = _clinic_field(user, required=True)
+
+
+class AnswersForm(PeriodForm):
+    file = forms.FileField(label=_("The platform's 3201 answers (JSON, CSV or XLSX)"),
+                           validators=[validate_upload_size])
+
+    def clean(self):  # the period is optional here: each answer may carry its own
+        data = forms.Form.clean(self)
+        if (data.get("month") or "").strip() or (data.get("begin") and data.get("end")):
+            return PeriodForm.clean(self)
+        data["begin"] = data["end"] = None
+        return data
+
+
+class AnswerForm(forms.Form):
+    stmt_rslt = forms.ChoiceField(label=_("platform's result (stmt_rslt)"), choices=StmtResult.choices)
+    stmt_rslt_dscr = forms.CharField(label=_("platform's explanation (stmt_rslt_dscr)"), max_length=200,
+                                     required=False)
+
+
+class PeriodStartFilter(StoredMonthFilter):
+    title = _("month the period starts in")
 
 
 @admin.register(Reconciliation)
 class ReconciliationAdmin(ReadOnlyAdmin):
-    list_display = ["month_label", "facility", "balanced", "our_count", "bureau_count", "our_medfee", "bureau_medfee",
-                    "difference", "matched", "missing_here", "missing_at_bureau", "amounts_differ", "lines_link"]
-    list_filter = [StoredMonthFilter, "balanced", ClinicFilter]
+    list_display = ["period", "facility", "balanced", "our_count", "our_medfee", "our_fund", "matched", "missing_here",
+                    "missing_at_bureau", "amounts_differ", "other_scope", "unexplained", "lines_link"]
+    list_filter = [PeriodStartFilter, "balanced", ClinicFilter]
     list_select_related = ["facility"]
     inlines = [ReconciliationTotalInline]
     exclude = ["statement"]
     change_list_template = "admin/settlements/reconciliation/change_list.html"
     actions = ["export_selected"]
 
-    @admin.display(description=_("month"), ordering="month")
-    def month_label(self, obj):
-        return f"{obj.month:%Y-%m}"
+    @admin.display(description=_("period"), ordering="stmt_begndate")
+    def period(self, obj):
+        return f"{obj.stmt_begndate:%Y-%m-%d}..{obj.stmt_enddate:%Y-%m-%d}"
 
-    @admin.display(description=_("fee difference"))
-    def difference(self, obj):
-        return obj.fee_difference
-
-    @admin.display(description=_("detail lines"))
+    @admin.display(description=_("3202 result rows"))
     def lines_link(self, obj):
         url = reverse("admin:settlements_reconciliationitem_changelist") + f"?reconciliation__id__exact={obj.pk}"
         return format_html('<a href="{}">{}</a>', url, gettext("View"))
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
-            path("run/", self.admin_site.admin_view(self.run_view), name="settlements_reconciliation_run"),
-            path("export/", self.admin_site.admin_view(self.export_view), name="settlements_reconciliation_export"),
+            path("compute/", view(self.compute_view), name="settlements_reconciliation_run"),
+            path("answers/", view(self.answers_view), name="settlements_reconciliation_answers"),
+            path("line/<int:pk>/answer/", view(self.answer_view), name="settlements_reconciliation_answer"),
+            path("detail-file/", view(self.detail_file_view), name="settlements_reconciliation_detail_file"),
+            path("result/", view(self.result_view), name="settlements_reconciliation_result"),
+            path("export/", view(self.export_view), name="settlements_reconciliation_export"),
         ] + super().get_urls()
 
-    def run_view(self, request):
-        if not has_role(request.user, *SETTLEMENT_ROLES):  # not payroll, though it is county-wide
+    def _require(self, request):
+        if not has_role(request.user, *RECONCILE_ROLES):  # not payroll, though it is county-wide
             raise PermissionDenied
-        form = StatementForm(request.POST or None, request.FILES or None)
+
+    def compute_view(self, request):
+        self._require(request)
+        form = PeriodForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            detail = form.cleaned_data.get("detail")
+            begin, end = form.cleaned_data["begin"], form.cleaned_data["end"]
+            if reconcile_as_job(begin=begin, end=end, user=request.user):
+                job = reconciliation_start(begin=begin, end=end, user=request.user)
+                return redirect(reverse("operations:job-detail", args=[job.pk]))
             try:
-                statement = statement_import(
-                    month=form.cleaned_data["month"], statement_data=form.cleaned_data["statement"].read(),
-                    statement_filename=form.cleaned_data["statement"].name,
-                    detail_data=detail.read() if detail else None, detail_filename=detail.name if detail else "",
-                    acting_user=request.user,
-                )
+                results = reconciliation_compute(begin=begin, end=end, acting_user=request.user)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
-                if reconcile_as_job(statement):  # the statement is stored; every clinic is compared by a worker
-                    job = reconciliation_start(statement=statement, user=request.user)
-                    return redirect(reverse("operations:job-detail", args=[job.pk]))
-                results = reconciliation_run(statement=statement, acting_user=request.user)
-                balanced = sum(r.balanced for r in results)
-                messages.success(request, gettext("%(month)s reconciled: %(balanced)s of %(total)s clinics balanced.")
-                                 % {"month": f"{statement.month:%Y-%m}", "balanced": balanced, "total": len(results)})
-                return redirect(reverse("admin:settlements_reconciliation_changelist") + f"?month={statement.month:%Y-%m}")
+                messages.success(request, gettext("%(period)s: Cunyi's 3201 figures computed for %(total)s clinics; "
+                                                  "send them to the platform and record its answers.")
+                                 % {"period": f"{begin}..{end}", "total": len(results)})
+                return redirect(reverse("admin:settlements_reconciliation_changelist") + f"?month={begin:%Y-%m}")
         help_lines = [
-            gettext("Totals file columns: fixmedins_code, insutype, clr_type, setl_cnt, medfee_sumamt, fund_pay_sumamt, "
-                    "acct_pay (net of refunds, like interface 3201)."),
-            gettext("Detail file columns: setl_id, fixmedins_code, insutype, clr_type, medfee_sumamt, fund_pay_sumamt, "
-                    "acct_pay, optional refd_setl_flag (1 = refund), like interface 3202."),
-            gettext("Running a month again replaces its earlier result."),
+            gettext("Cunyi computes its side of 3201 per clinic, insurance type, clearing type and clearing agency "
+                    "(setl_optins = the settlements' clr_optins) for the period: medfee_sumamt, fund_pay_sumamt, "
+                    "acct_pay and fixmedins_setl_cnt, a reversal counting −1 and minus its amounts; refd_setl_flag 0."),
+            gettext("Type each line into 3201 on the insurance terminal and record the platform's answer (stmt_rslt, "
+                    "stmt_rslt_dscr) on the line, or import the answers. Computing again keeps the answers of lines "
+                    "whose figures did not change."),
         ]
-        return _form_page(self, request, title=gettext("Reconcile a month with the bureau"), form=form,
+        return _form_page(self, request, title=gettext("Compute Cunyi's 3201 figures for a period"), form=form,
+                          help_lines=help_lines)
+
+    def answer_view(self, request, pk):
+        self._require(request)
+        line = get_object_or_404(ReconciliationTotal.objects.select_related("reconciliation__facility").filter(
+            reconciliation__in=self.get_queryset(request)), pk=pk)
+        form = AnswerForm(request.POST or None, initial={"stmt_rslt": line.stmt_rslt,
+                                                         "stmt_rslt_dscr": line.stmt_rslt_dscr})
+        if request.method == "POST" and form.is_valid():
+            try:
+                answer_record(line=line, stmt_rslt=form.cleaned_data["stmt_rslt"],
+                              stmt_rslt_dscr=form.cleaned_data["stmt_rslt_dscr"], acting_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, gettext("The platform's answer is recorded."))
+                return redirect("admin:settlements_reconciliation_change", line.reconciliation_id)
+        fields = input_fields(line)
+        help_lines = [f"{line.reconciliation.facility}: " + " ".join(f"{k}={v if v != '' else '—'}"
+                                                                      for k, v in fields.items())]
+        return _form_page(self, request, title=gettext("The platform's answer to a 3201 line"), form=form,
+                          help_lines=help_lines)
+
+    def answers_view(self, request):
+        self._require(request)
+        form = AnswersForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                lines = answers_import(data=upload.read(), filename=upload.name, begin=form.cleaned_data["begin"],
+                                       end=form.cleaned_data["end"], acting_user=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, gettext("%(n)s 3201 answers recorded.") % {"n": len(lines)})
+                return redirect("admin:settlements_reconciliation_changelist")
+        help_lines = [
+            gettext("JSON: a list of answers, each naming fixmedins_code (the clinic's division or platform code), "
+                    "insutype, clr_type, setl_optins, stmt_begndate, stmt_enddate and the platform's stmtinfo "
+                    "(stmt_rslt, stmt_rslt_dscr) — as the terminal logs 3201's input and output."),
+            gettext("CSV or XLSX: the columns fixmedins_code, insutype, clr_type, setl_optins, stmt_rslt, stmt_rslt_dscr "
+                    "(and stmt_begndate, stmt_enddate, or the period below)."),
+            gettext("An answer naming no line Cunyi computed refuses the file; nothing is recorded then."),
+        ]
+        return _form_page(self, request, title=gettext("Import the platform's 3201 answers"), form=form,
                           help_lines=help_lines, multipart=True)
 
-    def _export(self, request, results, month_label):
+    def detail_file_view(self, request):
+        self._require(request)
+        form = DetailFileForm(request.POST or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            clinic = data.get("clinic")
+            facility_ids = [clinic.pk] if clinic else list(
+                scope_facilities(Facility.objects.all(), request.user).values_list("pk", flat=True))
+            try:
+                content, summary = detail_file(detail_rows(
+                    begin=data["begin"], end=data["end"], facility_ids=facility_ids,
+                    setl_optins=data.get("setl_optins") or None, clr_type=data.get("clr_type") or None))
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                stem = f"3202-{clinic.platform_code or clinic.code if clinic else 'all'}-{data['begin']:%Y%m%d}-{data['end']:%Y%m%d}"
+                audit_record(actor=request.user, action="settlement.reconciliation_detail_file",
+                             target=clinic or request.user,
+                             changes={"period": f"{data['begin']}..{data['end']}", "rows": summary.rows})
+                if data.get("as_zip"):
+                    response = HttpResponse(detail_zip(content, f"{stem}.txt"), content_type="application/zip")
+                    response["Content-Disposition"] = f'attachment; filename="{stem}.zip"'
+                else:
+                    response = HttpResponse(content, content_type="text/plain; charset=utf-8")
+                    response["Content-Disposition"] = f'attachment; filename="{stem}.txt"'
+                response["X-3202-Summary"] = (
+                    f"medfee_sumamt={summary.medfee_sumamt:.2f};fund_pay_sumamt={summary.fund_pay_sumamt:.2f};"
+                    f"cash_payamt={summary.cash_payamt:.2f};fixmedins_setl_cnt={summary.fixmedins_setl_cnt};"
+                    f"rows={summary.rows}")
+                return response
+        help_lines = [
+            gettext("The file the platform takes for 3202: one row per settlement of the period, 7 columns separated "
+                    "by tabs (setl_id, mdtrt_id, psn_no, medfee_sumamt, fund_pay_sumamt, acct_pay, refd_setl_flag), "
+                    "no header, UTF-8; a refunded settlement is two rows, the reversal with flag 1 and negative "
+                    "amounts. Upload it with 9101 (as a .zip) and call 3202."),
+            gettext("3202's totals (medfee_sumamt, fund_pay_sumamt, cash_payamt, fixmedins_setl_cnt) are printed by "
+                    "manage.py export_reconciliation_detail and sent with the file in the X-3202-Summary header."),
+        ]
+        return _form_page(self, request, title=gettext("Download the 3202 detail file"), form=form,
+                          help_lines=help_lines)
+
+    def result_view(self, request):
+        self._require(request)
+        form = ResultForm(request.POST or None, request.FILES or None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                report = result_import(data=data["file"].read(), filename=data["file"].name, facility=data["clinic"],
+                                       begin=data["begin"], end=data["end"], acting_user=request.user,
+                                       setl_optins=data.get("setl_optins") or "", clr_type=data.get("clr_type") or "")
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                rec = report.reconciliation
+                messages.success(request, gettext(
+                    "%(rows)s rows imported: balanced %(ok)s, missing here %(mh)s, missing at the centre %(mb)s, "
+                    "amounts differ %(ad)s, booked elsewhere %(os)s, to check %(un)s.") % {
+                    "rows": len(report.items), "ok": rec.matched, "mh": rec.missing_here, "mb": rec.missing_at_bureau,
+                    "ad": rec.amounts_differ, "os": rec.other_scope, "un": rec.unexplained})
+                return redirect(reverse("admin:settlements_reconciliationitem_changelist")
+                                + f"?reconciliation__id__exact={rec.pk}")
+        help_lines = [
+            gettext("The result the platform returns for 3202 (downloaded with 9102): 10 columns separated by tabs, "
+                    "no header, null for empty — psn_no, mdtrt_id, setl_id, msgid, stmt_rslt, refd_setl_flag, memo, "
+                    "medfee_sumamt, fund_pay_sumamt, acct_pay. UTF-8 or GB18030; result.txt or its .zip."),
+            gettext("Each row is kept with the platform's stmt_rslt and what to do about it. A file with a bad row is "
+                    "refused whole; importing a result again replaces the earlier one."),
+        ]
+        return _form_page(self, request, title=gettext("Import the platform's 3202 result"), form=form,
+                          help_lines=help_lines, multipart=True)
+
+    def _export(self, request, results, label):
         headers, rows = reconciliation_rows(results)
-        kinds = {gettext("Clinic code"): TEXT, **dict.fromkeys(
-            [gettext("Settlements here"), gettext("Settlements at bureau"), gettext("Detail lines matched"),
-             gettext("Missing here"), gettext("Missing at bureau"), gettext("Amounts differ")], INT), **dict.fromkeys(
-            [gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Difference"), gettext("Funds here"),
-             gettext("Funds at bureau")], MONEY)}
+        kinds = {**dict.fromkeys([gettext("Clinic code"), gettext("insutype"), gettext("clr_type"),
+                                  gettext("setl_optins"), gettext("stmt_rslt_dscr")], TEXT),
+                 **dict.fromkeys([gettext("fixmedins_setl_cnt"), gettext("3202 rows balanced"), gettext("Missing here"),
+                                  gettext("Missing at the centre"), gettext("Amounts differ"),
+                                  gettext("Booked elsewhere"), gettext("To check")], INT),
+                 **dict.fromkeys([gettext("medfee_sumamt"), gettext("fund_pay_sumamt"), gettext("acct_pay")], MONEY)}
         response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Reconciliation"), kinds=kinds),
                                 content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="reconciliation-{month_label}.xlsx"'
+        response["Content-Disposition"] = f'attachment; filename="reconciliation-{label}.xlsx"'
         return response
 
     def export_view(self, request):
@@ -435,7 +653,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
             messages.error(request, gettext("Give the month as YYYY-MM, for example 2026-11."))
             return redirect("admin:settlements_reconciliation_changelist")
         month = form.cleaned_data["month"]
-        results = self.get_queryset(request).filter(month=month).order_by("facility__code")
+        results = self.get_queryset(request).filter(month=month).order_by("facility__code", "stmt_begndate")
         if request.GET.get("detail") == "1":
             if discrepancy_export_as_job(month=month, user=request.user):  # EXPORT_JOB_MIN_ROWS lines or more
                 job = discrepancy_export_start(month=month, user=request.user)
@@ -444,36 +662,43 @@ class ReconciliationAdmin(ReadOnlyAdmin):
                 return redirect(reverse("operations:job-detail", args=[job.pk]))
             facility_ids = None if is_county_wide(request.user) else list(results.values_list("facility_id", flat=True))
             headers, rows = discrepancy_rows(month, facility_ids)
-            kinds = {gettext("Clinic code"): TEXT, gettext("setl_id"): TEXT, **dict.fromkeys(
-                [gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Funds here"),
-                 gettext("Funds at bureau")], MONEY)}
-            response = HttpResponse(xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies"), kinds=kinds),
-                                    content_type=XLSX)
+            response = HttpResponse(discrepancy_xlsx(headers, rows), content_type=XLSX)
             response["Content-Disposition"] = f'attachment; filename="reconciliation-{month:%Y-%m}-lines.xlsx"'
             return response
-        return self._export(request, results, f"{month:%Y-%m}")
+        return self._export(request, results.prefetch_related("totals"), f"{month:%Y-%m}")
 
     @admin.action(description=_("Export the selected results as XLSX"))
     def export_selected(self, request, queryset):
-        return self._export(request, queryset.order_by("month", "facility__code"), "selected")
+        return self._export(request, queryset.order_by("month", "facility__code").prefetch_related("totals"),
+                            "selected")
 
 
 @admin.register(ReconciliationItem)
 class ReconciliationItemAdmin(ReadOnlyAdmin):
     facility_path = "reconciliation__facility"
-    list_display = ["setl_id", "clinic", "month", "status", "our_medfee", "bureau_medfee", "our_fund", "bureau_fund"]
-    list_filter = ["status"]
-    search_fields = ["=setl_id"]
-    list_select_related = ["reconciliation__facility"]
+    list_display = ["row_number", "setl_id", "mdtrt_id", "psn_no", "clinic", "period", "stmt_rslt", "status",
+                    "our_medfee", "bureau_medfee", "difference", "memo", "advice"]
+    list_filter = ["status", "stmt_rslt"]
+    search_fields = ["=setl_id", "=mdtrt_id", "=psn_no"]
+    list_select_related = ["reconciliation__facility", "booked_facility"]
     show_full_result_count = False
 
     @admin.display(description=_("clinic"))
     def clinic(self, obj):
         return obj.reconciliation.facility
 
-    @admin.display(description=_("month"))
-    def month(self, obj):
-        return f"{obj.reconciliation.month:%Y-%m}"
+    @admin.display(description=_("period"))
+    def period(self, obj):
+        return f"{obj.reconciliation.stmt_begndate:%Y-%m-%d}..{obj.reconciliation.stmt_enddate:%Y-%m-%d}"
+
+    @admin.display(description=_("difference (here − centre)"))
+    def difference(self, obj):
+        value = item_difference(obj)
+        return "—" if value is None else value
+
+    @admin.display(description=_("what to do"))
+    def advice(self, obj):
+        return item_advice(obj)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -484,11 +709,20 @@ class ReconciliationItemAdmin(ReadOnlyAdmin):
         return lookup == "reconciliation__id__exact" or super().lookup_allowed(lookup, value, request)
 
 
+class BureauTotalInline(ReadOnlyInline):
+    model = BureauTotal
+    fields = ["facility", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]
+    readonly_fields = fields
+
+
 @admin.register(BureauStatement)
 class BureauStatementAdmin(ReadOnlyAdmin):
+    """Old-format statements (before the platform's answers were recorded): kept as imported."""
+
     county_only = True
     list_display = ["month_label", "filename", "detail_filename", "has_detail", "imported_at", "imported_by"]
     list_select_related = ["imported_by"]
+    inlines = [BureauTotalInline]
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):

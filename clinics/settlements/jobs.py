@@ -5,10 +5,10 @@
   file (`settlements_import`, one transaction: a file that cannot be read leaves nothing behind).
   The import is idempotent on setl_id, so a takeover's second run counts the rows as duplicates
   — it does not record them twice. The stored file is removed once the job has ended.
-- `settlements.reconcile`: reconciling a month (every clinic of the county) with the bureau's
-  statement, which the run page has stored already, when the statement names at least
-  RECONCILE_JOB_MIN_CLINICS clinics (fewer stay immediate); `reconciliation_run` replaces the month's
-  earlier result, so running it again is harmless.
+- `settlements.reconcile`: computing Cunyi's side of 3201 for a period (every clinic in the
+  starter's reach) when at least RECONCILE_JOB_MIN_CLINICS clinics settled in its months (fewer
+  stay immediate); `reconciliation_compute` recomputes in place and keeps the platform's answers
+  of unchanged lines, so running it again is harmless.
 
 - `settlements.discrepancy_export`: the reconciliation's detail lines that did not match (the
   "detail" export of a month, up to 100,000 lines) when there are at least EXPORT_JOB_MIN_ROWS of
@@ -33,13 +33,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.scoping import is_county_wide, reach_filter, user_role
-from clinics.settlements.models import BureauStatement, Reconciliation, ReconciliationItem
+from clinics.settlements.models import Reconciliation, ReconciliationItem, SettlementMonthStat
 from clinics.settlements.partitions import month_start
 from clinics.settlements.selectors import discrepancy_rows
-from clinics.settlements.services import reconciliation_run, settlements_import
+from clinics.settlements.services import reconciliation_compute, settlements_import
 from core.errors import Refused
 from core.jobs import attach_file, on_job_finished, register_job, start_job
-from core.tabular import MONEY, TEXT, xlsx_bytes
+from core.tabular import INT, MONEY, TEXT, xlsx_bytes
 
 IMPORT = "settlements.import"
 RECONCILE = "settlements.reconcile"
@@ -109,32 +109,37 @@ def _remove_stored_file(job) -> None:
         transaction.on_commit(lambda: path.unlink(missing_ok=True) if path.is_file() else None)
 
 
-def reconcile_as_job(statement: BureauStatement) -> bool:
-    """A reconciliation is always the whole county's month; it is a job once the statement names
-    RECONCILE_JOB_MIN_CLINICS clinics or more (a province's month), immediate below."""
-    return statement.totals.values("facility_id").distinct().count() >= settings.RECONCILE_JOB_MIN_CLINICS
+def reconcile_as_job(*, begin: datetime.date, end: datetime.date, user) -> bool:
+    """A job once RECONCILE_JOB_MIN_CLINICS clinics in the user's reach settled in the period's
+    months (read from the monthly rollup: cheap), immediate below."""
+    stats = SettlementMonthStat.objects.filter(month__gte=month_start(begin), month__lte=month_start(end))
+    condition = reach_filter(user, "facility")
+    if condition is not None:
+        stats = stats.filter(condition)
+    return stats.values("facility_id").distinct().count() >= settings.RECONCILE_JOB_MIN_CLINICS
 
 
-def reconciliation_start(*, statement: BureauStatement, user):
-    """The job reconciling the statement's month for the whole county; one per month at a time."""
-    return start_job(RECONCILE, params={"statement": statement.pk, "month": f"{statement.month:%Y-%m}"}, user=user,
-                     dedupe_key=f"reconcile:{statement.month:%Y-%m}:county")
+def reconciliation_start(*, begin: datetime.date, end: datetime.date, user):
+    """The job computing the period's 3201 lines for the starter's reach; one per period and starter."""
+    return start_job(RECONCILE, params={"begin": f"{begin:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}, user=user,
+                     dedupe_key=f"reconcile:{begin:%Y-%m-%d}:{end:%Y-%m-%d}:{user.pk}")
 
 
-@register_job(RECONCILE, label=_("Reconciliation with the bureau (whole county)"))
+@register_job(RECONCILE, label=_("Reconciliation with the platform: Cunyi's 3201 figures"))
 def reconciliation_job(*, params, progress, job):
-    statement = BureauStatement.objects.get(pk=params["statement"])
-    clinics = statement.totals.values("facility_id").distinct().count()
-    progress(0, total=clinics or 1, note=params["month"])
-    results = reconciliation_run(statement=statement, acting_user=_acting_user(job))
-    balanced = sum(r.balanced for r in results)
-    progress(len(results), total=len(results), note=params["month"])
+    begin, end = datetime.date.fromisoformat(params["begin"]), datetime.date.fromisoformat(params["end"])
+    user = _acting_user(job)
+    if user is None or user_role(user) is None:
+        raise Refused(_("The user who started this reconciliation may no longer run it; nothing was written."))
+    note = f"{begin:%Y-%m-%d}..{end:%Y-%m-%d}"
+    progress(0, total=1, note=note)
+    results = reconciliation_compute(begin=begin, end=end, acting_user=user)
+    progress(len(results), total=len(results) or 1, note=note)
     return {
-        "message": gettext("%(month)s reconciled: %(balanced)s of %(total)s clinics balanced.")
-        % {"month": f"{statement.month:%Y-%m}", "balanced": balanced, "total": len(results)},
+        "message": gettext("%(period)s: Cunyi's 3201 figures computed for %(total)s clinics; send them to the platform "
+                           "and record its answers.") % {"period": note, "total": len(results)},
         "clinics": len(results),
-        "balanced": balanced,
-        "url": reverse("admin:settlements_reconciliation_changelist") + f"?month={statement.month:%Y-%m}",
+        "url": reverse("admin:settlements_reconciliation_changelist") + f"?month={begin:%Y-%m}",
     }
 
 
@@ -159,11 +164,18 @@ def discrepancy_count(*, month, facility_ids) -> int:
     return items.count()
 
 
+def discrepancy_kinds() -> dict:
+    """Codes as text (leading zeros kept), amounts as money, the platform's memo as text (a memo
+    like “=cmd|…” is neutralised by the writer, never run as a formula)."""
+    return {**dict.fromkeys([gettext("Clinic code"), gettext("setl_id"), gettext("mdtrt_id"), gettext("psn_no"),
+                             gettext("stmt_rslt"), gettext("memo"), gettext("What to do")], TEXT),
+            gettext("Row"): INT,
+            **dict.fromkeys([gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Difference"),
+                             gettext("Funds here"), gettext("Funds at bureau")], MONEY)}
+
+
 def discrepancy_xlsx(headers, rows) -> bytes:
-    kinds = {gettext("Clinic code"): TEXT, gettext("setl_id"): TEXT, **dict.fromkeys(
-        [gettext("Total fees here"), gettext("Total fees at bureau"), gettext("Funds here"),
-         gettext("Funds at bureau")], MONEY)}  # fmt: skip
-    return xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies"), kinds=kinds)
+    return xlsx_bytes(headers, rows, sheet_title=gettext("Discrepancies"), kinds=discrepancy_kinds())
 
 
 def discrepancy_export_as_job(*, month, user) -> bool:

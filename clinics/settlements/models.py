@@ -349,15 +349,15 @@ class BureauStatement(models.Model):
 
     class Meta:
         ordering = ["-month", "-id"]
-        verbose_name = _("bureau statement")
-        verbose_name_plural = _("bureau statements")
+        verbose_name = _("old-format bureau statement")
+        verbose_name_plural = _("old-format bureau statements")
 
     def __str__(self):
         return f"{self.month:%Y-%m} #{self.pk}"
 
 
 class BureauTotal(models.Model):
-    """One statement line: a clinic's totals for an insurance type and clearing type."""
+    """One line of an old-format statement: a clinic's totals for an insurance type and clearing type."""
 
     statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="totals")
     facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
@@ -383,11 +383,9 @@ class BureauTotal(models.Model):
 
 
 class BureauDetail(models.Model):
-    """One detail line of the bureau's statement (like interface 3202)."""
+    """One detail line of an old-format statement."""
 
-    # A million lines a month arrive by COPY + one INSERT … SELECT that joins the clinic by code:
-    # no per-row foreign-key checks or extra index on this bulk table (the statement is deleted
-    # with its lines by Django's cascade).
+    # Loaded by COPY in bulk: no per-row foreign-key checks or extra index on this table.
     statement = models.ForeignKey(BureauStatement, on_delete=models.CASCADE, related_name="details", db_index=False,
                                   db_constraint=False)
     facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.DO_NOTHING, related_name="+",
@@ -410,98 +408,165 @@ class BureauDetail(models.Model):
         return self.setl_id
 
 
-class Reconciliation(models.Model):
-    """The result of reconciling one clinic's month against the bureau's statement (对账)."""
+class StmtResult(models.TextChoices):
+    """The platform's stmt_rslt (3201 per line, 3202 per row)."""
 
-    month = models.DateField(_("month"))
+    BALANCED = "0", _("0 Balanced")
+    CENTRE_MORE = "1", _("1 The insurance centre has more")
+    INSTITUTION_MORE = "2", _("2 The clinic has more")
+    INCONSISTENT = "3", _("3 Data inconsistent")
+
+
+class Reconciliation(models.Model):
+    """One clinic's reconciliation with the platform for a period (对账): Cunyi's side of 3201 per
+    insutype × clr_type × clearing agency (the lines), the platform's answer to each line, and the
+    rows of the platform's 3202 result file. `balanced` is the platform's word, never Cunyi's."""
+
     facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
-    statement = models.ForeignKey(BureauStatement, verbose_name=_("statement"), on_delete=models.CASCADE,
-                                  related_name="reconciliations")
-    balanced = models.BooleanField(_("balanced (账账相符)"))
-    our_count = models.IntegerField(_("settlements here"), default=0)
-    bureau_count = models.IntegerField(_("settlements at bureau"), default=0)
+    stmt_begndate = models.DateField(_("period from (stmt_begndate)"))
+    stmt_enddate = models.DateField(_("period to (stmt_enddate)"))
+    month = models.DateField(_("month"), help_text=_("The month the period starts in (for lists and filters)."))
+    balanced = models.BooleanField(
+        _("balanced (platform's answer)"), null=True, blank=True,
+        help_text=_("Yes when the platform answered 0 to every 3201 line, No when it answered otherwise to any; "
+                    "empty until every line has its answer."),
+    )
+    our_count = models.IntegerField(_("settlements here (net)"), default=0)
     our_medfee = models.DecimalField(_("total fees here"), **SUM_MONEY, default=0)
-    bureau_medfee = models.DecimalField(_("total fees at bureau"), **SUM_MONEY, default=0)
     our_fund = models.DecimalField(_("funds paid here"), **SUM_MONEY, default=0)
-    bureau_fund = models.DecimalField(_("funds paid at bureau"), **SUM_MONEY, default=0)
-    matched = models.IntegerField(_("detail lines matched"), default=0)
+    matched = models.IntegerField(_("3202 rows balanced"), default=0)
     missing_here = models.IntegerField(_("missing here"), default=0)
-    missing_at_bureau = models.IntegerField(_("missing at bureau"), default=0)
+    missing_at_bureau = models.IntegerField(_("missing at the centre"), default=0)
     amounts_differ = models.IntegerField(_("amounts differ"), default=0)
-    run_at = models.DateTimeField(_("reconciled at"), default=timezone.now)
+    other_scope = models.IntegerField(_("booked under another clinic or type"), default=0)
+    unexplained = models.IntegerField(_("to check by the note"), default=0)
+    run_at = models.DateTimeField(_("computed at"), default=timezone.now)
     run_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("reconciled by"), on_delete=models.SET_NULL, null=True, blank=True,
+        settings.AUTH_USER_MODEL, verbose_name=_("computed by"), on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",
+    )
+    result_filename = models.CharField(_("3202 result file"), max_length=200, blank=True)
+    result_setl_optins = models.CharField(_("3202 clearing agency"), max_length=6, blank=True)
+    result_clr_type = models.CharField(_("3202 clearing type"), max_length=6, blank=True)
+    result_insutype = models.CharField(_("3202 insurance type"), max_length=6, blank=True)
+    result_imported_at = models.DateTimeField(_("3202 result imported at"), null=True, blank=True)
+    result_imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("3202 result imported by"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    # Reconciliations made before migration 0015 compared an old-format statement themselves.
+    statement = models.ForeignKey(BureauStatement, verbose_name=_("old-format statement"), on_delete=models.SET_NULL,
+                                  null=True, blank=True, related_name="reconciliations")
+    legacy_balanced = models.BooleanField(
+        _("balanced by Cunyi's own comparison (before 0015)"), null=True, blank=True,
+        help_text=_("Only on reconciliations made before the platform's answers were recorded."),
     )
 
     class Meta:
-        ordering = ["-month", "facility__code"]
+        ordering = ["-month", "facility__code", "stmt_begndate"]
         verbose_name = _("reconciliation")
         verbose_name_plural = _("reconciliations")
         constraints = [
-            models.UniqueConstraint(fields=["facility", "month"], name="settlements_one_reconciliation_per_month")
+            models.UniqueConstraint(fields=["facility", "stmt_begndate", "stmt_enddate"],
+                                    name="settlements_one_reconciliation_per_period"),
+            models.CheckConstraint(condition=Q(stmt_enddate__gte=models.F("stmt_begndate")),
+                                   name="settlements_reconciliation_period_order"),
         ]
 
     def __str__(self):
-        return f"{self.month:%Y-%m} {self.facility}"
-
-    @property
-    def fee_difference(self):
-        return self.our_medfee - self.bureau_medfee
+        return f"{self.stmt_begndate:%Y-%m-%d}–{self.stmt_enddate:%Y-%m-%d} {self.facility}"
 
 
 class ReconciliationTotal(models.Model):
-    """Totals compared per insurance type × clearing type (the 3201 level)."""
+    """One 3201 call: Cunyi's side (the 3201 input fields, reversals netted: a settlement +1 and its
+    amounts, a reversal −1 and minus its amounts, refd_setl_flag "0") and the platform's answer
+    (`stmtinfo`: stmt_rslt, stmt_rslt_dscr), entered in admin or imported."""
+
+    class AnswerSource(models.TextChoices):
+        ENTERED = "entered", _("Entered in admin")
+        IMPORTED = "imported", _("Imported from a file")
 
     reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="totals")
-    insutype = models.CharField(_("insurance type"), max_length=3, choices=InsuranceType.choices)
-    clr_type = models.CharField(_("clearing type"), max_length=3, choices=ClearingType.choices)
-    our_count = models.IntegerField(_("settlements here"))
-    bureau_count = models.IntegerField(_("settlements at bureau"))
-    our_medfee = models.DecimalField(_("total fees here"), **SUM_MONEY)
-    bureau_medfee = models.DecimalField(_("total fees at bureau"), **SUM_MONEY)
-    our_fund = models.DecimalField(_("funds paid here"), **SUM_MONEY)
-    bureau_fund = models.DecimalField(_("funds paid at bureau"), **SUM_MONEY)
-    our_acct = models.DecimalField(_("personal account here"), **SUM_MONEY)
-    bureau_acct = models.DecimalField(_("personal account at bureau"), **SUM_MONEY)
-    balanced = models.BooleanField(_("balanced"))
+    insutype = models.CharField(_("insurance type (insutype)"), max_length=6)
+    clr_type = models.CharField(_("clearing type (clr_type)"), max_length=6)
+    setl_optins = models.CharField(
+        _("clearing agency (setl_optins)"), max_length=6, blank=True,
+        help_text=_("The settlements' clr_optins; empty when the settlements did not carry it."),
+    )
+    medfee_sumamt = models.DecimalField(_("total medical fees (medfee_sumamt)"), **SUM_MONEY)
+    fund_pay_sumamt = models.DecimalField(_("all funds paid (fund_pay_sumamt)"), **SUM_MONEY)
+    acct_pay = models.DecimalField(_("personal account paid (acct_pay)"), **SUM_MONEY)
+    fixmedins_setl_cnt = models.IntegerField(_("settlements (fixmedins_setl_cnt)"))
+    refd_setl_flag = models.CharField(_("refund flag (refd_setl_flag)"), max_length=3, default="0")
+    stmt_rslt = models.CharField(_("platform's result (stmt_rslt)"), max_length=6, blank=True,
+                                 choices=StmtResult.choices)
+    stmt_rslt_dscr = models.CharField(_("platform's explanation (stmt_rslt_dscr)"), max_length=200, blank=True)
+    answered_at = models.DateTimeField(_("answer recorded at"), null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("answer recorded by"),
+                                    on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    answer_source = models.CharField(_("answer recorded from"), max_length=10, blank=True,
+                                     choices=AnswerSource.choices)
 
     class Meta:
-        ordering = ["reconciliation", "insutype", "clr_type"]
-        verbose_name = _("reconciliation total")
-        verbose_name_plural = _("reconciliation totals")
+        ordering = ["reconciliation", "insutype", "clr_type", "setl_optins"]
+        verbose_name = _("3201 line")
+        verbose_name_plural = _("3201 lines")
+        constraints = [
+            models.UniqueConstraint(fields=["reconciliation", "insutype", "clr_type", "setl_optins"],
+                                    name="settlements_one_3201_line_per_group"),
+        ]
 
     def __str__(self):
-        return f"{self.insutype}/{self.clr_type}"
+        return f"{self.insutype}/{self.clr_type}/{self.setl_optins or '—'}"
 
 
 class ReconciliationItem(models.Model):
-    """A detail line that did not match (the 3202 level): missing here, missing at the bureau,
-    or amounts differ. Matched lines are counted on the Reconciliation, not stored one by one."""
+    """One row of the platform's 3202 result file, as it came (its stmt_rslt, memo and the centre's
+    amounts) with Cunyi's side beside it and what to do about it (`status`)."""
 
     class Status(models.TextChoices):
-        MATCHED = "matched", _("Matched")
+        MATCHED = "matched", _("Balanced")
         MISSING_HERE = "missing_here", _("Missing here")
-        MISSING_AT_BUREAU = "missing_bureau", _("Missing at the bureau")
+        MISSING_AT_BUREAU = "missing_bureau", _("Missing at the centre")
         AMOUNTS_DIFFER = "amounts_differ", _("Amounts differ")
+        OTHER_SCOPE = "other_scope", _("Booked under another clinic or insurance type")
+        UNEXPLAINED = "unexplained", _("The platform reports a difference Cunyi cannot see")
 
     reconciliation = models.ForeignKey(Reconciliation, on_delete=models.CASCADE, related_name="items",
                                        db_index=False)
-    setl_id = models.CharField(_("settlement ID"), max_length=30)
+    row_number = models.PositiveIntegerField(_("row in the result file"), null=True, blank=True)
+    setl_id = models.CharField(_("settlement ID"), max_length=30, blank=True)
+    mdtrt_id = models.CharField(_("visit ID (mdtrt_id)"), max_length=30, blank=True)
+    psn_no = models.CharField(_("insured person number (psn_no)"), max_length=30, blank=True)
+    msgid = models.CharField(_("message ID (msgid)"), max_length=30, blank=True)
+    stmt_rslt = models.CharField(_("platform's result (stmt_rslt)"), max_length=6, blank=True,
+                                 choices=StmtResult.choices)
+    refd_setl_flag = models.CharField(_("refund flag (refd_setl_flag)"), max_length=3, blank=True)
+    memo = models.CharField(_("platform's note (memo)"), max_length=500, blank=True)
     status = models.CharField(_("status"), max_length=15, choices=Status.choices)
+    our_setl_id = models.CharField(_("Cunyi's settlement ID"), max_length=30, blank=True,
+                                   help_text=_("When Cunyi's settlement was found by visit and person, not by setl_id."))
     our_medfee = models.DecimalField(_("total fees here"), **MONEY, null=True, blank=True)
-    bureau_medfee = models.DecimalField(_("total fees at bureau"), **MONEY, null=True, blank=True)
+    bureau_medfee = models.DecimalField(_("total fees at the centre"), **MONEY, null=True, blank=True)
     our_fund = models.DecimalField(_("funds paid here"), **MONEY, null=True, blank=True)
-    bureau_fund = models.DecimalField(_("funds paid at bureau"), **MONEY, null=True, blank=True)
+    bureau_fund = models.DecimalField(_("funds paid at the centre"), **MONEY, null=True, blank=True)
+    our_acct = models.DecimalField(_("personal account here"), **MONEY, null=True, blank=True)
+    bureau_acct = models.DecimalField(_("personal account at the centre"), **MONEY, null=True, blank=True)
+    booked_facility = models.ForeignKey(Facility, verbose_name=_("booked in Cunyi under clinic"),
+                                        on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    booked_insutype = models.CharField(_("booked under insutype"), max_length=6, blank=True)
+    booked_clr_type = models.CharField(_("booked under clr_type"), max_length=6, blank=True)
+    booked_optins = models.CharField(_("booked under clr_optins"), max_length=6, blank=True)
+    booked_at = models.DateTimeField(_("booked in Cunyi at"), null=True, blank=True)
 
     class Meta:
-        ordering = ["reconciliation", "status", "setl_id"]
-        verbose_name = _("reconciliation line")
-        verbose_name_plural = _("reconciliation lines")
+        ordering = ["reconciliation", "status", "row_number", "setl_id"]
+        verbose_name = _("3202 result row")
+        verbose_name_plural = _("3202 result rows")
         indexes = [models.Index(fields=["reconciliation", "status"], name="settlements_ritem_rec_status")]
 
     def __str__(self):
-        return f"{self.setl_id} {self.get_status_display()}"
+        return f"{self.setl_id or self.mdtrt_id} {self.get_status_display()}"
 
 
 class ActivityAnomaly(models.Model):

@@ -46,6 +46,14 @@ def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.date
     return start, end
 
 
+def period_bounds(begin: datetime.date, end: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """Beijing dates begin..end (both included) as an aware [start, stop) range."""
+    tz = timezone.get_default_timezone()
+    start = timezone.make_aware(datetime.datetime.combine(begin, datetime.time.min), tz)
+    stop = timezone.make_aware(datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min), tz)
+    return start, stop
+
+
 def _signed(expression):
     """+1 for a settlement, -1 for a reversal, applied to a count or an amount."""
     return Case(When(init_setl_id="", then=expression), default=-expression)
@@ -207,8 +215,9 @@ def records_by_setl_id(setl_ids, *fields):
 
 
 def reconciliation_balance(*, user, month: datetime.date) -> dict:
-    """The reconciliations of `month` in reach: how many clinics balanced and how many did not,
-    and the unbalanced ones by clinic code (a queryset, to count or slice)."""
+    """The reconciliations starting in `month` in reach: how many the platform answered balanced
+    and how many not (one not yet answered is neither), and the unbalanced ones by clinic code (a
+    queryset, to count or slice)."""
     reconciliations = reconciliation_list(user=user, month=month)
     counts = reconciliations.aggregate(
         n_balanced=Count("id", filter=Q(balanced=True)), n_unbalanced=Count("id", filter=Q(balanced=False))
@@ -226,37 +235,90 @@ def recent_anomaly_list(*, user, since: datetime.date) -> QuerySet:
 
 
 def reconciliation_rows(results) -> tuple[list[str], list[list]]:
-    """Headers and rows of the XLSX export of a month's reconciliation."""
+    """Headers and rows of the XLSX export of reconciliations: one row per 3201 line (Cunyi's side
+    and the platform's answer) with the clinic's 3202 counts."""
     headers = [
-        _("Clinic code"), _("Clinic"), _("Month"), _("Balanced"), _("Settlements here"), _("Settlements at bureau"),
-        _("Total fees here"), _("Total fees at bureau"), _("Difference"), _("Funds here"), _("Funds at bureau"),
-        _("Detail lines matched"), _("Missing here"), _("Missing at bureau"), _("Amounts differ"),
+        _("Clinic code"), _("Clinic"), _("Period from"), _("Period to"), _("insutype"), _("clr_type"),
+        _("setl_optins"), _("medfee_sumamt"), _("fund_pay_sumamt"), _("acct_pay"), _("fixmedins_setl_cnt"),
+        _("stmt_rslt"), _("stmt_rslt_dscr"), _("Balanced (platform)"), _("3202 rows balanced"), _("Missing here"),
+        _("Missing at the centre"), _("Amounts differ"), _("Booked elsewhere"), _("To check"),
     ]
-    rows = [
-        [
-            r.facility.code, r.facility.name, f"{r.month:%Y-%m}", _("Yes") if r.balanced else _("No"), r.our_count,
-            r.bureau_count, r.our_medfee, r.bureau_medfee, r.our_medfee - r.bureau_medfee, r.our_fund, r.bureau_fund,
-            r.matched, r.missing_here, r.missing_at_bureau, r.amounts_differ,
-        ]
-        for r in results
-    ]
+    rows = []
+    for r in results:
+        answer = "" if r.balanced is None else (_("Yes") if r.balanced else _("No"))
+        lines = list(r.totals.all()) or [None]
+        for line in lines:
+            rows.append([
+                r.facility.code, r.facility.name, f"{r.stmt_begndate:%Y-%m-%d}", f"{r.stmt_enddate:%Y-%m-%d}",
+                line.insutype if line else "", line.clr_type if line else "", line.setl_optins if line else "",
+                line.medfee_sumamt if line else None, line.fund_pay_sumamt if line else None,
+                line.acct_pay if line else None, line.fixmedins_setl_cnt if line else None,
+                line.get_stmt_rslt_display() if line and line.stmt_rslt else "", line.stmt_rslt_dscr if line else "",
+                answer, r.matched, r.missing_here, r.missing_at_bureau, r.amounts_differ, r.other_scope, r.unexplained,
+            ])
     return headers, rows
+
+
+def item_difference(item) -> Decimal | None:
+    """Here − centre of the total fees, when both sides have it."""
+    if item.our_medfee is None or item.bureau_medfee is None:
+        return None
+    return item.our_medfee - item.bureau_medfee
+
+
+def item_advice(item, clinics: dict | None = None) -> str:
+    """What to do about one row of the platform's 3202 result, as a Chinese sentence."""
+    Status = ReconciliationItem.Status
+    if item.status == Status.MATCHED:
+        return _("Nothing to do: the platform and Cunyi agree.")
+    if item.status == Status.MISSING_HERE:
+        return _("The centre has this settlement, Cunyi does not: upload it to Cunyi (补传结算) from the clinic's "
+                 "insurance terminal or the platform's settlement query (5203); if the clinic did not make it, "
+                 "ask the county insurance bureau.")
+    if item.status == Status.MISSING_AT_BUREAU:
+        return _("Cunyi has this settlement, the centre does not: check it on the terminal; if it failed or timed "
+                 "out at the platform, reverse it (冲正 2601, or 撤销 2208 when it completed) and upload the reversal "
+                 "to Cunyi; if the platform lost it, ask the county insurance bureau.")
+    if item.status == Status.AMOUNTS_DIFFER:
+        parts = []
+        for label, ours, theirs in ((_("total fees"), item.our_medfee, item.bureau_medfee),
+                                    (_("funds"), item.our_fund, item.bureau_fund),
+                                    (_("personal account"), item.our_acct, item.bureau_acct)):
+            if ours is not None and theirs is not None and ours != theirs:
+                parts.append(_("%(what)s %(ours)s here, %(theirs)s at the centre (difference %(diff)s)")
+                             % {"what": label, "ours": ours, "theirs": theirs, "diff": ours - theirs})
+        return _("The amounts differ: %(parts)s. Check the settlement on the terminal; if the platform's amounts are "
+                 "right, cancel it (撤销 2208), settle again and upload both to Cunyi; otherwise ask the county "
+                 "insurance bureau.") % {"parts": "；".join(parts) or "—"}
+    if item.status == Status.OTHER_SCOPE:
+        clinic = (clinics or {}).get(item.booked_facility_id) or item.booked_facility
+        where = _("%(clinic)s, insutype %(insutype)s, clr_type %(clr_type)s, clearing agency %(optins)s, %(at)s") % {
+            "clinic": f"{clinic.code} {clinic.name}" if clinic else "—", "insutype": item.booked_insutype or "—",
+            "clr_type": item.booked_clr_type or "—", "optins": item.booked_optins or "—",
+            "at": f"{timezone.localtime(item.booked_at):%Y-%m-%d %H:%M}" if item.booked_at else "—"}
+        return _("Cunyi books this settlement under %(where)s, outside this reconciliation: if Cunyi's booking is "
+                 "right, ask the county insurance bureau to correct the institution or insurance type (联系医保局更正"
+                 "机构/险种); if Cunyi's is wrong, reverse it in Cunyi and upload it under the right clinic.") % {
+            "where": where}
+    return _("The platform reports %(result)s although the amounts agree with Cunyi: read the platform's note and "
+             "check it with the county insurance bureau.") % {"result": item.get_stmt_rslt_display() or "—"}
 
 
 def discrepancy_rows(month, facility_ids=None) -> tuple[list[str], list[list]]:
-    """The detail lines that did not match, for the second sheet of the export."""
+    """The 3202 result rows of the reconciliations starting in `month` that are not balanced, with
+    both sides and what to do (the memo is the platform's text: the XLSX writer neutralises it)."""
     items = ReconciliationItem.objects.filter(reconciliation__month=month_start(month)).exclude(
         status=ReconciliationItem.Status.MATCHED
-    ).select_related("reconciliation__facility")
+    ).select_related("reconciliation__facility", "booked_facility")
     if facility_ids is not None:
         items = items.filter(reconciliation__facility_id__in=facility_ids)
-    headers = [_("Clinic code"), _("Clinic"), _("setl_id"), _("Status"), _("Total fees here"), _("Total fees at bureau"),
-               _("Funds here"), _("Funds at bureau")]
+    headers = [_("Clinic code"), _("Clinic"), _("Row"), _("setl_id"), _("mdtrt_id"), _("psn_no"), _("stmt_rslt"),
+               _("Status"), _("Total fees here"), _("Total fees at bureau"), _("Difference"), _("Funds here"),
+               _("Funds at bureau"), _("memo"), _("What to do")]
     rows = [
-        [i.reconciliation.facility.code, i.reconciliation.facility.name, i.setl_id, i.get_status_display(),
-         i.our_medfee, i.bureau_medfee, i.our_fund, i.bureau_fund]
-        for i in items.order_by("reconciliation__facility__code", "status", "setl_id")[:100000]
+        [i.reconciliation.facility.code, i.reconciliation.facility.name, i.row_number, i.setl_id, i.mdtrt_id,
+         i.psn_no, i.stmt_rslt, i.get_status_display(), i.our_medfee, i.bureau_medfee, item_difference(i), i.our_fund,
+         i.bureau_fund, i.memo, item_advice(i)]
+        for i in items.order_by("reconciliation__facility__code", "status", "row_number", "setl_id")[:100000]
     ]
     return headers, rows
-
-

@@ -285,34 +285,29 @@ def test_rejected_settlement_rows_xlsx(client, roles):
 
 
 def test_reconciliation_exports(client, county_admin):
-    from clinics.settlements.services import reconciliation_run, settlements_import, statement_import
+    from clinics.settlements.services import reconciliation_compute, result_import, settlements_import
     from tests.settlements.helpers import DAY, numbered, row
 
     clinic = FacilityFactory(code="045102000031")
     type(clinic).objects.filter(pk=clinic.pk).update(name=MALICIOUS)
     clinic.refresh_from_db()
     settlements_import(source="api", acting_user=None, rows=numbered([row(clinic, 1), row(clinic, 2)]))
-    totals = csv_text(["fixmedins_code", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"],
-                      [[clinic.code, "390", "11", 3, "150.00", "120.00", "6.00"]]).encode()
-    detail = csv_text(["setl_id", "fixmedins_code", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"],
-                      [["0BUREAUONLY", clinic.code, "390", "11", "50.00", "40.00", "2.00"]]).encode()
-    statement = statement_import(month=DAY, statement_data=totals, statement_filename="t.csv", detail_data=detail,
-                                 detail_filename="d.csv")
-    reconciliation_run(statement=statement)
+    begin, end = DAY.replace(day=1), DAY.replace(day=31)
+    reconciliation_compute(begin=begin, end=end)
+    result_import(data=b"P1\tM1\t0BUREAUONLY\tH\t1\t0\t=1+1\t50.00\t40.00\t2.00", filename="result.txt",
+                  facility=clinic, begin=begin, end=end)
     client.force_login(county_admin)
 
     sheet = _sheet(client.get(f"/admin/settlements/reconciliation/export/?month={DAY:%Y-%m}").content)
     _assert_no_live_formula(sheet)
     line = sheet[2]
     assert (line[0].value, line[0].number_format) == ("045102000031", "@")
-    assert line[4].data_type == "n" and line[4].number_format == "General"
-    assert line[8].value == Decimal("-50.00") and line[8].number_format == "#,##0.00", "a negative difference is a number"
+    assert line[7].value == Decimal("100.00") and line[7].number_format == "#,##0.00"
 
     sheet = _sheet(client.get(f"/admin/settlements/reconciliation/export/?month={DAY:%Y-%m}&detail=1").content)
     _assert_no_live_formula(sheet)
-    line = next(r for r in sheet.iter_rows(min_row=2) if r[2].value == "0BUREAUONLY")
-    assert line[2].number_format == "@" and line[5].number_format == "#,##0.00" and line[5].value == Decimal("50.00")
-
+    line = next(r for r in sheet.iter_rows(min_row=2) if r[3].value == "0BUREAUONLY")
+    assert line[3].number_format == "@" and line[9].number_format == "#,##0.00" and line[9].value == Decimal("50.00")
 
 def test_teleconsult_report_xlsx(client, county_admin, monkeypatch):
     from telemedicine.selectors import DepartmentMonth

@@ -12,10 +12,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from clinics.settlements.models import Reconciliation
-from clinics.settlements.services import reconciliation_run, statement_import
+from clinics.settlements.services import answer_record, reconciliation_compute
 from core.admin import AuditHistoryMixin
 from core.models import AuditEntry
-from core.tabular import csv_text
 from staffing.payroll.models import PayPolicy
 from staffing.rosters.models import RosterAmendment, RosterMonth
 from staffing.rosters.services.generation import roster_generate
@@ -105,15 +104,14 @@ def test_settlement_import_and_reconciliation_are_audited(world):
     assert entries(batch, action="settlement.import", actor=users["api_client"]).get().changes["accepted"] == 2
 
     clerk = users["insurance_clerk"]
-    headers = ["fixmedins_code", "insutype", "clr_type", "setl_cnt", "medfee_sumamt", "fund_pay_sumamt", "acct_pay"]
-    lines = [[c.code, "390", "11", "2", "100.00", "80.00", "4.00"] for c in (a.clinic, b.clinic)]
-    statement = statement_import(month=datetime.date(2026, 10, 1), statement_data=csv_text(headers, lines).encode(),
-                                 statement_filename="t.csv", acting_user=clerk)
-    assert entries(statement, actor=clerk).exists()
-    results = reconciliation_run(statement=statement, acting_user=clerk)
+    results = reconciliation_compute(begin=datetime.date(2026, 10, 1), end=datetime.date(2026, 10, 31),
+                                     acting_user=clerk)
     assert len(results) == 2
-    for result in Reconciliation.objects.filter(statement=statement):
-        assert entries(result, action="settlement.reconciliation", actor=clerk).exists()
+    for result in Reconciliation.objects.all():
+        assert entries(result, action="settlement.reconciliation_compute", actor=clerk).exists()
+    line = results[0].totals.first()
+    answer_record(line=line, stmt_rslt="0", acting_user=clerk)
+    assert entries(results[0], action="settlement.reconciliation_answer", actor=clerk).exists()
 
 
 def test_consult_booking_and_its_transitions_are_audited(world):

@@ -10,14 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clinics.settlements.jobs import reconciliation_start, settlement_import_start, upload_dir
 from clinics.settlements.models import Reconciliation, SettlementImport, SettlementRecord
-from clinics.settlements.services import reconciliation_run, settlements_import, statement_import
+from clinics.settlements.services import reconciliation_compute, settlements_import
 from core.models import Job
 from tests.settlements.helpers import DAY, csv_bytes, numbered, row
-from tests.settlements.test_reconciliation import totals_file
 
 pytestmark = pytest.mark.django_db
 UPLOAD = "/admin/settlements/settlementimport/upload/"
-RUN = "/admin/settlements/reconciliation/run/"
+RUN = "/admin/settlements/reconciliation/compute/"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -103,14 +102,8 @@ def test_bad_large_file_fails_the_job_in_chinese_and_imports_nothing(clinic, cle
     assert list(upload_dir().iterdir()) == []
 
 
-def _totals(clinic, other_clinic):
-    return [[clinic.code, "390", "11", 2, "100.00", "80.00", "4.00"],
-            [other_clinic.code, "390", "11", 9, "50.00", "40.00", "2.00"]]
-
-
 def _snapshot():
-    return sorted(Reconciliation.objects.values_list("facility_id", "balanced", "our_count", "bureau_count",
-                                                     "our_medfee", "bureau_medfee"))
+    return sorted(Reconciliation.objects.values_list("facility_id", "balanced", "our_count", "our_medfee"))
 
 
 def test_county_reconciliation_runs_as_one_job_like_the_immediate_path(clinic, other_clinic, clerk, client, eager,
@@ -120,35 +113,29 @@ def test_county_reconciliation_runs_as_one_job_like_the_immediate_path(clinic, o
                                                                         row(other_clinic, 3)]))
     client.force_login(clerk)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(RUN, {"month": f"{DAY:%Y-%m}",
-                                     "statement": SimpleUploadedFile("t.csv", totals_file(_totals(clinic, other_clinic)))})
+        response = client.post(RUN, {"month": f"{DAY:%Y-%m}"})
     job = Job.objects.get()
     assert response["Location"] == f"/ops/jobs/{job.pk}/"
     job.refresh_from_db()
-    assert (job.kind, job.status, job.done, job.total) == ("settlements.reconcile", Job.Status.SUCCEEDED, 2, 2)
-    assert (job.result["clinics"], job.result["balanced"]) == (2, 1)
+    assert (job.kind, job.status) == ("settlements.reconcile", Job.Status.SUCCEEDED)
+    assert job.result["clinics"] == 2
     by_job = _snapshot()
     assert CJK.search(job.result["message"])
     assert job.result["message"] in _job_page(client, job)
-
-    statement = statement_import(month=DAY, statement_data=totals_file(_totals(clinic, other_clinic)),
-                                 statement_filename="t.csv")
-    reconciliation_run(statement=statement, acting_user=clerk)  # the immediate path replaces the month
+    reconciliation_compute(begin=DAY.replace(day=1), end=DAY.replace(day=31), acting_user=clerk)  # immediate path
     assert _snapshot() == by_job
 
 
-def test_second_reconciliation_start_of_the_month_joins_the_first(clinic, other_clinic, clerk):
-    statement = statement_import(month=DAY, statement_data=totals_file(_totals(clinic, other_clinic)),
-                                 statement_filename="t.csv")
-    first = reconciliation_start(statement=statement, user=clerk)
-    assert reconciliation_start(statement=statement, user=clerk).pk == first.pk
+def test_second_reconciliation_start_of_the_period_joins_the_first(clinic, other_clinic, clerk):
+    first = reconciliation_start(begin=DAY.replace(day=1), end=DAY.replace(day=31), user=clerk)
+    assert reconciliation_start(begin=DAY.replace(day=1), end=DAY.replace(day=31), user=clerk).pk == first.pk
     assert Job.objects.count() == 1
 
 
 def test_small_reconciliation_stays_immediate(clinic, other_clinic, clerk, client, settings):
     settings.RECONCILE_JOB_MIN_CLINICS = 50
+    settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, 1), row(other_clinic, 3)]))
     client.force_login(clerk)
-    response = client.post(RUN, {"month": f"{DAY:%Y-%m}",
-                                 "statement": SimpleUploadedFile("t.csv", totals_file(_totals(clinic, other_clinic)))})
+    response = client.post(RUN, {"month": f"{DAY:%Y-%m}"})
     assert response.status_code == 302 and "/ops/jobs/" not in response["Location"]
     assert Job.objects.count() == 0 and Reconciliation.objects.count() == 2

@@ -28,7 +28,8 @@ def lines(roles, settings):
     north, south = TownshipFactory(), TownshipFactory()
     clinics = {"north": FacilityFactory(township=north), "south": FacilityFactory(township=south)}
     for name, clinic in clinics.items():
-        result = Reconciliation.objects.create(month=NOV, facility=clinic, statement=statement, balanced=False)
+        result = Reconciliation.objects.create(month=NOV, stmt_begndate=NOV, stmt_enddate=NOV.replace(day=30),
+                                               facility=clinic, statement=statement, balanced=False)
         for n in range(3):
             ReconciliationItem.objects.create(reconciliation=result, setl_id=f"{name}-0{n}", status="amounts_differ",
                                               our_medfee=Decimal("10.00"), bureau_medfee=Decimal("12.50"))
@@ -39,7 +40,7 @@ def lines(roles, settings):
 def _setl_ids(job, user):
     with job_file_for(user=user, job_id=job.pk).open() as handle:
         sheet = load_workbook(io.BytesIO(handle.read()), read_only=True).active
-        return sorted(row[2] for row in list(sheet.iter_rows(values_only=True))[1:])
+        return sorted(row[3] for row in list(sheet.iter_rows(values_only=True))[1:])  # setl_id
 
 
 def test_a_county_month_above_the_threshold_is_exported_by_a_job(client, lines):
