@@ -437,6 +437,20 @@ except InvalidOperation as exc:
     raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be an amount in yuan, like 100000.00") from exc
 if not Decimal("0") < SETTLEMENT_MAX_AMOUNT <= Decimal("9999999999.99"):
     raise ImproperlyConfigured("SETTLEMENT_MAX_AMOUNT must be above 0 and at most 9999999999.99 (the log's amounts)")
+# Settlements: the 2207 amount relations the shared document marks unconfirmed (codes of
+# clinics.settlements.rules.RELATIONS: total_parts, personal_share, fund_items, mulaid_in_acct) are
+# warnings on the import report until the county confirms them against real platform answers:
+# list a code here (comma-separated) and a row breaking it is rejected instead. A relation holds
+# within SETTLEMENT_RELATION_TOLERANCE yuan (0.00: to the cent).
+SETTLEMENT_CONFIRMED_RELATIONS = tuple(
+    code.strip() for code in env_str("SETTLEMENT_CONFIRMED_RELATIONS", "").split(",") if code.strip()
+)
+try:
+    SETTLEMENT_RELATION_TOLERANCE = Decimal(env_str("SETTLEMENT_RELATION_TOLERANCE", "0.00")).quantize(Decimal("0.01"))
+except InvalidOperation as exc:
+    raise ImproperlyConfigured("SETTLEMENT_RELATION_TOLERANCE must be an amount in yuan, like 0.01") from exc
+if not Decimal("0") <= SETTLEMENT_RELATION_TOLERANCE <= Decimal("1.00"):
+    raise ImproperlyConfigured("SETTLEMENT_RELATION_TOLERANCE must be between 0.00 and 1.00 yuan")
 # The county's 6-digit insurance division code (医保区划, Leye 451028): a clinic's platform
 # institution code is H + it + 5 digits. Used where a clinic's own codes do not tell it.
 INSURANCE_ADMDVS = env_str("INSURANCE_ADMDVS", "451028")

@@ -115,6 +115,10 @@ class SettlementViewSet(viewsets.GenericViewSet):
             "duplicates": batch.duplicates,
             "rejected": batch.rejected,
             "rejected_rows": [{"row": r.row_number, "setl_id": r.setl_id, "reason": r.reason} for r in rejected],
+            "warned": batch.warned,
+            # Accepted rows breaking an amount relation not yet confirmed (SETTLEMENT_CONFIRMED_RELATIONS).
+            "warnings": [{"row": w.row_number, "setl_id": w.setl_id, "code": w.code, "warning": w.message}
+                         for w in batch.warnings.order_by("row_number", "code")[:REPORTED_REJECTS]],
         }
         return Response(report, status=status.HTTP_201_CREATED)
 

@@ -40,9 +40,12 @@ import typing
 import unicodedata
 
 from clinics.settlements.spec import (
+    AGE_FIELDS,
     AMOUNT_FIELDS,
+    BALANCE_FIELDS,
     BLANKS,
     CODE_FIELDS,
+    DATE_FIELDS,
     FIELDS,
     FINGERPRINT,
     FINGERPRINT_SEPARATOR,
@@ -51,7 +54,11 @@ from clinics.settlements.spec import (
     MAX_LENGTH,
     ODD_BLANKS,
     OPTIONAL,
+    PLATFORM_AMOUNTS,
+    PLATFORM_FIELDS,
+    RATIO_FIELDS,
     UTC_OFFSET_SECONDS,
+    column_name,
 )
 from core.masking import mask_id_number
 
@@ -82,8 +89,8 @@ SETL_TIME = LANE_TIME  # 2026-11-03 09:30:00: groups the day and the time
 # atddr_no and an empty init_setl_id. A change of `spec` that breaks that fails here, at import.
 LANE_FINGERPRINT = (*("certno_masked" if f == "certno" else f for f in FIELDS[:7]), "facility_id", "settled_epoch",
                     *FIELDS[7:13], "atddr_no", "init_setl_id")
-if (FIELDS[7:13] != AMOUNT_FIELDS or FIELDS[13:] != ("setl_time", "fixmedins_code", "atddr_no", "init_setl_id")
-        or FINGERPRINT != LANE_FINGERPRINT or FINGERPRINT_SEPARATOR != "|"):
+if (FIELDS[7:13] != AMOUNT_FIELDS or FIELDS[13:17] != ("setl_time", "fixmedins_code", "atddr_no", "init_setl_id")
+        or FIELDS[17:] != PLATFORM_FIELDS or FINGERPRINT != LANE_FINGERPRINT or FINGERPRINT_SEPARATOR != "|"):
     raise ImportError("clinics.settlements.spec no longer matches the fast lane's line layout")
 
 
@@ -98,13 +105,59 @@ def _text(limit: int, optional: bool = False, capture: bool = False, code: bool 
 TEXT_FIELDS = frozenset({"setl_id", "mdtrt_id", "psn_no", "psn_name", "fixmedins_code", "atddr_no"})
 
 
+# A 2207 code the rules do not check against a dictionary (gend, naty, …): ASCII, no space (so
+# that the only space in the platform fields is a date of birth's " 00:00:00").
+_TIGHT_CODE = rb'[!#-+\--\[\]-~]{1,%d}+'
+_RATIO = rb"[0-9]\.[0-9]{4}"  # numeric(5,4) as PostgreSQL prints it
+_AGE = rb"(?:0|[1-9][0-9]{0,2})\.[0-9]"  # numeric(4,1)
+_DATE = rb"(?:19[0-9]{2}|2[0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+MIDNIGHT = b" 00:00:00"
+BRDY_AT = PLATFORM_FIELDS.index(DATE_FIELDS[0])
+
+
+def _bounded_amount(max_amount: str) -> bytes:
+    """A canonical amount certainly below the bound: fewer integer digits than it has."""
+    digits = max_amount.index(".") - 1  # the integer digits a value may have
+    if digits < 1:
+        return rb"0\.[0-9]{2}"
+    return rb"(?:0|[1-9][0-9]{0,%d}+)\.[0-9]{2}" % (digits - 1)
+
+
+def platform_pattern(request: dict) -> bytes:
+    """The 2207 fields after init_setl_id, each empty or in the form the log prints: one group
+    (the whole run of them) holding another (the date of birth)."""
+    codes = request.get("codes", {})
+    bounded = _bounded_amount(request["max_amount"])
+    parts = []
+    for name in PLATFORM_FIELDS:
+        if name in codes:
+            value = b"(?:" + b"|".join(re.escape(v.encode()) for v in sorted(codes[name], key=len, reverse=True)) + b")" \
+                if codes[name] else b"(?!)"
+        elif name in BALANCE_FIELDS:
+            value = LANE_AMOUNT
+        elif name in PLATFORM_AMOUNTS:
+            value = bounded
+        elif name in RATIO_FIELDS:
+            value = _RATIO
+        elif name in AGE_FIELDS:
+            value = _AGE
+        elif name in DATE_FIELDS:
+            parts.append(b"(" + _DATE + b"(?:" + MIDNIGHT + b")?)?")
+            continue
+        else:
+            value = _TIGHT_CODE % MAX_LENGTH[name]
+        parts.append(b"(?:" + value + b")?")
+    return b"(" + b",".join(parts) + b")"
+
+
 def line_pattern(request: dict) -> re.Pattern:
     """One regular expression for a whole canonical line, in the documented column order (a line
     of a file in another order is rewritten in it first, `documented_order`), from `spec`: the
-    lengths, which values are codes (ASCII only) and which may be empty.
+    lengths, which values are codes (ASCII only) and which may be empty, the dictionaries' codes.
     Groups: 1 setl_id, 2 certno (ASCII letters and digits: it is masked by position), 3 insutype,
     4 clr_type, 5 the six amounts, 6 the day and 7 the time of setl_time, 8 fixmedins_code,
-    9 atddr_no; init_setl_id empty (a reversal goes to the SQL engine)."""
+    9 atddr_no; init_setl_id empty (a reversal goes to the SQL engine); 10 the 2207 fields,
+    11 the date of birth."""
     n = MAX_LENGTH
 
     guards = {name: lookahead.encode() for name, lookahead in request.get("guards", {}).items()}
@@ -118,7 +171,7 @@ def line_pattern(request: dict) -> re.Pattern:
                                              code=name in CODE_FIELDS)
 
     def codes(values):
-        return b"(" + b"|".join(re.escape(v.encode()) for v in values) + b")"
+        return b"(" + b"|".join(re.escape(v.encode()) for v in sorted(values, key=len, reverse=True)) + b")"
 
     return re.compile(
         b",".join(
@@ -134,10 +187,37 @@ def line_pattern(request: dict) -> re.Pattern:
                 SETL_TIME,
                 text("fixmedins_code", capture=True),
                 text("atddr_no", capture=True),
-                b"\r?",
+                b"",  # init_setl_id
+                platform_pattern(request) + b"\r?",
             ]
         )
     )
+
+
+def relation_checker(request: dict):
+    """A function of (the six amounts, the 2207 values) → True when the row breaks an amount
+    relation (rules.RELATIONS, confirmed or not: the SQL engine then warns or rejects), in cents."""
+    tolerance = request.get("tolerance_cents", 0)
+    at = {name: (0, i) for i, name in enumerate(AMOUNT_FIELDS)} | {name: (1, i) for i, name in enumerate(PLATFORM_FIELDS)}
+    relations = [(at[total], [at[p] for p in parts], [at[g] for g in (total, *given)], op)
+                 for total, parts, given, op in request.get("relations", [])]
+
+    def breaks(old: list[bytes], new: list[bytes]) -> bool:
+        sources = (old, new)
+
+        def cents(place):
+            value = sources[place[0]][place[1]]
+            return int(value.replace(b".", b"")) if value else 0
+
+        for total, parts, given, op in relations:
+            if not all(sources[g[0]][g[1]] for g in given):
+                continue
+            difference = cents(total) - sum(map(cents, parts))
+            if (difference > tolerance) if op == "<=" else (abs(difference) > tolerance):
+                return True
+        return False
+
+    return breaks
 
 
 def _split_lines(body: bytes) -> list[bytes]:
@@ -169,7 +249,7 @@ class Prepared(typing.NamedTuple):
 
 def header_names(head: bytes) -> list[str]:
     """The column names of a header line, as the parent reads them (csv, trimmed)."""
-    return [name.strip() for name in next(csv.reader([head.decode("latin-1").rstrip("\r")]), [])]
+    return [column_name(name.strip()) for name in next(csv.reader([head.decode("utf-8", "replace").rstrip("\r")]), [])]
 
 
 def prepare(body: bytes, id_column: int = 0) -> Prepared:
@@ -268,7 +348,9 @@ def take(request: dict, prepared: Prepared, emit) -> None:
     # canonical amounts with as many digits before the point compare as their bytes do.
     top = request["max_amount"].encode()
     top_point = top.index(b".")
-    tail = request["tail"].encode()  # b"<batch_id>,<is_demo>\n": the same for every row
+    tail = request["tail"].encode()  # b"<batch_id>,<is_demo>": the same for every row
+    breaks = relation_checker(request)
+    dates: dict[bytes, bool] = {}
     day_epoch: dict[bytes, int] = {}
     second_of_day: dict[bytes, int] = {}
     md5 = hashlib.md5
@@ -293,7 +375,7 @@ def take(request: dict, prepared: Prepared, emit) -> None:
             if m is None or (odd and _padded(line, odd)):
                 slow.append(number)
                 continue
-            sid, cert, ins, clr, amounts, day, tod, code, atd = m.group(1, 2, 3, 4, 5, 6, 7, 8, 9)
+            sid, cert, ins, clr, amounts, day, tod, code, atd, platform, brdy = m.group(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
             clinic = facilities.get(code)
             point = amounts.find(b".")  # of medfee_sumamt, the first amount
             if (
@@ -320,6 +402,21 @@ def take(request: dict, prepared: Prepared, emit) -> None:
             if epoch > now:
                 slow.append(number)
                 continue
+            given = platform.strip(b",")  # a row of an old HIS file gives none of the 2207 fields
+            if given:
+                if brdy:
+                    valid = dates.get(brdy)
+                    if valid is None:
+                        y, mo, d = int(brdy[:4]), int(brdy[5:7]), int(brdy[8:10])
+                        valid = dates[brdy] = d <= calendar.monthrange(y, mo)[1]
+                    if not valid:
+                        slow.append(number)
+                        continue
+                    if len(brdy) > 10:
+                        platform = platform.replace(MIDNIGHT, b"")  # the only space the 2207 fields may hold
+                if breaks(amounts.split(b","), platform.split(b",")):
+                    slow.append(number)
+                    continue
             # The log's first seven columns are the file's, with the ID number masked.
             if cert:
                 masked = mask_id_number(cert)
@@ -327,10 +424,15 @@ def take(request: dict, prepared: Prepared, emit) -> None:
             else:
                 head = line[: m.start(5)]
             fid, fid_text = clinic
-            fp = hexlify(md5((b"%b%b|%d|%b|%b|" % (head, fid_text, epoch, amounts, atd)).replace(b",", b"|")).digest())
+            if given:
+                fp = hexlify(md5((b"%b%b|%d|%b|%b||%b" % (head, fid_text, epoch, amounts, atd, platform))
+                                 .replace(b",", b"|")).digest())
+            else:
+                fp = hexlify(md5((b"%b%b|%d|%b|%b|" % (head, fid_text, epoch, amounts, atd)).replace(b",", b"|")).digest())
             at = b"%b %b+08" % (day, tod)
             keys.append(b"%b\t%b\t%b\t%b\n" % (sid, at, fp, fid_text))
-            logs.append(b"%b%b,%b,%b,%b,,%b" % (head, amounts, at, fid_text, atd, tail))
+            # CSV (an empty value is NULL but in the old text columns, FORCE_NOT_NULL: lane.LOG_COPY).
+            logs.append(b"%b%b,%b,%b,%b,,%b,%b\n" % (head, amounts, at, fid_text, atd, tail, platform))
             rows.append(number)
             bucket = buckets.get((fid, day[:7], ins, clr))
             if bucket is None:
@@ -342,9 +444,9 @@ def take(request: dict, prepared: Prepared, emit) -> None:
                     "chunk",
                     {
                         "keys": b"".join(keys),
-                        # COPY's text format (a little cheaper for the server to read than CSV): no
-                        # value holds a comma or a tab, so the commas become the tabs.
-                        "logs": b"".join(logs).replace(b",", b"\t"),
+                        # COPY's CSV format (no value holds a comma or a quote): an empty 2207 value
+                        # is NULL, as the other engines store it.
+                        "logs": b"".join(logs),
                         "rows": array.array("q", rows).tobytes(),
                         "totals": _totals(buckets),
                     },
@@ -380,10 +482,14 @@ def main() -> None:
     end = data.find(b"\n")
     head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
     del data
-    names = header_names(head)  # column names are ASCII in UTF-8 and GB18030 alike
+    names = header_names(head)  # the platform's names (or the Chinese ones, in UTF-8)
     id_column = names.index("setl_id") if "setl_id" in names else 0
     prepared = prepare(body, id_column)  # as UTF-8, the usual case
     request = json.loads(sys.stdin.buffer.readline())
+    header = request["header"]  # as the parent read it (in the upload's encoding)
+    if "setl_id" in header and header.index("setl_id") != id_column:
+        id_column = header.index("setl_id")
+        prepared = prepare(body, id_column)
     if request["encoding"] != "utf-8":
         prepared = prepare(body.decode(request["encoding"]).encode(), id_column)
     del body

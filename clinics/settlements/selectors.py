@@ -65,10 +65,12 @@ def records_in_month(month: datetime.date) -> QuerySet:
 
 
 def outpatient_visits(*, month: datetime.date, facility_ids=None) -> dict[int, VisitCount]:
-    """Insured outpatient visits (clr_type 11) per clinic in `month` (any day of it), net of
+    """Insured outpatient visits (clr_type 11 门诊) per clinic in `month` (any day of it), net of
     reversals: a reversal counts -1 in the month it was recorded, like the bureau's statement.
-    Clinics asked for by `facility_ids` appear even with no visits."""
-    queryset = records_in_month(month).filter(clr_type=ClearingType.OUTPATIENT)
+    Chronic and special-disease visits (med_type 14 门诊慢特病: the old clr_type 14, migration 0013)
+    are not counted, as before. Clinics asked for by `facility_ids` appear even with no visits."""
+    queryset = (records_in_month(month).filter(clr_type=ClearingType.OUTPATIENT)
+                .exclude(med_type__isnull=False, med_type="14"))
     result: dict[int, VisitCount] = {}
     if facility_ids is not None:
         facility_ids = list(facility_ids)

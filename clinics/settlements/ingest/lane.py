@@ -18,21 +18,29 @@ from django.conf import settings
 from django.db import transaction
 
 from clinics.models import Facility
+from clinics.selectors import facility_ids_by_code
 from clinics.settlements.ingest.common import IngestContext, RawCsv
 from clinics.settlements.models import SettlementRecord
 from clinics.settlements.partitions import ensure_partitions, partition_name
-from clinics.settlements.rules import CLR_TYPES, INSUTYPES, lane_guards, max_amount
-from clinics.settlements.spec import AMOUNT_FIELDS, FIELDS
+from clinics.settlements.rules import CODED_FIELDS, lane_guards, lane_relations, max_amount, relation_tolerance
+from clinics.settlements.spec import AMOUNT_FIELDS, FIELDS, PLATFORM_FIELDS
 from clinics.settlements.stats import add_totals as add_totals_to_month_stats
 
 logger = logging.getLogger(__name__)
 
 KEY_COPY = "COPY settlements_settlementkey (setl_id, settled_at, fingerprint, facility_id) FROM STDIN"
-LOG_COLUMNS = (
-    "setl_id, mdtrt_id, psn_no, psn_name, certno_masked, insutype, clr_type, "
-    + ", ".join(AMOUNT_FIELDS)
-    + ", settled_at, facility_id, atddr_no, init_setl_id, batch_id, is_demo"
+LOG_COLUMN_LIST = (
+    "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", *AMOUNT_FIELDS,
+    "settled_at", "facility_id", "atddr_no", "init_setl_id", "batch_id", "is_demo", *PLATFORM_FIELDS,
 )  # recorded_at: the column's default on PostgreSQL, the transaction's time (migration 0009)
+LOG_COLUMNS = ", ".join(LOG_COLUMN_LIST)
+# CSV: an empty 2207 value is NULL (as the other engines store a value not given); the log's old
+# text columns keep an empty value as "" (FORCE_NOT_NULL).
+LOG_COPY_OPTIONS = (
+    "FORMAT csv, FORCE_NOT_NULL (setl_id, mdtrt_id, psn_no, psn_name, certno_masked, insutype, clr_type, atddr_no, "
+    "init_setl_id)"
+)
+HOSP_AT = LOG_COLUMN_LIST.index("hosp_part_amt")
 
 
 class LaneFailedError(Exception):
@@ -52,16 +60,22 @@ def fast_lane_request(context: IngestContext, raw: RawCsv, first_chunk: int, chu
     clinics = Facility.objects.filter(settlement_enabled=True)
     if context.own_facility is not None:
         clinics = clinics.filter(pk=context.own_facility.pk)
+    codes = context.codes()
     return {
         "header": raw.header,
         "encoding": raw.codec,
-        "insutypes": INSUTYPES,
+        "insutypes": sorted(codes["insutype"]),
         "guards": lane_guards(),
-        "clr_types": CLR_TYPES,
+        "clr_types": sorted(codes["clr_type"]),
+        # The other dictionary-checked fields (empty allowed: an optional code not given).
+        "codes": {name: sorted(codes[name]) for name in CODED_FIELDS if name in PLATFORM_FIELDS},
+        "relations": lane_relations(),
+        "tolerance_cents": int(relation_tolerance() * 100),
         "max_amount": f"{max_amount():.2f}",
-        "facilities": dict(clinics.values_list("code", "pk")),
+        # By register code and by platform institution code.
+        "facilities": facility_ids_by_code(clinics),
         "now": context.now.timestamp(),
-        "tail": f"{context.batch_id},{'t' if context.is_demo else 'f'}\n",
+        "tail": f"{context.batch_id},{'t' if context.is_demo else 'f'}",
         "first_chunk": first_chunk,
         "chunk": chunk,
     }
@@ -188,7 +202,7 @@ class FastLane:
             with transaction.atomic():
                 with cursor.cursor.copy(KEY_COPY) as copy:
                     copy.write(keys)
-                with cursor.cursor.copy(f"COPY {target} ({LOG_COLUMNS}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY {target} ({LOG_COLUMNS}) FROM STDIN WITH ({LOG_COPY_OPTIONS})") as copy:
                     copy.write(logs)
         except psycopg.Error as exc:
             return exc
@@ -226,8 +240,10 @@ class FastLane:
 
     def _without_rule_breakers(self, keys: bytes, logs: bytes, rows: list[int]):
         def keep(_key, log, number):
-            medfee, fund, hifp, maf, acct, cash = (int(v.replace(b".", b"")) for v in log.split(b"\t")[7:13])
-            if fund < hifp + maf or medfee != fund + acct + cash:
+            values = log.split(b",")
+            medfee, fund, hifp, maf, acct, cash = (int(v.replace(b".", b"")) for v in values[7:13])
+            hosp = int(values[HOSP_AT].replace(b".", b"") or b"0")
+            if fund < hifp + maf or medfee != fund + acct + cash + hosp:
                 self.slow.append(number)
                 return False
             return True
@@ -238,7 +254,7 @@ class FastLane:
     def _totals_of(logs: list[bytes]) -> dict:
         totals: dict[tuple, list[int]] = {}
         for log in logs:
-            v = log.decode().split("\t")
+            v = log.decode().split(",")
             line = totals.setdefault((int(v[14]), v[13][:7], v[5], v[6]), [0] * 7)
             line[0] += 1
             for i, text in enumerate(v[7:13], start=1):

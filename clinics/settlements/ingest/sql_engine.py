@@ -7,17 +7,34 @@ from collections.abc import Iterable
 
 from django.db import DataError
 
-from clinics.settlements.ingest.common import IngestContext, IngestOutcome, RawCsv
+from clinics.settlements.ingest.common import (
+    LEGACY_CLR_TYPE,
+    MIDNIGHT,
+    IngestContext,
+    IngestOutcome,
+    RawCsv,
+    legacy_clr_type,
+)
 from clinics.settlements.models import SettlementRecord
 from clinics.settlements.partitions import ensure_partitions, partition_name
-from clinics.settlements.rules import STEPS, SqlTerms, max_amount
+from clinics.settlements.rules import (
+    ALL_AMOUNTS,
+    NUMBER_TYPES,
+    STEPS,
+    SqlTerms,
+    max_amount,
+    relation_tolerance,
+)
 from clinics.settlements.spec import (
     AMOUNT_FIELDS,
     BLANKS,
     CODE_FIELDS,
+    DATE_FIELDS,
     FIELDS,
     FINGERPRINT,
     FINGERPRINT_SEPARATOR,
+    PLATFORM_FIELDS,
+    SIGNED_AMOUNTS,
     TIME_ZONE,
 )
 from clinics.settlements.stats import upsert_from_sql
@@ -64,25 +81,95 @@ _FINGERPRINT_SQL = {
     "settled_epoch": "extract(epoch FROM settled_at)::bigint::text",
     **{name: f"{name}::text" for name in AMOUNT_FIELDS},
 }
+# The 2207 fields beyond the old ones, typed as the log keeps them.
+PLATFORM_TYPES = {
+    name: "numeric(12,2)" if name in ALL_AMOUNTS else NUMBER_TYPES.get(name) or ("date" if name in DATE_FIELDS else None)
+    for name in PLATFORM_FIELDS
+}
+# The clinics by register code and by platform institution code (the two never clash: Facility.clean).
+CLINICS_BY_CODE = (
+    "(SELECT id, code AS key, settlement_enabled FROM clinics_facility UNION ALL "
+    "SELECT id, platform_code, settlement_enabled FROM clinics_facility WHERE platform_code IS NOT NULL "
+    "AND platform_code <> '' AND platform_code <> code)"
+)
+
+
+def _platform_fingerprint(prefix: str = "") -> str:
+    """spec.fingerprint in SQL: the old values, then — when any 2207 field is given — those too."""
+    old = ", ".join(prefix + _FINGERPRINT_SQL[name] for name in FINGERPRINT)
+    given = " OR ".join(f"{prefix}{name} IS NOT NULL" for name in PLATFORM_FIELDS)
+    platform = ", ".join(f"coalesce({prefix}{name}::text, '')" for name in PLATFORM_FIELDS)
+    sep = _lit(FINGERPRINT_SEPARATOR)
+    return (f"md5(CASE WHEN {given} THEN concat_ws({sep}, {old}, {platform}) "
+            f"ELSE concat_ws({sep}, {old}) END)")
 
 
 class PostgresEngine:
-    def __init__(self, context: IngestContext, messages: dict[str, str]):
+    def __init__(self, context: IngestContext, messages: dict[str, str], codes=None):
         self.context = context
         self.m = messages
         self.max_amount = max_amount()
+        self.codes = codes if codes is not None else context.codes()
+        self.legacy_clr_type = legacy_clr_type(self.codes)
+        self.warned = 0
+
+    def _terms(self, alias: str = "s") -> SqlTerms:
+        return SqlTerms(own_facility=self.context.own_facility, top=self.max_amount, time_sql=_time_sql, lit=_lit,
+                        codes=self.codes, tolerance=relation_tolerance(), alias=alias)
+
+    def _warnings_sql(self, alias: str) -> str:
+        """The unconfirmed relations a row breaks, as an array of "code<US>message" (NULL: none)."""
+        q = self._terms(alias)
+        items = [
+            f"CASE WHEN {condition} THEN {_lit(rule.code + chr(31))} || {_sub(self.m[rule.code], **params)} END"
+            for step in STEPS for rule, name in step if rule.warns
+            for condition, params in rule.sql(q, name)
+        ]
+        if not items:
+            return "NULL::text[]"
+        return f"nullif(array_remove(ARRAY[{', '.join(items)}], NULL), '{{}}')"
+
+    def _clean_select(self) -> str:
+        """The staged row as every engine reads it (`common.clean_values`): trimmed, codes in
+        ASCII, a date of birth without its midnight, a reversal's negative payments positive, an old
+        clr_type 14 as med_type 14 + clr_type 11."""
+        trimmed = ", ".join(f"nullif({clean_sql(f, f)}, '') AS {f}" for f in FIELDS)
+        negative = " OR ".join(f"t.{a} LIKE '-%%'" for a in SIGNED_AMOUNTS)
+        all_negative = " AND ".join(
+            f"(t.{a} IS NULL OR t.{a} LIKE '-%%' OR t.{a} ~ '^0+(\\.0*)?$')" for a in SIGNED_AMOUNTS
+        )
+        columns = []
+        for f in FIELDS:
+            if f in SIGNED_AMOUNTS:
+                columns.append(f"CASE WHEN t.negated AND t.{f} LIKE '-%%' THEN substr(t.{f}, 2) ELSE t.{f} END AS {f}")
+            elif f in DATE_FIELDS:
+                columns.append(f"CASE WHEN right(t.{f}, {len(MIDNIGHT)}) = {_lit(MIDNIGHT)} "
+                               f"THEN left(t.{f}, -{len(MIDNIGHT)}) ELSE t.{f} END AS {f}")
+            elif f in ("clr_type", "med_type") and self.legacy_clr_type:
+                legacy = f"t.clr_type = {_lit(LEGACY_CLR_TYPE)} AND t.med_type IS NULL"
+                value = "'11'" if f == "clr_type" else _lit(LEGACY_CLR_TYPE)
+                columns.append(f"CASE WHEN {legacy} THEN {value} ELSE t.{f} END AS {f}")
+            else:
+                columns.append(f"t.{f}")
+        return (
+            f"SELECT t.row_no, {', '.join(columns)} FROM (SELECT r.*, r.init_setl_id IS NOT NULL AND ({negative}) "
+            f"AND {all_negative} AS negated FROM (SELECT row_no, {trimmed} FROM {STAGE} OFFSET 0) r OFFSET 0) t"
+        )
 
     def _reason_sql(self) -> str:
         """The rules table as one CASE: each rule's WHENs in table order; a step with a guard
-        (`Rule.sql_guard`) is one WHEN whose result is the CASE of its per-field WHENs."""
-        q = SqlTerms(own_facility=self.context.own_facility, top=self.max_amount, time_sql=_time_sql, lit=_lit)
+        (`Rule.sql_guard`) is one WHEN whose result is the CASE of its per-field WHENs. The
+        relations not confirmed are no WHEN here: they warn (`_warnings_sql`)."""
+        q = self._terms()
         whens = []
         for step in STEPS:
             inner = [
                 (condition, _sub(self.m[rule.code], **params))
-                for rule, name in step
+                for rule, name in step if not rule.warns
                 for condition, params in rule.sql(q, name)
             ]
+            if not inner:
+                continue
             guard = step[0][0].sql_guard
             if guard is None:
                 whens.extend(inner)
@@ -133,15 +220,17 @@ class PostgresEngine:
     def run(self, cursor) -> IngestOutcome:
         ctx, m = self.context, self.m
         params = {"now": ctx.now, "batch": ctx.batch_id}
-        trimmed = ", ".join(f"nullif({clean_sql(f, f)}, '') AS {f}" for f in FIELDS)
         cursor.execute("DROP TABLE IF EXISTS settlement_valid, settlement_reversal")
         cursor.execute("SET LOCAL work_mem = '256MB'")
         # The temp tables have no statistics and the insert's plan carries disabled-node costs:
         # JIT would compile the statements for ~0.5 s each, more than they take to run.
         cursor.execute("SET LOCAL jit = off")
         amounts = ", ".join(f"CASE WHEN rule_reason IS NULL THEN {a}::numeric(12,2) END AS {a}" for a in AMOUNT_FIELDS)
+        platform = ", ".join(
+            f"CASE WHEN rule_reason IS NULL THEN {name}::{kind} END AS {name}" if kind else name
+            for name, kind in PLATFORM_TYPES.items()
+        )
         certno = mask_id_number_sql("certno")
-        fp_parts = ", ".join(_FINGERPRINT_SQL[name] for name in FINGERPRINT)
         # The window over each setl_id's rows (a sort) only when a setl_id repeats in the upload.
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {clean_sql('setl_id', 'setl_id')} HAVING count(*) > 1)")
         if cursor.fetchone()[0]:
@@ -158,7 +247,7 @@ class PostgresEngine:
             f"""CREATE TEMP TABLE settlement_valid ON COMMIT DROP AS
             SELECT w.row_no, w.setl_id, w.mdtrt_id, w.psn_no, w.psn_name, w.certno_masked, w.insutype, w.clr_type,
                    w.facility_id, w.settled_at, {", ".join("w." + a for a in AMOUNT_FIELDS)}, w.atddr_no,
-                   w.init_setl_id, w.fp,
+                   w.init_setl_id, {", ".join("w." + name for name in PLATFORM_FIELDS)}, w.warnings, w.fp,
                    CASE WHEN w.rule_reason IS NOT NULL THEN 'rejected'
                         WHEN w.row_no <> w.first_row AND w.fp = w.first_fp THEN 'duplicate'
                         WHEN w.row_no <> w.first_row THEN 'rejected'
@@ -171,15 +260,16 @@ class PostgresEngine:
                         WHEN w.row_no = w.first_row AND k.setl_id IS NOT NULL AND k.fingerprint <> w.fp
                             THEN {_sub(m["conflicts_recorded"], value="w.setl_id")} END AS reason
               FROM (SELECT f.*, {first_seen[0]}
-                      FROM (SELECT v.*, CASE WHEN v.rule_reason IS NULL THEN md5(concat_ws({_lit(FINGERPRINT_SEPARATOR)}, {fp_parts})) END AS fp
+                      FROM (SELECT v.*, CASE WHEN v.rule_reason IS NULL THEN {_platform_fingerprint("v.")} END AS fp
                               FROM (SELECT row_no, rule_reason, setl_id, mdtrt_id, psn_no, psn_name,
                                            {certno} AS certno_masked, insutype, clr_type, facility_id,
                                            CASE WHEN rule_reason IS NULL THEN {_time_sql('setl_time')} END AS settled_at,
                                            {amounts}, coalesce(atddr_no, '') AS atddr_no,
-                                           coalesce(init_setl_id, '') AS init_setl_id
+                                           coalesce(init_setl_id, '') AS init_setl_id, {platform},
+                                           CASE WHEN rule_reason IS NULL THEN {self._warnings_sql("c")} END AS warnings
                                       FROM (SELECT s.*, f.id AS facility_id, {self._reason_sql()} AS rule_reason
-                                              FROM (SELECT row_no, {trimmed} FROM {STAGE} OFFSET 0) s
-                                              LEFT JOIN clinics_facility f ON f.code = s.fixmedins_code
+                                              FROM ({self._clean_select()} OFFSET 0) s
+                                              LEFT JOIN {CLINICS_BY_CODE} f ON f.key = s.fixmedins_code
                                             OFFSET 0) c) v
                             OFFSET 0) f
                     {first_seen[1]}) w
@@ -197,7 +287,8 @@ class PostgresEngine:
         self.target = partition_name(months[0]) if len(months) == 1 else SettlementRecord._meta.db_table
         accepted = self._insert(cursor, "settlement_valid", "s.status = 'new' AND s.init_setl_id = ''", params)
 
-        amounts_differ = " OR ".join(f"o.{a} <> r.{a}" for a in AMOUNT_FIELDS)
+        # A 2207 amount given on only one of the two compares as equal (NULL): nothing is derived.
+        amounts_differ = " OR ".join(f"o.{a} <> r.{a}" for a in SIGNED_AMOUNTS)
         cursor.execute(
             f"""CREATE TEMP TABLE settlement_reversal ON COMMIT DROP AS
             SELECT r.*, CASE
@@ -216,6 +307,22 @@ class PostgresEngine:
             params,
         )
         accepted += self._insert(cursor, "settlement_reversal", "s.rev_reason IS NULL", params)
+
+        # The warnings of the rows that reached the log (uploads write one at a time: IMPORT_LOCK).
+        cursor.execute(
+            """INSERT INTO settlements_settlementimportwarning (batch_id, row_number, setl_id, code, message)
+            SELECT %(batch)s, v.row_no, left(v.setl_id, 100), split_part(w.item, chr(31), 1),
+                   left(substr(w.item, strpos(w.item, chr(31)) + 1), 300)
+              FROM settlement_valid v CROSS JOIN LATERAL unnest(v.warnings) AS w(item)
+             WHERE v.warnings IS NOT NULL AND v.status = 'new'
+               AND (v.init_setl_id = '' OR v.row_no IN (SELECT row_no FROM settlement_reversal WHERE rev_reason IS NULL))
+             ORDER BY v.row_no""",
+            params,
+        )
+        cursor.execute(
+            "SELECT count(DISTINCT row_number) FROM settlements_settlementimportwarning WHERE batch_id = %(batch)s", params
+        )
+        warned = cursor.fetchone()[0]
 
         # As the Python engine keeps them (`rejected_raw`): cleaned values, the ID number masked.
         raw = ", ".join(
@@ -241,7 +348,8 @@ class PostgresEngine:
         cursor.execute("SET LOCAL enable_nestloop = on")
         cursor.execute(f"SELECT count(*) FROM {STAGE}")
         total = cursor.fetchone()[0]
-        return IngestOutcome(total=total, accepted=accepted, rejected=rejected, duplicates=total - accepted - rejected)
+        return IngestOutcome(total=total, accepted=accepted, rejected=rejected, duplicates=total - accepted - rejected,
+                             warned=warned)
 
     def _insert(self, cursor, source: str, condition: str, params: dict) -> int:
         """Keys first, ON CONFLICT DO NOTHING: a row whose key another upload took meanwhile is
@@ -252,6 +360,7 @@ class PostgresEngine:
             ["setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type"]
             + list(AMOUNT_FIELDS)
             + ["settled_at", "facility_id", "atddr_no", "init_setl_id"]
+            + list(PLATFORM_FIELDS)
         )
         returned = ", ".join(["facility_id", "settled_at", "insutype", "clr_type", "init_setl_id", *AMOUNT_FIELDS])
         # The planner cannot estimate the rows RETURNING yields either: without sorts, the rollup

@@ -24,7 +24,7 @@ from clinics.settlements.ingest import (
 )
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.rules import messages as rule_messages
-from clinics.settlements.spec import REQUIRED
+from clinics.settlements.spec import REQUIRED, column_name
 from core.audit import audit_record
 from core.retry import with_retry
 from core.tabular import TableError, check_header, enforce_upload_limits, read_table
@@ -49,9 +49,14 @@ def uploader_clinic(user):
 
 
 def table_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict]]:
-    """Rows of a CSV or XLSX upload with the row number a person sees (header = row 1)."""
-    _header, rows = read_table(data, filename, REQUIRED)
-    return ((row.number, row.values) for row in rows)
+    """Rows of a CSV or XLSX upload with the row number a person sees (header = row 1). A column
+    may be headed by its platform name or its Chinese name (`spec.HEADER_ALIASES`: 医疗费总额 for
+    medfee_sumamt), as a clinic's HIS exports it."""
+    header, rows = read_table(data, filename, ())
+    names = [column_name(name) for name in header]
+    check_header(names, REQUIRED)
+    mapping = dict(zip(header, names, strict=True))
+    return ((row.number, {mapping.get(k, k): v for k, v in row.values.items()}) for row in rows)
 
 
 def unix_line_ends(data: bytes) -> bytes:
@@ -80,7 +85,7 @@ def raw_csv(data: bytes, required=REQUIRED) -> RawCsv:
         data = data[3:]
     end = data.find(b"\n")
     head, body = (data, b"") if end < 0 else (data[:end], data[end + 1 :])
-    header = [h.strip() for h in next(csv.reader([head.decode(encoding).rstrip("\r")]), [])]
+    header = [column_name(h.strip()) for h in next(csv.reader([head.decode(encoding).rstrip("\r")]), [])]
     check_header(header, required)
     return RawCsv(header=header, body=body, encoding=pg_name)
 
@@ -214,18 +219,20 @@ def _record_batch(source, acting_user, filename, is_demo, rows_factory, raw, lan
     with translation.override(settings.LANGUAGE_CODE):
         messages = rule_messages()
     context = IngestContext(batch_id=batch.pk, own_facility=own, is_demo=is_demo, now=timezone.now())
-    outcome = _run_engine(context, messages, rows_factory, raw, lane)
+    with translation.override(settings.LANGUAGE_CODE):  # the reasons name fields in the site's language
+        outcome = _run_engine(context, messages, rows_factory, raw, lane)
     batch.total_rows = outcome.total
     batch.accepted = outcome.accepted
     batch.duplicates = outcome.duplicates
     batch.rejected = outcome.rejected
+    batch.warned = outcome.warned
     batch.seconds = Decimal(f"{time.monotonic() - started:.3f}")
-    batch.save(update_fields=["total_rows", "accepted", "duplicates", "rejected", "seconds"])
+    batch.save(update_fields=["total_rows", "accepted", "duplicates", "rejected", "warned", "seconds"])
     audit_record(
         actor=acting_user,
         action="settlement.import",
         target=batch,
         changes={"accepted": outcome.accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected,
-                 "rows": outcome.total, "file": filename},
+                 "warned": outcome.warned, "rows": outcome.total, "file": filename},
     )
     return batch
