@@ -3,6 +3,8 @@ nothing here talks to a broker or a gateway before the caller's transaction comm
 
 import datetime
 import logging
+import threading
+import time
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -300,13 +302,53 @@ def _dispatch_after_commit() -> None:
     transaction.on_commit(_enqueue_dispatch)
 
 
-def _enqueue_dispatch() -> None:
+# The nudge never holds a request up: it is published from a thread the request waits for at most
+# NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS, and after a publish that failed or did not finish in time no
+# nudge is tried for NOTIFICATIONS_NUDGE_PAUSE_SECONDS (a broker that is down costs one short wait
+# per pause, not one per request). The outbox row is committed before; beat's sweep sends it.
+_nudge_lock = threading.Lock()
+_nudge_state = {"paused_until": 0.0, "in_flight": False}
+
+
+def _nudge_paused() -> bool:
+    with _nudge_lock:
+        return _nudge_state["in_flight"] or time.monotonic() < _nudge_state["paused_until"]
+
+
+def _nudge_failed() -> None:
+    with _nudge_lock:
+        _nudge_state["paused_until"] = time.monotonic() + settings.NOTIFICATIONS_NUDGE_PAUSE_SECONDS
+
+
+def _publish_dispatch() -> None:
     from notifications.tasks import dispatch_due_notifications_task
 
     try:
         dispatch_due_notifications_task.apply_async(retry=False)
     except Exception as exc:  # the broker may be down; the outbox row is already committed
+        _nudge_failed()
         logger.warning("could not reach the broker to dispatch now (%s); the next beat run sends it", exc)
+    finally:
+        with _nudge_lock:
+            _nudge_state["in_flight"] = False
+
+
+def _enqueue_dispatch() -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _publish_dispatch()  # no broker: the task runs here
+        return
+    if _nudge_paused():
+        logger.info("dispatch nudge skipped (broker unreachable a moment ago, or a nudge on its way); beat sends it")
+        return
+    with _nudge_lock:
+        _nudge_state["in_flight"] = True
+    worker = threading.Thread(target=_publish_dispatch, name="notifications-nudge", daemon=True)
+    worker.start()
+    worker.join(settings.NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS)
+    if worker.is_alive():
+        _nudge_failed()
+        logger.warning("the broker did not take the dispatch nudge within %ss; the next beat run sends it",
+                       settings.NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS)
 
 
 @transaction.atomic
