@@ -49,7 +49,7 @@ class SlotQuerySerializer(serializers.Serializer):
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
-    referral_department = serializers.CharField(source="referral_department.name", default=None, read_only=True)
+    referral_department = serializers.CharField(source="referral_department.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = ConsultOutcome

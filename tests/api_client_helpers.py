@@ -1,15 +1,17 @@
 """How tests call the API as software does: with a token, never a session or force_authenticate.
 Token creation lives in ONE place (api_token_for), so a change of token scheme changes one line."""
 
-from core.tokens import api_token_create
+from rest_framework.authtoken.models import Token
+
+# The word before the token in the Authorization header (generated clients: `prefix=`).
+TOKEN_PREFIX = "Token"
 
 
 def api_token_for(user) -> str:
     """A new API token for `user`, as issued to a terminal or an integrator (shown once)."""
-    _row, plain = api_token_create(user=user)
-    return plain
+    return Token.objects.create(user=user).key
 
 
 def auth_header(user) -> dict:
-    """The Authorization header (for Django's test client: HTTP_AUTHORIZATION) for `user`."""
-    return {"Authorization": f"Bearer {api_token_for(user)}"}
+    """The Authorization header for `user`."""
+    return {"Authorization": f"{TOKEN_PREFIX} {api_token_for(user)}"}

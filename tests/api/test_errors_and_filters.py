@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from clinics.settlements.services import settlements_import
-from tests.api_client_helpers import api_token_for
+from tests.api_client_helpers import TOKEN_PREFIX, api_token_for
 from tests.conftest import api_as
 from tests.settlements.helpers import numbered, row
 
@@ -64,7 +64,7 @@ def test_bad_input_lists_messages_per_field(world):
 
 def test_not_signed_in_and_bad_tokens_are_401_with_the_shape(world):
     error_of(Client().get("/api/v1/clinics/"), 401, "not_authenticated")
-    body = error_of(Client(HTTP_AUTHORIZATION="Bearer cunyi_" + "0" * 64).get("/api/v1/clinics/"), 401, "authentication_failed")
+    body = error_of(Client(HTTP_AUTHORIZATION=f"{TOKEN_PREFIX} " + "0" * 40).get("/api/v1/clinics/"), 401, "authentication_failed")
     assert cjk(body["detail"])
 
 
@@ -180,5 +180,5 @@ def test_payslip_month_is_documented_as_the_yyyy_mm_it_is(world, openapi):
 
 def test_a_token_user_gets_the_same_error_shape(world):
     _a, _b, users, _ = world
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {api_token_for(users['api_client'])}")
+    client = Client(HTTP_AUTHORIZATION=f"{TOKEN_PREFIX} {api_token_for(users['api_client'])}")
     error_of(client.get("/api/v1/doctors/"), 403, "permission_denied")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.api_client_helpers import api_token_for
+from tests.api_client_helpers import TOKEN_PREFIX, api_token_for
 from tests.settlements.helpers import row
 
 pytestmark = [pytest.mark.generated_client, pytest.mark.django_db(transaction=True)]
@@ -67,7 +67,7 @@ def test_every_generated_module_imports(generated_client):
 def test_the_generated_client_books_a_consult_reads_it_back_and_uploads_settlements(generated_client, live_server, world):
     from telemedicine.models import ConsultBooking
     from tests.security.world import next_weekday
-    from tests.telemedicine.factories import make_slot
+    from tests.telemedicine.factories import weekly
 
     a, _b, users, _ = world
     client_module = importlib.import_module(f"{PACKAGE}.client")
@@ -80,29 +80,29 @@ def test_the_generated_client_books_a_consult_reads_it_back_and_uploads_settleme
     look_up = importlib.import_module(f"{PACKAGE}.api.settlements.v1_settlements_list")
 
     day = next_weekday(datetime.date.today() + datetime.timedelta(days=5))
-    make_slot(a.consultant, day, 15, 0)
-    doctor = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["village_doctor"]))
+    weekly(a.consultant, day.weekday(), "15:00", "15:20")  # the slot is offered from the consultant's hours
+    doctor = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["village_doctor"]), prefix=TOKEN_PREFIX)
     with doctor as http:
         offered = slots.sync(client=http, department=a.consultant.department_id, date=day)
         assert offered and offered[0].free_places == 1
         answer = book.sync_detailed(client=http, body=models.BookingCreateRequest(
-            slot=offered[0].id, patient_name="韦小兰", patient_sex=models.PatientSexEnum.F, patient_age=56,
+            slot=offered[0].id, patient_name="韦小兰", patient_sex=models.SexEnum.F, patient_age=56,
             chief_complaint="反复头晕两周，血压 170/100",
         ))
         assert answer.status_code == 201, answer.content
         booking = answer.parsed
-        assert isinstance(booking, models.Booking) and booking.status == models.ConsultStatusEnum.PENDING
+        assert isinstance(booking, models.Booking) and booking.status == "requested"
         detail = read.sync(client=http, id=booking.id)
         assert isinstance(detail, models.BookingDetail)
         assert (detail.id, detail.patient_name, detail.starts_at) == (booking.id, "韦小兰", offered[0].starts_at)
         assert [event.kind for event in detail.events] == ["requested"]
         again = book.sync_detailed(client=http, body=models.BookingCreateRequest(
-            slot=offered[0].id, patient_name="黄阿婆", patient_sex=models.PatientSexEnum.F, chief_complaint="咳嗽",
+            slot=offered[0].id, patient_name="黄阿婆", patient_sex=models.SexEnum.F, patient_age=70, chief_complaint="咳嗽",
         ))
         assert again.status_code == 409 and again.parsed.code == "slot_full"  # the documented conflict, typed
     assert ConsultBooking.objects.filter(pk=booking.id, patient_name="韦小兰").exists()
 
-    terminal = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["api_client"]))
+    terminal = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["api_client"]), prefix=TOKEN_PREFIX)
     fields = models.SettlementUploadRowRequest
     rows = [fields.from_dict(row(a.clinic, n, setl_id=f"SETLA0900{n}")) for n in (1, 2)]
     with terminal as http:
@@ -111,7 +111,7 @@ def test_the_generated_client_books_a_consult_reads_it_back_and_uploads_settleme
         assert (report.parsed.accepted, report.parsed.duplicates, report.parsed.rejected) == (2, 0, 0)
         resent = upload.sync(client=http, body=rows[:1])
         assert (resent.accepted, resent.duplicates) == (0, 1)
-    clerk = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["insurance_clerk"]))
+    clerk = client_module.AuthenticatedClient(base_url=live_server.url, token=api_token_for(users["insurance_clerk"]), prefix=TOKEN_PREFIX)
     with clerk as http:
         found = look_up.sync(client=http, setl_id="SETLA09001")
         assert [r.setl_id for r in found.results] == ["SETLA09001"] and found.results[0].fixmedins_code == a.clinic.code

@@ -16,13 +16,15 @@ import time_machine
 from django.test import Client
 from schemathesis.core.transport import Response as SchemathesisResponse
 
+from notifications import dispatch
 from staffing.rosters.models import CoverageGap, DutyDay
+from telemedicine.models import Slot
 from telemedicine.services import bookings as tele_services
-from tests.api_client_helpers import api_token_for
+from tests.api_client_helpers import TOKEN_PREFIX, api_token_for
 from tests.factories import clinic_with_doctors
 from tests.security.world import next_weekday
 from tests.settlements.helpers import row
-from tests.telemedicine.factories import make_slot, patient
+from tests.telemedicine.factories import patient, weekly
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,7 @@ class Walk:
 
     def call(self, method: str, template: str, who: str, *, path=None, query=None, body=None, expect=(200,)):
         url = template.format(**(path or {}))
-        client = Client(HTTP_AUTHORIZATION=f"Bearer {self.tokens[who]}", raise_request_exception=False)
+        client = Client(HTTP_AUTHORIZATION=f"{TOKEN_PREFIX} {self.tokens[who]}", raise_request_exception=False)
         started = time.monotonic()
         if method == "GET":
             response = client.get(url, query or {})
@@ -118,8 +120,9 @@ def test_every_documented_operation_answers_what_its_schema_says(world, openapi)
 
     # Swaps: the doctor gives a published December duty to the colleague
     today = datetime.date.today()
-    duty = DutyDay.objects.filter(doctor=a.doctors[0], date__gt=today + datetime.timedelta(days=2), roster__status="published").order_by("date").first()
-    assert duty is not None
+    colleague_busy = set(DutyDay.objects.filter(doctor=a.doctors[1]).values_list("date", flat=True))
+    duties = DutyDay.objects.filter(doctor=a.doctors[0], date__gt=today + datetime.timedelta(days=2), roster__status="published")
+    duty = next(d for d in duties.order_by("date") if d.date not in colleague_busy and d.date.day < 21)
     swap = call("POST", "/api/v1/rosters/swaps/", "village_doctor", expect=(201,),
                 body={"counterpart_id": a.doctors[1].pk, "give_date": f"{duty.date:%Y-%m-%d}", "reason": "家里有事"})
     call("GET", "/api/v1/rosters/swaps/", "township_admin")
@@ -150,9 +153,11 @@ def test_every_documented_operation_answers_what_its_schema_says(world, openapi)
     departments = call("GET", "/api/v1/teleconsult/departments/", "village_doctor")
     assert departments
     day = next_weekday(datetime.date.today() + datetime.timedelta(days=4))
-    free = [make_slot(a.consultant, day, 10, minute) for minute in (0, 20, 40)]
-    call("GET", "/api/v1/teleconsult/slots/", "village_doctor",
-         query={"department": a.consultant.department_id, "date": f"{day:%Y-%m-%d}", "ordering": "starts_at"})
+    weekly(a.consultant, day.weekday(), "10:00", "11:00")  # three 20-minute slots, offered from the consultant's hours
+    offered = call("GET", "/api/v1/teleconsult/slots/", "village_doctor",
+                   query={"department": a.consultant.department_id, "date": f"{day:%Y-%m-%d}", "ordering": "starts_at"})
+    free = [Slot.objects.get(pk=s["id"]) for s in offered]
+    assert len(free) == 3
     booked = call("POST", "/api/v1/teleconsult/bookings/", "village_doctor", expect=(201,), body={
         "slot": free[0].pk, "patient_name": "韦小兰", "patient_sex": "F", "patient_age": 56,
         "chief_complaint": "反复头晕两周", "urgency": "routine", "mode": "video",
@@ -172,6 +177,7 @@ def test_every_documented_operation_answers_what_its_schema_says(world, openapi)
         call("GET", "/api/v1/teleconsult/bookings/{id}/", "village_doctor", path={"id": a.booking.pk})
 
     # Notifications (the consult's steps sent the doctor messages) and preferences
+    dispatch.dispatch_due()  # the outbox delivers the in-app messages (the worker's job)
     inbox = call("GET", "/api/v1/notifications/", "village_doctor", query={"read": "unread", "ordering": "-sent_at"})
     assert inbox["results"]
     message = inbox["results"][0]["id"]

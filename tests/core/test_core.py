@@ -98,12 +98,12 @@ def test_every_domain_error_is_mapped_once_at_the_api_edge(error, status):
     request = APIRequestFactory().get("/api/v1/")
     response = exception_handler(error, {"request": request})
     assert response.status_code == status
-    assert response.data == {"detail": "x", "code": error.code}
+    assert response.data == {"code": error.code, "detail": "x", "fields": {}}
 
 
 def test_a_domain_error_can_carry_more_fields():
     response = exception_handler(Conflict("已预约", code="duplicate", booking=17), {})
-    assert response.status_code == 409 and response.data == {"detail": "已预约", "code": "duplicate", "booking": 17}
+    assert response.status_code == 409 and response.data == {"code": "duplicate", "detail": "已预约", "fields": {}, "booking": 17}
 
 
 def test_keyed_hash_uses_its_own_key_not_the_secret_key(settings):

@@ -43,9 +43,9 @@ def test_october_roster_as_the_api_returns_it(two_townships, county_admin):
 def test_bad_parameters_get_chinese_messages_not_500(two_townships, county_admin):
     client = api_as(county_admin)
     response = client.get(URL, {"clinic": two_townships["clinic"].code, "month": "10/2026"})
-    assert response.status_code == 400 and "YYYY-MM" in response.json()["month"][0]
+    assert response.status_code == 400 and "YYYY-MM" in response.json()["fields"]["month"][0]
     response = client.get(URL, {"month": "2026-10"})
-    assert response.status_code == 400 and "代码" in response.json()["clinic"][0]
+    assert response.status_code == 400 and "代码" in response.json()["fields"]["clinic"][0]
     response = client.get(URL, {"clinic": "000000000000", "month": "2026-10"})
     assert response.status_code == 404
     response = client.post(reverse("api:roster-generate"), {"month": "2027-01"}, format="json")

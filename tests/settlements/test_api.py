@@ -1,10 +1,10 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinics.models import Role
 from clinics.settlements.models import SettlementRecord
 from clinics.settlements.services import settlements_import
+from tests.api_client_helpers import api_token_for
 from tests.conftest import api_as
 from tests.factories import make_user
 from tests.settlements.helpers import numbered, row
@@ -15,7 +15,7 @@ URL = "/api/v1/settlements/"
 
 def test_terminal_uploads_with_its_token_and_only_for_its_clinic(clinic, other_clinic, terminal):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=terminal).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(terminal)}")
     body = [row(clinic, 1), row(clinic, 2, medfee_sumamt="99.00"), row(other_clinic, 3)]
     response = client.post(URL, body, format="json")
     assert response.status_code == 201, response.content
@@ -34,10 +34,10 @@ def test_numbers_as_json_numbers(clinic, clerk):
 
 
 def test_upload_refusals(clinic, clerk, roles):
-    assert api_as(clerk).post(URL, {"setl_id": "x"}, format="json").json() == {"detail": ["请以 JSON 数组提交结算记录。"]}
+    assert api_as(clerk).post(URL, {"setl_id": "x"}, format="json").json()["detail"] == "请以 JSON 数组提交结算记录。"
     too_many = api_as(clerk).post(URL, [{}] * 5001, format="json")
-    assert too_many.status_code == 400 and "最多提交 5000 条" in too_many.json()["detail"][0]
-    assert "第 2 项不是 JSON 对象" in api_as(clerk).post(URL, [{}, 3], format="json").json()["detail"][0]
+    assert too_many.status_code == 400 and "最多提交 5000 条" in too_many.json()["detail"]
+    assert "第 2 项不是 JSON 对象" in api_as(clerk).post(URL, [{}, 3], format="json").json()["detail"]
     township_admin = make_user(Role.TOWNSHIP_ADMIN, township=clinic.township)
     denied = api_as(township_admin).post(URL, [row(clinic, 1)], format="json")
     assert denied.status_code == 403

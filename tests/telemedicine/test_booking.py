@@ -81,7 +81,7 @@ def test_clinic_without_telemedicine_link_may_book_phone_only(db, roles, slot):
 
     refused = client.post(URL, booking_payload(slot, mode="video"), format="json")
     assert refused.status_code == 400
-    assert "只能预约电话会诊" in refused.json()["mode"][0]
+    assert "只能预约电话会诊" in refused.json()["fields"]["mode"][0]
 
     accepted = client.post(URL, booking_payload(slot, mode="phone"), format="json")
     assert accepted.status_code == 201
@@ -93,7 +93,7 @@ def test_doctor_on_leave_that_day_cannot_book(doctor_user, slot):
     approved_leave(doctor, doctor_user.scope.facility, TOMORROW)
     response = api_as(doctor_user).post(URL, booking_payload(slot), format="json")
     assert response.status_code == 400
-    assert "请了假" in response.json()["slot"][0]
+    assert "请了假" in response.json()["fields"]["slot"][0]
     assert not ConsultBooking.objects.exists()
 
 
@@ -117,14 +117,14 @@ def test_pending_leave_does_not_block(doctor_user, slot):
 def test_bad_patient_details_are_refused_in_chinese(doctor_user, slot, overrides, field, text):
     response = api_as(doctor_user).post(URL, booking_payload(slot, **overrides), format="json")
     assert response.status_code == 400, response.content
-    assert text in " ".join(response.json()[field])
+    assert text in " ".join(response.json()["fields"][field])
 
 
 def test_id_number_must_match_sex(doctor_user, slot):
     male_id = make_id_number(datetime.date(1970, 3, 4), 3, "M")
     response = api_as(doctor_user).post(URL, booking_payload(slot, patient_id_number=male_id, patient_sex="F"), format="json")
     assert response.status_code == 400
-    assert "性别" in response.json()["patient_sex"][0]
+    assert "性别" in response.json()["fields"]["patient_sex"][0]
 
 
 def test_id_number_supplies_birth_date(doctor_user, slot):
@@ -139,7 +139,7 @@ def test_id_number_supplies_birth_date(doctor_user, slot):
 def test_past_or_missing_slot_is_refused(doctor_user, consultant, clock):
     past = make_slot(consultant, datetime.date(2026, 11, 30), 9)
     client = api_as(doctor_user)
-    assert "已开始" in client.post(URL, booking_payload(past), format="json").json()["slot"][0]
+    assert "已开始" in client.post(URL, booking_payload(past), format="json").json()["fields"]["slot"][0]
     assert client.post(URL, {**booking_payload(past), "slot": 999999}, format="json").status_code == 400
 
 

@@ -114,7 +114,7 @@ def test_slots_api_lists_open_slots_on_demand(consultant, doctor_user, clock):
 def test_slots_api_needs_department_and_date(doctor_user):
     response = api_as(doctor_user).get(SLOTS_URL, {"date": "2026-13-01"})
     assert response.status_code == 400
-    assert set(response.json()) == {"department", "date"}
+    assert set(response.json()["fields"]) == {"department", "date"}
 
 
 def test_periodic_task_materialises_the_horizon(consultant, clock, settings):

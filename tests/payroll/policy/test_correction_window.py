@@ -132,7 +132,7 @@ def test_the_api_refuses_outside_the_window_and_says_when_an_adjustment_pays(pol
     url = reverse("api:assessment-list")
     refused = client.post(url, {"doctor_id": doctor.pk, "period": "month", "period_start": "2026-07-01", "score": "85"}, format="json")
     assert refused.status_code == 400 and "period_start" in refused.json()
-    assert "2026-07" in refused.json()["period_start"][0] and "2026-08" in refused.json()["period_start"][0]
+    assert "2026-07" in refused.json()["fields"]["period_start"][0] and "2026-08" in refused.json()["fields"]["period_start"][0]
     adjusted = client.post(url, {"doctor_id": doctor.pk, "period": "month", "period_start": "2026-10-01", "score": "95"}, format="json")
     assert adjusted.status_code == 201, adjusted.json()
     assert (adjusted.json()["pay_path"], adjusted.json()["paid_by_run"]) == ("adjustment", "2026-11")
