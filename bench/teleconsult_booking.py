@@ -56,10 +56,10 @@ def create_fixtures(clients: int):
     """A county hospital department with a consultant, and `clients` village doctors (each with an
     API token) at telemedicine-linked clinics."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from clinics.models import Department, Facility, Role, Township
     from clinics.roles import role_assign, seed_roles
+    from core.tokens import api_token_create
     from core.validators import resident_id_check_char
     from staffing.models import Doctor, Posting
     from telemedicine.models import Consultant
@@ -88,7 +88,7 @@ def create_fixtures(clients: int):
             )
             Posting.objects.create(doctor=doctor, facility=clinic, start_date=doctor.hire_date)
             role_assign(user=user, role=Role.VILLAGE_DOCTOR, facility=clinic, township=township)
-        tokens.append(Token.objects.get_or_create(user=user)[0].key)
+        tokens.append(api_token_create(user=user)[1])
     return consultant, tokens
 
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics import services
 from clinics.admin_base import ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
+from clinics.api_tokens_admin import api_token_urls  # also takes knox's own token admin off the site
 from clinics.models import Department, Facility, Township, UserScope
 from clinics.roles import role_assign
 from clinics.scoping import is_county_wide
@@ -96,7 +97,7 @@ class UserScopeAdmin(ScopedAdmin):
         # Locked log-ins (django-axes): the county admin lists and unlocks them; linked from this changelist.
         from clinics.lockouts import lockout_urls
 
-        return lockout_urls(self.admin_site) + super().get_urls()
+        return lockout_urls(self.admin_site) + api_token_urls(self.admin_site) + super().get_urls()
 
 
 @admin.register(AuditEntry)

@@ -24,7 +24,6 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple]] = {
         "telemedicine": ALL,
         "notifications": ALL,
         "django_celery_beat": ALL,
-        "authtoken": ALL,
     },
     Role.TOWNSHIP_ADMIN: {
         "core": VIEW,

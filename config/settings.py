@@ -5,6 +5,7 @@
 """
 
 import re
+import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -48,7 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # terminals' API tokens, stored hashed (SHA-512) with an expiry (core.throttling)
     "drf_spectacular",
     "django_filters",
     "django_celery_beat",
@@ -194,7 +195,7 @@ REST_FRAMEWORK = {
     # Token first: a missing, unknown or revoked token answers 401 with WWW-Authenticate (with
     # session first, DRF turns every 401 into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "core.throttling.RateLimitedTokenAuthentication",  # DRF's token auth; a wrong token counts as anonymous
+        "core.throttling.RateLimitedTokenAuthentication",  # knox tokens, "Bearer" or "Token"; a wrong one counts as anonymous
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -223,6 +224,27 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# Terminals' API tokens (django-rest-knox, README "API tokens"): issued and rotated by a county-wide
+# admin (admin → user roles and reach → API tokens, or `manage.py issue_api_token`), shown once,
+# stored as a SHA-512 digest, valid API_TOKEN_TTL_DAYS by default (at most API_TOKEN_MAX_TTL_DAYS);
+# a rotated token keeps working for the grace period chosen (default API_TOKEN_ROTATION_GRACE_HOURS).
+# Expired tokens stay listed RETENTION_API_TOKENS_DAYS, then the daily retention run deletes them.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 365)
+API_TOKEN_MAX_TTL_DAYS = env_int("API_TOKEN_MAX_TTL_DAYS", 730)
+API_TOKEN_ROTATION_GRACE_HOURS = env_int("API_TOKEN_ROTATION_GRACE_HOURS", 24)
+RETENTION_API_TOKENS_DAYS = env_int("RETENTION_API_TOKENS_DAYS", 30)
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # knox's own model; named so migrations can refer to it
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(days=API_TOKEN_TTL_DAYS),
+    "TOKEN_PREFIX": "cunyi_",  # recognisable in a leaked config file or a log
+    "AUTH_HEADER_PREFIX": "Bearer",  # "Token" is accepted too (core.throttling)
+    "AUTO_REFRESH": False,
+}
+# Idempotency-Key on the booking and settlement upload POSTs (core.idempotency): the first answer
+# is kept IDEMPOTENCY_KEY_TTL_HOURS per user, endpoint and key (a retry gets it again); a request
+# still at work holds its key IDEMPOTENCY_LEASE_SECONDS, after which a retry may take it over.
+IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
+IDEMPOTENCY_LEASE_SECONDS = env_int("IDEMPOTENCY_LEASE_SECONDS", 120)
 # Django's cache holds the throttle counters: in memory per process by default (one dev server, and
 # each test worker its own); with several gunicorn workers give CACHE_URL (e.g. redis://redis:6379/1)
 # so they count together.

@@ -103,3 +103,60 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk}"
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` a user sent to one endpoint (`core.idempotency`): the request it came
+    with (a digest of the body) and, once done, the first answer, which every retry with the same
+    key gets again until `expires_at`. The unique constraint makes the first of two concurrent
+    requests the only one that does the work."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(_("endpoint"), max_length=64)
+    key = models.CharField(_("idempotency key"), max_length=255)
+    fingerprint = models.CharField(_("request digest"), max_length=64)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    # While in progress: until when the request at work holds the key (a retry after that may take
+    # it over, the first having died).
+    locked_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(_("answer status"), null=True, blank=True)
+    response_body = models.JSONField(_("answer"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("kept until"), db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_key_once"),
+            models.CheckConstraint(
+                condition=Q(status="in_progress") | Q(response_status__isnull=False), name="idempotency_done_has_answer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"
+
+
+class ApiTokenUse(models.Model):
+    """When an API token (django-rest-knox's `AuthToken`) was last used, written at most once per
+    `core.tokens.USE_RECORD_INTERVAL`, so the token list shows whether a terminal moved to its
+    rotated token."""
+
+    token = models.OneToOneField(
+        "knox.AuthToken", verbose_name=_("token"), on_delete=models.CASCADE, primary_key=True, related_name="use"
+    )
+    last_used_at = models.DateTimeField(_("last used"))
+
+    class Meta:
+        ordering = ["-last_used_at"]
+        verbose_name = _("API token use")
+        verbose_name_plural = _("API token uses")
+
+    def __str__(self):
+        return f"{self.token_id[:8]} {self.last_used_at:%Y-%m-%d %H:%M}"

@@ -15,14 +15,17 @@ request."""
 import math
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.authentication import TokenAuthentication
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 from core.lockout import client_ip
+from core.tokens import TokenRefused, api_token_authenticate
 
 
 def describe_rate(rate: str) -> str:
@@ -115,13 +118,62 @@ class AnonymousCallsLimited(BasePermission):
         return True
 
 
-class RateLimitedTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication; a wrong or revoked token counts against the address's anonymous
-    rate, so tokens cannot be guessed at full speed."""
+class RateLimitedTokenAuthentication(BaseAuthentication):
+    """API tokens (django-rest-knox, `core.tokens`): `Authorization: Bearer <token>` (what OpenAPI's
+    bearer scheme and generated clients send) or `Authorization: Token <token>` (DRF's word, which
+    terminals configured before use). A wrong, revoked or expired token answers 401 with
+    WWW-Authenticate and counts against the address's anonymous rate, so tokens cannot be guessed
+    at full speed. `request.auth` is the token row."""
+
+    keywords = (b"bearer", b"token")
 
     def authenticate(self, request):
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() not in self.keywords:
+            return None  # no token: the session, or anonymous
         try:
-            return super().authenticate(request)
+            if len(words) != 2:
+                raise AuthenticationFailed(
+                    _("The Authorization header must be “Bearer” followed by one space and the token."),
+                    code="token_malformed",
+                )
+            return self.authenticate_credentials(words[1])
         except AuthenticationFailed:
             AnonymousRateThrottle().count(request)
             raise
+
+    def authenticate_credentials(self, raw: bytes):
+        try:
+            token = api_token_authenticate(raw.decode("ascii"))
+        except (UnicodeDecodeError, TokenRefused) as exc:
+            if isinstance(exc, TokenRefused) and exc.reason == "expired":
+                raise AuthenticationFailed(
+                    _("This API token expired on %(date)s. Ask the county health bureau's admin for a new one.")
+                    % {"date": f"{timezone.localtime(exc.token.expiry):%Y-%m-%d %H:%M}"},
+                    code="token_expired",
+                ) from None
+            raise AuthenticationFailed(
+                _("The API token is not valid (mistyped, revoked or replaced). Check the terminal's setting."),
+                code="token_invalid",
+            ) from None
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class RateLimitedTokenScheme(OpenApiAuthenticationExtension):
+    """The schema's security scheme: HTTP bearer, so generated clients send `Bearer <token>`."""
+
+    target_class = RateLimitedTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": _(
+                "An API token issued by a county-wide admin (admin → user roles and reach → API tokens). "
+                "Send Authorization: Bearer <token>; Token <token> is accepted too."
+            ),
+        }

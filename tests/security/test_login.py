@@ -11,10 +11,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from clinics.models import Role
+from tests.api_client_helpers import api_token_for
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -80,11 +81,11 @@ def test_sessions_expire(doctor_login):
 
 
 def test_a_revoked_api_token_is_refused(staff_login):
-    token = Token.objects.create(user=staff_login)
+    token = api_token_for(staff_login)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.get("/api/v1/townships/").status_code == 200
-    token.delete()
+    AuthToken.objects.filter(user=staff_login).delete()
     refused = api.get("/api/v1/townships/")
     assert refused.status_code == 401
     assert refused.json()["detail"]  # DRF's message, in Chinese under zh-hans
@@ -98,7 +99,7 @@ def test_an_insurance_terminal_token_only_uploads_its_own_clinics_settlements(ro
     clinic, other = FacilityFactory(), FacilityFactory()
     terminal = make_user(Role.API_CLIENT, facility=clinic, username="pos_01")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=terminal).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(terminal)}")
     report = api.post("/api/v1/settlements/", [row(clinic, 1), row(other, 2)], format="json")
     assert report.status_code == 201
     assert report.json()["accepted"] == 1 and report.json()["rejected"] == 1

@@ -48,7 +48,6 @@ ADMIN_RULES = {
     "telemedicine": {"county_admin", "township_admin"},
     "notifications": {"county_admin", "township_admin"},
     "django_celery_beat": {"county_admin"},
-    "authtoken": {"county_admin"},
     "auth": set(),  # users and groups are managed by superusers only
     "axes": set(),
 }

@@ -11,10 +11,10 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 from django.utils.translation import gettext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clinics.models import Role
+from tests.api_client_helpers import api_token_for
 from tests.factories import FacilityFactory, make_user
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_wrong_tokens_count_as_anonymous_calls():
 def test_signed_in_calls_are_not_limited_by_the_anonymous_rate(roles):
     admin = make_user(Role.COUNTY_ADMIN)
     api = anonymous()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_for(admin)}")
     assert [api.get(URL).status_code for _ in range(6)] == [200] * 6
 
 
@@ -103,7 +103,7 @@ def test_without_a_trusted_proxy_a_made_up_forwarded_header_does_not_reset_the_c
 def terminal_api(clinic, username):
     terminal = make_user(Role.API_CLIENT, facility=clinic, username=username)
     api = APIClient(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=terminal).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(terminal)}")
     return api
 
 
