@@ -17,6 +17,7 @@ from telemedicine.services import bookings as tele_services
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user
 from tests.payroll.conftest import approve, publish_roster, run_month
 from tests.settlements.helpers import numbered, row
+from staffing.rosters.models import CalendarYear
 from tests.telemedicine.factories import ConsultantFactory, DepartmentFactory, HospitalFactory, make_slot, patient
 
 MONTH = datetime.date(2026, 10, 1)
@@ -77,6 +78,8 @@ def build_side(letter: str, tag: str, *, clerk, county) -> tuple[Side, dict]:
     settlements_import(source="api", acting_user=users["api_client"], rows=numbered(rows))
 
     day = next_weekday(timezone.localdate() + datetime.timedelta(days=3))
+    # Slots are offered only in a year whose holiday calendar is loaded.
+    CalendarYear.objects.get_or_create(year=day.year)
     slot = make_slot(consultant, day, 9, 0)
     booking = tele_services.booking_create(
         slot_id=slot.pk, acting_user=users["village_doctor"], patient=patient(name=f"{tag}病人"),

@@ -76,10 +76,10 @@ def _time_sql(column: str) -> str:
 
 # The fingerprint's values (spec.FINGERPRINT) as the staged, typed row holds them.
 _FINGERPRINT_SQL = {
-    **{name: name for name in FINGERPRINT},
-    "facility_id": "facility_id::text",
-    "settled_epoch": "extract(epoch FROM settled_at)::bigint::text",
-    **{name: f"{name}::text" for name in AMOUNT_FIELDS},
+    **{name: "{p}" + name for name in FINGERPRINT},
+    "facility_id": "{p}facility_id::text",
+    "settled_epoch": "extract(epoch FROM {p}settled_at)::bigint::text",
+    **{name: f"{{p}}{name}::text" for name in AMOUNT_FIELDS},
 }
 # The 2207 fields beyond the old ones, typed as the log keeps them.
 PLATFORM_TYPES = {
@@ -96,7 +96,7 @@ CLINICS_BY_CODE = (
 
 def _platform_fingerprint(prefix: str = "") -> str:
     """spec.fingerprint in SQL: the old values, then — when any 2207 field is given — those too."""
-    old = ", ".join(prefix + _FINGERPRINT_SQL[name] for name in FINGERPRINT)
+    old = ", ".join(_FINGERPRINT_SQL[name].replace("{p}", prefix) for name in FINGERPRINT)
     given = " OR ".join(f"{prefix}{name} IS NOT NULL" for name in PLATFORM_FIELDS)
     platform = ", ".join(f"coalesce({prefix}{name}::text, '')" for name in PLATFORM_FIELDS)
     sep = _lit(FINGERPRINT_SEPARATOR)

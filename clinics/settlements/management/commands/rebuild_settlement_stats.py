@@ -3,7 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from clinics.settlements.management.commands.reconcile_settlements import month_arg
+from core.months import month_option
 from clinics.settlements.stats import rebuild
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, month=None, **options):
         started = time.monotonic()
-        lines = rebuild(month_arg(month) if month else None)
+        lines = rebuild(month_option(month) if month else None)
         self.stdout.write(
             _("Monthly settlement totals rebuilt (%(scope)s): %(lines)s lines in %(seconds).1f s.")
             % {"scope": month or _("all months"), "lines": lines, "seconds": time.monotonic() - started}
