@@ -4,8 +4,8 @@
 `SECRET_KEY` that must be given (the process refuses to start without it).
 """
 
-import re
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -192,8 +192,8 @@ PRIVATE_FILES_DIR = Path(env_str("PRIVATE_FILES_DIR", str(VAR_DIR / "private")))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Token first: a missing, unknown or revoked token answers 401 with WWW-Authenticate (with
-    # session first, DRF turns every 401 into a 403).
+    # Token first: a missing, unknown, expired or revoked token answers 401 with WWW-Authenticate
+    # (with session first, DRF turns every 401 into a 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.throttling.RateLimitedTokenAuthentication",  # knox tokens, "Bearer" or "Token"; a wrong one counts as anonymous
         "rest_framework.authentication.SessionAuthentication",

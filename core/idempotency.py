@@ -52,6 +52,7 @@ from rest_framework.response import Response
 
 from core.errors import Conflict, DomainError
 from core.models import IdempotencyKey
+from core.schema import error_response
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,13 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
         "The same key with another body is refused (422, idempotency_key_reused); while the first request is "
         "still at work, 409 idempotency_in_progress. Keys are kept 24 hours (IDEMPOTENCY_KEY_TTL_HOURS)."
     ),
+)
+
+
+# The schema's 422 of an idempotent operation.
+IDEMPOTENCY_KEY_REUSED = error_response(
+    422,
+    gettext_lazy("The Idempotency-Key was sent before with a different body (idempotency_key_reused): use a new key."),
 )
 
 

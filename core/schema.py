@@ -29,7 +29,7 @@ class ErrorSerializer(serializers.Serializer):
 
 ERRORS = {
     400: _("Bad input (code invalid or parse_error): `fields` says what to fix."),
-    401: _("Not signed in, or the API token is unknown, expired or revoked (not_authenticated, authentication_failed)."),
+    401: _("Not signed in, or the API token is unknown, expired or revoked (not_authenticated, authentication_failed, token_expired)."),
     403: _("This role may not do this, or the object is outside the user's reach (permission_denied)."),
     404: _("No such object in the user's reach (not_found)."),
     429: _("Too many requests (throttled): wait as Retry-After says."),

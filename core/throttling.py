@@ -135,7 +135,7 @@ class RateLimitedTokenAuthentication(BaseAuthentication):
             if len(words) != 2:
                 raise AuthenticationFailed(
                     _("The Authorization header must be “Bearer” followed by one space and the token."),
-                    code="token_malformed",
+                    code="authentication_failed",
                 )
             return self.authenticate_credentials(words[1])
         except AuthenticationFailed:
@@ -154,7 +154,7 @@ class RateLimitedTokenAuthentication(BaseAuthentication):
                 ) from None
             raise AuthenticationFailed(
                 _("The API token is not valid (mistyped, revoked or replaced). Check the terminal's setting."),
-                code="token_invalid",
+                code="authentication_failed",
             ) from None
         return token.user, token
 

@@ -11,6 +11,10 @@
 - the audit trail: kept RETENTION_AUDIT_YEARS years, then archived — written to a gzip file of
   JSON lines under VAR_DIR/archive (owner-only), read back and compared row by row, and only then
   deleted. Never deleted without its archive.
+- the answers kept for an `Idempotency-Key` (`core.idempotency`): deleted once expired
+  (IDEMPOTENCY_KEY_TTL_HOURS; an expired key is ignored even before).
+- API tokens: deleted RETENTION_API_TOKENS_DAYS after they expired (`core.tokens`), so the token
+  list shows a terminal's expired token for a while; each issue and revocation stays in the audit trail.
 - the settlement log: its monthly partitions are created ahead (settlements.create_partitions)
   and never dropped or detached by the application (tests/operations/test_retention.py checks).
 """
@@ -26,9 +30,11 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+from core.idempotency import idempotency_keys_purge
 from core.jobs import JOB_FILES_FOLDER
 from core.models import AuditEntry, Job
 from core.storage import private_storage
+from core.tokens import api_tokens_purge
 from notifications.retention import outbox_purge
 
 
@@ -161,4 +167,6 @@ def apply_retention(*, now: datetime.datetime | None = None) -> dict:
         "sessions": sessions_purge(now=now),
         "jobs": jobs_purge(now=now),
         "audit": audit_archive(now=now),
+        "idempotency_keys": idempotency_keys_purge(now=now),
+        "api_tokens": api_tokens_purge(now=now),
     }

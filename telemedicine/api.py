@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from clinics.models import Role
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_KEY_REUSED, idempotent
 from core.retry import with_retry
 from telemedicine.exceptions import BUSY_MESSAGE
 from telemedicine.models import Slot
@@ -101,8 +102,11 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     retrieve=extend_schema(responses={200: BookingDetailSerializer, 404: ERRORS[404]}),
     create=extend_schema(
         request=BookingCreateSerializer,
-        responses={201: BookingSerializer, **{code: ERRORS[code] for code in (400, 403, 409)}},
-        description="Book a place in a slot for a patient (village doctors).",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: BookingSerializer, **{code: ERRORS[code] for code in (400, 403, 409)}, 422: IDEMPOTENCY_KEY_REUSED},
+        description="Book a place in a slot for a patient (village doctors). Send an Idempotency-Key so a retry after "
+        "a timeout gets this booking back instead of a 409; without one, a retry gets 409 patient_overlap naming the "
+        "existing booking (`booking`, `booking_url`).",
     ),
 )
 class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
@@ -120,6 +124,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     def get_serializer_class(self):
         return BookingDetailSerializer if self.action == "retrieve" else BookingSerializer
 
+    @idempotent("teleconsult.booking.create")
     def create(self, request, *args, **kwargs):
         data = BookingCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

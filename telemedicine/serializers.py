@@ -167,7 +167,7 @@ ErrorSerializer = core_schema.ErrorSerializer
 
 
 # The codes of a teleconsult 409 (BookingConflict's, and core.retry's Busy).
-CONFLICT_CODES = ["slot_full", "slot_withdrawn", "consultant_on_leave", "patient_overlap", "invalid_transition", "busy"]
+CONFLICT_CODES = ["slot_full", "slot_withdrawn", "consultant_on_leave", "patient_overlap", "invalid_transition", "busy", "idempotency_in_progress"]
 
 
 class ConflictSerializer(ErrorSerializer):
@@ -181,3 +181,9 @@ class ConflictSerializer(ErrorSerializer):
     state = serializers.CharField(
         required=False, help_text=_("For invalid_transition: the consult's status now.")
     )
+    booking = serializers.IntegerField(
+        required=False,
+        help_text=_("For patient_overlap, when the existing consult is yours to read (a booking sent again after a "
+                    "timeout): its id."),
+    )
+    booking_url = serializers.CharField(required=False, help_text=_("For patient_overlap: the existing consult's address in the API."))

@@ -20,6 +20,7 @@ from clinics.settlements.serializers import (
     UploadReportSerializer,
 )
 from clinics.settlements.services import MAX_API_ROWS, can_upload, settlements_import
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_KEY_REUSED, idempotent
 from core.months import parse_month
 from core.tabular import TableError, enforce_upload_limits
 
@@ -67,7 +68,12 @@ class SettlementViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(request=SettlementUploadRowSerializer(many=True), responses={201: UploadReportSerializer})
+    @extend_schema(
+        request=SettlementUploadRowSerializer(many=True),
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: UploadReportSerializer, 422: IDEMPOTENCY_KEY_REUSED},
+    )
+    @idempotent("settlements.upload")
     def create(self, request):
         """Upload up to 5,000 settlements as a JSON list. Idempotent on setl_id: a resent row is
         counted as a duplicate; bad rows are reported (and kept) while good rows land.

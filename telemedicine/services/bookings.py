@@ -170,7 +170,7 @@ def booking_create(
     slot_check_consultant_available(slot)
     _check_doctor_not_on_leave(doctor, slot)
     key = patient_key(patient, facility.pk)
-    patient_check_free(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at)
+    patient_check_free(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user)
     slot_take_place(slot)
     booking = ConsultBooking(
         slot=slot,
@@ -200,7 +200,7 @@ def booking_create(
             booking.save()
     except IntegrityError as exc:
         # The exclusion constraint caught an overlapping consult saved at the same moment.
-        raise patient_overlap_conflict() from exc
+        raise patient_overlap_conflict(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user) from exc
     booking_event_write(booking, kind=BookingEvent.Kind.REQUESTED, actor=acting_user, to_slot=slot)
     audit_record(
         actor=acting_user,

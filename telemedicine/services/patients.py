@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -108,9 +109,8 @@ def _overlap_message(clash: ConsultBooking) -> str:
     ) % {"time": f"{timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}", "consultant": clash.consultant.name}
 
 
-def patient_check_free(*, patient_key: str, starts_at, ends_at, exclude_pk=None) -> None:
-    """Refuse (409) a time at which the patient already holds a consult."""
-    clash = (
+def _clash(*, patient_key: str, starts_at, ends_at, exclude_pk=None) -> ConsultBooking | None:
+    return (
         ConsultBooking.objects.filter(
             patient_key=patient_key, status__in=ConsultBooking.HOLDING, starts_at__lt=ends_at, ends_at__gt=starts_at
         )
@@ -118,13 +118,35 @@ def patient_check_free(*, patient_key: str, starts_at, ends_at, exclude_pk=None)
         .select_related("consultant")
         .first()
     )
+
+
+def _existing_booking(clash: ConsultBooking | None, user) -> dict:
+    """The clashing booking's id and API address for the 409's body, when `user` may read it: a
+    booking sent again after a timeout finds the one it made, and the client reads it back. A
+    booking outside the user's reach (another clinic's) is not named."""
+    from telemedicine.selectors import booking_list  # the selectors import the services
+
+    if clash is None or user is None or not booking_list(user=user).filter(pk=clash.pk).exists():
+        return {}
+    return {"booking": clash.pk, "booking_url": reverse("api:teleconsult-booking-detail", args=[clash.pk])}
+
+
+def patient_check_free(*, patient_key: str, starts_at, ends_at, exclude_pk=None, user=None) -> None:
+    """Refuse (409) a time at which the patient already holds a consult; the body names that
+    consult (`booking`, `booking_url`) when `user` may read it."""
+    clash = _clash(patient_key=patient_key, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
     if clash:
-        raise BookingConflict(_overlap_message(clash), code="patient_overlap")
+        raise BookingConflict(_overlap_message(clash), code="patient_overlap", **_existing_booking(clash, user))
 
 
-def patient_overlap_conflict() -> BookingConflict:
+def patient_overlap_conflict(*, patient_key: str = "", starts_at=None, ends_at=None, exclude_pk=None, user=None) -> BookingConflict:
     """The refusal when the database's exclusion constraint caught an overlapping consult saved
-    at the same moment (PostgreSQL)."""
+    at the same moment (PostgreSQL), naming it as `patient_check_free` does."""
+    clash = None
+    if patient_key and starts_at and ends_at:
+        clash = _clash(patient_key=patient_key, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
     return BookingConflict(
-        _("This patient was booked at an overlapping time a moment ago. Choose another time."), code="patient_overlap"
+        _("This patient was booked at an overlapping time a moment ago. Choose another time."),
+        code="patient_overlap",
+        **_existing_booking(clash, user),
     )
