@@ -12,12 +12,12 @@ from django.utils import timezone
 from clinics.models import Facility, Role
 from clinics.settlements.services import settlements_import
 from staffing.payroll.seeding import seed_payroll
+from staffing.rosters.models import CalendarYear
 from staffing.rosters.services import leave as roster_leave
 from telemedicine.services import bookings as tele_services
 from tests.factories import DoctorFactory, FacilityFactory, PostingFactory, TownshipFactory, make_user
 from tests.payroll.conftest import approve, publish_roster, run_month
 from tests.settlements.helpers import numbered, row
-from staffing.rosters.models import CalendarYear
 from tests.telemedicine.factories import ConsultantFactory, DepartmentFactory, HospitalFactory, make_slot, patient
 
 MONTH = datetime.date(2026, 10, 1)
