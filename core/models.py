@@ -112,7 +112,7 @@ class IdempotencyKey(models.Model):
     requests the only one that does the work."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", _("In progress")
+        IN_PROGRESS = "in_progress", _("Being handled")
         DONE = "done", _("Done")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")

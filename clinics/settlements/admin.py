@@ -466,7 +466,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
     change_list_template = "admin/settlements/reconciliation/change_list.html"
     actions = ["export_selected"]
 
-    @admin.display(description=_("period"), ordering="stmt_begndate")
+    @admin.display(description=_("statement period"), ordering="stmt_begndate")
     def period(self, obj):
         return f"{obj.stmt_begndate:%Y-%m-%d}..{obj.stmt_enddate:%Y-%m-%d}"
 
@@ -687,7 +687,7 @@ class ReconciliationItemAdmin(ReadOnlyAdmin):
     def clinic(self, obj):
         return obj.reconciliation.facility
 
-    @admin.display(description=_("period"))
+    @admin.display(description=_("statement period"))
     def period(self, obj):
         return f"{obj.reconciliation.stmt_begndate:%Y-%m-%d}..{obj.reconciliation.stmt_enddate:%Y-%m-%d}"
 

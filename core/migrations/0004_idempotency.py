@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ("scope", models.CharField(max_length=64, verbose_name="endpoint")),
                 ("key", models.CharField(max_length=255, verbose_name="idempotency key")),
                 ("fingerprint", models.CharField(max_length=64, verbose_name="request digest")),
-                ("status", models.CharField(choices=[("in_progress", "In progress"), ("done", "Done")], default="in_progress", max_length=12, verbose_name="status")),
+                ("status", models.CharField(choices=[("in_progress", "Being handled"), ("done", "Done")], default="in_progress", max_length=12, verbose_name="status")),
                 ("locked_until", models.DateTimeField(blank=True, null=True, verbose_name="held until")),
                 ("response_status", models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="answer status")),
                 ("response_body", models.JSONField(blank=True, null=True, verbose_name="answer")),

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from notifications.models import Channel, Notification
+from staffing.rosters.models import CalendarYear
 from telemedicine.models import ConsultBooking
 from tests.conftest import api_as
 from tests.factories import DoctorFactory
@@ -26,6 +27,7 @@ def sms_to(user, kind):
 
 
 def test_consult_sms_reach_the_doctor_and_the_consultant_at_their_registered_mobiles(roles, no_kick):
+    CalendarYear.objects.get_or_create(year=2026)  # slots are offered only in a year with a holiday calendar
     with time_machine.travel(NOW, tick=False):
         consultant = consultant_with_login(username="dr_huang")
         consultant.doctor = DoctorFactory(mobile="13977770001", wecom_userid="HuangZhuren")

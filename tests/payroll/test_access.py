@@ -36,7 +36,7 @@ def test_a_doctor_sees_only_their_own_approved_payslips(policies, visits, roles)
     other = Payslip.objects.get(run=run, doctor=colleague)
     assert client.get(f"/api/v1/payroll/payslips/{other.pk}/").status_code == 404
     bad = client.get("/api/v1/payroll/payslips/", {"month": "10/2026"})
-    assert bad.status_code == 400 and "YYYY-MM" in bad.json()["month"][0]
+    assert bad.status_code == 400 and "YYYY-MM" in bad.json()["fields"]["month"][0]
 
 
 def test_township_admin_sees_only_the_township(policies, visits, roles):

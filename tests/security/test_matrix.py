@@ -58,14 +58,19 @@ ADMIN_MODEL_FAMILY = {"/admin/staffing/cliniccoverage/": "clinics"}
 PAGE_RULES = {
     "/m/": ({}, 200),
     "/m/login/": ({}, 200),
+    # the installable app's manifest and service worker hold nothing personal
+    "/m/manifest.webmanifest": ({}, 200),
+    "/m/sw.js": ({}, 200),
     "/m/inbox/": ({}, 200),
     "/m/inbox/settings/": ({}, 200),
     "/m/consult/": ({"consultant": 302}, 200),  # a consultant is sent on to their schedule
     "/m/consult/book/": ({"village_doctor": 200}, 403),
     "/m/consult/schedule/": ({"consultant": 200}, 403),
+    "/m/consult/queue/": ({"consultant": 200}, 403),
     "/m/duty/": ({"village_doctor": 200}, 403),
     "/m/duty/leave/": ({"village_doctor": 200}, 403),
     "/m/duty/swap/": ({"village_doctor": 200}, 403),
+    "/m/duty/calendar/settings/": ({"village_doctor": 200}, 403),
     "/m/pay/": ({"village_doctor": 200}, 404),
     # POST-only actions answer a GET with 405 for everyone
     "/m/duty/calendar/reset/": ({}, 405),

@@ -253,7 +253,7 @@ def test_out_of_reach_id_message_names_the_field_and_id(towns):
         format="json",
     )
     assert response.status_code == 400
-    message = " ".join(response.json()["doctor_id"])
+    message = " ".join(response.json()["fields"]["doctor_id"])
     assert "%(" not in message and str(towns["doctor_b"].pk) in message
 
 

@@ -52,7 +52,7 @@ def assert_throttled(response, *, per_minute: int):
     assert 1 <= wait <= 60
     with translation.override("zh-hans"):
         rate_words = gettext("%(num)d requests per minute") % {"num": per_minute}
-    assert response.json() == {"detail": expected_detail(rate_words, wait)}
+    assert response.json() == {"code": "throttled", "detail": expected_detail(rate_words, wait), "fields": {}}
 
 
 def anonymous(ip="10.1.0.5", **extra):

@@ -33,7 +33,7 @@ def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live
 
     page.goto(f"{live_server.url}/admin/settlements/settlementimport/{batch.pk}/change/")
     body = page.content()
-    assert "medfee_sumamt（9.00）不等于" in body and "insutype 必须为 390" in body
+    assert "medfee_sumamt（9.00）不等于" in body and "（insutype）“9”不是字典“险种类型”中已启用的代码" in body
     shot(page, "settlements-admin-import-rejected-rows")
 
     page.goto(f"{live_server.url}/admin/settlements/reconciliation/?month=2026-10")

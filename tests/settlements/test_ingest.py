@@ -45,18 +45,18 @@ def test_xlsx_upload(clinic, clerk):
 
 BAD_ROWS = [
     ({"psn_no": "", "setl_time": ""}, "缺少必填字段：psn_no, setl_time"),
-    ({"setl_id": "X" * 31}, "setl_id 过长"),
-    ({"insutype": "999"}, "insutype 必须为 390"),
-    ({"clr_type": "21"}, "clr_type 必须为 11"),
+    ({"setl_id": "X" * 31}, "（setl_id） 过长"),
+    ({"insutype": "999"}, "不是字典“险种类型”中已启用的代码"),
+    ({"clr_type": "12"}, "不是字典“清算类别”中已启用的代码"),  # the platform clears 11, 21, 41 and 99
     ({"setl_time": "2026-02-30 10:00:00"}, "不是有效的日期时间"),
     ({"setl_time": "12/10/2026"}, "不是有效的日期时间"),
     ({"setl_time": "2026-10-12 25:00"}, "不是有效的日期时间"),
     ({"setl_time": "2099-01-01 10:00:00"}, "晚于当前时间"),
-    ({"acct_pay": "-2.00", "medfee_sumamt": "46.00"}, "acct_pay 为负数"),
-    ({"hifp_pay": "35.5x"}, "hifp_pay “35.5x” 不是金额"),
-    ({"hifp_pay": "1.234"}, "hifp_pay “1.234” 不是金额"),
+    ({"acct_pay": "-2.00", "medfee_sumamt": "46.00"}, "（acct_pay） 为负数"),
+    ({"hifp_pay": "35.5x"}, "（hifp_pay） “35.5x” 不是金额"),
+    ({"hifp_pay": "1.234"}, "（hifp_pay） “1.234” 不是金额"),
     ({"hifp_pay": "39.00"}, "fund_pay_sumamt（40.00）小于 hifp_pay + maf_pay（44.00）"),
-    ({"medfee_sumamt": "51.00"}, "medfee_sumamt（51.00）不等于 fund_pay_sumamt + acct_pay + psn_cash_pay（50.00）"),
+    ({"medfee_sumamt": "51.00"}, "medfee_sumamt（51.00）不等于 fund_pay_sumamt + acct_pay + psn_cash_pay + hosp_part_amt（50.00"),
     ({"fixmedins_code": "999999999999"}, "未知的卫生室编码"),
 ]
 

@@ -23,7 +23,7 @@ def _mixed_ingest(clinic, other_clinic, clerk):
     """API, CSV and XLSX uploads with new rows, a chronic-disease row, another insurance type, a
     September row, a reversal, duplicates (resent and repeated in the file) and rejected rows."""
     first = [row(clinic, n) for n in range(1, 6)] + [
-        row(clinic, 6, clr_type="14", medfee_sumamt="80.00", fund_pay_sumamt="70.00", hifp_pay="70.00", maf_pay="0.00",
+        row(clinic, 6, clr_type="99", medfee_sumamt="80.00", fund_pay_sumamt="70.00", hifp_pay="70.00", maf_pay="0.00",
             acct_pay="0.00", psn_cash_pay="10.00"),
         row(other_clinic, 7, insutype="310"),
         row(clinic, 8, setl_time="2026-09-30 23:30:00"),  # Beijing time: September
@@ -62,7 +62,7 @@ def test_rollup_equals_recomputation_after_mixed_ingest(clinic, other_clinic, cl
     assert oct_390_11[2] == Decimal("300.00")  # medfee_sumamt: 7 × 50.00 − 50.00
     assert rollup[(clinic.pk, SEP, "390", "11")][:3] == (2, 0, Decimal("100.00"))
     assert rollup[(clinic.pk, datetime.date(2026, 11, 1), "390", "11")][:3] == (-1, 1, Decimal("-50.00"))
-    assert rollup[(clinic.pk, OCT, "390", "14")][:3] == (1, 0, Decimal("80.00"))
+    assert rollup[(clinic.pk, OCT, "390", "99")][:3] == (1, 0, Decimal("80.00"))
     assert rollup[(other_clinic.pk, OCT, "310", "11")][:2] == (1, 0)
 
     # Rebuilding from the log, one month or all, gives the same lines.

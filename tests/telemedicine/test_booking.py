@@ -174,7 +174,7 @@ def test_counter_cannot_exceed_places_in_the_database(slot):
 
 def test_unauthenticated_gets_401(slot, api_client):
     response = api_client.post(URL, booking_payload(slot), format="json")
-    assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+    assert response.status_code == 401 and response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
 def test_role_without_doctor_link(db, roles, slot):

@@ -237,7 +237,7 @@ def test_a_busy_database_is_409_busy_with_the_booking_message(doctor_user, consu
     monkeypatch.setattr(bookings, "booking_confirm", locked)
     response = act(consultant.user, booking, "confirm")
     assert response.status_code == 409
-    assert response.json() == {"detail": "其他人正在预约同一时段，请刷新时段列表后重试。", "code": "busy"}
+    assert response.json() == {"code": "busy", "detail": "其他人正在预约同一时段，请刷新时段列表后重试。", "fields": {}}
     assert len(attempts) == 3  # core.retry's attempts
 
 

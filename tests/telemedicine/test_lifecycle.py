@@ -45,7 +45,7 @@ def test_full_happy_path_with_outcome_and_referral(booking, consultant, doctor_u
 
     too_early = act(consultant.user, booking, "start")
     assert too_early.status_code == 400
-    assert "最早可在 08:50 开始" in too_early.json()["detail"][0]
+    assert "最早可在 08:50 开始" in too_early.json()["detail"]
 
     clock.move_to(booking.starts_at - datetime.timedelta(minutes=5))
     assert act(consultant.user, booking, "start").json()["status"] == "in_progress"
@@ -146,7 +146,7 @@ def test_cancel_closes_hours_before_start(booking, doctor_user, clock, settings)
     clock.move_to(booking.starts_at - datetime.timedelta(hours=1))
     response = act(doctor_user, booking, "cancel", {"reason": "有事"})
     assert response.status_code == 400
-    assert "2 小时内不能再取消" in response.json()["detail"][0]
+    assert "2 小时内不能再取消" in response.json()["detail"]
 
 
 def test_reschedule_keeps_history(booking, doctor_user, consultant, clock):

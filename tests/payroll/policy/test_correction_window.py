@@ -131,7 +131,7 @@ def test_the_api_refuses_outside_the_window_and_says_when_an_adjustment_pays(pol
     services.payrun_mark_paid(run=approve(run_month(OCT)), acting_user=None)
     url = reverse("api:assessment-list")
     refused = client.post(url, {"doctor_id": doctor.pk, "period": "month", "period_start": "2026-07-01", "score": "85"}, format="json")
-    assert refused.status_code == 400 and "period_start" in refused.json()
+    assert refused.status_code == 400 and "period_start" in refused.json()["fields"]
     assert "2026-07" in refused.json()["fields"]["period_start"][0] and "2026-08" in refused.json()["fields"]["period_start"][0]
     adjusted = client.post(url, {"doctor_id": doctor.pk, "period": "month", "period_start": "2026-10-01", "score": "95"}, format="json")
     assert adjusted.status_code == 201, adjusted.json()
@@ -141,7 +141,7 @@ def test_the_api_refuses_outside_the_window_and_says_when_an_adjustment_pays(pol
     assert counted.status_code == 201 and counted.json()["pay_path"] == "counted"
     locked = client.post(reverse("api:one-off-item-list"), {"doctor_id": doctor.pk, "month": "2026-10-01", "kind": "bonus", "amount": "100",
                                                             "description": "奖励"}, format="json")
-    assert locked.status_code == 400 and "month" in locked.json()
+    assert locked.status_code == 400 and "month" in locked.json()["fields"]
     assert OneOffItem.objects.count() == 1 and Assessment.objects.count() == 1
     # A township admin has no access to these entries.
     township_admin = make_user("township_admin", township=doctor.postings.first().facility.township)
