@@ -3,8 +3,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinics.api_fields import ReachIdField, ReachRelatedField
-from core import schema as core_schema
 from clinics.models import Department
+from core import schema as core_schema
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
 from telemedicine.selectors import referral_departments, room_access

@@ -3,8 +3,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from core.months import month_option
 from clinics.settlements.stats import rebuild
+from core.months import month_option
 
 
 class Command(BaseCommand):
