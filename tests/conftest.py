@@ -14,6 +14,31 @@ def pytest_configure(config):
     from django.conf import settings
 
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        # On SQLite the live server shares the test's in-memory connection with every request
+        # thread; a page that fires requests together (slots fetched on load, the service worker
+        # saving pages) then met "cannot start a transaction within a transaction". Requests
+        # still get their threads (keep-alive connections do not block each other) but use the
+        # shared connection one at a time.
+        import threading
+
+        from django.test.testcases import LiveServerThread, ThreadedWSGIServer
+
+        class OneRequestAtATime(ThreadedWSGIServer):
+            lock = threading.Lock()
+
+            def set_app(self, application):
+                def one_at_a_time(environ, start_response):
+                    with self.lock:  # the answer is read whole while the connection is held
+                        response = application(environ, start_response)
+                        try:
+                            return [b"".join(response)]
+                        finally:
+                            getattr(response, "close", lambda: None)()
+
+                super().set_app(one_at_a_time)
+
+        LiveServerThread.server_class = OneRequestAtATime
 
 
 def pytest_collection_modifyitems(config, items):

@@ -20,7 +20,8 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from clinics.settlements.dictionaries import code_display
+from clinics.settlements.dictionaries import code_display, dictionary_label
+from clinics.settlements.dictionaries import names as dictionary_names
 from clinics.settlements.jobs import (
     discrepancy_export_as_job,
     discrepancy_export_start,
@@ -40,6 +41,7 @@ from clinics.settlements.models import (
     ReconciliationTotal,
     RejectedSettlementRow,
     SettlementImport,
+    SettlementImportWarning,
     SettlementKey,
     SettlementRecord,
     StmtResult,
@@ -168,6 +170,28 @@ class ReversalFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DictionaryFilter(admin.SimpleListFilter):
+    """A code field filtered by the codes of its platform dictionary (one small query), not by the
+    distinct values of the log: SELECT DISTINCT over millions of settlements for every page."""
+
+    field = ""
+
+    def __init__(self, request, params, model, model_admin):
+        self.title = dictionary_label(self.field)
+        self.parameter_name = self.field
+        super().__init__(request, params, model, model_admin)
+
+    def lookups(self, request, model_admin):
+        return [(code, f"{code} {name}") for code, name in sorted(dictionary_names(self.field).items())]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
+
+
+def dictionary_filter(field: str) -> type[DictionaryFilter]:
+    return type(f"{field.title()}Filter", (DictionaryFilter,), {"field": field})
+
+
 class SettlementUploadForm(forms.Form):
     file = forms.FileField(label=_("Settlement file (CSV or XLSX)"), validators=[validate_upload_size])
 
@@ -200,7 +224,8 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         "setl_id", "settled_at", "facility", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt",
         "psn_cash_pay", "atddr_no", "reversal_of", "is_demo",
     ]
-    list_filter = [MonthFilter, ClinicFilter, "insutype", "clr_type", ReversalFilter]
+    list_filter = [MonthFilter, ClinicFilter, dictionary_filter("insutype"), dictionary_filter("med_type"),
+                   dictionary_filter("clr_type"), ReversalFilter]
     search_fields = ["setl_id"]
     search_help_text = _("Search by the exact setl_id.")
     list_select_related = ["facility"]
@@ -209,10 +234,29 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
     list_per_page = 100
     ordering = ["-id"]
     change_list_template = "admin/settlements/settlementrecord/change_list.html"
-    fields = [
-        "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "medfee_sumamt",
-        "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay", "settled_at", "facility", "atddr_no",
-        "init_setl_id", "batch_id", "recorded_at", "is_demo",
+    # The 2207 setlinfo fields grouped as the platform's answer reads, each under its Chinese name
+    # (the model's verbose names); Cunyi's own columns last.
+    fieldsets = [
+        (_("Settlement"), {"fields": [
+            ("setl_id", "mdtrt_id"), ("settled_at", "medins_setl_id"), ("insutype", "med_type", "mdtrt_cert_type"),
+            ("facility", "atddr_no"), "init_setl_id",
+        ]}),
+        (_("Insured person"), {"fields": [
+            ("psn_no", "psn_name"), ("psn_cert_type", "certno_masked"), ("gend", "naty", "brdy", "age"),
+            ("psn_type", "cvlserv_flag"),
+        ]}),
+        (_("Costs"), {"fields": [
+            "medfee_sumamt", ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt"), ("inscp_scp_amt", "act_pay_dedc"),
+        ]}),
+        (_("Fund payments"), {"fields": [
+            "fund_pay_sumamt", ("hifp_pay", "pool_prop_selfpay"), ("cvlserv_pay", "hifes_pay", "hifmi_pay"),
+            ("hifob_pay", "maf_pay", "oth_pay"),
+        ]}),
+        (_("Personal and clinic shares"), {"fields": [
+            "psn_part_amt", ("acct_pay", "psn_cash_pay"), ("acct_mulaid_pay", "balc"), "hosp_part_amt",
+        ]}),
+        (_("Clearing"), {"fields": [("clr_type", "clr_way", "clr_optins")]}),
+        (_("Recorded in Cunyi"), {"fields": [("batch_id", "recorded_at", "is_demo")]}),
     ]
 
     def get_search_results(self, request, queryset, search_term):
@@ -265,16 +309,30 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RejectedRowInline(ReadOnlyInline):
-    model = RejectedSettlementRow
-    fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
-    readonly_fields = fields
-    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
+class FirstRowsInline(ReadOnlyInline):
+    """An import's rows of one kind, the first 200 by row number (a file may have thousands)."""
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         first = list(queryset.values_list("pk", flat=True).order_by("batch", "row_number")[:200])
         return queryset.filter(pk__in=first)
+
+
+class RejectedRowInline(FirstRowsInline):
+    model = RejectedSettlementRow
+    fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
+    readonly_fields = fields
+    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
+
+
+class WarningInline(FirstRowsInline):
+    """Accepted rows that break an amount relation the county has not confirmed yet: to check
+    against the platform's answer, not to correct here."""
+
+    model = SettlementImportWarning
+    fields = ["row_number", "setl_id", "code", "message"]
+    readonly_fields = fields
+    verbose_name_plural = _("accepted rows with warnings (the first 200)")
 
 
 @admin.register(SettlementImport)
@@ -283,9 +341,9 @@ class SettlementImportAdmin(ReadOnlyAdmin):
                     "duplicates", "rejected", "seconds", "rejected_download"]
     list_filter = ["source"]
     list_select_related = ["uploaded_by", "facility"]
-    fields = ["source", "filename", "uploaded_by", "facility", "started_at", "total_rows", "accepted", "duplicates",
-              "rejected", "seconds"]
-    inlines = [RejectedRowInline]
+    fields = ["source", "filename", "uploaded_by", "facility", "started_at", "total_rows", "accepted", "warned",
+              "duplicates", "rejected", "seconds"]
+    inlines = [RejectedRowInline, WarningInline]
     change_list_template = "admin/settlements/settlementimport/change_list.html"
 
     @admin.display(description=_("rejected rows"))

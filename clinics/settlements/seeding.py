@@ -35,6 +35,76 @@ def _practitioner_codes() -> dict[int, list[str]]:
     return codes
 
 
+def _visit(rng: random.Random, clinic: Facility, month: datetime.date, n: int, doctors: list[str]) -> dict:
+    """One outpatient settlement as the platform's 2207 answers it (setlinfo), in cents until the
+    end: the funds (pooled fund, critical-illness insurance, medical assistance) plus the personal
+    share (account + cash) plus, at a few visits, the clinic's own share make the total."""
+    chronic = rng.random() < 0.15  # 门诊慢特病: a medical category, cleared as ordinary outpatient (11)
+    employee = rng.random() < 0.1
+    hifp = rng.randrange(1500, 6000)
+    hifmi = 0 if employee else rng.choice([0, 0, 0, 0, 300])
+    maf = rng.choice([0, 0, 0, 500, 1000])
+    acct = rng.choice([0, 0, 200, 500])
+    cash = rng.randrange(300, 1500)
+    hosp = rng.choice([0] * 9 + [200])  # the clinic waives part of the bill
+    fund = hifp + hifmi + maf
+    total = fund + acct + cash + hosp
+    ownpay = rng.choice([0, 0, 0, 100])
+    born = datetime.date(1940 + rng.randrange(70), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    code = f"{clinic.code[-6:]}{month:%y%m}{n:03d}"
+
+    def yuan(cents: int) -> str:
+        return f"{cents / 100:.2f}"
+
+    return {
+        "setl_id": f"{PREFIX}{code}",
+        "mdtrt_id": f"MD{code}",
+        "psn_no": f"4510{rng.randrange(10**11):011d}",
+        "psn_name": "演示患者",
+        "psn_cert_type": "01",
+        "certno": "",
+        "gend": rng.choice(["1", "2"]),
+        "naty": "01" if rng.random() < 0.4 else "08",  # 汉族, 壮族
+        "brdy": f"{born:%Y-%m-%d}",
+        "age": f"{(month - born).days // 365}.0",
+        "insutype": "310" if employee else "390",
+        "psn_type": "1101" if employee else rng.choice(["1501", "16", "1403"]),
+        "cvlserv_flag": "0",
+        "mdtrt_cert_type": rng.choice(["01", "02", "03"]),
+        "med_type": "14" if chronic else "11",
+        "medfee_sumamt": yuan(total),
+        "fulamt_ownpay_amt": yuan(ownpay),
+        "overlmt_selfpay": "0.00",
+        "preselfpay_amt": "0.00",
+        "inscp_scp_amt": yuan(total - ownpay),
+        "act_pay_dedc": "0.00",
+        "hifp_pay": yuan(hifp),
+        "pool_prop_selfpay": "0.0000",
+        "cvlserv_pay": "0.00",
+        "hifes_pay": "0.00",
+        "hifmi_pay": yuan(hifmi),
+        "hifob_pay": "0.00",
+        "maf_pay": yuan(maf),
+        "oth_pay": "0.00",
+        "fund_pay_sumamt": yuan(fund),
+        "psn_part_amt": yuan(acct + cash),
+        "acct_pay": yuan(acct),
+        "psn_cash_pay": yuan(cash),
+        "hosp_part_amt": yuan(hosp),
+        "balc": yuan(rng.randrange(0, 50000)) if acct else "0.00",
+        "acct_mulaid_pay": "0.00",
+        "medins_setl_id": f"HIS{code}",
+        "clr_optins": "451028",  # 乐业县医保经办机构 (the county's division code)
+        "clr_way": "01",
+        "clr_type": "11",
+        "setl_time": f"{month:%Y-%m}-{1 + n % 28:02d} {8 + n % 9:02d}:{(n * 7) % 60:02d}:00",
+        # the clinic named as the platform names it when it has its institution code
+        "fixmedins_code": clinic.platform_code or clinic.code,
+        "atddr_no": doctors[n % len(doctors)] if doctors else "",
+        "init_setl_id": "",
+    }
+
+
 def demo_rows(clinics: list[Facility], codes: dict[int, list[str]]):
     number = 1
     for index, clinic in enumerate(clinics):
@@ -47,31 +117,7 @@ def demo_rows(clinics: list[Facility], codes: dict[int, list[str]]):
             if month == DEMO_MONTHS[-1] and index % 43 == 11:
                 visits = 0  # a clinic with no settlement at all this month
             for n in range(visits):
-                hifp = rng.randrange(1500, 6000)  # cents
-                maf = rng.choice([0, 0, 0, 500, 1000])
-                acct = rng.choice([0, 0, 200, 500])
-                cash = rng.randrange(300, 1500)
-                fund = hifp + maf
-                setl_id = f"{PREFIX}{clinic.code[-6:]}{month:%y%m}{n:03d}"
-                yield number, {
-                    "setl_id": setl_id,
-                    "mdtrt_id": f"MD{clinic.code[-6:]}{month:%y%m}{n:03d}",
-                    "psn_no": f"4510{rng.randrange(10**11):011d}",
-                    "psn_name": "演示患者",
-                    "certno": "",
-                    "insutype": "390" if rng.random() < 0.9 else "310",
-                    "clr_type": "11" if rng.random() < 0.85 else "14",
-                    "medfee_sumamt": f"{(fund + acct + cash) / 100:.2f}",
-                    "fund_pay_sumamt": f"{fund / 100:.2f}",
-                    "hifp_pay": f"{hifp / 100:.2f}",
-                    "maf_pay": f"{maf / 100:.2f}",
-                    "acct_pay": f"{acct / 100:.2f}",
-                    "psn_cash_pay": f"{cash / 100:.2f}",
-                    "setl_time": f"{month:%Y-%m}-{1 + n % 28:02d} {8 + n % 9:02d}:{(n * 7) % 60:02d}:00",
-                    "fixmedins_code": clinic.code,
-                    "atddr_no": doctors[n % len(doctors)] if doctors else "",
-                    "init_setl_id": "",
-                }
+                yield number, _visit(rng, clinic, month, n, doctors)
                 number += 1
 
 
