@@ -134,9 +134,10 @@ class PostgresEngine:
         ASCII, a date of birth without its midnight, a reversal's negative payments positive, an old
         clr_type 14 as med_type 14 + clr_type 11."""
         trimmed = ", ".join(f"nullif({clean_sql(f, f)}, '') AS {f}" for f in FIELDS)
-        negative = " OR ".join(f"t.{a} LIKE '-%%'" for a in SIGNED_AMOUNTS)
+        # Read in the middle query, whose rows are named r (t is the outer one).
+        negative = " OR ".join(f"r.{a} LIKE '-%%'" for a in SIGNED_AMOUNTS)
         all_negative = " AND ".join(
-            f"(t.{a} IS NULL OR t.{a} LIKE '-%%' OR t.{a} ~ '^0+(\\.0*)?$')" for a in SIGNED_AMOUNTS
+            f"(r.{a} IS NULL OR r.{a} LIKE '-%%' OR r.{a} ~ '^0+(\\.0*)?$')" for a in SIGNED_AMOUNTS
         )
         columns = []
         for f in FIELDS:
