@@ -218,6 +218,19 @@ def _form_page(admin_obj, request, *, title, form, help_lines=(), template="admi
     return TemplateResponse(request, template, context)
 
 
+def _coded(field: str):
+    """A dictionary code shown with its name (“14 门诊慢特病”) under the field's Chinese name."""
+
+    @admin.display(description=SettlementRecord._meta.get_field(field).verbose_name)
+    def show(self, obj):
+        return code_display(field, getattr(obj, field)) or "-"
+
+    return show
+
+
+CODED_FIELDS = ("insutype", "med_type", "clr_type", "psn_type", "clr_way", "psn_cert_type", "mdtrt_cert_type")
+
+
 @admin.register(SettlementRecord)
 class SettlementRecordAdmin(ReadOnlyAdmin):
     list_display = [
@@ -238,12 +251,13 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
     # (the model's verbose names); Cunyi's own columns last.
     fieldsets = [
         (_("Settlement"), {"fields": [
-            ("setl_id", "mdtrt_id"), ("settled_at", "medins_setl_id"), ("insutype", "med_type", "mdtrt_cert_type"),
+            ("setl_id", "mdtrt_id"), ("settled_at", "medins_setl_id"),
+            ("insutype_named", "med_type_named", "mdtrt_cert_type_named"),
             ("facility", "atddr_no"), "init_setl_id",
         ]}),
         (_("Insured person"), {"fields": [
-            ("psn_no", "psn_name"), ("psn_cert_type", "certno_masked"), ("gend", "naty", "brdy", "age"),
-            ("psn_type", "cvlserv_flag"),
+            ("psn_no", "psn_name"), ("psn_cert_type_named", "certno_masked"), ("gend", "naty", "brdy", "age"),
+            ("psn_type_named", "cvlserv_flag"),
         ]}),
         (_("Costs"), {"fields": [
             "medfee_sumamt", ("fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt"), ("inscp_scp_amt", "act_pay_dedc"),
@@ -255,9 +269,17 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         (_("Personal and clinic shares"), {"fields": [
             "psn_part_amt", ("acct_pay", "psn_cash_pay"), ("acct_mulaid_pay", "balc"), "hosp_part_amt",
         ]}),
-        (_("Clearing"), {"fields": [("clr_type", "clr_way", "clr_optins")]}),
+        (_("Clearing"), {"fields": [("clr_type_named", "clr_way_named", "clr_optins")]}),
         (_("Recorded in Cunyi"), {"fields": [("batch_id", "recorded_at", "is_demo")]}),
     ]
+    readonly_fields = [f"{field}_named" for field in CODED_FIELDS]
+    insutype_named = _coded("insutype")
+    med_type_named = _coded("med_type")
+    clr_type_named = _coded("clr_type")
+    psn_type_named = _coded("psn_type")
+    clr_way_named = _coded("clr_way")
+    psn_cert_type_named = _coded("psn_cert_type")
+    mdtrt_cert_type_named = _coded("mdtrt_cert_type")
 
     def get_search_results(self, request, queryset, search_term):
         """Exact setl_id through the key table (the admin's default "=" search is

@@ -207,5 +207,7 @@ def test_the_admin_shows_the_2207_fields_under_their_chinese_names(clinic, clerk
     page = client.get(f"/admin/settlements/settlementrecord/{record.pk}/change/")
     assert page.status_code == 200
     text = page.content.decode()
+    for shown in ("14 门诊慢特病", "390 城乡居民基本医疗保险", "11 门诊", "01 按项目", "16 居民（老年）", "02 居民身份证"):
+        assert shown in text, shown  # codes with their dictionary names
     for label in ("医疗类别", "医院负担金额", "居民大病保险资金支出", "个人负担总金额", "清算经办机构", "清算方式", "人员类别", "基金支付总额"):
         assert label in text, label
