@@ -4,13 +4,11 @@ keys are per user and endpoint, expire, and two concurrent requests with one key
 (threads on PostgreSQL). A booking sent again without a key gets a 409 that names the booking."""
 
 import datetime
-import threading
 import time
 import zoneinfo
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -25,6 +23,7 @@ from tests.api_client_helpers import api_token_for
 from tests.factories import FacilityFactory, make_id_number, make_user
 from tests.settlements.helpers import row
 from tests.telemedicine.factories import ConsultantFactory, booking_payload, make_slot, village_doctor
+from tests.threads import race
 
 BOOK = "/api/v1/teleconsult/bookings/"
 UPLOAD = "/api/v1/settlements/"
@@ -233,26 +232,6 @@ def test_the_same_key_on_two_endpoints_is_two_keys(terminal, booking_world):
 THREADS = 8
 
 
-def _race(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            response = call()
-            results[index] = (response.status_code, response.json())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def _slow(monkeypatch, module, name):
     real = getattr(module, name)
 
@@ -276,7 +255,7 @@ def test_concurrent_bookings_with_one_key_book_once(roles, calendar_2026, clock,
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         return client.post(BOOK, booking_payload(slot), format="json", HTTP_IDEMPOTENCY_KEY="race")
 
-    results = _race([call] * THREADS)
+    results = race([call] * THREADS)
     codes = sorted(code for code, _body in results)
     assert ConsultBooking.objects.count() == 1
     assert set(codes) <= {201, 409} and codes.count(201) >= 1, codes
@@ -302,7 +281,7 @@ def test_concurrent_uploads_with_one_key_import_once(roles, monkeypatch):
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         return client.post(UPLOAD, body, format="json", HTTP_IDEMPOTENCY_KEY="race-upload")
 
-    results = _race([call] * THREADS)
+    results = race([call] * THREADS)
     codes = [code for code, _body in results]
     assert set(codes) <= {201, 409} and codes.count(201) >= 1, codes
     assert SettlementImport.objects.count() == 1 and SettlementRecord.objects.count() == 3

@@ -1,8 +1,7 @@
 import datetime
-import threading
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from clinics.models import Role
@@ -12,6 +11,7 @@ from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_request_create
 from tests.conftest import api_as
 from tests.factories import TownshipFactory, clinic_with_doctors, make_user
+from tests.threads import race
 
 D = datetime.date
 pytestmark = pytest.mark.postgres
@@ -35,27 +35,6 @@ def test_overlapping_leave_is_refused_by_the_exclusion_constraint(db):
         LeaveRequest.objects.create(doctor=a, facility=clinic, kind="sick", start_date=D(2026, 10, 5), end_date=D(2026, 10, 6), reason="y")
     # a rejected request does not block
     LeaveRequest.objects.create(doctor=a, facility=clinic, kind="sick", start_date=D(2026, 10, 5), end_date=D(2026, 10, 6), reason="y", status="rejected")
-
-
-def race(calls):
-    """Run the calls in threads released together; return their (status, body) answers."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            response = call()
-            results[index] = (response.status_code, response.json())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
