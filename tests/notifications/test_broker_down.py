@@ -100,7 +100,8 @@ def test_a_hanging_broker_costs_one_bounded_wait_then_the_nudge_pauses(settings,
     assert 0.2 <= time.perf_counter() - started < 0.5
     started = time.perf_counter()
     services._enqueue_dispatch()  # paused: returns at once, the broker is not tried
-    assert time.perf_counter() - started < 0.05 and len(calls) == 1
+    # well under the 0.2 s bound it would have waited (a loaded CI worker took 0.07 s to log)
+    assert time.perf_counter() - started < 0.15 and len(calls) == 1
     time.sleep(1.1)  # the hanging publish ends; the pause is over once its time has passed
     services._nudge_state["paused_until"] = 0.0
     monkeypatch.setattr(dispatch_due_notifications_task, "apply_async", lambda **kwargs: calls.append(kwargs))
