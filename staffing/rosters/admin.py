@@ -34,26 +34,19 @@ from staffing.rosters.jobs import (
     summary_export_start,
 )
 from staffing.rosters.models import (
-    LEAVE_FLOW,
     ROSTER_FLOW,
-    SWAP_FLOW,
     CalendarYear,
     CoverageGap,
-    DecisionStatus,
     DutyDay,
     HolidayDay,
-    LeaveRequest,
     RosterAmendment,
     RosterMonth,
-    SwapRequest,
 )
 from staffing.rosters.services import holidays as holiday_services
 from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
-from staffing.rosters.services.leave import leave_decide, leave_gap_preview
 from staffing.rosters.services.publishing import roster_publish
 from staffing.rosters.services.reach import DECIDING_ROLES
-from staffing.rosters.services.swaps import swap_decide
 
 REFUSALS = (ValidationError, PermissionDenied, DomainError)
 
@@ -465,89 +458,4 @@ class CoverageGapAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/rosters/coveragegap/cover.html", context)
 
 
-# --- Leave and swaps ----------------------------------------------------------------------------
-
-
-class DecideMixin:
-    decide_service = None
-    decide_flow = None  # the model's StateMachine: only requests it lets be decided are tried
-
-    def _decide_all(self, request, queryset, approve: bool):
-        done = 0
-        for obj in queryset.filter(status__in=self.decide_flow.sources(DecisionStatus.APPROVED)):
-            try:
-                type(self).decide_service(obj, approve=approve, acting_user=request.user)
-                done += 1
-            except REFUSALS as exc:
-                _errors(request, exc)
-        if done:
-            messages.success(request, gettext("%(n)s requests decided.") % {"n": done})
-
-    @admin.action(description=_("Approve the selected requests"), permissions=["change"])
-    def approve(self, request, queryset):
-        self._decide_all(request, queryset, True)
-
-    @admin.action(description=_("Reject the selected requests"), permissions=["change"])
-    def reject(self, request, queryset):
-        self._decide_all(request, queryset, False)
-
-
-def _leave_decide(leave, **kwargs):
-    return leave_decide(leave=leave, **kwargs)
-
-
-def _swap_decide(swap, **kwargs):
-    return swap_decide(swap=swap, **kwargs)
-
-
-@admin.register(LeaveRequest)
-class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
-    decide_service = staticmethod(_leave_decide)
-    decide_flow = LEAVE_FLOW
-    list_display = ["doctor", "facility", "kind", "start_date", "end_date", "days", "status", "decided_by"]
-    list_filter = ["status", "kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["doctor", "facility", "decided_by"]
-    search_fields = ["doctor__name", "facility__name"]
-    actions = ["approve", "reject"]
-    readonly_fields = ["doctor", "facility", "kind", "start_date", "end_date", "reason", "status", "requested_at",
-                       "requested_by", "decided_at", "decided_by", "decision_note", "gaps_if_approved"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description=_("days"))
-    def days(self, obj):
-        return obj.days
-
-    @admin.display(description=_("gaps approving it would create"))
-    def gaps_if_approved(self, obj):
-        if obj is None or not LEAVE_FLOW.can(obj, DecisionStatus.APPROVED):
-            return "—"
-        gaps = leave_gap_preview(leave=obj)
-        if not gaps:
-            return gettext("none: colleagues cover every day")
-        return format_html_join(
-            ", ", "{} {} ({})", ((c.duty.date, c.duty.roster.facility.name, c.duty.get_day_kind_display()) for c in gaps)
-        )
-
-
-@admin.register(SwapRequest)
-class SwapRequestAdmin(DecideMixin, ScopedAdmin):
-    decide_service = staticmethod(_swap_decide)
-    decide_flow = SWAP_FLOW
-    list_display = ["requester", "counterpart", "facility", "give_date", "take_date", "status", "decided_by"]
-    search_fields = ["requester__name", "counterpart__name", "facility__name", "facility__code"]
-    list_filter = ["status"]
-    list_select_related = ["requester", "counterpart", "facility", "decided_by"]
-    actions = ["approve", "reject"]
-    readonly_fields = ["requester", "counterpart", "facility", "give_date", "take_date", "reason", "status",
-                       "requested_at", "decided_at", "decided_by", "decision_note"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from staffing.rosters import admin_requests  # noqa: E402,F401  (leave and swap decisions register there)
