@@ -117,3 +117,24 @@ def _give_platform_code(clinic: Facility, code: str) -> None:
         return
     clinic.platform_code = code
     clinic.save(update_fields=["platform_code"])
+
+
+# --- The demo's day ----------------------------------------------------------------------------
+# `load_seeds` builds the demo as of one day (today in Asia/Shanghai, or `--today`) and passes it
+# to every step in `counts`, beside the notes a step leaves for the command to print.
+TODAY_KEY = "_today"
+NOTES_KEY = "_notes"
+
+
+def seed_today(counts: dict):
+    """The day the demo is built for: the command's `--today`, else today (local time)."""
+    from django.utils import timezone
+
+    return counts.get(TODAY_KEY) or timezone.localdate()
+
+
+def seed_note(counts: dict, message: str) -> None:
+    """A line for the command to print after the counts (already translated), once each."""
+    notes = counts.setdefault(NOTES_KEY, [])
+    if message not in notes:
+        notes.append(message)

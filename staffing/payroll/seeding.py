@@ -6,16 +6,26 @@ demo reform date."""
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from clinics.models import Township
+from clinics.seeding import seed_note, seed_today
+from core.months import month_start
 from staffing.payroll.models import (
     BonusTaxRule,
     FundingSource,
     InsuranceScheme,
     PayPolicy,
+    PayRun,
     PerformanceBand,
     PolicyComponent,
 )
+from staffing.payroll.selectors import bank_account_changes
+from staffing.payroll.services.runs import payrun_approve, payrun_calculate, payrun_create, payrun_mark_paid
 from staffing.payroll.tax.bonus import RULE_2023_30
 
 DEMO_REFORM_DATE = datetime.date(2019, 7, 1)
@@ -92,3 +102,44 @@ def seed_payroll(counts: dict) -> None:
     from staffing.payroll.contracts.seeding import seed_contracts  # the demo contract service fee and register
 
     seed_contracts(counts)
+
+
+def _payroll_officer():
+    return get_user_model().objects.filter(username="payroll_officer").first()
+
+
+def seed_demo_pay_run(counts: dict) -> None:
+    """Last month's pay run (relative to the day the demo is built for), through the payroll
+    services: created, calculated from the month's postings, published duties, leave and
+    settlements, approved by the demo payroll officer (its warnings and first-time bank accounts
+    acknowledged, as the officer would after checking) and marked paid. A run already paid is left
+    alone; one stopped on the way is taken on from where it stands. A run the services refuse
+    (an earlier month still open, a blocking warning) is left with a note saying why."""
+    counts.setdefault("pay run", {"created": 0, "existing": 0})
+    today = seed_today(counts)
+    month = month_start(month_start(today) - datetime.timedelta(days=1))
+    officer = _payroll_officer()
+    townships = list(Township.objects.order_by("code")) if settings.PAYROLL_RUN_SCOPE == "township" else [None]
+    Status = PayRun.Status
+    for township in townships:
+        run = PayRun.objects.filter(month=month, township=township).first()
+        if run is not None and run.status == Status.PAID:
+            counts["pay run"]["existing"] += 1
+            continue
+        try:
+            with transaction.atomic():
+                if run is None:
+                    run = payrun_create(month=month, township=township, acting_user=officer)
+                    counts["pay run"]["created"] += 1
+                else:
+                    counts["pay run"]["existing"] += 1
+                if run.status in (Status.DRAFT, Status.CALCULATED):
+                    run = payrun_calculate(run=run, acting_user=officer)
+                if run.status == Status.CALCULATED:
+                    run = payrun_approve(run=run, acting_user=officer, acknowledge_warnings=True,
+                                         acknowledged_bank_changes=[change.entry_id for change in bank_account_changes(run=run)])
+                if run.status == Status.APPROVED:
+                    payrun_mark_paid(run=run, acting_user=officer)
+        except ValidationError as refused:
+            seed_note(counts, _("The demo pay run for %(month)s was not completed: %(reason)s")
+                      % {"month": f"{month:%Y-%m}", "reason": "；".join(refused.messages)})
