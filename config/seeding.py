@@ -20,9 +20,11 @@ SEED_STEPS = [
     "notifications.seeding.seed_templates",
     "staffing.rosters.seeding.seed_holidays",
     "staffing.rosters.seeding.seed_demo_rosters",
+    "staffing.rosters.seeding.seed_demo_leave",
     "staffing.payroll.seeding.seed_payroll",
     "staffing.payroll.seeding.seed_demo_pay_run",
     "telemedicine.seeding.seed_consultants",
+    "telemedicine.seeding.seed_demo_consults",
 ]
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from clinics.seeding import seed_note, seed_today
 from core.months import month_start, next_month
 from staffing.rosters.exceptions import CalendarMissing
-from staffing.rosters.models import RosterMonth
+from staffing.rosters.models import LeaveRequest, RosterMonth
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.holidays import holiday_years_load_all
 from staffing.rosters.services.publishing import roster_publish
@@ -57,3 +57,61 @@ def seed_demo_rosters(counts: dict) -> None:
             counts["roster month"]["created"] += 1
         if publish and RosterMonth.objects.filter(month=month, status=RosterMonth.Status.DRAFT).exists():
             roster_publish(month=month, acting_user=None)
+
+
+# (doctor's demo index, kind, first day from today, days, decision: "approved" / "pending" / "rejected")
+# Doctor 0 is the `village_doctor` login; the others are spread over the townships.
+DEMO_LEAVE = [
+    (0, LeaveRequest.Kind.PERSONAL, 9, 2, "pending"),
+    (1, LeaveRequest.Kind.SICK, -20, 3, "approved"),
+    (9, LeaveRequest.Kind.ANNUAL, -6, 5, "approved"),
+    (22, LeaveRequest.Kind.TRAINING, 4, 3, "approved"),
+    (37, LeaveRequest.Kind.ANNUAL, 12, 4, "pending"),
+    (58, LeaveRequest.Kind.PERSONAL, 2, 1, "rejected"),
+    (91, LeaveRequest.Kind.SICK, -2, 4, "approved"),
+    (130, LeaveRequest.Kind.ANNUAL, 16, 3, "pending"),
+]
+LEAVE_REASONS = {
+    LeaveRequest.Kind.PERSONAL: "家中有事（演示）",
+    LeaveRequest.Kind.SICK: "感冒发热，需休息（演示）",
+    LeaveRequest.Kind.ANNUAL: "年休假（演示）",
+    LeaveRequest.Kind.TRAINING: "参加县卫健局乡村医生培训（演示）",
+}
+
+
+def seed_demo_leave(counts: dict) -> None:
+    """Leave around the demo day, through the leave services (so an approved leave moves its
+    duties to the colleague like any other): some past, some upcoming, some still pending, one
+    refused. One set a month (the phone's request id carries the month): a second run the same
+    month finds it; a run in a later month adds that month's set around its day."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
+
+    from staffing.models import Doctor, keyed_hash
+    from staffing.rosters.services.leave import leave_decide, leave_request_create
+    from staffing.seeding import demo_doctor_data
+
+    counts.setdefault("leave request", {"created": 0, "existing": 0})
+    today = seed_today(counts)
+    decider = get_user_model().objects.filter(username="county_admin").first()
+    for number, (index, kind, offset, days, decision) in enumerate(DEMO_LEAVE):
+        doctor = Doctor.objects.filter(id_number_hash=keyed_hash(demo_doctor_data(index)["id_number"])).first()
+        if doctor is None:
+            continue
+        client_ref = f"demo-{today:%Y%m}-{number}"
+        if LeaveRequest.objects.filter(doctor=doctor, client_ref=client_ref).exists():
+            counts["leave request"]["existing"] += 1
+            continue
+        start = today + datetime.timedelta(days=offset)
+        try:
+            leave = leave_request_create(doctor=doctor, kind=kind, start_date=start, end_date=start + datetime.timedelta(days=days - 1),
+                                         reason=LEAVE_REASONS[kind], acting_user=doctor.user, client_ref=client_ref)
+            if decision != "pending":
+                leave_decide(leave=leave, approve=decision == "approved", acting_user=decider,
+                             note="" if decision == "approved" else "该日乡镇卫生院抽调人员检查，请改期（演示）")
+        except ValidationError as refused:
+            # Overlapping an earlier month's demo leave, or a day whose year has no calendar.
+            seed_note(counts, _("A demo leave request of %(doctor)s was not made: %(reason)s")
+                      % {"doctor": doctor.name, "reason": "；".join(refused.messages)})
+            continue
+        counts["leave request"]["created"] += 1
