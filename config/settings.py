@@ -87,7 +87,9 @@ ROOT_URLCONF = "config.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Before every app's: config/templates overrides Django admin's own (admin/base_site.html
+        # adds the icon) and holds the Chinese 403 page; app directories come after the admin's.
+        "DIRS": [BASE_DIR / "config" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -31,6 +31,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("health/", operations_views.health, name="health"),
     path("ops/", include("operations.urls")),
     path("admin/", admin.site.urls),
@@ -45,8 +46,9 @@ urlpatterns = [
     path("m/inbox/", include("notifications.urls")),
 ]
 
-# Under /api/ every error is JSON in the API's one error shape (core.api); elsewhere Django's pages.
+# Under /api/ every error is JSON in the API's one error shape (core.api); elsewhere Django's pages,
+# except the refusal: a Chinese page naming the roles that may open it (config.views).
 handler400 = "core.api.bad_request"
-handler403 = "core.api.permission_denied"
+handler403 = "config.views.permission_denied"
 handler404 = "core.api.page_not_found"
 handler500 = "core.api.server_error"

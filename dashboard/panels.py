@@ -2,7 +2,11 @@
 
 Every figure is read through the owning app's selectors (a fixed handful of aggregate queries
 each, GROUP BY in the database), so the number of queries does not grow with clinics, doctors or
-records. The dashboard sits on top of every app and only reads."""
+records. The dashboard sits on top of every app and only reads.
+
+A panel is shown only to a user who may open the admin pages it links to, and each link only when
+its page opens for that user: `AdminLinks` asks the linked model's ModelAdmin (the same
+`has_view_or_change_permission` its changelist checks), so the rule has one home."""
 
 import datetime
 from collections import defaultdict
@@ -39,7 +43,40 @@ def admin_url(name: str, **params) -> str:
     return url
 
 
-def staffing_panel(*, user, today: datetime.date) -> dict:
+class AdminLinks:
+    """The changelist links one request's user may open, answered by the admin site's own
+    ModelAdmins. `changelist("staffing_doctor", licence="expiring")` is the URL, or None when the
+    page would refuse the user."""
+
+    def __init__(self, request, site):
+        self.request = request
+        self._admins = {f"{model._meta.app_label}_{model._meta.model_name}": ma for model, ma in site._registry.items()}
+        self._answers: dict[str, bool] = {}
+
+    def can_open(self, model: str) -> bool:
+        if model not in self._answers:
+            model_admin = self._admins.get(model)
+            self._answers[model] = bool(model_admin) and model_admin.has_view_or_change_permission(self.request)
+        return self._answers[model]
+
+    def changelist(self, model: str, **params) -> str | None:
+        return admin_url(f"{model}_changelist", **params) if self.can_open(model) else None
+
+    def any(self, *models: str) -> bool:
+        return any(self.can_open(m) for m in models)
+
+
+STAFFING_MODELS = ("staffing_cliniccoverage", "staffing_doctor")
+DUTY_MODELS = ("rosters_coveragegap", "rosters_rostermonth", "rosters_leaverequest", "rosters_swaprequest")
+TELECONSULT_MODELS = ("telemedicine_consultbooking",)
+PAYROLL_MODELS = ("payroll_payrun",)
+SETTLEMENT_MODELS = ("settlements_settlementrecord", "settlements_reconciliation", "settlements_activityanomaly")
+NOTIFICATION_MODELS = ("notifications_notification",)
+
+
+def staffing_panel(*, user, today: datetime.date, links: AdminLinks) -> dict | None:
+    if not links.any(*STAFFING_MODELS):
+        return None
     short = staffing.understaffed_clinic_list(user=user, day=today)
     by_township: dict[str, int] = defaultdict(int)
     for row in short:
@@ -52,14 +89,16 @@ def staffing_panel(*, user, today: datetime.date) -> dict:
         "understaffed_count": len(short),
         "understaffed": short[:LIST_LIMIT],
         "understaffed_by_township": sorted(by_township.items()),
-        "understaffed_url": admin_url("staffing_cliniccoverage_changelist", understaffed="yes"),
+        "understaffed_url": links.changelist("staffing_cliniccoverage", understaffed="yes"),
         "expiring_by_township": expiring,
         "expiring_count": sum(row["n"] for row in expiring),
-        "expiring_url": admin_url("staffing_doctor_changelist", licence="expiring"),
+        "expiring_url": links.changelist("staffing_doctor", licence="expiring"),
     }
 
 
-def duty_panel(*, user, today: datetime.date) -> dict:
+def duty_panel(*, user, today: datetime.date, links: AdminLinks) -> dict | None:
+    if not links.any(*DUTY_MODELS):
+        return None
     gaps = rosters.open_gap_list(user=user, start=today, end=today + datetime.timedelta(days=GAP_HORIZON_DAYS))
     months = [month_start(today), add_months(month_start(today), 1)]
     published = rosters.published_roster_counts(user=user, months=months)
@@ -68,19 +107,21 @@ def duty_panel(*, user, today: datetime.date) -> dict:
     return {
         "gap_count": gaps.count(),
         "gaps": list(gaps[:LIST_LIMIT]),
-        "gaps_url": admin_url("rosters_coveragegap_changelist", status__exact="open"),
+        "gaps_url": links.changelist("rosters_coveragegap", status__exact="open"),
         "unpublished": [
-            {"month": m, "clinics": clinic_count - published.get(m, 0), "url": admin_url("rosters_rostermonth_changelist")}
+            {"month": m, "clinics": clinic_count - published.get(m, 0), "url": links.changelist("rosters_rostermonth")}
             for m in months
         ],
         "pending_leave": pending["leave"],
         "pending_swaps": pending["swaps"],
-        "leave_url": admin_url("rosters_leaverequest_changelist", status__exact="pending"),
-        "swaps_url": admin_url("rosters_swaprequest_changelist", status__exact="pending"),
+        "leave_url": links.changelist("rosters_leaverequest", status__exact="pending"),
+        "swaps_url": links.changelist("rosters_swaprequest", status__exact="pending"),
     }
 
 
-def teleconsult_panel(*, user, today: datetime.date) -> dict:
+def teleconsult_panel(*, user, today: datetime.date, links: AdminLinks) -> dict | None:
+    if not links.any(*TELECONSULT_MODELS):
+        return None
     labels = telemedicine.booking_status_labels()
     rows = [
         {"status": labels.get(r["status"], r["status"]), "code": r["status"], "today": r["today"], "week": r["week"]}
@@ -96,11 +137,13 @@ def teleconsult_panel(*, user, today: datetime.date) -> dict:
         "no_show_rate": rate,
         "no_shows": month["no_shows"],
         "held": month["held"],
-        "url": admin_url("telemedicine_consultbooking_changelist"),
+        "url": links.changelist("telemedicine_consultbooking"),
     }
 
 
-def payroll_panel(*, user, today: datetime.date) -> dict:
+def payroll_panel(*, user, today: datetime.date, links: AdminLinks) -> dict | None:
+    if not links.any(*PAYROLL_MODELS):
+        return None
     this_month = month_start(today)
     last_month = add_months(this_month, -1)
     runs = payroll.run_list_for_dashboard(user=user, months=[this_month, last_month])
@@ -110,13 +153,15 @@ def payroll_panel(*, user, today: datetime.date) -> dict:
         "last_month": last_month,
         "last_month_runs": [r for r in runs if r.month == last_month],
         "last_month_components": payroll.component_totals_for_dashboard(user=user, month=last_month),
-        "url": admin_url("payroll_payrun_changelist"),
+        "url": links.changelist("payroll_payrun"),
     }
 
 
-def settlement_panel(*, user, today: datetime.date) -> dict:
+def settlement_panel(*, user, today: datetime.date, links: AdminLinks) -> dict | None:
     """This month's insured visits and funds per township (from the monthly rollup), last month's
     reconciliation and recent activity anomalies."""
+    if not links.any(*SETTLEMENT_MODELS):
+        return None
     first = month_start(today)
     by_township = [
         {"facility__township__name": r["township_name"], "visits": r["visits"],
@@ -137,18 +182,18 @@ def settlement_panel(*, user, today: datetime.date) -> dict:
         "unbalanced_rows": list(balance["unbalanced_rows"][:LIST_LIMIT]),
         "anomaly_count": anomalies.count(),
         "anomalies": list(anomalies[:LIST_LIMIT]),
-        "settlements_url": admin_url("settlements_settlementrecord_changelist"),
-        "recon_url": admin_url("settlements_reconciliation_changelist"),
-        "anomaly_url": admin_url("settlements_activityanomaly_changelist"),
+        "settlements_url": links.changelist("settlements_settlementrecord"),
+        "recon_url": links.changelist("settlements_reconciliation"),
+        "anomaly_url": links.changelist("settlements_activityanomaly"),
     }
 
 
-def notification_panel(*, user) -> dict | None:
-    if not clinics.reach_is_county_wide(user=user):
+def notification_panel(*, user, links: AdminLinks) -> dict | None:
+    if not clinics.reach_is_county_wide(user=user) or not links.any(*NOTIFICATION_MODELS):
         return None
     return {
         "failed": notifications.failed_delivery_count(),
-        "url": admin_url("notifications_notification_changelist", status__exact="failed"),
+        "url": links.changelist("notifications_notification", status__exact="failed"),
     }
 
 
