@@ -7,10 +7,11 @@ import random
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
-from clinics.models import Facility, Role, Township
+from clinics.models import Facility, Role, Township, UserScope
 from clinics.roles import role_assign
-from clinics.seeding import COUNTY_HOSPITAL_CODE
+from clinics.seeding import COUNTY_HOSPITAL_CODE, seed_today
 from core.validators import resident_id_check_char
 from staffing.models import Doctor, Posting, keyed_hash
 
@@ -21,7 +22,6 @@ GIVEN = [
     "思远", "佳怡", "宏图", "雪梅", "成林", "月娥", "立新", "翠萍",
 ]
 BANKS = ["广西农村信用社", "中国农业银行", "中国邮政储蓄银行"]
-DEMO_REFERENCE_DAY = datetime.date(2026, 11, 1)
 
 
 def synthetic_id_number(birth: datetime.date, sequence: int, sex: str) -> str:
@@ -31,16 +31,19 @@ def synthetic_id_number(birth: datetime.date, sequence: int, sex: str) -> str:
     return first17 + resident_id_check_char(first17)
 
 
-def demo_doctor_data(index: int) -> dict:
+def demo_doctor_data(index: int, *, today: datetime.date | None = None) -> dict:
+    """The demo doctor number `index`; licences that run out soon (or have run out) are dated
+    from `today`, the day the demo is built for (default: today)."""
+    today = today or timezone.localdate()
     rng = random.Random(index)
     sex = "M" if index % 2 == 0 else "F"
     birth = datetime.date(1968 + rng.randrange(30), 1 + rng.randrange(12), 1 + rng.randrange(28))
     qualification = [Doctor.Qualification.VILLAGE_DOCTOR] * 3 + [Doctor.Qualification.ASSISTANT, Doctor.Qualification.PHYSICIAN]
     # A few licences run out soon or have run out, so the admin filters have something to show.
     if index % 29 == 3:
-        expiry = DEMO_REFERENCE_DAY + datetime.timedelta(days=40 + index % 30)
+        expiry = today + datetime.timedelta(days=40 + index % 30)
     elif index % 53 == 7:
-        expiry = DEMO_REFERENCE_DAY - datetime.timedelta(days=20)
+        expiry = today - datetime.timedelta(days=20)
     else:
         expiry = datetime.date(2028 + index % 4, 1 + index % 12, 15)
     return {
@@ -72,9 +75,10 @@ def seed_doctors(counts: dict) -> None:
         Facility.objects.filter(kind=Facility.Kind.VILLAGE_CLINIC, is_active=True, code__startswith="451028").order_by("code")
     )
     index = 0
+    today = seed_today(counts)
     for clinic in clinics:
         for _slot in range(clinic.target_doctors):
-            data = demo_doctor_data(index)
+            data = demo_doctor_data(index, today=today)
             index += 1
             doctor = Doctor.objects.filter(id_number_hash=keyed_hash(data["id_number"])).first()
             created = doctor is None
@@ -127,7 +131,10 @@ def seed_demo_logins(counts: dict) -> list[tuple[str, str, str]]:
         if created:
             user.first_name = full_name
             user.save(update_fields=["first_name"])
-        role_assign(user=user, role=role, township=township, facility=facility)
+        scope = UserScope.objects.filter(user=user).first()
+        if scope is None or (scope.role, scope.township_id, scope.facility_id) != (role, getattr(township, "pk", None),
+                                                                                  getattr(facility, "pk", None)):
+            role_assign(user=user, role=role, township=township, facility=facility)  # audited: only when it changes
         _counter(counts, "demo login", created)
         where = (facility or township).name if (facility or township) else "乐业县"
         logins.append((username, role.label, where))
