@@ -110,7 +110,7 @@ def test_the_demo_lives_in_the_present_and_tops_up_later():
     before = snapshot()
     again = seed_on(day)
     assert snapshot() == before
-    assert "settlements: 0 created" in again or "结算记录：新建 0" in again
+    assert f"演示结算记录：新建 0，已有 {before['keys']}" in again
 
     # Forty days later: the days in between, December's roster, November's pay run; no duplicate.
     later = day + datetime.timedelta(days=40)  # 2026-12-04

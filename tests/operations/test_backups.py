@@ -43,11 +43,7 @@ def _pay_totals(name: str) -> dict:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_seeded_database_restores_with_the_same_rows_and_pay_totals(tmp_path, county_admin):
-    from staffing.payroll import services as payroll
-
-    call_command("load_seeds", "--quiet-logins", stdout=open(os.devnull, "w"))
-    run = payroll.payrun_create(month=datetime.date(2026, 9, 1), acting_user=county_admin)
-    payroll.payrun_calculate(run=run, acting_user=county_admin)
+    call_command("load_seeds", "--quiet-logins", stdout=open(os.devnull, "w"))  # last month's run is paid by the seeds
     live = settings.DATABASES["default"]["NAME"]
     before_counts, before_pay = _row_counts(live), _pay_totals(live)
     assert before_pay and all(total > 0 for total in before_pay.values())

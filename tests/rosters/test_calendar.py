@@ -89,6 +89,8 @@ def test_seed_steps_are_idempotent(db):
         seed_holidays(again)
         seed_demo_rosters(again)
     assert first["holiday calendar year"]["created"] == 23 and again["holiday calendar year"]["created"] == 0
-    assert first["roster month"] == {"created": 2, "existing": 0}
-    assert again["roster month"] == {"created": 0, "existing": 2}
-    assert dict(RosterMonth.objects.values_list("month", "status")) == {D(2026, 11, 1): "published", D(2026, 12, 1): "draft"}
+    assert first["roster month"] == {"created": 3, "existing": 0}
+    assert again["roster month"] == {"created": 0, "existing": 3}
+    assert dict(RosterMonth.objects.values_list("month", "status")) == {
+        D(2026, 10, 1): "published", D(2026, 11, 1): "published", D(2026, 12, 1): "draft"
+    }
