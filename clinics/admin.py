@@ -58,6 +58,12 @@ class FacilityAdmin(ServiceRefusalMixin, ScopedAdmin):
     def save_model(self, request, obj, form, change):
         services.facility_save(facility=obj, acting_user=request.user)
 
+    def has_delete_permission(self, request, obj=None):
+        # A clinic is never deleted: its postings, rosters, settlements and audit history keep it
+        # (the register protects them), so a 删除 button could only fail. A clinic that closes is
+        # marked inactive instead.
+        return False
+
     def save_formset(self, request, form, formset, change):
         """The departments inline: each added, changed or removed department through its service."""
         rows = formset.save(commit=False)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clinics.admin import FacilityAdmin
 from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
@@ -25,7 +26,7 @@ from staffing.jobs import (
     export_as_job,
 )
 from staffing.models import ClinicCoverage, Doctor, Posting, keyed_hash
-from staffing.selectors import clinic_coverage_list
+from staffing.selectors import clinic_coverage_list, clinic_doctors_context
 from staffing.services import doctors, logins, postings
 
 
@@ -132,7 +133,11 @@ class DoctorAdmin(ScopedAdmin):
         "id_number_display", "is_demo",
     ]
     list_filter = ["status", "qualification", LicenceFilter, TownshipOfPostingFilter, "is_demo"]
-    search_fields = ["name", "mobile", "licence_number", "insurance_code"]
+    # A clinic's name or code, or its township's name, finds the doctors posted there (?q=平寨).
+    search_fields = [
+        "name", "mobile", "licence_number", "insurance_code",
+        "postings__facility__name", "postings__facility__code", "postings__facility__township__name",
+    ]
     autocomplete_fields = ["user"]
     inlines = [PostingInline]
     actions = ["export_csv", "export_xlsx"]
@@ -420,3 +425,21 @@ class ClinicCoverageAdmin(ReadOnlyAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return redirect(reverse("admin:clinics_facility_change", args=[object_id]))
+
+
+admin.site.unregister(Facility)
+
+
+@admin.register(Facility)
+class FacilityWithDoctorsAdmin(FacilityAdmin):
+    """The clinic's page with its doctors: those posted today, the postings in force and those
+    ended within the last 90 days, and the coverage against the clinic's target."""
+
+    RECENT_DAYS = 90
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        facility = self.get_object(request, object_id)
+        if facility is not None:
+            extra_context.update(clinic_doctors_context(user=request.user, facility=facility, recent_days=self.RECENT_DAYS))
+        return super().change_view(request, object_id, form_url, extra_context)

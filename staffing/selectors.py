@@ -31,6 +31,32 @@ def clinic_coverage_list(*, user, day: datetime.date | None = None) -> QuerySet:
     return scope_facilities(queryset, user)
 
 
+def clinic_doctors_context(*, user, facility: Facility, recent_days: int = 90, day: datetime.date | None = None) -> dict:
+    """For the clinic's page: the postings in force at `facility` on `day` (its current doctors),
+    the postings ended within `recent_days`, and coverage (active doctors against the target).
+    Empty when the clinic is outside the user's reach."""
+    day = day or today()
+    if not scope_facilities(Facility.objects.filter(pk=facility.pk), user).exists():
+        return {}
+    postings = Posting.objects.filter(facility_id=facility.pk).select_related("doctor").order_by("-start_date", "doctor__name")
+    current = list(postings.filter(in_force_on(day)))
+    upcoming = list(postings.filter(start_date__gt=day))
+    recent = list(
+        postings.filter(end_date__lt=day, end_date__gte=day - datetime.timedelta(days=recent_days))
+    )
+    active = sum(1 for posting in current if posting.doctor.status == Doctor.Status.ACTIVE)
+    return {
+        "clinic_current_postings": current,
+        "clinic_upcoming_postings": upcoming,
+        "clinic_recent_postings": recent,
+        "clinic_active_doctors": active,
+        "clinic_target_doctors": facility.target_doctors,
+        "clinic_understaffed": active < facility.target_doctors,
+        "clinic_overstaffed": active > facility.target_doctors,
+        "clinic_doctors_shown": True,
+    }
+
+
 def doctor_list(*, user, day: datetime.date | None = None) -> QuerySet:
     """Doctors whose posting in force on `day` is in the user's reach (or, for a doctor with none
     in force yet, the upcoming one); a village doctor sees their clinic's doctors."""
