@@ -320,6 +320,12 @@ class DoctorAdmin(ScopedAdmin):
 class PostingForm(forms.ModelForm):
     """A new posting moves the doctor (closing the open one); an existing one can only be ended."""
 
+    confirm_over_target = forms.BooleanField(
+        label=_("Post beyond the clinic's target"),
+        required=False,
+        help_text=_("Tick only after reading the warning: every doctor posted at the clinic is rostered on each workday."),
+    )
+
     class Meta:
         model = Posting
         fields = ["doctor", "facility", "start_date", "end_date"]
@@ -338,9 +344,15 @@ class PostingForm(forms.ModelForm):
             elif cleaned.get("doctor") and cleaned.get("facility") and cleaned.get("start_date"):
                 postings.posting_move_check(
                     doctor=cleaned["doctor"], facility=cleaned["facility"], start_date=cleaned["start_date"],
-                    acting_user=self.acting_user,
+                    acting_user=self.acting_user, confirm_over_target=bool(cleaned.get("confirm_over_target")),
                 )
         except ValidationError as exc:
+            if hasattr(exc, "error_dict") and all(
+                error.code == postings.OVER_TARGET for errors in exc.error_dict.values() for error in errors
+            ):
+                # The confirmation step: the warning above the tick box, the posting saved once ticked.
+                self.add_error("confirm_over_target", exc.messages)
+                return cleaned
             for field, messages_ in (exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]):
                 self.add_error(field if field in self.fields else None, messages_)
         return cleaned
@@ -368,6 +380,11 @@ class PostingAdmin(ScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["doctor", "facility", "start_date"] if obj else []
 
+    def get_fields(self, request, obj=None):
+        # The over-target confirmation belongs to a new posting only (an existing one is only ended).
+        fields = super().get_fields(request, obj)
+        return [field for field in fields if field != "confirm_over_target"] if obj else fields
+
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
         form.acting_user = request.user  # a class made for this request
@@ -378,7 +395,8 @@ class PostingAdmin(ScopedAdmin):
             postings.posting_close(posting=obj, end_date=form.cleaned_data["end_date"], acting_user=request.user)
         else:
             created = postings.posting_move(
-                doctor=obj.doctor, facility=obj.facility, start_date=obj.start_date, acting_user=request.user
+                doctor=obj.doctor, facility=obj.facility, start_date=obj.start_date, acting_user=request.user,
+                confirm_over_target=bool(form.cleaned_data.get("confirm_over_target")),
             )
             obj.pk = created.pk
 

@@ -13,7 +13,7 @@ from clinics.models import Facility
 from clinics.scoping import is_county_wide, require_county_wide, require_facility_reach
 from core.audit import audit_record
 from staffing.models import Doctor, Posting
-from staffing.reach import governing_posting, require_doctor_reach
+from staffing.reach import governing_posting, in_force_on, require_doctor_reach
 from staffing.services.logins import doctor_login_follow_posting
 
 
@@ -113,10 +113,38 @@ def posting_close(*, posting: Posting, end_date: datetime.date, acting_user) -> 
     posting_close_check(posting=posting, end_date=end_date, acting_user=acting_user)
     return _posting_close(posting=posting, end_date=end_date, acting_user=acting_user)
 
-def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user=None) -> Posting | None:
+OVER_TARGET = "over_target"
+
+
+def posting_over_target_check(*, doctor: Doctor, facility: Facility, start_date: datetime.date) -> None:
+    """Refuse (code "over_target") a posting that would put more active doctors at `facility` on
+    `start_date` than its target: the roster then puts all of them on every workday. The caller
+    passes confirm_over_target=True once the admin has confirmed."""
+    posted = (
+        Posting.objects.filter(in_force_on(start_date), facility_id=facility.pk, doctor__status=Doctor.Status.ACTIVE)
+        .exclude(doctor_id=doctor.pk)
+        .values("doctor_id")
+        .distinct()
+        .count()
+    )
+    if posted >= facility.target_doctors:
+        raise ValidationError(
+            {"facility": ValidationError(
+                _(
+                    "%(clinic)s already has %(posted)s doctors, target %(target)s; posting another will put "
+                    "%(after)s on every workday. Tick the confirmation to post the doctor anyway."
+                ) % {"clinic": facility.name, "posted": posted, "target": facility.target_doctors, "after": posted + 1},
+                code=OVER_TARGET,
+            )}
+        )
+
+def posting_move_check(
+    *, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user=None, confirm_over_target: bool = False
+) -> Posting | None:
     """Refuse a move that cannot be made, with the friendly message; returns the open posting it
     would close. The admin form calls it before saving, `posting_move` again under the row lock.
-    Reach first, so a doctor or clinic outside it tells nothing about its postings."""
+    Reach first, so a doctor or clinic outside it tells nothing about its postings. A move beyond
+    the clinic's target is refused unless `confirm_over_target`."""
     require_doctor_reach(acting_user, doctor)
     require_facility_reach(acting_user, facility)
     if start_date < doctor.hire_date:
@@ -134,14 +162,22 @@ def posting_move_check(*, doctor: Doctor, facility: Facility, start_date: dateti
                  % {"date": current.start_date}}
             )
     _check_overlap(doctor=doctor, start_date=start_date, end_date=None, exclude_pk=getattr(current, "pk", None))
+    if not confirm_over_target:
+        posting_over_target_check(doctor=doctor, facility=facility, start_date=start_date)
     return current
 
 @transaction.atomic
-def posting_move(*, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user) -> Posting:
+def posting_move(
+    *, doctor: Doctor, facility: Facility, start_date: datetime.date, acting_user, confirm_over_target: bool = False
+) -> Posting:
     """Close the doctor's open posting the day before `start_date` and open one at `facility`.
     Within a township the township admin may; between townships only the county."""
     Posting.objects.select_for_update().filter(doctor=doctor, end_date__isnull=True).first()
-    current = posting_move_check(doctor=doctor, facility=facility, start_date=start_date, acting_user=acting_user)
+    Facility.objects.select_for_update().filter(pk=facility.pk).first()  # two moves to one clinic count in turn
+    current = posting_move_check(
+        doctor=doctor, facility=facility, start_date=start_date, acting_user=acting_user,
+        confirm_over_target=confirm_over_target,
+    )
     if current is not None:
         _posting_close(posting=current, end_date=start_date - datetime.timedelta(days=1), acting_user=acting_user)
     posting = posting_insert(doctor=doctor, facility=facility, start_date=start_date, end_date=None, acting_user=acting_user)
