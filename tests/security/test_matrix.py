@@ -47,7 +47,7 @@ ADMIN_RULES = {
     "settlements": {"county_admin", "township_admin", "insurance_clerk"},
     "telemedicine": {"county_admin", "township_admin"},
     "notifications": {"county_admin", "township_admin"},
-    "django_celery_beat": {"county_admin"},
+    "django_celery_beat": set(),  # technical: superusers only (config.admin_site.TECHNICAL_APP_LABELS)
     "auth": set(),  # users and groups are managed by superusers only
     "axes": set(),
 }
