@@ -2,10 +2,8 @@
 clinic and component, and the chart of monthly totals."""
 
 import io
-import subprocess
 import zipfile
 from decimal import Decimal
-from functools import lru_cache
 from html import escape
 
 from django.db.models import Prefetch
@@ -16,12 +14,10 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from core.charts import Chart, Series
+from core.pdf import cjk_font
 from core.tabular import AUTO, INT, MONEY, TEXT, csv_text, xlsx_bytes
 from staffing.payroll import components
 from staffing.payroll.models import FundingSource, PayRun, Payslip, PayslipLine, PayslipLineFunding
@@ -29,33 +25,10 @@ from staffing.payroll.money import yuan as money_yuan
 from staffing.payroll.review.sentences import line_sentence
 from staffing.payroll.selectors import run_summary
 
-FONT_NAME = "CunyiCJK"
-FONT_CANDIDATES = ["/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"]
-CID_FALLBACK = "STSong-Light"
 
-
-def _fc_list_fonts() -> list[str]:
-    """TrueType CJK fonts fontconfig knows (ReportLab cannot embed CFF-outline OpenType fonts)."""
-    try:
-        output = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return sorted({line.split(":")[0].strip() for line in output.splitlines() if line.strip().lower().endswith((".ttf", ".ttc"))})
-
-
-@lru_cache(maxsize=1)
 def pdf_font() -> str:
-    """Register and return a font that draws Chinese: an embedded TrueType font when one is
-    installed (WenQuanYi Zen Hei, or another TrueType CJK font fontconfig lists), else the CID
-    font STSong-Light, which is not embedded (the viewer supplies the glyphs)."""
-    for path in FONT_CANDIDATES + _fc_list_fonts():
-        try:
-            pdfmetrics.registerFont(TTFont(FONT_NAME, path, subfontIndex=0) if path.endswith(".ttc") else TTFont(FONT_NAME, path))
-            return FONT_NAME
-        except Exception:  # noqa: BLE001 - a font file ReportLab cannot read: try the next one
-            continue
-    pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
-    return CID_FALLBACK
+    """The font payslips draw Chinese with (`core.pdf.cjk_font`, shared with the printed rosters)."""
+    return cjk_font()
 
 
 def yuan(value: Decimal) -> str:

@@ -8,9 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -22,9 +25,11 @@ from core.admin import AuditHistoryMixin
 from core.errors import DomainError
 from core.tabular import validate_upload_size
 from staffing.models import Doctor
-from staffing.rosters import holidays, selectors
+from staffing.rosters import grid as roster_grid_module
+from staffing.rosters import holidays, printing, selectors
+from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.exports import month_summary_xlsx_response
-from staffing.rosters.forms import CoverForm, GenerateForm
+from staffing.rosters.forms import CoverForm, GenerateForm, GridForm, ReassignForm
 from staffing.rosters.jobs import (
     county_as_job,
     publish_preview,
@@ -47,6 +52,7 @@ from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.publishing import roster_publish
 from staffing.rosters.services.reach import DECIDING_ROLES
+from staffing.rosters.services.reassign import duty_reassign, reassign_candidates
 
 REFUSALS = (ValidationError, PermissionDenied, DomainError)
 
@@ -185,21 +191,6 @@ class HolidayDayAdmin(CountyCalendarMixin, AuditHistoryMixin, admin.ModelAdmin):
 # --- Rosters ------------------------------------------------------------------------------------
 
 
-class DutyInline(admin.TabularInline):
-    model = DutyDay
-    fields = ["date", "doctor", "duty", "day_kind", "source"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ["date", "duty"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("doctor")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 class AmendmentInline(admin.TabularInline):
     model = RosterAmendment
     fields = ["at", "date", "action", "before", "after", "reason", "by"]
@@ -214,14 +205,41 @@ class AmendmentInline(admin.TabularInline):
         return False
 
 
+class MonthFilter(admin.SimpleListFilter):
+    """The months that have rosters, named as months (2026年12月), newest first."""
+
+    title = _("month")
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        months = model_admin.get_queryset(request).order_by("-month").values_list("month", flat=True).distinct()[:24]
+        return [(m.isoformat(), roster_grid_module.month_label(m)) for m in months]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(month=self.value()) if self.value() else queryset
+
+
+def _calendar_missing(exc: CalendarMissing) -> str:
+    """What to do about a year without a holiday calendar, with the link to its import page."""
+    return format_html(
+        '{} <a href="{}">{}</a>',
+        gettext("The holiday calendar for %(year)s is not loaded, so its public holidays and make-up workdays are unknown "
+                "and the month cannot be planned. Load %(year)s's calendar (the State Council's schedule) first:")
+        % {"year": exc.year},
+        reverse("admin:rosters_calendaryear_import"),
+        gettext("import the holiday calendar"),
+    )
+
+
 @admin.register(RosterMonth)
 class RosterMonthAdmin(ScopedAdmin):
-    list_display = ["facility", "township", "month_display", "status", "generated_at", "published_at"]
-    list_filter = ["status", "month", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["facility", "township", "month_display", "status", "generated_at", "published_at", "grid_link"]
+    list_filter = ["status", MonthFilter, ("facility__township", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["facility__name", "facility__code"]
     list_select_related = ["facility__township"]
-    readonly_fields = ["facility", "month", "status", "generated_at", "published_at", "published_by"]
-    inlines = [DutyInline, AmendmentInline]
+    fields = ["facility", "month_display", "status", "generated_at", "published_at", "published_by", "duty_calendar"]
+    readonly_fields = fields
+    inlines = [AmendmentInline]
     actions = ["regenerate", "publish"]
     change_list_template = "admin/rosters/rostermonth/change_list.html"
 
@@ -231,13 +249,46 @@ class RosterMonthAdmin(ScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        """The object tools (grid, plan, publish, export) need the permission in the context."""
+        extra_context = {
+            **(extra_context or {}),
+            "has_change_permission": self.has_change_permission(request),
+            "grid_url": reverse("admin:rosters_rostermonth_grid"),
+        }
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("township"), ordering="facility__township__code")
     def township(self, obj):
         return obj.facility.township
 
     @admin.display(description=_("month"), ordering="month")
     def month_display(self, obj):
-        return f"{obj.month:%Y-%m}"
+        return roster_grid_module.month_label(obj.month)
+
+    @admin.display(description=_("grid"))
+    def grid_link(self, obj):
+        url = f"{reverse('admin:rosters_rostermonth_grid')}?township={obj.facility.township_id}&month={obj.month:%Y-%m}"
+        return format_html('<a href="{}">{}</a>', url, gettext("Open the grid"))
+
+    @admin.display(description=_("duties"))
+    def duty_calendar(self, obj):
+        """The clinic's month as a grid (the township grid's block of this clinic)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        try:
+            grid = roster_grid_module.roster_grid(
+                user=self._request.user, township=obj.facility.township, month=obj.month, facility_ids=[obj.facility_id]
+            )
+        except CalendarMissing as exc:
+            return _calendar_missing(exc)
+        return render_to_string("admin/rosters/rostermonth/_grid_table.html", {
+            "grid": grid, "can_change": False, "labels": roster_grid_module.kind_labels(), "marks": roster_grid_module.marks(),
+        })
+
+    def get_readonly_fields(self, request, obj=None):
+        self._request = request  # duty_calendar reads the grid in the user's reach
+        return super().get_readonly_fields(request, obj)
 
     def _group(self, queryset):
         by_month = defaultdict(list)
@@ -267,6 +318,9 @@ class RosterMonthAdmin(ScopedAdmin):
         for month, facility_ids in sorted(self._group(drafts).items()):
             try:
                 result = roster_generate(month=month, facility_ids=facility_ids, acting_user=request.user)
+            except CalendarMissing as exc:
+                messages.error(request, _calendar_missing(exc))
+                continue
             except REFUSALS as exc:
                 _errors(request, exc)
                 continue
@@ -283,7 +337,11 @@ class RosterMonthAdmin(ScopedAdmin):
             messages.warning(request, gettext("None of the selected rosters is a draft: there is nothing to publish."))
             return None
         if request.POST.get("confirm") != "yes":  # first the page that says what will be published, and who is told
-            return self._publish_confirmation(request, queryset, pairs)
+            return self._publish_confirmation(request, pairs, selection={
+                "selected": list(queryset.values_list("pk", flat=True)),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            })
         townships = Township.objects.in_bulk({t for _m, t in pairs})
         targets = publish_preview(pairs=pairs)
         if selection_as_job(townships=len(townships), rosters=targets["rosters"]):
@@ -299,35 +357,50 @@ class RosterMonthAdmin(ScopedAdmin):
                 continue
             messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
 
-    def _publish_confirmation(self, request, queryset, pairs):
-        """What publishing the selection does: every draft of each selected month and township is
-        published, and each doctor on those rosters (with a login) is told."""
+    def _publish_confirmation(self, request, pairs, *, selection=None, plan=None):
+        """What publishing does, asked before it is done: every draft of each month and township
+        is published, and each doctor on those rosters (with a login) is told. `selection` carries
+        the changelist action's ticked rows; `plan` the plan page's month and township."""
         preview = publish_preview(pairs=pairs)
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Publish rosters?"),
             "opts": self.model._meta,
             "preview": preview,
-            "selected": list(queryset.values_list("pk", flat=True)),
-            "select_across": request.POST.get("select_across", "0"),
             "as_job": selection_as_job(townships=len({t for _m, t in pairs}), rosters=preview["rosters"]),
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "selection": selection,
+            "plan": plan,
+            "back": request.POST.get("back") or reverse("admin:rosters_rostermonth_changelist"),
+            **(selection or {}),
         }
         return TemplateResponse(request, "admin/rosters/rostermonth/publish_confirm.html", context)
 
     def get_urls(self):
         return [
             path("plan/", self.admin_site.admin_view(self.plan_view), name="rosters_rostermonth_plan"),
+            path("grid/", self.admin_site.admin_view(self.grid_view), name="rosters_rostermonth_grid"),
+            path("grid/print/", self.admin_site.admin_view(self.print_view), name="rosters_rostermonth_print"),
+            path("grid/duty/<int:pk>/", self.admin_site.admin_view(self.reassign_view), name="rosters_rostermonth_reassign"),
         ] + super().get_urls()
 
-    def plan_view(self, request):
-        """Generate or publish a month for the county or a township, or export its summary."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        form = GenerateForm(request.POST or None, townships=scope_choices(Township.objects.all(), request.user))
-        if not is_county_wide(request.user):  # "the whole county" is not theirs to plan or publish
+    def _plan_form(self, request, data=None):
+        townships = scope_choices(Township.objects.order_by("code"), request.user)
+        form = GenerateForm(data, townships=townships)
+        if not is_county_wide(request.user):  # "the whole county" is not theirs: only their township is offered
             form.fields["township"].required = True
             form.fields["township"].empty_label = None
+        return form
+
+    def plan_view(self, request):
+        """Generate or publish a month for the county or a township, or export its summary.
+        Publishing first shows what it publishes and who is told, and asks."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        initial = {"month": request.GET.get("month", ""), "township": request.GET.get("township")}
+        form = self._plan_form(request, request.POST or None)
+        if request.method != "POST":
+            form.initial = {k: v for k, v in initial.items() if v}
+        calendar_problem = None
         if request.method == "POST" and form.is_valid():
             month, township = form.cleaned_data["month"], form.cleaned_data["township"]
             try:
@@ -340,6 +413,13 @@ class RosterMonthAdmin(ScopedAdmin):
                     return month_summary_xlsx_response(
                         user=request.user, month=month, township_code=township.code if township else None
                     )
+                if "publish" in request.POST and request.POST.get("confirm") != "yes":
+                    pairs = self._month_pairs(request, month=month, township=township)
+                    if pairs:
+                        return self._publish_confirmation(request, pairs, plan={
+                            "month": f"{month:%Y-%m}", "township": township.pk if township else "",
+                        })
+                    # nothing to publish: the service's own refusal (published already, or not planned)
                 if township is None and county_as_job():  # a job with progress by township
                     job = roster_job_start(action="publish" if "publish" in request.POST else "generate",
                                            month=month, user=request.user)
@@ -355,17 +435,145 @@ class RosterMonthAdmin(ScopedAdmin):
                         gettext("%(month)s: %(n)s rosters planned (%(kept)s published kept), %(gaps)s gaps.")
                         % {"month": f"{month:%Y-%m}", "n": result.created + result.replaced, "kept": result.skipped_published, "gaps": result.gaps},
                     )
+                if township is not None and request.POST.get("back"):
+                    return redirect(request.POST["back"])
                 return redirect(f"{reverse('admin:rosters_rostermonth_changelist')}?month={month.isoformat()}")
+            except CalendarMissing as exc:
+                calendar_problem = _calendar_missing(exc)
             except REFUSALS as exc:
                 form.add_error(None, _text(exc))
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Plan, publish or export a month"),
             "form": form,
+            "calendar_problem": calendar_problem,
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/rosters/rostermonth/plan.html", context)
 
+    def _month_pairs(self, request, *, month, township) -> set:
+        """The (month, township id) pairs with drafts to publish: the township's, or every
+        township's in reach for the whole county."""
+        drafts = self.get_queryset(request).filter(month=month, status__in=ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED))
+        if township is not None:
+            drafts = drafts.filter(facility__township=township)
+        return set(drafts.values_list("month", "facility__township_id"))
+
+    # --- The grid: a township's month, clinics and doctors by day ---------------------------------
+
+    def _grid_target(self, request):
+        """The township and month asked for (GET), in reach; defaults: the user's first township,
+        this month."""
+        townships = roster_grid_module.grid_townships(user=request.user)
+        data = {
+            "township": request.GET.get("township") or (townships.values_list("pk", flat=True).first() or ""),
+            "month": request.GET.get("month") or f"{timezone.localdate():%Y-%m}",
+        }
+        form = GridForm(data, townships=townships)
+        if not form.is_valid():
+            return form, None, None
+        return form, form.cleaned_data["township"], form.cleaned_data["month"]
+
+    def grid_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form, township, month = self._grid_target(request)
+        grid = problem = None
+        if township is not None:
+            try:
+                grid = roster_grid_module.roster_grid(user=request.user, township=township, month=month)
+            except CalendarMissing as exc:
+                problem = _calendar_missing(exc)
+        can_change = self.has_change_permission(request) and user_role(request.user) in DECIDING_ROLES
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Roster grid"),
+            "subtitle": (gettext("%(township)s, %(month)s") % {"township": township.name, "month": roster_grid_module.month_label(month)})
+            if township is not None else "",
+            "form": form,
+            "grid": grid,
+            "calendar_problem": problem,
+            "can_change": can_change,
+            "labels": roster_grid_module.kind_labels(),
+            "marks": roster_grid_module.marks(),
+            "month_value": f"{month:%Y-%m}" if month else "",
+            "opts": self.model._meta,
+            "back": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/rosters/rostermonth/grid.html", context)
+
+    def print_view(self, request):
+        """The printable roster (A4 PDF): one clinic's (`clinic` = its id) or the township's."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form, township, month = self._grid_target(request)
+        if township is None:
+            raise PermissionDenied
+        clinic_id = request.GET.get("clinic")
+        try:
+            facility_ids = [int(clinic_id)] if clinic_id else None
+        except ValueError:
+            facility_ids = []
+        try:
+            grid = roster_grid_module.roster_grid(user=request.user, township=township, month=month, facility_ids=facility_ids)
+        except CalendarMissing as exc:
+            messages.error(request, _calendar_missing(exc))
+            return redirect(reverse("admin:rosters_rostermonth_grid"))
+        if clinic_id:
+            if not grid.clinics:
+                raise PermissionDenied
+            clinic = grid.clinics[0]
+            content = printing.clinic_roster_pdf(grid, clinic)
+            name = f"roster-{clinic.facility.code}-{month:%Y-%m}.pdf"
+        else:
+            content = printing.township_roster_pdf(grid)
+            name = f"roster-{township.code}-{month:%Y-%m}.pdf"
+        response = HttpResponse(content, content_type=printing.PDF)
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
+
+    def reassign_view(self, request, pk: int):
+        """Give one duty of a draft to another doctor of the clinic; the rule a choice breaks is
+        explained and nothing changes."""
+        duty = roster_grid_module.duty_in_reach(user=request.user, pk=pk)
+        if duty is None:
+            raise Http404
+        if not self.has_change_permission(request) or user_role(request.user) not in DECIDING_ROLES:
+            raise PermissionDenied
+        back = (f"{reverse('admin:rosters_rostermonth_grid')}?township={duty.facility.township_id}"
+                f"&month={duty.date:%Y-%m}#clinic-{duty.facility_id}")
+        if duty.roster.is_published:
+            messages.error(request, gettext("The roster of %(clinic)s for %(month)s is published: change it through leave, swaps "
+                                            "or cover, which are recorded as amendments and told to the doctors.")
+                           % {"clinic": duty.facility.name, "month": f"{duty.roster.month:%Y-%m}"})
+            return redirect(back)
+        candidates = reassign_candidates(duty=duty)
+        form = ReassignForm(request.POST or None, candidates=candidates)
+        if request.method == "POST" and form.is_valid():
+            doctor = get_object_or_404(Doctor, pk=form.cleaned_data["doctor"])
+            try:
+                duty_reassign(duty=duty, doctor=doctor, acting_user=request.user, reason=form.cleaned_data["reason"])
+            except REFUSALS as exc:
+                if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+                    for field_name, errors in exc.error_dict.items():
+                        form.add_error(field_name if field_name in form.fields else None, errors)
+                else:
+                    form.add_error(None, _text(exc))
+            else:
+                messages.success(request, gettext("%(date)s: %(name)s now has the %(duty)s at %(clinic)s.") % {
+                    "date": duty.date, "name": doctor.name, "duty": duty.get_duty_display(), "clinic": duty.facility.name,
+                })
+                return redirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reassign a duty: %(clinic)s %(date)s") % {"clinic": duty.facility.name, "date": duty.date},
+            "form": form,
+            "duty": duty,
+            "candidates": candidates,
+            "back": back,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/rosters/rostermonth/reassign.html", context)
 
 @admin.register(DutyDay)
 class DutyDayAdmin(ReadOnlyAdmin):

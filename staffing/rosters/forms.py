@@ -97,3 +97,35 @@ class FeedSettingsForm(forms.Form):
         if minutes % 60 == 0:
             return _("%(n)s hours before") % {"n": minutes // 60}
         return _("%(n)s minutes before") % {"n": minutes}
+
+
+class ReassignForm(forms.Form):
+    """Who takes a draft's duty instead: the clinic's other doctors, each with the reason they
+    cannot take it when they cannot (chosen anyway, the service refuses and says why)."""
+
+    doctor = forms.TypedChoiceField(label=_("doctor who takes the duty"), coerce=int)
+    reason = forms.CharField(label=_("why (optional)"), required=False, max_length=200)
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].choices = [
+            (c.doctor.pk, c.doctor.name if not c.problem else _("%(name)s — %(problem)s") % {"name": c.doctor.name, "problem": c.problem})
+            for c in candidates
+        ]
+
+
+class GridForm(forms.Form):
+    """The township and month a roster grid shows (GET)."""
+
+    township = forms.ModelChoiceField(label=_("township"), queryset=None, empty_label=None)
+    month = forms.CharField(label=_("month"), help_text=_("YYYY-MM, e.g. 2026-12"), max_length=7)
+
+    def __init__(self, *args, townships=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["township"].queryset = townships
+        self.fields["month"].widget.attrs.update({"type": "month"})
+
+    def clean_month(self):
+        from core.months import parse_month
+
+        return parse_month(self.cleaned_data["month"], field=None)
