@@ -221,7 +221,25 @@ class DoctorAdmin(ScopedAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="staffing_doctor_import"),
+            path(
+                "import/template.xlsx", self.admin_site.admin_view(self.import_template_view),
+                name="staffing_doctor_import_template",
+            ),
         ] + super().get_urls()
+
+    def import_template_view(self, request):
+        """The import template: the importer's columns, an example row, each column explained."""
+        from staffing import importing
+
+        if not self.has_add_permission(request):
+            messages.error(request, gettext("You do not have permission to import doctors."))
+            return redirect("admin:staffing_doctor_changelist")
+        response = HttpResponse(
+            importing.doctors_import_template(acting_user=request.user),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="doctor-import-template.xlsx"'
+        return response
 
     def import_view(self, request):
         """Upload → preview of every change (nothing saved) → confirm or cancel."""

@@ -353,6 +353,50 @@ def _plan_row(number, values, *, acting_user, facilities, existing, plan: Import
     return row
 
 
+TEMPLATE_EXAMPLE = {  # one row a person can read as an example; the clinic code is one of the user's
+    "name": "韦小明", "sex": "男", "birth_date": "1985-06-01", "id_number": "45102819850601001X",
+    "mobile": "13800771234", "qualification": "乡村医生", "licence_number": "", "licence_expiry": "",
+    "hire_date": "2026-01-05", "clinic_code": "", "bank_name": "广西农村信用社", "bank_account": "",
+    "insurance_code": "",
+}
+
+
+def _example_id_number(first17: str) -> str:
+    """A resident ID number with its check digit (GB 11643), for the template's example row."""
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+def doctors_import_template(*, acting_user) -> bytes:
+    """The import template (XLSX) from COLUMNS, the importer's own column list: row 1 the column
+    names the importer reads, row 2 an example (with a clinic code in the user's reach); a second
+    sheet 说明 gives each column's Chinese name and whether it is required."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    from clinics.scoping import scope_facilities
+
+    clinic = scope_facilities(Facility.objects.order_by("code"), acting_user).first()
+    example = {**TEMPLATE_EXAMPLE, "id_number": _example_id_number("45102819850601001"),
+               "clinic_code": clinic.code if clinic is not None else ""}
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _("doctor import")
+    sheet.append(IMPORT_COLUMNS)
+    sheet.append([example[name] for name in IMPORT_COLUMNS])
+    for cell in sheet[2]:
+        cell.number_format = "@"  # codes and dates as text: leading zeros and the X kept
+    notes = workbook.create_sheet(_("column notes"))
+    notes.append([_("Column"), _("Meaning"), _("Required")])
+    for column in COLUMNS:
+        notes.append([column.name, str(column.label), _("required") if column.required else _("optional")])
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def doctors_import_plan(*, upload, filename: str, acting_user) -> ImportPlan:
     """Read a file and say what it would change, row by row; saves nothing. Raises
     core.tabular.TableError when the file as a whole cannot be read."""
@@ -490,6 +534,7 @@ def doctors_import_cancel(*, token: str, acting_user) -> None:
 
 __all__ = [
     "IMPORT_COLUMNS",
+    "doctors_import_template",
     "REQUIRED_IMPORT_COLUMNS",
     "ImportPlan",
     "ImportReport",

@@ -48,3 +48,29 @@ def test_admin_warns_then_saves_once_confirmed(client, county_admin):
     saved = client.post(url, {**data, "confirm_over_target": "on"})
     assert saved.status_code == 302
     assert Posting.objects.filter(doctor=third, facility=full).exists()
+
+
+def test_import_template_is_read_back_by_the_importer(client, county_admin):
+    import io
+
+    from openpyxl import load_workbook
+
+    from staffing.importing import IMPORT_COLUMNS, doctors_import_plan
+
+    clinic = FacilityFactory()
+    client.force_login(county_admin)
+    import_page = client.get(reverse("admin:staffing_doctor_import")).content.decode()
+    url = reverse("admin:staffing_doctor_import_template")
+    assert url in import_page
+    response = client.get(url)
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.worksheets[0]
+    assert [c.value for c in sheet[1]] == IMPORT_COLUMNS
+    notes = workbook.worksheets[1]
+    assert notes.title == "填写说明"
+    assert notes.cell(2, 1).value == "name" and notes.cell(2, 3).value == "必填"
+    plan = doctors_import_plan(upload=io.BytesIO(response.content), filename="t.xlsx", acting_user=county_admin)
+    assert plan.ok, plan.errors
+    assert len(plan.rows) == 1 and plan.rows[0].doctor is None and plan.rows[0].facility == clinic
+    assert clinic.code in [c.value for c in sheet[2]]
