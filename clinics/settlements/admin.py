@@ -314,9 +314,19 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
             if clinic_id.isdigit():
                 doctors = practitioner_month_summary(user=request.user, month=month, facility_id=int(clinic_id))
         return _form_page(
-            self, request, title=gettext("Monthly settlement summary"), form=form, clinics=clinics, doctors=doctors,
-            month=month, method="get", template="admin/settlements/summary.html",
+            self, request, title=gettext("Monthly settlement summary"), form=form, clinics=_with_amounts(clinics),
+            doctors=_with_amounts(doctors), month=month, method="get", template="admin/settlements/summary.html",
+            amount_headers=[(code, SettlementRecord._meta.get_field(code).verbose_name) for code in SUMMARY_AMOUNTS],
         )
+
+
+# The summary's amount columns, headed by the fields' Chinese names with the platform's code in
+# brackets (the code is what a clerk matches against the bureau's statement).
+SUMMARY_AMOUNTS = ("medfee_sumamt", "fund_pay_sumamt", "hifp_pay", "maf_pay", "acct_pay", "psn_cash_pay")
+
+
+def _with_amounts(rows):
+    return [{**row, "amounts": [row[code] for code in SUMMARY_AMOUNTS]} for row in rows]
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -344,7 +354,7 @@ class RejectedRowInline(FirstRowsInline):
     model = RejectedSettlementRow
     fields = ["row_number", "setl_id", "fixmedins_code", "reason"]
     readonly_fields = fields
-    verbose_name_plural = _("rejected rows (the first 200; download all of them as XLSX)")
+    verbose_name_plural = _("rejected rows (the first 200; all of them are in the XLSX linked above)")
 
 
 class WarningInline(FirstRowsInline):
@@ -363,8 +373,9 @@ class SettlementImportAdmin(ReadOnlyAdmin):
                     "duplicates", "rejected", "seconds", "rejected_download"]
     list_filter = ["source"]
     list_select_related = ["uploaded_by", "facility"]
+    # the upload's result page: the link to every rejected row sits beside the counts
     fields = ["source", "filename", "uploaded_by", "facility", "started_at", "total_rows", "accepted", "warned",
-              "duplicates", "rejected", "seconds"]
+              "duplicates", "rejected", "rejected_download", "seconds"]
     inlines = [RejectedRowInline, WarningInline]
     change_list_template = "admin/settlements/settlementimport/change_list.html"
 

@@ -74,6 +74,8 @@ def test_upload_twice_in_admin_and_download_rejected_rows(clinic, clerk, client)
                          {"file": SimpleUploadedFile("s.csv", data)}, follow=True)
     assert "已接收 0 条，重复 2 条（已记录，未改动），拒收 1 条。" in second.content.decode()
     batch = SettlementImport.objects.order_by("-id").first()
+    # the result page links the file of every rejected row
+    assert f'href="/admin/settlements/settlementimport/{batch.pk}/rejected.xlsx"' in second.content.decode()
     download = client.get(f"/admin/settlements/settlementimport/{batch.pk}/rejected.xlsx")
     sheet = load_workbook(io.BytesIO(download.content)).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -92,6 +94,9 @@ def test_summary_page(clinic, clerk, client):
     client.force_login(clerk)
     page = client.get(f"/admin/settlements/settlementrecord/summary/?month=2026-10&clinic={clinic.pk}").content.decode()
     assert clinic.name in page and "150.00" in page and "D00000001" in page
+    # headed by the fields' Chinese names, the platform's code in brackets; no bare code as a header
+    assert "医疗费总额 <span class=\"code\">(medfee_sumamt)</span>" in page
+    assert "<th>medfee_sumamt</th>" not in page and "MEDFEE_SUMAMT" not in page
 
 
 def test_anomaly_page_shows_figures(clinic, clerk, client):

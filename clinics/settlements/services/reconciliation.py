@@ -55,6 +55,7 @@ from clinics.settlements.models import (
     StmtResult,
 )
 from clinics.settlements.partitions import month_start
+from clinics.settlements.rules import field_label
 from clinics.settlements.selectors import _signed, period_bounds, records_by_setl_id
 from core.audit import audit_bulk, audit_record
 from core.months import month_end
@@ -552,7 +553,7 @@ def parse_result(data: bytes, filename: str) -> tuple[list[ResultRow], str]:
         problems = []
         for name in ("psn_no", "mdtrt_id", "setl_id", "msgid"):
             if len(values[name]) > 30:
-                problems.append(_("%(field)s is longer than 30 characters.") % {"field": name})
+                problems.append(_("%(field)s is longer than 30 characters.") % {"field": field_label(name)})
         if not (values["setl_id"] or values["mdtrt_id"]):
             problems.append(_("neither setl_id nor mdtrt_id is given: the row names no settlement."))
         if values["stmt_rslt"] not in StmtResult.values:
@@ -565,7 +566,7 @@ def parse_result(data: bytes, filename: str) -> tuple[list[ResultRow], str]:
         for name in AMOUNTS:
             value = values[name]
             if value and not RESULT_AMOUNT_RE.match(value):
-                problems.append(_("%(field)s “%(value)s” is not an amount.") % {"field": name, "value": value[:30]})
+                problems.append(_("%(field)s “%(value)s” is not an amount.") % {"field": field_label(name), "value": value[:30]})
                 continue
             amounts[name] = Decimal(value) if value else None
         if problems:
