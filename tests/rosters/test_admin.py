@@ -65,7 +65,7 @@ def test_plan_view_generates_publishes_and_explains_a_missing_year(calendar_2026
     assert response.status_code == 200 and "2027 年的节假日安排尚未录入" in response.content.decode()
     response = client.post(url, {"month": "2026-11", "generate": "1"})
     assert response.status_code == 302 and RosterMonth.objects.get().status == "draft"
-    client.post(url, {"month": "2026-11", "publish": "1"})
+    client.post(url, {"month": "2026-11", "publish": "1", "confirm": "yes"})
     assert RosterMonth.objects.get().status == "published"
     response = client.post(url, {"month": "2026-11", "export": "1"})
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")

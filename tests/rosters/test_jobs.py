@@ -67,7 +67,7 @@ def test_county_planning_and_publishing_run_as_jobs_like_the_immediate_path(
     roster_generate(month=NOV, acting_user=county_admin)  # the immediate county-wide call
     assert _duties() == by_job
 
-    response = _post(client, {"publish": "1"}, django_capture_on_commit_callbacks)
+    response = _post(client, {"publish": "1", "confirm": "yes"}, django_capture_on_commit_callbacks)
     publish = Job.objects.get(kind="rosters.publish")
     assert response["Location"] == f"/ops/jobs/{publish.pk}/"
     publish.refresh_from_db()
@@ -77,7 +77,7 @@ def test_county_planning_and_publishing_run_as_jobs_like_the_immediate_path(
     assert _duties() == by_job  # publishing does not change the duties
 
     # Publishing again: nothing left, the service's own (Chinese) refusal lands on the job.
-    _post(client, {"publish": "1"}, django_capture_on_commit_callbacks)
+    _post(client, {"publish": "1", "confirm": "yes"}, django_capture_on_commit_callbacks)
     again = Job.objects.filter(kind="rosters.publish").latest("pk")
     assert again.pk != publish.pk and again.status == Job.Status.FAILED and "已" in again.error
     assert again.error in client.get(f"/ops/jobs/{again.pk}/").content.decode()
