@@ -112,3 +112,90 @@ def doctor_logins_sync(*, today: datetime.date) -> int:
         .order_by("pk")
     )
     return sum(1 for doctor in stale if doctor_login_follow_posting(doctor, today=today))
+
+
+# --- The doctor's phone login: created, reset and (de)activated by an admin in reach ---------------
+
+ONE_TIME_PASSWORD_CHARS = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read aloud or copied by hand
+
+
+def _one_time_password() -> str:
+    from django.utils.crypto import get_random_string
+
+    return get_random_string(10, ONE_TIME_PASSWORD_CHARS)
+
+
+def doctor_login_username(doctor: Doctor) -> str:
+    """The login's username: the doctor's mobile number from the register (what the doctor types
+    on the phone); `d<register number>` when the register has no mobile; `-2`, `-3`… when taken."""
+    base = (doctor.mobile or "").strip() or f"d{doctor.pk:05d}"
+    users = get_user_model().objects
+    username, n = base, 1
+    while users.filter(username__iexact=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    return username
+
+
+@transaction.atomic
+def doctor_login_create(*, doctor: Doctor, acting_user) -> tuple[object, str]:
+    """Create the doctor's phone login in the acting user's reach: a village doctor's account at
+    the clinic of the posting in force (or the upcoming one), linked to the doctor, with a one-time
+    password returned once to be shown once (only its hash is stored). Audited without it."""
+    locked = Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
+    require_doctor_reach(acting_user, locked, field=None)
+    if locked.user_id is not None:
+        raise ValidationError(_("This doctor already has a login; reset its password instead."))
+    today = timezone.localdate()
+    posting = (
+        Posting.objects.filter(in_force_on(today), doctor_id=locked.pk).select_related("facility__township").first()
+        or Posting.objects.filter(doctor_id=locked.pk, start_date__gt=today).select_related("facility__township")
+        .order_by("start_date").first()
+    )
+    if posting is None:
+        raise ValidationError(_("Post the doctor at a clinic first: the login opens that clinic's pages."))
+    password = _one_time_password()
+    user = get_user_model().objects.create_user(
+        username=doctor_login_username(locked), password=password, first_name=locked.name[:150]
+    )
+    role_assign(
+        user=user, role=Role.VILLAGE_DOCTOR, facility=posting.facility, township=posting.facility.township,
+        acting_user=acting_user,
+    )
+    doctor_link_user(doctor=locked, user=user, acting_user=acting_user)
+    audit_record(actor=acting_user, action="doctor.login_create", target=locked, changes={"username": user.get_username()})
+    doctor.user = user
+    return user, password
+
+
+@transaction.atomic
+def doctor_login_reset_password(*, doctor: Doctor, acting_user) -> str:
+    """A new one-time password for the doctor's login (the old one stops working), returned once
+    to be shown once; audited without it."""
+    locked = Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
+    require_doctor_reach(acting_user, locked, field=None)
+    if locked.user_id is None:
+        raise ValidationError(_("This doctor has no login yet; create one first."))
+    password = _one_time_password()
+    locked.user.set_password(password)
+    locked.user.save(update_fields=["password"])
+    audit_record(actor=acting_user, action="doctor.login_reset", target=locked, changes={"username": locked.user.get_username()})
+    return password
+
+
+@transaction.atomic
+def doctor_login_set_active(*, doctor: Doctor, active: bool, acting_user) -> None:
+    """Deactivate the doctor's login (the doctor left: it can no longer sign in) or reactivate it;
+    audited with the change."""
+    locked = Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
+    require_doctor_reach(acting_user, locked, field=None)
+    if locked.user_id is None:
+        raise ValidationError(_("This doctor has no login yet; create one first."))
+    if locked.user.is_active == active:
+        return
+    locked.user.is_active = active
+    locked.user.save(update_fields=["is_active"])
+    audit_record(
+        actor=acting_user, action="doctor.login_activate" if active else "doctor.login_deactivate", target=locked,
+        changes={"username": locked.user.get_username(), "is_active": [not active, active]},
+    )
