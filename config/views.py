@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponsePermanentRedirect
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
-from django.views.generic import RedirectView
 
 from clinics.roles import GROUP_NAMES, ROLE_PERMISSIONS
 from clinics.scoping import user_role
@@ -24,8 +24,10 @@ def portal_home(request):
     )
 
 
-# The product's icon at the address browsers ask for on their own.
-favicon = RedirectView.as_view(url=static("portal/icon.svg"), permanent=True)
+def favicon(request):
+    """The product's icon at the address browsers ask for on their own. The static URL is read per
+    request: at import time the production manifest may not exist yet (before collectstatic)."""
+    return HttpResponsePermanentRedirect(static("portal/icon.svg"))
 
 ADMIN_ACTIONS = {"add": "add", "delete": "delete", "change": "change"}
 
