@@ -100,6 +100,19 @@ class RosterGrid:
     def holidays(self) -> list[GridDay]:
         return [d for d in self.days if d.kind in (HOLIDAY, MAKEUP_WORKDAY)]
 
+    @property
+    def holiday_spans(self) -> list[tuple[GridDay, GridDay]]:
+        """The holidays and make-up workdays as runs of consecutive days of one name and kind
+        (first, last): 10月1日–10月7日 国庆节."""
+        spans: list[list[GridDay]] = []
+        for day in self.holidays:
+            last = spans[-1][-1] if spans else None
+            if last is not None and (day.date - last.date).days == 1 and (day.name, day.kind) == (last.name, last.kind):
+                spans[-1].append(day)
+            else:
+                spans.append([day])
+        return [(span[0], span[-1]) for span in spans]
+
 
 def grid_days(month: datetime.date) -> list[GridDay]:
     """The month's days with their kinds; CalendarMissing when its year's calendar is not loaded."""

@@ -119,7 +119,10 @@ def clinic_roster_pdf(grid: RosterGrid, clinic: GridClinic) -> bytes:
 
 def _footer(grid: RosterGrid) -> str:
     labels = kind_labels()
-    named = "；".join(f"{day_label(d.date)} {d.name}（{labels[d.kind]}）" for d in grid.holidays)
+    named = "；".join(
+        f"{day_label(first.date)}{'–' + day_label(last.date) if last.date != first.date else ''} {first.name}（{labels[first.kind]}）"
+        for first, last in grid.holiday_spans
+    )
     text = _("Day duty: 8 hours at the clinic on a workday. On call: the clinic's doctor on duty on a weekend day or public holiday.")
     if named:
         text += " " + _("Holidays and make-up workdays this month: %(days)s.") % {"days": named}
