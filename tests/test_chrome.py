@@ -95,3 +95,18 @@ def test_favicon_is_served_and_admin_pages_link_the_icon(client, roles):
     client.force_login(make_user(Role.COUNTY_ADMIN))
     html = client.get(reverse("admin:index")).content.decode()
     assert 'rel="icon" href="/static/portal/icon.svg"' in html
+
+
+def test_amounts_group_by_three_with_commas_and_dates_read_in_chinese():
+    import datetime
+    from decimal import Decimal
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        text = Template('{{ x|floatformat:"2g" }} {{ d|date:"DATE_FORMAT" }} {{ n }}').render(
+            Context({"x": Decimal("1234567.5"), "d": datetime.date(2026, 12, 3), "n": 12345})
+        )
+    # ids and counts outside a grouping filter stay bare (links and form values carry them)
+    assert text == "1,234,567.50 2026年12月3日 12345"

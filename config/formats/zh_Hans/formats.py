@@ -17,3 +17,10 @@ def _iso_first(first: list[str], formats: list[str]) -> list[str]:
 
 DATE_INPUT_FORMATS = _iso_first(["%Y-%m-%d"], _DATE)
 DATETIME_INPUT_FORMATS = _iso_first(["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"], _DATETIME)
+
+# Amounts read like the bureau's statements: 12,345.67, grouped by three with a comma (Django's
+# zh_Hans groups by four with no separator). Used wherever a number is grouped on purpose
+# (floatformat:"2g", localized money columns); USE_THOUSAND_SEPARATOR stays off so that ids in
+# links and form values are never grouped. Dates keep Django's Chinese style, 2026年12月3日.
+THOUSAND_SEPARATOR = ","
+NUMBER_GROUPING = 3
