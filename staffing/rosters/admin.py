@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -475,6 +475,8 @@ class RosterMonthAdmin(ScopedAdmin):
         return form, form.cleaned_data["township"], form.cleaned_data["month"]
 
     def grid_view(self, request):
+        if request.method != "GET":  # a page to read; its changes go through the reassign page
+            return HttpResponseNotAllowed(["GET"])
         if not self.has_view_permission(request):
             raise PermissionDenied
         form, township, month = self._grid_target(request)

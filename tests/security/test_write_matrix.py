@@ -501,6 +501,8 @@ def test_custom_admin_pages_offer_and_take_no_out_of_reach_row(matrix):
                     after = all_counts()
                     transaction.set_rollback(True)
                 tally.fields += 1
+                if posted.status_code == 405 and before == after:
+                    continue  # a page to read (the roster grid) takes no POST at all
                 if posted.status_code >= 500 or before != after or not field_refused(posted, html_name):
                     tally.fail(f"{role} {page.path} {html_name}: {posted.status_code}, rows changed: {before != after}")
     assert tally.fields >= 2, tally.fields
