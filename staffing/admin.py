@@ -222,10 +222,63 @@ class DoctorAdmin(ScopedAdmin):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name="staffing_doctor_import"),
             path(
+                "<path:object_id>/login/", self.admin_site.admin_view(self.login_view), name="staffing_doctor_login",
+            ),
+            path(
                 "import/template.xlsx", self.admin_site.admin_view(self.import_template_view),
                 name="staffing_doctor_import_template",
             ),
         ] + super().get_urls()
+
+    def login_view(self, request, object_id):
+        """The doctor's phone login (POST only): create it, reset its password, deactivate or
+        reactivate it. A new one-time password is shown on the page that follows, once."""
+        from django.core.exceptions import PermissionDenied
+
+        doctor = self.get_object(request, object_id)
+        if doctor is None or request.method != "POST" or not self.has_change_permission(request, doctor):
+            raise PermissionDenied
+        change_url = reverse("admin:staffing_doctor_change", args=[doctor.pk])
+        action = request.POST.get("action", "")
+        password = None
+        try:
+            if action == "create":
+                _user, password = logins.doctor_login_create(doctor=doctor, acting_user=request.user)
+            elif action == "reset":
+                password = logins.doctor_login_reset_password(doctor=doctor, acting_user=request.user)
+            elif action in ("deactivate", "activate"):
+                logins.doctor_login_set_active(doctor=doctor, active=action == "activate", acting_user=request.user)
+                messages.success(
+                    request, gettext("The login is active again.") if action == "activate"
+                    else gettext("The login is deactivated: it can no longer sign in."),
+                )
+                return redirect(change_url)
+            else:
+                raise PermissionDenied
+        except ValidationError as exc:
+            for text in exc.messages:
+                messages.error(request, text)
+            return redirect(change_url)
+        doctor.refresh_from_db()
+        response = TemplateResponse(request, "admin/staffing/doctor/login_password.html", {
+            **self.admin_site.each_context(request),
+            "title": gettext("One-time password"),
+            "opts": self.model._meta,
+            "doctor": doctor,
+            "username": doctor.user.get_username(),
+            "password": password,
+            "change_url": change_url,
+        })
+        response["Cache-Control"] = "no-store"  # the password is shown once, never kept by the browser
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        doctor = self.get_object(request, object_id)
+        if doctor is not None and self.has_change_permission(request, doctor):
+            extra_context["doctor_login_url"] = reverse("admin:staffing_doctor_login", args=[doctor.pk])
+            extra_context["doctor_login"] = doctor.user
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def import_template_view(self, request):
         """The import template: the importer's columns, an example row, each column explained."""

@@ -76,3 +76,29 @@ def test_reset_and_deactivate(county_admin):
     assert signs_in(user.username, second) == user
     actions = list(AuditEntry.objects.filter(action__startswith="doctor.login_").values_list("action", flat=True))
     assert {"doctor.login_create", "doctor.login_reset", "doctor.login_deactivate", "doctor.login_activate"} <= set(actions)
+
+
+def test_admin_creates_then_resets_and_shows_the_password_once(client, county_admin):
+    from django.urls import reverse
+
+    from staffing.models import Doctor
+
+    doctor = PostingFactory(doctor=DoctorFactory(mobile="13800775555")).doctor
+    client.force_login(county_admin)
+    page = client.get(reverse("admin:staffing_doctor_change", args=[doctor.pk])).content.decode()
+    assert "创建手机端登录账号" in page
+    url = reverse("admin:staffing_doctor_login", args=[doctor.pk])
+    created = client.post(url, {"action": "create"})
+    text = created.content.decode()
+    assert created.status_code == 200 and "此密码只显示这一次" in text and "13800775555" in text
+    password = text.split('id="login-password">')[1].split("<")[0]
+    user = Doctor.objects.get(pk=doctor.pk).user
+    assert user.check_password(password)
+    assert password not in client.get(reverse("admin:staffing_doctor_change", args=[doctor.pk])).content.decode()
+    reset = client.post(url, {"action": "reset"}).content.decode()
+    new = reset.split('id="login-password">')[1].split("<")[0]
+    user.refresh_from_db()
+    assert new != password and user.check_password(new)
+    assert client.post(url, {"action": "deactivate"}).status_code == 302
+    user.refresh_from_db()
+    assert not user.is_active
