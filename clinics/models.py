@@ -230,6 +230,9 @@ class UserScope(models.Model):
     facility = models.ForeignKey(
         Facility, verbose_name=_("facility"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Set with a one-time password (a new login, a reset): every page leads to "set your own
+    # password" until the user has (clinics.password_change).
+    must_change_password = models.BooleanField(_("must change password"), default=False)
 
     class Meta:
         ordering = ["user__username"]

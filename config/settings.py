@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "clinics.password_change.OneTimePasswordMustBeChanged",  # a one-time password leads to setting one's own
     "clinics.permissions.TerminalsOnlyUseTheApi",
 ]
 

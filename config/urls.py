@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from clinics import password_change
 from config import views
 from core import pwa
 from operations import views as operations_views
@@ -13,6 +14,7 @@ portal_patterns = (
         path("", views.portal_home, name="home"),
         path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
         path("logout/", pwa.LogoutView.as_view(), name="logout"),
+        path("password/", password_change.password_set, name="password_set"),
         path("sw.js", pwa.service_worker, name="sw"),
         path("manifest.webmanifest", pwa.manifest, name="manifest"),
     ],

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.models import Role, UserScope
+from clinics.password_change import password_change_require
 from clinics.roles import role_assign
 from clinics.scoping import OUT_OF_REACH, facility_in_reach
 from core.audit import audit_record
@@ -163,6 +164,7 @@ def doctor_login_create(*, doctor: Doctor, acting_user) -> tuple[object, str]:
         acting_user=acting_user,
     )
     doctor_link_user(doctor=locked, user=user, acting_user=acting_user)
+    password_change_require(user)  # the first sign-in leads to setting the doctor's own password
     audit_record(actor=acting_user, action="doctor.login_create", target=locked, changes={"username": user.get_username()})
     doctor.user = user
     return user, password
@@ -179,6 +181,7 @@ def doctor_login_reset_password(*, doctor: Doctor, acting_user) -> str:
     password = _one_time_password()
     locked.user.set_password(password)
     locked.user.save(update_fields=["password"])
+    password_change_require(locked.user)
     audit_record(actor=acting_user, action="doctor.login_reset", target=locked, changes={"username": locked.user.get_username()})
     return password
 
