@@ -43,6 +43,8 @@ def test_grid_reassign_refusal_and_publish(live_server, browser, workbench, user
     page = context.new_page()
     admin_login(page, live_server.url, username)
     page.goto(f"{live_server.url}/admin/rosters/rostermonth/")
+    assert "2026年10月" in page.inner_text("#result_list")
+    shot(page, f"roster-changelist-{username}")
     follow(page, "#tool-grid")
     page.goto(f"{page.url.split('?')[0]}?township={workbench['township'].pk}&month=2026-10")
     page.wait_for_selector("#roster-grid")
