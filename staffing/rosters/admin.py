@@ -326,7 +326,7 @@ class RosterMonthAdmin(ScopedAdmin):
                 continue
             messages.success(
                 request,
-                gettext("%(month)s: %(n)s rosters planned, %(gaps)s gaps.") % {"month": f"{month:%Y-%m}", "n": result.replaced + result.created, "gaps": result.gaps},
+                gettext("%(month)s: %(n)s rosters planned, %(gaps)s gaps.") % {"month": roster_grid_module.month_label(month), "n": result.replaced + result.created, "gaps": result.gaps},
             )
 
     @admin.action(description=_("Publish the selected months' townships"), permissions=["change"])
@@ -355,7 +355,7 @@ class RosterMonthAdmin(ScopedAdmin):
             except REFUSALS as exc:
                 _errors(request, exc)
                 continue
-            messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
+            messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": roster_grid_module.month_label(month), "n": count})
 
     def _publish_confirmation(self, request, pairs, *, selection=None, plan=None):
         """What publishing does, asked before it is done: every draft of each month and township
@@ -427,13 +427,13 @@ class RosterMonthAdmin(ScopedAdmin):
                     return redirect(reverse("operations:job-detail", args=[job.pk]))
                 if "publish" in request.POST:
                     count = roster_publish(month=month, township=township, acting_user=request.user)
-                    messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": f"{month:%Y-%m}", "n": count})
+                    messages.success(request, gettext("%(month)s: %(n)s rosters published.") % {"month": roster_grid_module.month_label(month), "n": count})
                 else:
                     result = roster_generate(month=month, township=township, acting_user=request.user)
                     messages.success(
                         request,
                         gettext("%(month)s: %(n)s rosters planned (%(kept)s published kept), %(gaps)s gaps.")
-                        % {"month": f"{month:%Y-%m}", "n": result.created + result.replaced, "kept": result.skipped_published, "gaps": result.gaps},
+                        % {"month": roster_grid_module.month_label(month), "n": result.created + result.replaced, "kept": result.skipped_published, "gaps": result.gaps},
                     )
                 if township is not None and request.POST.get("back"):
                     return redirect(request.POST["back"])
@@ -547,7 +547,7 @@ class RosterMonthAdmin(ScopedAdmin):
         if duty.roster.is_published:
             messages.error(request, gettext("The roster of %(clinic)s for %(month)s is published: change it through leave, swaps "
                                             "or cover, which are recorded as amendments and told to the doctors.")
-                           % {"clinic": duty.facility.name, "month": f"{duty.roster.month:%Y-%m}"})
+                           % {"clinic": duty.facility.name, "month": roster_grid_module.month_label(duty.roster.month)})
             return redirect(back)
         candidates = reassign_candidates(duty=duty)
         form = ReassignForm(request.POST or None, candidates=candidates)

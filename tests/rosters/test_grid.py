@@ -149,7 +149,7 @@ def test_a_published_month_is_read_only_in_the_grid(two_townships, client):
     assert "rostermonth/grid/duty/" not in page and "只读" in page
     duty = DutyDay.objects.filter(facility=t["clinic"]).first()
     response = client.post(reverse("admin:rosters_rostermonth_reassign", args=[duty.pk]), {"doctor": t["b"].pk}, follow=True)
-    assert "已发布" in response.content.decode()
+    assert "平寨村卫生室 2026年10月 的排班已发布" in response.content.decode()
     assert DutyDay.objects.get(pk=duty.pk).doctor == duty.doctor
 
 
@@ -185,6 +185,8 @@ def test_publishing_from_the_plan_page_asks_first_with_counts(two_townships, cli
                                  "back": grid_url(t["home"])})
     assert response.status_code == 302 and response["Location"] == grid_url(t["home"])
     assert RosterMonth.objects.get(facility=t["clinic"]).status == "published"
+    told = client.get(response["Location"]).content.decode()
+    assert "2026年10月：已发布 1 个卫生室的排班。" in told
 
 
 def test_plan_page_offers_a_township_admin_only_their_township_and_says_once_which_calendar_to_load(two_townships, client):

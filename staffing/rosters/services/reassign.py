@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.audit import audit_record
@@ -75,7 +76,7 @@ def duty_reassign(*, duty: DutyDay, doctor: Doctor, acting_user, reason: str = "
         raise ValidationError(
             _("The roster of %(clinic)s for %(month)s is published: change it through leave, swaps or cover, "
               "which are recorded as amendments and told to the doctors.")
-            % {"clinic": roster.facility.name, "month": f"{roster.month:%Y-%m}"},
+            % {"clinic": roster.facility.name, "month": date_format(roster.month, "YEAR_MONTH_FORMAT")},
             code="published",
         )
     if roster.status not in ROSTER_FLOW.sources(RosterMonth.Status.PUBLISHED):
