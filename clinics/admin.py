@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from clinics import services
+from clinics.accounts import account_change_role
 from clinics.admin_base import ReadOnlyMixin, ScopedAdmin, ServiceRefusalMixin
 from clinics.api_tokens_admin import api_token_urls  # also takes knox's own token admin off the site
 from clinics.models import Department, Facility, Township, UserScope
@@ -86,24 +87,42 @@ class DepartmentAdmin(ServiceRefusalMixin, ScopedAdmin):
 
 
 @admin.register(UserScope)
-class UserScopeAdmin(ScopedAdmin):
+class UserScopeAdmin(ServiceRefusalMixin, ScopedAdmin):
     county_only = True
-    list_display = ["user", "role", "township", "facility"]
-    list_filter = ["role", "township"]
+    list_display = ["user", "user_name", "role", "township", "facility", "login_active"]
+    list_filter = ["role", "township", "user__is_active"]
     search_fields = ["user__username", "user__first_name"]
     list_select_related = ["user", "township", "facility"]
     autocomplete_fields = ["user", "township", "facility"]
 
+    @admin.display(description=_("full name"), ordering="user__first_name")
+    def user_name(self, obj):
+        return obj.user.first_name
+
+    @admin.display(description=_("login active"), boolean=True, ordering="user__is_active")
+    def login_active(self, obj):
+        return obj.user.is_active
+
     def save_model(self, request, obj, form, change):
+        if change:  # who may give the new role and reach is checked by the accounts service
+            account_change_role(
+                acting_user=request.user, user=obj.user, role=obj.role, township=obj.township, facility=obj.facility
+            )
+            return
         role_assign(
             user=obj.user, role=obj.role, township=obj.township, facility=obj.facility, acting_user=request.user
         )
 
     def get_urls(self):
         # Locked log-ins (django-axes): the county admin lists and unlocks them; linked from this changelist.
+        # Bureau accounts: new account with a one-time password; reset / deactivate from the change page.
+        from clinics.admin_accounts import account_urls
         from clinics.lockouts import lockout_urls
 
-        return lockout_urls(self.admin_site) + api_token_urls(self.admin_site) + super().get_urls()
+        return (
+            account_urls(self.admin_site) + lockout_urls(self.admin_site) + api_token_urls(self.admin_site)
+            + super().get_urls()
+        )
 
 
 @admin.register(AuditEntry)

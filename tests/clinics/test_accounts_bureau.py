@@ -76,3 +76,53 @@ def get_user_exists(username):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(username=username).exists()
+
+
+def test_accounts_page_creates_resets_and_deactivates(client, county_admin):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    client.force_login(county_admin)
+    listing = client.get(reverse("admin:clinics_userscope_changelist")).content.decode()
+    assert "新建账号（一次性密码）" in listing
+    township = TownshipFactory(name="同乐镇")
+    created = client.post(
+        reverse("admin:clinics_account_create"),
+        {"username": "tongle9", "name": "韦主任", "role": Role.TOWNSHIP_ADMIN, "township": township.pk},
+    )
+    text = created.content.decode()
+    assert created.status_code == 200 and "此密码只显示这一次" in text and "no-store" in created["Cache-Control"]
+    password = text.split('id="account-password">')[1].split("<")[0]
+    user = get_user_model().objects.get(username="tongle9")
+    assert user.check_password(password) and user.scope.township == township
+    refused = client.post(
+        reverse("admin:clinics_account_create"), {"username": "tongle10", "name": "", "role": Role.TOWNSHIP_ADMIN}
+    )
+    assert refused.status_code == 200 and not get_user_exists("tongle10")  # a township admin needs a township
+
+    change = client.get(reverse("admin:clinics_userscope_change", args=[user.scope.pk])).content.decode()
+    assert 'id="account-reset"' in change and 'id="account-deactivate"' in change
+    action = reverse("admin:clinics_account_action", args=[user.pk])
+    reset = client.post(action, {"action": "reset"}).content.decode()
+    new = reset.split('id="account-password">')[1].split("<")[0]
+    user.refresh_from_db()
+    assert new != password and user.check_password(new)
+    assert client.post(action, {"action": "deactivate"}).status_code == 302
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_township_admin_is_offered_only_roles_not_above_theirs(client, roles):
+    from django.urls import reverse
+
+    own = TownshipFactory()
+    admin = make_user(Role.TOWNSHIP_ADMIN, township=own)
+    client.force_login(admin)
+    page = client.get(reverse("admin:clinics_account_create")).content.decode()
+    assert 'value="township_admin"' in page and 'value="county_admin"' not in page
+    refused = client.post(
+        reverse("admin:clinics_account_create"), {"username": "boss", "role": Role.COUNTY_ADMIN, "township": own.pk}
+    )
+    assert refused.status_code == 200 and not get_user_exists("boss")
+    client.post(reverse("admin:clinics_account_create"), {"username": "deputy2", "role": Role.TOWNSHIP_ADMIN, "township": own.pk})
+    assert get_user_exists("deputy2")
