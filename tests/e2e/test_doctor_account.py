@@ -90,3 +90,28 @@ def test_reset_password_gives_a_new_one_time_password(live_server, browser, new_
     assert "/m/login/" in phone.url  # the old one-time password no longer works
     phone_context.close()
     _phone_first_login(browser, live_server, "13807781234", second, "doctor_reset")
+
+
+def test_bureau_account_created_with_role_and_reach(live_server, browser, new_doctor):
+    from tests.factories import TownshipFactory
+
+    TownshipFactory(name="同乐镇")
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    login(page, live_server.url, "bureau")
+    page.goto(f"{live_server.url}/admin/clinics/userscope/")
+    follow(page, "#account-create")
+    page.fill("#id_username", "tongle-deputy")
+    page.fill("#id_name", "韦副主任")
+    page.select_option("#id_role", "township_admin")
+    page.select_option("#id_township", label="同乐镇")
+    shot(page, "bureau_account_1_form")
+    follow(page, "#account-create-form input[type=submit]")
+    assert page.inner_text("#account-username") == "tongle-deputy"
+    assert len(page.inner_text("#account-password")) >= 10 and "只显示这一次" in page.inner_text("#content-main")
+    shot(page, "bureau_account_2_one_time_password")
+    page.goto(f"{live_server.url}/admin/clinics/userscope/?q=tongle-deputy")
+    row = page.inner_text("#result_list")
+    assert "乡镇卫生院管理员" in row and "同乐镇" in row and "韦副主任" in row
+    shot(page, "bureau_account_3_list")
+    context.close()
