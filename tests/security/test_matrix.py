@@ -63,6 +63,8 @@ PAGE_RULES = {
     "/m/sw.js": ({}, 200),
     "/m/inbox/": ({}, 200),
     "/m/inbox/settings/": ({}, 200),
+    # every signed-in account may set its own password (a one-time one must be replaced here)
+    "/m/password/": ({}, 200),
     "/m/consult/": ({"consultant": 302}, 200),  # a consultant is sent on to their schedule
     "/m/consult/book/": ({"village_doctor": 200}, 403),
     "/m/consult/schedule/": ({"consultant": 200}, 403),
