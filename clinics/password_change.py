@@ -5,7 +5,7 @@ password validators apply; the change is audited (never the password)."""
 
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -66,7 +66,10 @@ def password_set(request):
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = ""
-    form = SetPasswordForm(request.user, request.POST or None)
+    required = password_change_required(request.user)
+    # Right after signing in with the one-time password it is not asked again; any other change
+    # asks for the current password, so a session left open is not enough to take the account.
+    form = (SetPasswordForm if required else PasswordChangeForm)(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = form.save()
@@ -81,5 +84,5 @@ def password_set(request):
         return redirect(next_url or _home_for(user))
     return render(
         request, "portal/password_set.html",
-        {"form": form, "next": next_url, "required": password_change_required(request.user)},
+        {"form": form, "next": next_url, "required": required},
     )

@@ -63,3 +63,18 @@ def test_admin_pages_lead_to_it_too_and_a_reset_requires_it_again(client, county
 def test_a_user_without_a_one_time_password_is_not_sent_there(client, county_admin):
     client.force_login(county_admin)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_change_without_a_one_time_password_asks_for_the_current_one(client, county_admin):
+    county_admin.set_password("a-long-test-password-1")
+    county_admin.save()
+    client.force_login(county_admin)
+    url = reverse("portal:password_set")
+    new = {"new_password1": "Another-long-pass-77", "new_password2": "Another-long-pass-77"}
+    refused = client.post(url, new)
+    assert refused.status_code == 200 and "old_password" in refused.context["form"].errors
+    county_admin.refresh_from_db()
+    assert county_admin.check_password("a-long-test-password-1")
+    client.post(url, {**new, "old_password": "a-long-test-password-1"})
+    county_admin.refresh_from_db()
+    assert county_admin.check_password("Another-long-pass-77")
