@@ -37,6 +37,12 @@ class Chart:
         return not any(float(v or 0) for s in self.series for v in s.values)
 
     @property
+    def is_count(self) -> bool:
+        """Every value a whole number held as an int (visits, consults, days): the axis then has
+        whole-number ticks only. Amounts are Decimal and keep their ticks as they fall."""
+        return all(isinstance(v, int) or v is None for s in self.series for v in s.values)
+
+    @property
     def table(self) -> list[list]:
         """Rows of the text equivalent: category, then one value per series."""
         return [[category] + [s.values[i] for s in self.series] for i, category in enumerate(self.categories)]
@@ -50,7 +56,8 @@ class Chart:
             peak = max([sum(v for v in col if v > 0) for col in zip(*values, strict=True)] or [0])  # negatives are not drawn
         else:
             peak = max([v for row in values for v in row] or [0])
-        peak = _nice_ceiling(peak)
+        counts = self.is_count
+        peak = _count_ceiling(peak) if counts else _nice_ceiling(peak)
         group_w = plot_w / n
         legend = _legend_places(self.series, left=left, width=width - 10)  # (x, row): rows wrap under the plot
         extra = 16 * max((row for _x, row in legend), default=0)
@@ -124,6 +131,20 @@ def _nice_ceiling(value: float) -> float:
         if value <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude
+
+
+def _count_ceiling(value: float) -> float:
+    """The top of a count axis with four whole-number steps of a nice size (1, 2, 5 × 10ⁿ), so
+    no tick reads 1.2 or 3.8 on an axis of visits."""
+    import math
+
+    needed = max(math.ceil(value), 1) / 4
+    magnitude = 10 ** max(len(str(math.ceil(needed))) - 1, 0)
+    for factor in (1, 2, 2.5, 3, 5, 10):
+        step = factor * magnitude
+        if step >= needed and step == int(step):
+            return float(step * 4)
+    return float(10 * magnitude * 4)
 
 
 def _short(value: float) -> str:
