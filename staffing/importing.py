@@ -32,7 +32,7 @@ from core.imports import (
     pending_upload_discard,
     pending_upload_store,
 )
-from core.tabular import TableError, parse_date, read_table, upload_limit
+from core.tabular import TableError, TableRow, parse_date, read_table, upload_limit
 from core.validators import mask_account, mask_id_number, normalize_code, validate_mobile, validate_resident_id
 from staffing.models import Doctor, Posting, keyed_hash, validate_practitioner_code
 from staffing.reach import require_doctor_reach
@@ -73,6 +73,7 @@ def _text(text: str) -> str:
 @dataclass(frozen=True)
 class Column:
     name: str
+    header: str  # the template's row 1, what a clerk reads (a file column name, Chinese whatever the UI language)
     label: object
     required: bool
     parse: Callable[[str], object]
@@ -81,24 +82,56 @@ class Column:
 
 
 COLUMNS = [
-    Column("name", gettext_lazy("full name"), True, _text),
-    Column("sex", gettext_lazy("sex"), True, _sex_value),
-    Column("birth_date", gettext_lazy("birth date"), True, _date_value),
-    Column("id_number", gettext_lazy("ID number"), True, lambda t: validate_resident_id(normalize_code(t)), mask=mask_id_number),
-    Column("mobile", gettext_lazy("mobile"), True, lambda t: validate_mobile(normalize_code(t))),
-    Column("qualification", gettext_lazy("qualification"), True, _qualification_value),
-    Column("licence_number", gettext_lazy("licence number"), False, _text),
-    Column("licence_expiry", gettext_lazy("licence expiry"), False, _date_value, cleared=None),
-    Column("hire_date", gettext_lazy("hire date"), True, _date_value),
-    Column("clinic_code", gettext_lazy("clinic code"), True, normalize_code),
-    Column("bank_name", gettext_lazy("bank"), False, _text),
-    Column("bank_account", gettext_lazy("bank account"), False, normalize_code, mask=mask_account),
-    Column("insurance_code", gettext_lazy("national insurance practitioner code"), False, validate_practitioner_code,
+    Column("name", "姓名", gettext_lazy("full name"), True, _text),
+    Column("sex", "性别", gettext_lazy("sex"), True, _sex_value),
+    Column("birth_date", "出生日期", gettext_lazy("birth date"), True, _date_value),
+    Column("id_number", "身份证号", gettext_lazy("ID number"), True, lambda t: validate_resident_id(normalize_code(t)), mask=mask_id_number),
+    Column("mobile", "手机号", gettext_lazy("mobile"), True, lambda t: validate_mobile(normalize_code(t))),
+    Column("qualification", "执业类别", gettext_lazy("qualification"), True, _qualification_value),
+    Column("licence_number", "执业证书编号", gettext_lazy("licence number"), False, _text),
+    Column("licence_expiry", "执照有效期", gettext_lazy("licence expiry"), False, _date_value, cleared=None),
+    Column("hire_date", "入职日期", gettext_lazy("hire date"), True, _date_value),
+    Column("clinic_code", "卫生室编码", gettext_lazy("clinic code"), True, normalize_code),
+    Column("bank_name", "开户银行", gettext_lazy("bank"), False, _text),
+    Column("bank_account", "银行账号", gettext_lazy("bank account"), False, normalize_code, mask=mask_account),
+    Column("insurance_code", "国家医保医师代码", gettext_lazy("national insurance practitioner code"), False, validate_practitioner_code,
            cleared=None),
 ]
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 IMPORT_COLUMNS = [c.name for c in COLUMNS]
 REQUIRED_IMPORT_COLUMNS = [c.name for c in COLUMNS if c.required]
+HEADER_TO_NAME = {c.header: c.name for c in COLUMNS}
+TEMPLATE_HEADERS = [c.header for c in COLUMNS]
+
+
+def column_name(header: str) -> str:
+    """The importer's name for a file's column: the Chinese header of the template (姓名), the
+    internal name older files use (name), or both as 姓名（name）; full-width letters and brackets
+    read as plain ones. Anything else is returned as it is (and ignored as an unknown column)."""
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", header or "").strip()
+    bracketed = re.fullmatch(r"(.*?)\s*\(\s*([A-Za-z_]+)\s*\)", text)
+    if bracketed and bracketed.group(2).lower() in COLUMN_BY_NAME:
+        return bracketed.group(2).lower()
+    if text.lower() in COLUMN_BY_NAME:
+        return text.lower()
+    return HEADER_TO_NAME.get(text.rstrip("*").strip(), text)
+
+
+def _read_doctor_table(upload, filename: str):
+    """read_table with the Chinese headers (or the internal names) mapped to the importer's names;
+    a missing required column is named by its Chinese header, with the internal name in brackets."""
+    from core.tabular import check_header
+
+    header, rows = read_table(upload, filename, ())
+    names = [column_name(h) for h in header]
+    missing = [f"{c.header}（{c.name}）" for c in COLUMNS if c.required and c.name not in names]
+    if missing:
+        raise TableError(_("The file is missing these columns: %(cols)s.") % {"cols": ", ".join(missing)})
+    check_header(names, ())  # 姓名 and name side by side name one column twice
+    return names, (TableRow(number=row.number, values={column_name(k): v for k, v in row.values.items()}) for row in rows)
 DOCTOR_COLUMNS = [c for c in COLUMNS if c.name not in ("id_number", "clinic_code")]  # fields compared and written
 
 
@@ -370,8 +403,9 @@ def _example_id_number(first17: str) -> str:
 
 def doctors_import_template(*, acting_user) -> bytes:
     """The import template (XLSX) from COLUMNS, the importer's own column list: row 1 the column
-    names the importer reads, row 2 an example (with a clinic code in the user's reach); a second
-    sheet 说明 gives each column's Chinese name and whether it is required."""
+    headers in Chinese as the importer reads them, row 2 an example (with a clinic code in the
+    user's reach); a second sheet 填写说明 gives each column's meaning, whether it is required and
+    the internal name older files use (also accepted)."""
     from io import BytesIO
 
     from openpyxl import Workbook
@@ -384,14 +418,16 @@ def doctors_import_template(*, acting_user) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("doctor import")
-    sheet.append(IMPORT_COLUMNS)
+    sheet.append(TEMPLATE_HEADERS)
     sheet.append([example[name] for name in IMPORT_COLUMNS])
     for cell in sheet[2]:
         cell.number_format = "@"  # codes and dates as text: leading zeros and the X kept
     notes = workbook.create_sheet(_("column notes"))
-    notes.append([_("Column"), _("Meaning"), _("Required")])
+    notes.append([_("Column"), _("Meaning"), _("Required"), _("Internal name (also accepted as the header)")])
     for column in COLUMNS:
-        notes.append([column.name, str(column.label), _("required") if column.required else _("optional")])
+        notes.append([
+            column.header, str(column.label), _("required") if column.required else _("optional"), column.name,
+        ])
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -401,7 +437,7 @@ def doctors_import_plan(*, upload, filename: str, acting_user) -> ImportPlan:
     """Read a file and say what it would change, row by row; saves nothing. Raises
     core.tabular.TableError when the file as a whole cannot be read."""
     plan = ImportPlan()
-    _header, rows = read_table(upload, filename, REQUIRED_IMPORT_COLUMNS)
+    _header, rows = _read_doctor_table(upload, filename)
     rows = list(rows)
     if not rows:
         raise TableError(_("The file has no rows below the header."))

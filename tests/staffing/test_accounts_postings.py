@@ -55,7 +55,7 @@ def test_import_template_is_read_back_by_the_importer(client, county_admin):
 
     from openpyxl import load_workbook
 
-    from staffing.importing import IMPORT_COLUMNS, doctors_import_plan
+    from staffing.importing import TEMPLATE_HEADERS, doctors_import_plan
 
     clinic = FacilityFactory()
     client.force_login(county_admin)
@@ -66,10 +66,10 @@ def test_import_template_is_read_back_by_the_importer(client, county_admin):
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.content))
     sheet = workbook.worksheets[0]
-    assert [c.value for c in sheet[1]] == IMPORT_COLUMNS
+    assert [c.value for c in sheet[1]] == TEMPLATE_HEADERS
     notes = workbook.worksheets[1]
     assert notes.title == "填写说明"
-    assert notes.cell(2, 1).value == "name" and notes.cell(2, 3).value == "必填"
+    assert notes.cell(2, 1).value == "姓名" and notes.cell(2, 3).value == "必填" and notes.cell(2, 4).value == "name"
     plan = doctors_import_plan(upload=io.BytesIO(response.content), filename="t.xlsx", acting_user=county_admin)
     assert plan.ok, plan.errors
     assert len(plan.rows) == 1 and plan.rows[0].doctor is None and plan.rows[0].facility == clinic
