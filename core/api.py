@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -83,6 +84,17 @@ def _api_error_code(exc: exceptions.APIException) -> str:
 
 
 def exception_handler(exc, context):
+    response = _error_response(exc, context)
+    if response is not None:
+        # An error is JSON whatever the view renders otherwise (the schema's YAML, the browsable
+        # API's HTML for Accept: text/html): a client parses one error shape everywhere under /api/.
+        request = context.get("request")
+        if request is not None:
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+    return response
+
+
+def _error_response(exc, context):
     if isinstance(exc, DomainError):
         return Response(exc.as_body(), status=int(exc.status))
     if isinstance(exc, DjangoValidationError):

@@ -40,6 +40,17 @@ def test_a_wrong_method_is_a_json_405(county_admin):
     error_of(api_as(county_admin).delete("/api/v1/clinics/"), 405, "method_not_allowed")
 
 
+def test_errors_are_json_whatever_the_view_renders_or_the_client_accepts(county_admin):
+    """The schema view renders YAML and the API HTML for a browser; their errors are JSON all the same."""
+    client = api_as(county_admin)
+    error_of(client.post("/api/schema/"), 405, "method_not_allowed")
+    error_of(client.get("/api/v1/doctors/", {"ordering": "salary"}, HTTP_ACCEPT="text/html"), 400, "invalid")
+    error_of(client.get("/api/v1/doctors/999999999/", HTTP_ACCEPT="text/html"), 404, "not_found")
+    error_of(Client().get("/api/v1/doctors/", HTTP_ACCEPT="text/html"), 401, "not_authenticated")
+    error_of(client.get("/api/v1/doctors/", HTTP_ACCEPT="application/xml"), 406, "not_acceptable")
+    assert client.get("/api/schema/")["Content-Type"].startswith("application/vnd.oai.openapi")  # answers stay as they were
+
+
 def test_a_server_error_under_api_is_json_500(county_admin, monkeypatch):
     from staffing import api as staffing_api
 
