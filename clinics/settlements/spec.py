@@ -197,3 +197,17 @@ def fingerprint(values, platform=()) -> str:
 # them positive. Both are read; the log keeps ONE convention: every amount is stored as a positive
 # number (the CHECKs), and a reversal counts minus its amounts (and −1 visit) in every sum, in the
 # month it was recorded. A reversal's payments (SIGNED_AMOUNTS) are either all ≥ 0 or all ≤ 0.
+
+# The 2208 answer's `setlinfo` (NT `Output_2208.cs`, ../shared/docs/insurance-platform.md §2): 26
+# fields — the reversal's own setl_id, the visit, the time and the amounts, but not who was treated,
+# under which insurance or in which category. A reversal sent as 2208 answers it (these fields plus
+# `init_setl_id`, the 2208 input's setl_id) takes the fields it lacks (REVERSAL_INHERITED) from the
+# original it names: they are the original's by definition (2208 cancels that settlement), so
+# nothing is invented; a value the reversal gives is kept (and must then match the rules as usual).
+REVERSAL_SETLINFO = (
+    "mdtrt_id", "setl_id", "clr_optins", "setl_time", "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay",
+    "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "pool_prop_selfpay", "cvlserv_pay", "hifes_pay",
+    "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay", "balc",
+    "acct_mulaid_pay", "hosp_part_amt", "medins_setl_id", "psn_cash_pay",
+)
+REVERSAL_INHERITED = tuple(f for f in FIELDS if f not in REVERSAL_SETLINFO and f != "init_setl_id")

@@ -17,12 +17,14 @@ from decimal import Decimal
 import pytest
 from django.test import override_settings
 
+from clinics.models import Role
 from clinics.settlements import stats
 from clinics.settlements.models import RejectedSettlementRow, SettlementImportWarning, SettlementRecord
-from clinics.settlements.services import settlements_import
-from clinics.settlements.spec import BASE_FIELDS, FIELDS, PLATFORM_FIELDS, SETLINFO
+from clinics.settlements.services import reconciliation, settlements_import
+from clinics.settlements.spec import BASE_FIELDS, FIELDS, PLATFORM_FIELDS, REVERSAL_SETLINFO, SETLINFO
 from core.tabular import csv_text, xlsx_bytes
 from tests.conftest import api_as
+from tests.factories import make_user
 from tests.settlements.helpers import numbered
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +153,53 @@ def test_a_2208_reversal_is_stored_positive_linked_and_nets_the_month_out(clinic
     line = stats.stored(OCT)[(clinic.pk, OCT, "390", "11")]
     assert line[:3] == (0, 1, Decimal("0.00"))  # one visit, one reversal, nothing paid
     assert stats.stored(OCT) == stats.recomputed(OCT)
+
+
+def answer_2208(original: dict, n: int, sign: int = -1) -> dict:
+    """A 2208 answer's setlinfo as the platform returns it (its 26 fields, spec.REVERSAL_SETLINFO:
+    no person, insurance type, clearing category or clinic), amounts negative, plus the setl_id it
+    cancels (init_setl_id, the 2208 input's setl_id)."""
+    amounts = {k for k, v in original.items() if isinstance(v, float | int) and k not in ("age", "pool_prop_selfpay", "balc")}
+    answer = {k: (sign * original[k] if k in amounts else original[k]) for k in REVERSAL_SETLINFO}
+    answer |= {"setl_id": f"4510282026102{n:05d}", "setl_time": "2026-10-15 08:40:12", "medins_setl_id": f"HIS20261015{n:04d}"}
+    return answer | {"init_setl_id": original["setl_id"]}
+
+
+def test_a_2208_answer_as_the_platform_returns_it_takes_the_rest_from_its_original(clinic, clerk):
+    original = setlinfo(clinic, 1)
+    assert api_as(clerk).post(URL, [original], format="json").json()["accepted"] == 1
+    answer = answer_2208(original, 1)
+    assert "psn_no" not in answer and "insutype" not in answer and "fixmedins_code" not in answer
+    reply = api_as(clerk).post(URL, [answer], format="json")
+    assert reply.status_code == 201 and (reply.json()["accepted"], reply.json()["rejected"]) == (1, 0), reply.content
+    kept, first = stored(answer["setl_id"]), stored(original["setl_id"])
+    assert kept["init_setl_id"] == original["setl_id"] and kept["medfee_sumamt"] == Decimal("128.40")
+    for name in ("psn_no", "psn_name", "certno_masked", "insutype", "clr_type", "med_type", "psn_type", "facility_id"):
+        assert kept[name] == first[name], name
+    assert api_as(clerk).post(URL, [answer], format="json").json()["duplicates"] == 1  # a resend changes nothing
+    line = stats.stored(OCT)[(clinic.pk, OCT, "390", "11")]
+    assert line[:3] == (0, 1, Decimal("0.00")) and stats.stored(OCT) == stats.recomputed(OCT)
+    side = reconciliation.platform_totals(begin=OCT, end=datetime.date(2026, 10, 31))  # Cunyi's side of 3201
+    assert side == {clinic.pk: {("390", "11", "451028"): {"fixmedins_setl_cnt": 0, "medfee_sumamt": Decimal("0.00"),
+                                                        "fund_pay_sumamt": Decimal("0.00"), "acct_pay": Decimal("0.00")}}}
+
+
+def test_a_2208_answer_in_the_same_upload_as_its_original_and_one_without_an_original(clinic, clerk):
+    original = setlinfo(clinic, 1)
+    lost = answer_2208(setlinfo(clinic, 9), 9)
+    batch = settlements_import(source="api", acting_user=clerk, rows=numbered([original, answer_2208(original, 1, sign=1), lost]))
+    assert (batch.accepted, batch.rejected) == (2, 1)
+    assert "缺少必填字段" in RejectedSettlementRow.objects.get(batch=batch).reason
+
+
+def test_a_terminal_is_not_completed_from_another_clinics_settlement(clinic, other_clinic, clerk, roles):
+    original = setlinfo(clinic, 1)
+    settlements_import(source="api", acting_user=clerk, rows=numbered([original]))
+    stranger = make_user(Role.API_CLIENT, facility=other_clinic, username="stranger")
+    reply = api_as(stranger).post(URL, [answer_2208(original, 1)], format="json").json()
+    assert (reply["accepted"], reply["rejected"]) == (0, 1)
+    reason = reply["rejected_rows"][0]["reason"]
+    assert "缺少必填字段" in reason and clinic.code not in reason and clinic.platform_code not in reason
 
 
 def test_a_reversal_mixing_signs_is_refused(clinic, clerk):

@@ -24,10 +24,12 @@ from clinics.settlements.ingest import (
 )
 from clinics.settlements.models import SettlementImport
 from clinics.settlements.rules import messages as rule_messages
-from clinics.settlements.spec import REQUIRED, column_name
+from clinics.settlements.selectors import records_by_setl_id
+from clinics.settlements.spec import REQUIRED, REVERSAL_INHERITED, column_name
 from core.audit import audit_record
 from core.retry import with_retry
 from core.tabular import TableError, check_header, enforce_upload_limits, read_table
+from core.validators import normalize_code
 
 MAX_API_ROWS = 5000
 DEADLOCK_RETRIES = 3  # a safety net: uploads queue on IMPORT_LOCK
@@ -57,6 +59,51 @@ def table_rows(data: bytes, filename: str) -> Iterator[tuple[int, dict]]:
     check_header(names, REQUIRED)
     mapping = dict(zip(header, names, strict=True))
     return ((row.number, {mapping.get(k, k): v for k, v in row.values.items()}) for row in rows)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _as_text(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def reversals_completed(rows: list[tuple[int, dict]], own=None) -> list[tuple[int, dict]]:
+    """The rows with a 2208 reversal as the platform answers it (`spec.REVERSAL_SETLINFO`: no
+    person, insurance type, clearing category or clinic) completed from the original it names by
+    `init_setl_id`: each field of `spec.REVERSAL_INHERITED` the row leaves out or empty is the
+    original's (from the log, else from an earlier row of the same upload). A value the row gives
+    is kept, so a full row is judged exactly as before. A terminal (`own`, its clinic) is completed
+    only from its own clinic's settlements: for another clinic's the row stays incomplete and is
+    refused for its missing fields, which says nothing about whose the original is. A row whose
+    original is not found stays as it is (refused for what it lacks)."""
+    lacking = [values for _n, values in rows if not _blank(values.get("init_setl_id"))
+               and any(_blank(values.get(f)) for f in REVERSAL_INHERITED)]
+    if not lacking:
+        return rows
+    wanted = sorted({normalize_code(str(values["init_setl_id"])) for values in lacking})
+    originals: dict[str, dict] = {}
+    fields = [f for f in REVERSAL_INHERITED if f not in ("certno", "fixmedins_code")]
+    for start in range(0, len(wanted), 1000):
+        records = records_by_setl_id(wanted[start : start + 1000])
+        if own is not None:
+            records = records.filter(facility_id=own.pk)
+        for record in records.values("setl_id", "certno_masked", "facility__code", *fields):
+            record["certno"], record["fixmedins_code"] = record.pop("certno_masked"), record.pop("facility__code")
+            originals[record.pop("setl_id")] = record
+    for _n, values in rows:
+        key = normalize_code(str(values.get("setl_id") or ""))
+        if key and key not in originals and not values.get("init_setl_id"):
+            originals[key] = values  # an original sent earlier in the same upload
+    for values in lacking:
+        original = originals.get(normalize_code(str(values["init_setl_id"])))
+        if original is None:
+            continue
+        for name in REVERSAL_INHERITED:
+            if _blank(values.get(name)) and not _blank(original.get(name)):
+                values[name] = _as_text(original[name])
+    return rows
 
 
 def unix_line_ends(data: bytes) -> bytes:
@@ -177,7 +224,9 @@ def settlements_import(
         except TableError as exc:
             raise ValidationError(str(exc), code="unreadable_file") from exc
     else:
-        rows = list(rows)  # read again if the import is retried
+        # Read again if the import is retried. A 2208 answer takes what it lacks from its original.
+        own = uploader_clinic(acting_user) if acting_user is not None else None
+        rows = reversals_completed(list(rows), own)
         rows_factory = lambda: iter(rows)  # noqa: E731
 
     tries: list[FastLane | None] = []
