@@ -92,7 +92,12 @@ def _whole_seconds(value: datetime.datetime) -> datetime.datetime:
     return value.astimezone(datetime.UTC).replace(microsecond=0)
 
 
-def _entries(*, feed: CalendarFeed, start: datetime.date, end: datetime.date, now: datetime.datetime) -> list[_Entry]:
+def _entries(
+    *, feed: CalendarFeed, start: datetime.date, end: datetime.date, now: datetime.datetime
+) -> tuple[list[_Entry], datetime.datetime]:
+    """The feed's events, and the last moment its body changed by time passing alone (the window
+    moving on at a month's start, a cancelled event dropped after ICAL_CANCELLED_KEEP_DAYS), which
+    Last-Modified must not be older than, or an If-Modified-Since would keep a stale copy."""
     doctor_id = feed.doctor_id
     duties = (
         DutyDay.objects.filter(doctor_id=doctor_id, date__gte=start, date__lte=end, roster__status=RosterMonth.Status.PUBLISHED)
@@ -103,6 +108,8 @@ def _entries(*, feed: CalendarFeed, start: datetime.date, end: datetime.date, no
         (e.date, e.duty): e
         for e in FeedEvent.objects.filter(doctor_id=doctor_id, date__gte=start, date__lte=end).select_related("facility")
     }
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    timed_out = [datetime.datetime.combine(month_start(timezone.localdate(now)), datetime.time(), tzinfo=zone)]
     entries = []
     for duty in duties:
         change = changes.pop((duty.date, duty.duty), None)
@@ -110,20 +117,29 @@ def _entries(*, feed: CalendarFeed, start: datetime.date, end: datetime.date, no
         entries.append(_Entry(
             doctor_id=doctor_id, date=duty.date, duty=duty.duty, facility=duty.facility,
             status=FeedEvent.Status.CONFIRMED,
-            sequence=change.sequence if change else 0,
+            sequence=_sequence(change, FeedEvent.Status.CONFIRMED) if change else 0,
             modified=max(change.modified, published) if change else published,
             cover=duty.source == DutyDay.Source.COVER,
         ))  # fmt: skip
-    keep_since = now - datetime.timedelta(days=settings.ICAL_CANCELLED_KEEP_DAYS)
+    keep = datetime.timedelta(days=settings.ICAL_CANCELLED_KEEP_DAYS)
     for change in changes.values():
         # A row without its duty is a duty no longer the doctor's; shown for a while, cancelled.
-        if change.modified >= keep_since:
+        if change.modified + keep >= now:
             entries.append(_Entry(
                 doctor_id=doctor_id, date=change.date, duty=change.duty, facility=change.facility,
-                status=FeedEvent.Status.CANCELLED, sequence=change.sequence, modified=change.modified,
+                status=FeedEvent.Status.CANCELLED, sequence=_sequence(change, FeedEvent.Status.CANCELLED),
+                modified=change.modified,
             ))  # fmt: skip
+        else:
+            timed_out.append(change.modified + keep)
     entries.sort(key=lambda e: (e.date, e.duty))
-    return entries
+    return entries, max(timed_out)
+
+
+def _sequence(change: FeedEvent, shown: str) -> int:
+    """The stored SEQUENCE, one higher when the duty's state is not the one recorded (a change that
+    did not go through `feed_duties_changed`), so an app that has the recorded one still updates."""
+    return change.sequence if change.status == shown else change.sequence + 1
 
 
 def _summary(entry: _Entry, holidays: dict) -> str:
@@ -184,7 +200,7 @@ def feed_render(*, feed: CalendarFeed, now: datetime.datetime | None = None) -> 
 
     now = now or timezone.now()
     start, end = feed_window(timezone.localdate(now))
-    entries = _entries(feed=feed, start=start, end=end, now=now)
+    entries, timed_out = _entries(feed=feed, start=start, end=end, now=now)
     holidays = selectors.holidays_between(start=start, end=end)
     with translation.override(feed.language):
         cal = Calendar()
@@ -217,7 +233,8 @@ def feed_render(*, feed: CalendarFeed, now: datetime.datetime | None = None) -> 
                 event.add_component(_alarm(minutes=feed.alarm_minutes, summary=summary))
             cal.add_component(event)
         body = cal.to_ical()
-    last_modified = max([_whole_seconds(feed.updated_at)] + [_whole_seconds(e.modified) for e in entries])
+    moments = [feed.updated_at, timed_out, *(e.modified for e in entries)]
+    last_modified = max(_whole_seconds(moment) for moment in moments)
     return RenderedFeed(
         body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"', last_modified=last_modified, language=feed.language
     )

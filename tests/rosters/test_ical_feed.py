@@ -19,6 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import http_date
 from ical.calendar_stream import IcsCalendarStream
 from ical.event import EventStatus
 
@@ -31,7 +32,7 @@ from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_decide, leave_request_create
 from staffing.rosters.services.publishing import roster_publish
-from staffing.rosters.services.swaps import swap_decide, swap_request_create
+from staffing.rosters.services.swaps import swap_consent, swap_decide, swap_request_create
 from tests.factories import TownshipFactory, clinic_with_doctors, make_user
 from tests.rosters.conftest import OCT, on_call
 
@@ -115,6 +116,7 @@ def approve_leave(w, doctor, day):
 def swap(w, giver, taker, day):
     request = swap_request_create(requester=giver, counterpart=taker, give_date=day, take_date=None, reason="家中有事",
                                   acting_user=giver.user)  # fmt: skip
+    swap_consent(swap=request, agree=True, acting_user=taker.user)
     swap_decide(swap=request, approve=True, acting_user=w.admin)
 
 
@@ -238,8 +240,38 @@ def test_a_cancelled_duty_stays_for_the_configured_days_then_goes(world, setting
     approve_leave(w, first, day)
     w.clock.shift(datetime.timedelta(days=59))
     assert status(read(fetch(first).content)[uid(first, day)]) == "CANCELLED"
+    kept = fetch(first)
     w.clock.shift(datetime.timedelta(days=2))
-    assert uid(first, day) not in read(fetch(first).content)
+    gone = fetch(first, HTTP_IF_MODIFIED_SINCE=kept["Last-Modified"])
+    assert gone.status_code == 200 and uid(first, day) not in read(gone.content)
+    # The body changed when the cancellation's time ran out: Last-Modified says so, not older.
+    expired = PUBLISHED_AT + datetime.timedelta(days=60)
+    assert gone["Last-Modified"] == http_date(expired.timestamp()) != kept["Last-Modified"]
+
+
+def test_last_modified_moves_on_when_the_window_does(world):
+    """At a month's start the window takes in another month and drops one: a copy fetched before
+    is not current, though no duty changed."""
+    w = world
+    before = fetch(w.a)
+    w.clock.move_to(datetime.datetime(2026, 12, 1, 0, 30, tzinfo=SHANGHAI))
+    after = fetch(w.a, HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+    assert after.status_code == 200 and after["Last-Modified"] == "Mon, 30 Nov 2026 16:00:00 GMT"
+    assert fetch(w.a, HTTP_IF_MODIFIED_SINCE=after["Last-Modified"]).status_code == 304
+
+
+def test_a_duty_changed_outside_the_feed_record_still_gets_a_higher_sequence(world):
+    """The record says the duty is the doctor's (SEQUENCE 1) but it is gone without a cancellation
+    being recorded: the feed shows it cancelled one revision on, so an app holding 1 updates."""
+    w = world
+    day = D(2026, 10, 3)
+    first = on_call(w.clinic, day)
+    swap(w, first, w.b if first == w.a else w.a, day)
+    swap(w, w.b if first == w.a else w.a, first, day)
+    assert sequence(read(fetch(first).content)[uid(first, day)]) == 2
+    DutyDay.objects.filter(doctor=first, date=day).delete()  # as a bug or a hand edit would
+    gone = read(fetch(first).content)[uid(first, day)]
+    assert (status(gone), sequence(gone)) == ("CANCELLED", 3)
 
 
 def test_conditional_requests_get_304_until_the_feed_changes(world):
