@@ -349,9 +349,32 @@ def test_reconcile_command_computes_records_answers_and_imports_the_result(clini
     assert rec.balanced is False and rec.missing_here == 1
 
 
+def test_reconcile_command_takes_the_result_alone_and_reads_its_clinic_and_month(clinic, other_clinic, logged,
+                                                                                  tmp_path):
+    result = tmp_path / "result.txt"
+    result.write_text("\n".join(result_lines(clinic, other_clinic)), encoding="utf-8")
+    out = io.StringIO()
+    call_command("reconcile_settlements", "--result", str(result), stdout=out)
+    text = out.getvalue()
+    rec = Reconciliation.objects.get(facility=clinic, stmt_begndate=OCT1, stmt_enddate=OCT31)
+    assert (rec.matched, rec.amounts_differ, rec.missing_here, rec.missing_at_bureau, rec.other_scope,
+            rec.unexplained) == (3, 1, 1, 1, 1, 1)
+    assert f"{clinic.code} {clinic.name}" in text and "2026-10" in text and text.count("setl_id=") == 8
+    assert not Reconciliation.objects.filter(facility=other_clinic).exists()  # its one row is the minority
+
+
+def test_a_result_naming_no_recorded_settlement_needs_the_clinic_and_month(logged, tmp_path):
+    result = tmp_path / "result.txt"
+    result.write_text("P99999999\tM99999999\tCENTREONLY\tH9\t1\t0\t中心多\t20.00\t20.00\t0.00", encoding="utf-8")
+    with pytest.raises(CommandError) as error:
+        call_command("reconcile_settlements", "--result", str(result))
+    assert "--clinic" in str(error.value) and CJK.search(str(error.value))
+    assert not Reconciliation.objects.exists()
+
+
 @pytest.mark.parametrize("argv", [
     ["--month", "2026/10"],
-    ["--month", "2026-10", "--result", "x.txt"],  # no --clinic
+    ["--month", "2026-10", "--result", "x.txt"],  # no such file
     ["--month", "2026-10", "--statement", "t.csv"],  # the old own-columns statement
     ["--begin", "2026-10-15", "--end", "2026-10-01"],
     [],

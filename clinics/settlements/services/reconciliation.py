@@ -635,6 +635,35 @@ def _pick(candidates: list[Ours], flag: str) -> Ours | None:
     return next((c for c in candidates if c.reversal == wanted), candidates[0])
 
 
+def result_scope(*, data: bytes, filename: str, acting_user=None,
+                 facility: Facility | None = None) -> tuple[Facility, datetime.date, datetime.date]:
+    """The clinic and month a 3202 result file answers, read from the file itself (the platform's
+    result names neither): the clinic that holds most of the rows' settlements in Cunyi's log
+    (by setl_id), strictly more than any other — a row booked under another clinic is a minority
+    —, and the month holding most of that clinic's (of `facility`'s, when given). Refused in Chinese when the file names no
+    recorded settlement, when two clinics tie or when the clinic is out of the user's reach."""
+    rows, _encoding = parse_result(data, filename)
+    places = list(records_by_setl_id({r.setl_id for r in rows if r.setl_id}).values_list("facility_id", "settled_at"))
+    clinics: dict[int, int] = defaultdict(int)
+    for facility_id, _at in places:
+        clinics[facility_id] += 1
+    ranked = sorted(clinics.items(), key=lambda item: -item[1])
+    if facility is not None:
+        ranked = [(facility.pk, clinics[facility.pk])] if clinics.get(facility.pk) else []
+    if not ranked or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        raise ValidationError(_("The result file does not tell which clinic it answers (its rows name no settlement "
+                                "Cunyi recorded, or as many of two clinics); give --clinic and --month."),
+                              code="result_scope")
+    facility = Facility.objects.get(pk=ranked[0][0])
+    require_facility_reach(acting_user, facility, field=None)
+    months: dict[datetime.date, int] = defaultdict(int)
+    for facility_id, at in places:
+        if facility_id == facility.pk:
+            months[month_start(timezone.localtime(at).date())] += 1
+    month = max(sorted(months), key=lambda m: months[m])
+    return facility, *month_period(month)
+
+
 @dataclass
 class ResultReport:
     reconciliation: Reconciliation

@@ -18,6 +18,7 @@ from clinics.settlements.services.reconciliation import (
     parse_date_text,
     reconciliation_compute,
     result_import,
+    result_scope,
 )
 from core.months import month_option
 
@@ -73,15 +74,26 @@ class Command(BaseCommand):
                 "--statement and --detail took a statement in Cunyi's own columns, and Cunyi decided itself whether "
                 "the month balanced. The platform decides now: run this command to get Cunyi's 3201 figures, send "
                 "them to the platform, and give its answers with --answers and its 3202 result with --result."))
-        begin, end = self._period(month, begin, end)
         facility = None
         if clinic:
             facility = find_clinic(clinic)
             if facility is None:
                 raise CommandError(_("No clinic has the code “%(code)s” (division code or platform code).")
                                    % {"code": clinic})
-        if result and facility is None:
-            raise CommandError(_("--result needs --clinic: the platform's result file does not name the clinic."))
+        if result and (facility is None or not (month or begin or end)):
+            # `--result FILE` alone: the clinic and month are read from the file (its rows' settlements).
+            try:
+                found, found_begin, found_end = result_scope(data=_read(result)[0], filename=Path(result).name,
+                                                              facility=facility)
+            except ValidationError as exc:
+                raise CommandError("\n".join(exc.messages)) from None
+            facility = facility or found
+            if not (month or begin or end):
+                month = found_begin.strftime("%Y-%m")
+            self.stdout.write(_("The result file answers %(clinic)s %(name)s for %(month)s (read from its rows; "
+                                "--clinic and --month say otherwise).")
+                              % {"clinic": facility.code, "name": facility.name, "month": month or f"{begin}..{end}"})
+        begin, end = self._period(month, begin, end)
         try:
             results = reconciliation_compute(begin=begin, end=end,
                                              facility_ids=[facility.pk] if facility else None)
