@@ -8,7 +8,10 @@ from telemedicine.selectors import department_list, referral_departments
 
 
 class SlotSearchForm(forms.Form):
-    department = forms.ModelChoiceField(queryset=None, label=_("Department"), empty_label=_("Choose a department"))
+    # Empty: every department (the page opens with the open slots of all of them).
+    department = forms.ModelChoiceField(
+        queryset=None, label=_("Department"), required=False, empty_label=_("All departments")
+    )
     # Empty: the first day with a free slot in the department (the page fills it in).
     date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

@@ -96,46 +96,50 @@ def _calendar_missing_message(year: int) -> str:
     ) % {"year": year}
 
 
+def _no_open_day_message(found, department) -> str:
+    if found.missing_calendar_year:
+        return _calendar_missing_message(found.missing_calendar_year)
+    horizon = {"days": conf.slot_horizon_days()}
+    if department is not None:
+        return _("No open slots in this department in the coming %(days)s days.") % horizon
+    return _("No open slots in any department in the coming %(days)s days.") % horizon
+
+
 def _slot_search(request, default: dict | None = None):
-    """The search form and its open slots. Without a date the search takes the first day from
-    today with a free slot (in the chosen department, or in any before one is chosen), so the
-    date field always holds an ISO date the browser shows."""
-    data = request.GET.copy() if "department" in request.GET else default
-    slots = None
-    if data is None:
-        found = first_open_day()
-        form = SlotSearchForm(initial={"date": found.day or timezone.localdate()})
-        if found.day is None and found.missing_calendar_year:
-            messages.warning(request, _calendar_missing_message(found.missing_calendar_year))
-        return form, slots
+    """The search form, its open slots and the day they are of. Without a date the search takes
+    the first day from today with a free slot (in the chosen department, or in any), so the date
+    field always holds an ISO date the browser shows; without a department it lists every
+    department's slots, so the page opens with the slots of that day, nothing picked."""
+    data = request.GET.copy() if request.GET else (default or {})
     form = SlotSearchForm(data)
     if not form.is_valid():
-        return form, slots
+        return form, None, None
     department = form.cleaned_data["department"]
+    department_id = department.pk if department is not None else None
     day = form.cleaned_data["date"]
     if day is None:
-        found = first_open_day(department_id=department.pk)
+        found = first_open_day(department_id=department_id)
         day = found.day
-        if day is None:
-            form.add_error("date", _calendar_missing_message(found.missing_calendar_year) if found.missing_calendar_year
-                           else _("No open slots in this department in the coming %(days)s days.") % {"days": conf.slot_horizon_days()})
-            return form, slots
         data = data.copy() if hasattr(data, "copy") else dict(data)
-        data["date"] = day.isoformat()
+        data["date"] = (day or timezone.localdate()).isoformat()
         form = SlotSearchForm(data)
         form.is_valid()
+        if day is None:
+            form.add_error("date", _no_open_day_message(found, department))
+            return form, None, None
     try:
-        slots = list(open_slot_list(department_id=department.pk, day=day))
+        slots = list(open_slot_list(department_id=department_id, day=day))
     except CalendarMissing as exc:
         form.add_error("date", _calendar_missing_message(exc.year))
-    return form, slots
+        return form, None, None
+    return form, slots, day
 
 
 @login_required
 def find_slots(request):
     _require_doctor(request)
-    form, slots = _slot_search(request)
-    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "booking": None})
+    form, slots, day = _slot_search(request)
+    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "day": day, "booking": None})
 
 
 @login_required
@@ -258,8 +262,8 @@ def reschedule(request, pk):
                 messages.success(request, _("Consult moved to the new time; the consultant will confirm it again."))
                 return redirect("telemedicine:booking_detail", pk=pk)
     current = {"department": booking.department_id, "date": max(timezone.localdate(booking.starts_at), timezone.localdate()).isoformat()}
-    form, slots = _slot_search(request, default=current)
-    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "booking": booking})
+    form, slots, day = _slot_search(request, default=current)
+    return render(request, "telemedicine/find_slots.html", {"form": form, "slots": slots, "day": day, "booking": booking})
 
 
 @login_required

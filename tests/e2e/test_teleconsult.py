@@ -46,7 +46,7 @@ def network(settings):
     return consultant, doctor_user
 
 
-CONSULT_SHOTS = Path("/tmp/shots/consult")
+CONSULT_SHOTS = Path("/tmp/shots/phone")
 
 
 def consult_shot(page, name: str) -> None:
@@ -66,6 +66,10 @@ def test_village_doctor_books_and_consultant_records_outcome(live_server, browse
         # the date field holds the first day with free slots, as yyyy-MM-dd (the browser shows it)
         assert phone.input_value("#id_date") == "2026-12-02"
         assert phone.evaluate("document.querySelector('#id_date').valueAsDate !== null")
+        # ... and its slots are listed at once, of every department, the day named in words
+        assert "2026年12月2日 星期三" in phone.inner_text("#open-slots h2")
+        assert "黄明" in phone.inner_text("table.slots") and phone.locator("table.slots [data-department]").count() == 3
+        no_sideways_scroll(phone)
         consult_shot(phone, "consult-01-booking-date-default")
         phone.select_option("#id_department", label="乐业县人民医院 · 内科")
         follow(phone, "#slot-search button[type=submit]")

@@ -66,6 +66,39 @@ def test_searching_without_a_date_takes_the_first_day_with_free_slots(client, do
     assert page.count("data-slot=") == 2
 
 
+def test_the_page_opens_with_the_first_free_days_slots_of_every_department(client, doctor_user, consultant, clock):
+    """Nothing picked: the date holds the first day with a free slot and its slots are listed, of
+    every department (each row names its department); choosing one narrows the list."""
+    weekly(consultant, 4, "09:00", "09:40")  # Fridays: 4 December
+    other = consultant_with_login(username="dr_peds")
+    weekly(other, 4, "10:00", "10:20")
+    client.force_login(doctor_user)
+    page = client.get("/m/consult/book/").content.decode()
+    assert date_value(page) == "2026-12-04"
+    assert page.count("data-slot=") == 3 and page.count("data-department") == 3
+    assert "2026年12月4日" in page  # the listed day named in words, whatever the browser shows in the field
+    assert other.department.name in page and consultant.department.name in page
+    narrowed = client.get("/m/consult/book/", {"department": consultant.department_id, "date": "2026-12-04"}).content.decode()
+    assert narrowed.count("data-slot=") == 2 and "data-department" not in narrowed
+
+
+def test_with_no_free_slot_anywhere_the_page_says_so_and_keeps_a_date(client, doctor_user, consultant, clock):
+    client.force_login(doctor_user)
+    response = client.get("/m/consult/book/")
+    assert response.status_code == 200 and date_value(response.content.decode()) == "2026-12-01"
+    assert response.context["form"].errors["date"] == ["No open slots in any department in the coming 28 days."]
+
+
+def test_a_year_without_a_calendar_is_named_on_the_first_visit(client, doctor_user, consultant, clock, settings):
+    settings.TELECONSULT_SLOT_HORIZON_DAYS = 60
+    weekly(consultant, 4, "09:00", "10:00", valid_from=datetime.date(2027, 1, 1))  # slots only in 2027
+    client.force_login(doctor_user)
+    response = client.get("/m/consult/book/")
+    assert response.status_code == 200
+    assert any("2027" in e for e in response.context["form"].errors["date"])
+    assert "data-slot=" not in response.content.decode()
+
+
 def test_a_full_day_is_skipped(consultant, doctor_user, clock):
     weekly(consultant, 2, "09:00", "09:20")
     weekly(consultant, 3, "09:00", "09:20")
