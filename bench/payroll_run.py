@@ -14,6 +14,7 @@ each with its query count. Not part of CI.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -54,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["county", "province"], default="county")
     parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
+    parser.add_argument("--repeat", type=int, default=3, help="recalculations, each followed by its baseline COPY")
     parser.add_argument("--visits", type=int, default=None, help="insured visits per doctor (default 60 county, 6 province)")
     args = parser.parse_args()
     from _setup import start_django
@@ -109,15 +111,39 @@ def main() -> None:
     october_run = PayRun.objects.filter(month=october, township__isnull=True).first()
     if october_run is None:
         october_run = services.payrun_create(month=october, acting_user=None)
-    for label in ("October, first calculation", "October, recalculated"):
+    def timed(label):
+        nonlocal october_run
         with CaptureQueriesContext(connection) as queries:
             started, cpu = time.perf_counter(), time.process_time()
             october_run = services.payrun_calculate(run=october_run, acting_user=None)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(
             f"{label}: {elapsed:.2f} s wall ({cpu:.2f} s Python CPU, load average {os.getloadavg()[0]:.1f}), {len(queries.captured_queries)} queries, {october_run.doctor_count} doctors, "
-            f"{PayslipLine.objects.filter(payslip__run=october_run).count()} lines, net {october_run.net_total}"
+            f"{PayslipLine.objects.filter(payslip__run=october_run).count()} lines, net {october_run.net_total}", flush=True,
         )
+        return elapsed
+
+    timed("October, first calculation")
+    if connection.vendor != "postgresql":
+        timed("October, recalculated")
+    else:
+        from _baseline import copy_baseline, interleave, report
+
+        from staffing.payroll.services.runs import LINE_COLUMNS
+
+        rows = [
+            (*row[:-1], json.dumps(row[-1], ensure_ascii=False))
+            for row in PayslipLine.objects.filter(payslip__run=october_run).values_list(*LINE_COLUMNS)
+        ]
+        kinds = {"payslip_id": "bigint", "position": "smallint", "component": "varchar(30)", "kind": "varchar(10)",
+                 "description": "varchar(200)", "quantity": "numeric(12,2)", "rate": "numeric(14,4)", "amount": "numeric(12,2)",
+                 "taxable": "boolean", "policy_id": "bigint", "funding_source": "varchar(30)", "reference_month": "date",
+                 "source": "jsonb"}
+        columns = [(name, kinds[name]) for name in LINE_COLUMNS]
+        works, bases = interleave(
+            lambda: timed("October, recalculated"), lambda: copy_baseline(columns=columns, rows=rows), repeat=args.repeat
+        )
+        report(f"pay run recalculated ({len(rows)} lines) vs bare COPY of the lines", works, bases)
     print(f"payslips in the run: {Payslip.objects.filter(run=october_run).count()}")
 
 

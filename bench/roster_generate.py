@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["county", "province"], default="county")
     parser.add_argument("--clinics", type=int, default=14000, help="synthetic clinics for --scale province")
+    parser.add_argument("--repeat", type=int, default=3, help="regenerations, each followed by its baseline COPY")
     args = parser.parse_args()
     from _setup import start_django
 
@@ -68,15 +69,30 @@ def main() -> None:
     CoverageGap.objects.filter(roster__in=october).delete()
     DutyDay.objects.filter(roster__in=october).delete()
     october.delete()  # so the first timing is a first plan, not a regeneration
-    for label in ("October, first plan", "October, regenerated"):
+    def timed(label):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             result = roster_generate(month=datetime.date(2026, 10, 1))
             elapsed = time.perf_counter() - started
         print(
             f"{label}: {elapsed:.2f} s, {len(queries.captured_queries)} queries, {result.clinics} clinics, "
-            f"{result.duties} duties, {result.gaps} gaps"
+            f"{result.duties} duties, {result.gaps} gaps", flush=True,
         )
+        return elapsed
+
+    timed("October, first plan")
+    if connection.vendor != "postgresql":
+        timed("October, regenerated")
+    else:
+        from _baseline import copy_baseline, interleave, report
+
+        fields = ["roster_id", "facility_id", "doctor_id", "date", "duty", "day_kind", "source"]
+        rows = list(DutyDay.objects.filter(roster__in=october).values_list(*fields))
+        columns = [(f, "bigint") for f in fields[:3]] + [("date", "date")] + [(f, "varchar(10)") for f in fields[4:]]
+        works, bases = interleave(
+            lambda: timed("October, regenerated"), lambda: copy_baseline(columns=columns, rows=rows), repeat=args.repeat
+        )
+        report(f"roster month regenerated ({len(rows)} rows) vs bare COPY of the same rows", works, bases)
     print(f"duty rows in the table: {DutyDay.objects.count()}")
 
 

@@ -65,6 +65,9 @@ def create_fixtures(clients: int):
     from telemedicine.models import Consultant
 
     seed_roles({})
+    from staffing.rosters.services.holidays import holiday_year_load
+
+    holiday_year_load(year=datetime.date.today().year)  # the leave checks read the calendar
     User = get_user_model()
     township, _ = Township.objects.get_or_create(code="999999999", defaults={"name": "基准测试乡", "kind": "township"})
     hospital, _ = Facility.objects.get_or_create(
@@ -113,7 +116,7 @@ class Client:
         self.port, self.token = port, token
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def book(self, slot_id: int, patient: str) -> tuple[int, float, dict]:
+    def book(self, slot_id: int, patient: str, url: str = URL) -> tuple[int, float, dict]:
         body = json.dumps(
             {"slot": slot_id, "patient_name": patient, "patient_sex": "F", "patient_age": 60,
              "chief_complaint": "基准测试：头晕", "urgency": "routine", "mode": "video"}
@@ -121,7 +124,7 @@ class Client:
         headers = {"Content-Type": "application/json", "Authorization": f"Token {self.token}", "Host": "127.0.0.1"}
         started = time.perf_counter()
         try:
-            self.conn.request("POST", URL, body=body, headers=headers)
+            self.conn.request("POST", url, body=body, headers=headers)
             response = self.conn.getresponse()
             payload = response.read()
         except (http.client.HTTPException, OSError):
@@ -136,9 +139,9 @@ class Client:
         return response.status, elapsed, data
 
 
-def throughput(port, tokens, slot_ids, limit_requests, limit_seconds):
+def throughput(port, tokens, slot_ids, limit_requests, limit_seconds, url=URL):
     per_client = limit_requests // len(tokens)
-    latencies, statuses, lock = [], {}, threading.Lock()
+    latencies, statuses, refusals, lock = [], {}, {}, threading.Lock()
     deadline = time.monotonic() + limit_seconds
     barrier = threading.Barrier(len(tokens))
 
@@ -149,8 +152,10 @@ def throughput(port, tokens, slot_ids, limit_requests, limit_seconds):
         for n, slot_id in enumerate(mine):
             if time.monotonic() > deadline:
                 break
-            status, elapsed, _ = client.book(slot_id, f"吞吐患者{index}-{n}")
+            status, elapsed, data = client.book(slot_id, f"吞吐患者{index}-{n}", url)
             with lock:
+                if status >= 400:
+                    refusals.setdefault(status, data)
                 latencies.append(elapsed)
                 statuses[status] = statuses.get(status, 0) + 1
 
@@ -169,6 +174,7 @@ def throughput(port, tokens, slot_ids, limit_requests, limit_seconds):
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
         "statuses": statuses,
+        "refusals": {code: str(data)[:200] for code, data in refusals.items()},
     }
 
 
@@ -252,6 +258,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=3, help="throughput phases, each beside a phase of the minimal endpoint")
     args = parser.parse_args()
 
     migrate()
@@ -259,10 +266,19 @@ def main():
     cleanup()
     consultant, tokens = create_fixtures(args.clients)
     per_client = args.requests // args.clients
-    throughput_slots = make_slots(consultant, per_client * args.clients, day_offset=2)
+    throughput_slots = [make_slots(consultant, per_client * args.clients, day_offset=2) for _ in range(args.repeat)]
+    from django.db import connection
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from minimal_urls import CREATE, MINIMAL_URL
+
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE)
 
     port = free_port()
-    env = {**os.environ, "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"}
+    # Production's server settings for both endpoints: DEBUG off, persistent connections.
+    env = {**os.environ, "DB_CONN_MAX_AGE": "60", "DEBUG": "0", "LOG_LEVEL": "WARNING",
+           "DJANGO_SETTINGS_MODULE": "bench.minimal_settings"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
          "-k", "gthread", "--threads", str(args.threads), "--log-level", "warning"],
@@ -276,14 +292,27 @@ def main():
             except OSError:
                 time.sleep(0.2)
         Client(port, tokens[0]).book(0, "预热")  # warm the workers (a 400: no such slot)
-        tp = throughput(port, tokens, throughput_slots, args.requests, args.seconds)
-        print("throughput:", json.dumps(tp, ensure_ascii=False))
+        Client(port, tokens[0]).book(0, "预热", MINIMAL_URL)
+        bookings, minimal = [], []
+        for slots in throughput_slots:  # interleaved: the minimal endpoint, then bookings
+            minimal.append(throughput(port, tokens, list(range(len(slots))), args.requests, args.seconds, MINIMAL_URL))
+            print("minimal insert:", json.dumps(minimal[-1], ensure_ascii=False), flush=True)
+            bookings.append(throughput(port, tokens, slots, args.requests, args.seconds))
+            print("booking:", json.dumps(bookings[-1], ensure_ascii=False), flush=True)
+        from _baseline import report
+
+        report(f"booking req/s, {args.clients} clients", [t["rps"] for t in bookings], [t["rps"] for t in minimal],
+               unit="req/s", higher_is_better=True)
+        report("p95 latency", [t["p95_ms"] for t in bookings], [t["p95_ms"] for t in minimal], unit="ms")
+        tp = bookings[-1]
         rc = race(port, tokens, consultant, args.rounds)
         print("race:", json.dumps(rc, ensure_ascii=False))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         cleanup()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_minimal_insert")
     print(
         f"gunicorn {args.workers} workers × {args.threads} threads, {args.clients} clients: "
         f"{tp['rps']} req/s, p50 {tp['p50_ms']} ms, p95 {tp['p95_ms']} ms over {tp['requests']} bookings; "

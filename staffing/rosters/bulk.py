@@ -3,9 +3,12 @@ queries as planning one: COPY on PostgreSQL, and on SQLite one INSERT … SELECT
 bound as a single parameter (SQLite otherwise caps a statement at 999 parameters)."""
 
 import datetime
+import enum
 import json
 
-from django.db import connection
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import IntegrityError, connection
+from django.utils.translation import gettext as _
 
 
 def _sqlite_value(value):
@@ -18,34 +21,21 @@ def _sqlite_value(value):
     return value
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value, _dates: dict = {}) -> str:  # noqa: B006 - a deliberate cache of date texts
-    kind = type(value)
-    if kind is int:
-        return str(value)
-    if kind is datetime.date:
-        text = _dates.get(value)
-        if text is None:
-            text = _dates[value] = value.isoformat()
-        return text
-    if isinstance(value, str):  # str and TextChoices members
-        return value.translate(_COPY_ESCAPES)
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime.date):  # aware datetimes
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
-
-
-def _copy_line(row, json_fields) -> str:
-    """One line of COPY's text format."""
-    if not json_fields:
-        return "\t".join(map(_copy_text, row)) + "\n"
-    return "\t".join(
-        _copy_text(json.dumps(v, ensure_ascii=False) if i in json_fields else v) for i, v in enumerate(row)
-    ) + "\n"
+def _copy_rows(cursor, sql: str, rows: list[tuple], json_fields: set[int]) -> None:
+    """COPY `rows` through psycopg's own (C) formatting. JSON columns are dumped and choice
+    members (enums) written as their values; rows are homogeneous, so the first row says which."""
+    convert = json_fields | {i for i, value in enumerate(rows[0]) if isinstance(value, enum.Enum)}
+    with cursor.cursor.copy(sql) as copy:
+        if not convert:
+            for row in rows:
+                copy.write_row(row)
+            return
+        for row in rows:
+            copy.write_row([
+                (json.dumps(v, ensure_ascii=False) if i in json_fields else v.value if isinstance(v, enum.Enum) else v)
+                if i in convert else v
+                for i, v in enumerate(row)
+            ])
 
 
 def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
@@ -61,10 +51,7 @@ def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
     json_fields = {i for i, name in enumerate(fields) if meta.get_field(name).get_internal_type() == "JSONField"}
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for start in range(0, len(rows), 20000):
-                    chunk = rows[start : start + 20000]
-                    copy.write("".join(_copy_line(row, json_fields) for row in chunk).encode())
+            _copy_rows(cursor, f"COPY {table} ({column_list}) FROM STDIN", rows, json_fields)
         return len(rows)
     if connection.vendor == "sqlite":
         payload = json.dumps([[_sqlite_value(v) for v in row] for row in rows], ensure_ascii=False)
@@ -75,4 +62,74 @@ def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
     model.objects.bulk_create(
         [model(**{meta.get_field(n).attname: v for n, v in zip(fields, row, strict=True)}) for row in rows], batch_size=1000
     )
+    return len(rows)
+
+
+# --- A month of duties loaded as its own partition (PostgreSQL) ----------------------------------
+#
+# On PostgreSQL `rosters_dutyday` is partitioned by month (migration 0010). A plan of many rows
+# (the province's month: ~700,000) is not inserted into the table, where each row would fire two
+# deferred foreign-key triggers and update five indexes one entry at a time. The month is rebuilt
+# beside it instead: a plain table of the same columns and CHECKs takes the rows kept (those of
+# rosters not being replaced) and the new ones by COPY, then replaces the month's partition.
+# ATTACH PARTITION builds the indexes in one sort each, checks the unique constraints, and
+# validates both foreign keys (doctor, roster) with one anti-join each: the same guarantee as the
+# row triggers, set-wise. A bad reference fails the attach, so nothing of the plan is kept.
+
+PARTITION_LOAD_MIN_ROWS = 20_000  # below this, the rows go into the table (no rebuild of the month)
+
+
+def duty_partition_name(month: datetime.date) -> str:
+    return f"rosters_dutyday_{month:%Y_%m}"
+
+
+def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: list[tuple], replaced_rosters) -> int:
+    """Replace the month's duties of the rosters in `replaced_rosters` (a queryset of roster ids)
+    by `rows` (values in the order of `fields`), rebuilding the month's partition. PostgreSQL only;
+    the caller holds the transaction. Raises ValidationError when a row points at a doctor or
+    roster that does not exist (or breaks a unique rule): nothing is then written."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    parent = meta.db_table
+    partition = duty_partition_name(month)
+    staging = f"{partition}_load"
+    start, end = month, (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    try:
+        replaced_sql, replaced_params = replaced_rosters.query.sql_with_params()
+    except EmptyResultSet:  # no roster replaced
+        replaced_sql, replaced_params = "SELECT NULL::bigint WHERE false", ()
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {quote(staging)} (LIKE {quote(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        cursor.execute(
+            f"ALTER TABLE {quote(staging)} ALTER COLUMN id SET DEFAULT nextval(pg_get_serial_sequence(%s, 'id')), "
+            f"ADD CONSTRAINT {quote(staging + '_month')} CHECK (date >= %s AND date < %s)",
+            [parent, start, end],
+        )
+        cursor.execute(
+            f"INSERT INTO {quote(staging)} SELECT * FROM {quote(parent)} WHERE date >= %s AND date < %s "
+            f"AND roster_id NOT IN ({replaced_sql})",
+            [start, end, *replaced_params],
+        )
+        _copy_rows(cursor, f"COPY {quote(staging)} ({columns}) FROM STDIN", rows, set())
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
+        if cursor.fetchone()[0]:
+            cursor.execute(f"ALTER TABLE {quote(parent)} DETACH PARTITION {quote(partition)}")
+            cursor.execute(f"DROP TABLE {quote(partition)}")
+        else:  # the month's rows so far sit in the default partition; they were copied above
+            cursor.execute(f"DELETE FROM {quote(parent + '_default')} WHERE date >= %s AND date < %s", [start, end])
+        cursor.execute(f"ALTER TABLE {quote(staging)} RENAME TO {quote(partition)}")
+        try:
+            cursor.execute(
+                f"ALTER TABLE {quote(parent)} ATTACH PARTITION {quote(partition)} FOR VALUES FROM (%s) TO (%s)", [start, end]
+            )
+        except IntegrityError as exc:
+            raise ValidationError(
+                _(
+                    "The plan for %(month)s was not saved: a duty points at a doctor or roster that no longer exists, "
+                    "or repeats a doctor's day (%(detail)s). Plan the month again."
+                )
+                % {"month": f"{month:%Y-%m}", "detail": str(exc).splitlines()[0]},
+                code="bad_reference",
+            ) from exc
     return len(rows)

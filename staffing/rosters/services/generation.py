@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from clinics.models import Facility, Township
 from core.models import AuditEntry
 from core.months import days_between, month_end, month_start
 from staffing.models import Doctor, Posting
-from staffing.rosters import planner, selectors
+from staffing.rosters import bulk, planner, selectors
 from staffing.rosters.bulk import bulk_insert
 from staffing.rosters.models import CoverageGap, DutyDay, RosterMonth
 from staffing.rosters.services.reach import check_can_plan
@@ -102,7 +102,6 @@ def roster_generate(
     result.skipped_published = sum(1 for status in existing.values() if status == RosterMonth.Status.PUBLISHED)
     drafts = RosterMonth.objects.filter(month=month, facility__in=clinic_qs, status=RosterMonth.Status.DRAFT)
     CoverageGap.objects.filter(roster__in=drafts).delete()
-    DutyDay.objects.filter(roster__in=drafts).delete()
     now = timezone.now()
     result.replaced = drafts.update(generated_at=now)
     new_facilities = [fid for fid in clinics if fid not in existing]
@@ -140,11 +139,17 @@ def roster_generate(
         )
         roster_id = roster_ids[facility_id]
         duty_rows.extend(
-            (roster_id, facility_id, doctor_id, day, duty, kind, DutyDay.Source.GENERATED)
+            (roster_id, facility_id, doctor_id, day, duty, kind, DutyDay.Source.GENERATED.value)
             for doctor_id, day, duty, kind in plan.duties
         )
         gap_rows.extend((roster_id, facility_id, day, kind, CoverageGap.Status.OPEN) for day, kind in plan.gaps)
-    bulk_insert(DutyDay, ["roster", "facility", "doctor", "date", "duty", "day_kind", "source"], duty_rows)
+    duty_fields = ["roster", "facility", "doctor", "date", "duty", "day_kind", "source"]
+    if connection.vendor == "postgresql" and len(duty_rows) >= bulk.PARTITION_LOAD_MIN_ROWS:
+        # The month's partition rebuilt with the drafts' duties replaced (staffing.rosters.bulk).
+        bulk.duty_month_load(model=DutyDay, month=month, fields=duty_fields, rows=duty_rows, replaced_rosters=drafts.values("pk"))
+    else:
+        DutyDay.objects.filter(roster__in=drafts).delete()
+        bulk_insert(DutyDay, duty_fields, duty_rows)
     bulk_insert(CoverageGap, ["roster", "facility", "date", "day_kind", "status"], gap_rows)
     result.duties = len(duty_rows)
     result.gaps = len(gap_rows)
