@@ -137,6 +137,7 @@ class DutyDay(models.Model):
         REPLANNED = "replanned", _("Re-planned after leave")
         SWAP = "swap", _("Swap")
         COVER = "cover", _("Cover from another clinic")
+        MANUAL = "manual", _("Changed by hand in the grid")
 
     roster = models.ForeignKey(RosterMonth, verbose_name=_("roster"), on_delete=models.CASCADE, related_name="duties")
     # The (facility, date) index and the (doctor, date) unique constraint serve these two foreign
@@ -251,6 +252,9 @@ class RosterAmendment(models.Model):
 
 
 class DecisionStatus(models.TextChoices):
+    # A swap waits for the colleague's consent first; only then does the township decide.
+    AWAITING = "awaiting", pgettext_lazy("decision status", "Awaiting the colleague's consent")
+    DECLINED = "declined", pgettext_lazy("decision status", "Declined by the colleague")
     PENDING = "pending", pgettext_lazy("decision status", "Pending")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
@@ -284,12 +288,24 @@ class LeaveRequest(Decided):
         TRAINING = "training", _("Training")
         PERSONAL = "personal", _("Personal leave")
 
+    # Leave needs no colleague's consent: the swap-only states are not among its choices.
+    status = models.CharField(
+        _("status"), max_length=10, default=DecisionStatus.PENDING,
+        choices=[c for c in DecisionStatus.choices if c[0] not in (DecisionStatus.AWAITING, DecisionStatus.DECLINED)],
+    )
+
     doctor = models.ForeignKey(Doctor, verbose_name=_("doctor"), on_delete=models.PROTECT, related_name="leave_requests")
     facility = models.ForeignKey(Facility, verbose_name=_("clinic"), on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(_("type of leave"), max_length=10, choices=Kind.choices)
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"))
     reason = models.TextField(_("reason"))
+    # The admin who recorded the leave for the doctor (a doctor phoning in sick); empty when the
+    # doctor asked on their own phone.
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("entered by admin"), on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", editable=False,
+    )
     # The id the phone made up for the request (a request queued offline is sent again when the
     # network returns): a second request with the same id is the first one, not a new one.
     client_ref = models.CharField(_("request id on the phone"), max_length=64, blank=True, default="", editable=False)
@@ -317,6 +333,55 @@ class LeaveRequest(Decided):
     def days(self) -> int:
         return (self.end_date - self.start_date).days + 1
 
+    @property
+    def entered_by_admin(self) -> bool:
+        return self.entered_by_id is not None
+
+
+class LeaveEntitlement(models.Model):
+    """Days of leave of one kind a doctor may take in a calendar year: the county's row (no doctor)
+    for every doctor, or one doctor's own (longer service, a special arrangement), which wins.
+    A year without a row takes the latest earlier year's. Days are calendar days, as a leave
+    request counts them: a village doctor is on call on weekends and public holidays too, so
+    every day of leave takes a possible duty off the roster.
+
+    The defaults (migration 0008): annual 7 days (the statutory minimum of 带薪年休假, 5 working
+    days for 1–10 years of service, is one calendar week), sick 30, training 15, personal 10."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    kind = models.CharField(_("type of leave"), max_length=10, choices=LeaveRequest.Kind.choices)
+    doctor = models.ForeignKey(
+        Doctor, verbose_name=_("doctor (empty: every doctor)"), on_delete=models.CASCADE, null=True, blank=True,
+        related_name="leave_entitlements",
+    )
+    days = models.PositiveSmallIntegerField(_("days a year"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-year", "kind", "doctor_id"]
+        verbose_name = _("leave entitlement")
+        verbose_name_plural = _("leave entitlements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "kind"], condition=Q(doctor__isnull=True), name="one_county_entitlement_per_year_kind",
+                violation_error_message=_("The county already has an entitlement of this type for this year."),
+            ),
+            models.UniqueConstraint(
+                fields=["year", "kind", "doctor"], condition=Q(doctor__isnull=False),
+                name="one_doctor_entitlement_per_year_kind",
+                violation_error_message=_("This doctor already has an entitlement of this type for this year."),
+            ),
+            models.CheckConstraint(
+                condition=Q(year__gte=2000) & Q(year__lte=2100) & Q(days__lte=366),
+                name="entitlement_year_and_days_in_range",
+                violation_error_message=_("The year must be between 2000 and 2100 and the days at most 366."),
+            ),
+        ]
+
+    def __str__(self):
+        who = self.doctor.name if self.doctor_id else _("every doctor")
+        return f"{self.year} {self.get_kind_display()} {who}: {self.days}"
+
 
 class SwapRequest(Decided):
     """`requester` hands over the duty of `give_date` to `counterpart`; with `take_date`, takes
@@ -328,6 +393,8 @@ class SwapRequest(Decided):
     give_date = models.DateField(_("duty handed over"))
     take_date = models.DateField(_("duty taken in return"), null=True, blank=True)
     reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices, default=DecisionStatus.AWAITING)
+    colleague_answered_at = models.DateTimeField(_("colleague answered at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-give_date", "-id"]
@@ -428,6 +495,10 @@ def _roster_refusal(roster, to) -> str:
 def _request_refusal(request, to) -> str:
     if to == DecisionStatus.CANCELLED:
         return str(_("Only a pending request can be withdrawn."))
+    if request.status == DecisionStatus.AWAITING and to in (DecisionStatus.APPROVED, DecisionStatus.REJECTED):
+        return str(_("This swap still waits for the colleague's consent; it can be decided once they agree."))
+    if to in (DecisionStatus.PENDING, DecisionStatus.DECLINED):
+        return _("This swap no longer waits for your answer (%(status)s).") % {"status": request.get_status_display()}
     return _("This request was already decided (%(status)s).") % {"status": request.get_status_display()}
 
 
@@ -449,9 +520,14 @@ LEAVE_FLOW = StateMachine(
     audit_prefix="leave",
     refusal=_request_refusal,
 )
+# The colleague consents (pending: the township decides) or declines (the end); the requester may
+# withdraw until the township has decided.
 SWAP_FLOW = StateMachine(
     model=SwapRequest,
-    allowed={DecisionStatus.PENDING: {DecisionStatus.APPROVED, DecisionStatus.REJECTED}},
+    allowed={
+        DecisionStatus.AWAITING: {DecisionStatus.PENDING, DecisionStatus.DECLINED, DecisionStatus.CANCELLED},
+        DecisionStatus.PENDING: {DecisionStatus.APPROVED, DecisionStatus.REJECTED, DecisionStatus.CANCELLED},
+    },
     audit_prefix="swap",
     refusal=_request_refusal,
 )

@@ -31,6 +31,7 @@ def grow(township, clinics: int):
         leave_decide(leave=leave, approve=True, acting_user=None)
         weekend = DutyDay.objects.get(facility=clinic, date=D(2026, 10, 11), duty="on_call").doctor
         colleague = b if weekend == a else a
+        make_user(Role.VILLAGE_DOCTOR, doctor=colleague)  # the colleague answers the swap on the phone
         swap_request_create(requester=weekend, counterpart=colleague, give_date=D(2026, 10, 11), take_date=None, reason="换", acting_user=None)
     roster_generate(month=D(2026, 10, 1), township=township)
 

@@ -12,7 +12,7 @@ from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_decide, leave_gap_preview, leave_request_create
 from staffing.rosters.services.publishing import roster_publish
-from staffing.rosters.services.swaps import swap_decide, swap_request_create
+from staffing.rosters.services.swaps import swap_consent, swap_decide, swap_request_create
 from tests.factories import TownshipFactory, make_user
 from tests.rosters.conftest import OCT, on_call
 
@@ -95,6 +95,7 @@ def test_swap_moves_the_duty_and_counts_follow(township):
     give = next(d for d in weekend if d.doctor == a)
     take = next(d for d in weekend if d.doctor == b and d.date > give.date)
     swap = swap_request_create(requester=a, counterpart=b, give_date=give.date, take_date=take.date, reason="家里有事", acting_user=a.user)
+    swap_consent(swap=swap, agree=True, acting_user=b.user)
     swap_decide(swap=swap, approve=True, acting_user=admin)
     assert on_call(clinic, give.date) == b and on_call(clinic, take.date) == a
     assert RosterAmendment.objects.filter(action="swap").count() == 2

@@ -24,7 +24,7 @@ from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_cancel, leave_decide, leave_request_create
 from staffing.rosters.services.publishing import roster_publish
-from staffing.rosters.services.swaps import swap_decide, swap_request_create
+from staffing.rosters.services.swaps import swap_consent, swap_decide, swap_request_create
 from tests.conftest import api_as
 from tests.rosters.conftest import OCT, on_call
 
@@ -41,7 +41,8 @@ def assert_conflict(response, state: str):
 def test_the_declared_tables():
     assert ROSTER_FLOW.targets("draft") == {"published"} and ROSTER_FLOW.targets("published") == set()
     assert LEAVE_FLOW.targets("pending") == {"approved", "rejected", "cancelled"}
-    assert SWAP_FLOW.targets("pending") == {"approved", "rejected"}
+    assert SWAP_FLOW.targets("awaiting") == {"pending", "declined", "cancelled"}
+    assert SWAP_FLOW.targets("pending") == {"approved", "rejected", "cancelled"}
     for flow in (LEAVE_FLOW, SWAP_FLOW):
         assert all(flow.targets(done) == set() for done in ("approved", "rejected", "cancelled"))
     assert GAP_FLOW.targets("open") == {"covered"} and GAP_FLOW.targets("covered") == {"open"}
@@ -108,6 +109,7 @@ def test_deciding_a_decided_swap_is_a_409(township):
     a, b, admin, clinic = township["a"], township["b"], township["admin"], township["clinic"]
     give = next(d for d in DutyDay.objects.filter(facility=clinic, duty="on_call", day_kind="weekend", doctor=a).order_by("date"))
     swap = swap_request_create(requester=a, counterpart=b, give_date=give.date, take_date=None, reason="家里有事", acting_user=a.user)
+    swap_consent(swap=swap, agree=True, acting_user=b.user)
     client = api_as(admin)
     first = client.post(f"/api/v1/rosters/swaps/{swap.pk}/decide/", {"approve": True}, format="json")
     assert first.status_code == 200 and first.json()["status"] == "approved"

@@ -20,6 +20,7 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 def doctor_client(calendar_2026, roles, client):
     clinic, (a, b) = clinic_with_doctors(2)
     user = make_user(Role.VILLAGE_DOCTOR, doctor=a)
+    make_user(Role.VILLAGE_DOCTOR, doctor=b)  # a colleague answers a swap on the phone
     roster_generate(month=D(2026, 10, 1))
     roster_generate(month=D(2026, 11, 1))
     roster_publish(month=D(2026, 10, 1), acting_user=None)

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext
 from core.audit import audit_record
 from staffing.models import Doctor
 from staffing.rosters import planner, selectors
+from staffing.rosters.balances import leave_over_balance
 from staffing.rosters.models import LEAVE_FLOW, DecisionStatus, DutyDay, LeaveRequest, RosterAmendment, RosterMonth
 from staffing.rosters.services.amendments import amendment_record, describe
 from staffing.rosters.services.decisions import decision_record
@@ -26,10 +27,14 @@ from staffing.selectors import doctor_current_posting
 @transaction.atomic
 def leave_request_create(
     *, doctor: Doctor, kind: str, start_date: datetime.date, end_date: datetime.date, reason: str, acting_user,
-    client_ref: str | None = None,
+    client_ref: str | None = None, approve: bool = False, note: str = "", exceed_balance: bool = False,
 ) -> LeaveRequest:
     """`client_ref`: the phone's id of the request; sent again (a request queued offline, a retry
-    after a lost answer), the request already stored under it is returned, nothing new is made."""
+    after a lost answer), the request already stored under it is returned, nothing new is made.
+
+    An admin in reach may record leave for a doctor (a doctor phoning in sick): the request keeps
+    who entered it (`entered_by`), and with `approve` it is approved at once through
+    `leave_decide`, so the roster changes exactly as for a doctor's request approved later."""
     client_ref = (client_ref or "").strip()
     if client_ref:
         existing = LeaveRequest.objects.filter(doctor=doctor, client_ref=client_ref).first()
@@ -38,7 +43,8 @@ def leave_request_create(
     posting = doctor_current_posting(doctor=doctor, day=start_date)
     if posting is None:
         raise ValidationError({"start_date": _("The doctor is not posted to a clinic on the first day of the leave.")})
-    if acting_user is not None and not acts_for_self(acting_user, doctor):
+    for_self = acts_for_self(acting_user, doctor)
+    if acting_user is not None and not for_self:
         check_can_decide(acting_user, posting.facility)
     check_doctor_reach(acting_user, doctor)
     leave = LeaveRequest(
@@ -49,6 +55,7 @@ def leave_request_create(
         end_date=end_date,
         reason=(reason or "").strip(),
         requested_by=acting_user_or_none(acting_user),
+        entered_by=None if for_self else acting_user_or_none(acting_user),
         client_ref=client_ref,
     )
     leave.full_clean(exclude=["client_ref"])  # a duplicate id is the replay handled above and below
@@ -74,8 +81,11 @@ def leave_request_create(
         return existing
     audit_record(
         actor=acting_user, action="leave.request", target=leave,
-        changes={"kind": kind, "start_date": start_date, "end_date": end_date}, reason=leave.reason,
+        changes={"kind": kind, "start_date": start_date, "end_date": end_date,
+                 "entered_by_admin": leave.entered_by_admin}, reason=leave.reason,
     )
+    if approve:
+        leave = leave_decide(leave=leave, approve=True, note=note, exceed_balance=exceed_balance, acting_user=acting_user)
     return leave
 
 
@@ -189,11 +199,24 @@ def _apply_leave(*, leave: LeaveRequest, acting_user) -> None:
 
 
 @transaction.atomic
-def leave_decide(*, leave: LeaveRequest, approve: bool, acting_user, note: str = "") -> LeaveRequest:
+def leave_decide(
+    *, leave: LeaveRequest, approve: bool, acting_user, note: str = "", exceed_balance: bool = False
+) -> LeaveRequest:
+    """Approve or reject, with a note the doctor sees (on the phone and in the notification).
+    Approving past the doctor's yearly entitlement of that kind is refused (code `over_balance`,
+    with the balance) unless `exceed_balance` says the admin saw it and approves anyway."""
     leave = LeaveRequest.objects.select_for_update(of=("self",)).select_related("doctor", "facility").get(pk=leave.pk)
     check_can_decide(acting_user, leave.facility)
     check_doctor_reach(acting_user, leave.doctor)
     LEAVE_FLOW.check(leave, DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED)
+    if approve and not exceed_balance:
+        over = leave_over_balance(leave=leave)
+        if over:
+            raise ValidationError(
+                _("Approving this leave exceeds the yearly entitlement: %(why)s Tick “approve beyond the "
+                  "entitlement” to approve it anyway.") % {"why": " ".join(over)},
+                code="over_balance",
+            )
     # Planning a month needs its calendar; fail before changing anything.
     selectors.require_years(range(leave.start_date.year, leave.end_date.year + 1))
     leave = decision_record(LEAVE_FLOW, leave, approve=approve, note=note, acting_user=acting_user)
@@ -217,7 +240,8 @@ def leave_decide(*, leave: LeaveRequest, approve: bool, acting_user, note: str =
 
 @transaction.atomic
 def leave_cancel(*, leave: LeaveRequest, acting_user) -> LeaveRequest:
-    """A doctor withdraws a pending request (an admin may withdraw it for them)."""
+    """A doctor withdraws a pending request (an admin may withdraw it for them); a decided one is a
+    409 (`LEAVE_FLOW`)."""
     leave = LeaveRequest.objects.select_for_update(of=("self",)).select_related("doctor", "facility").get(pk=leave.pk)
     if not acts_for_self(acting_user, leave.doctor):
         check_can_decide(acting_user, leave.facility)

@@ -90,7 +90,8 @@ def duty_reassign(*, duty: DutyDay, doctor: Doctor, acting_user, reason: str = "
     before = describe(duty)
     old_doctor = duty.doctor
     duty.doctor = doctor
-    duty.save(update_fields=["doctor"])
+    duty.source = DutyDay.Source.MANUAL
+    duty.save(update_fields=["doctor", "source"])
     why = (reason or "").strip()[:200]
     audit_record(
         actor=acting_user, action="roster.reassign", target=roster,
