@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from telemedicine.models import ConsultBooking, Slot
 from telemedicine.services.bookings import booking_create
@@ -21,7 +22,10 @@ def test_consultant_answers_requests_from_the_queue(live_server, phone, network)
     consultant, doctor_user = network
     with time_machine.travel(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI), tick=True) as clock:
         slots_materialise(start=datetime.date(2026, 12, 2), end=datetime.date(2026, 12, 16))
-        slots = list(Slot.objects.order_by("-starts_at"))  # the later day is asked for first
+        by_day = {}
+        for slot in Slot.objects.order_by("-starts_at"):  # one slot on each of three Wednesdays, the latest asked for first
+            by_day.setdefault(timezone.localdate(slot.starts_at), slot)
+        slots = list(by_day.values())
         asked = []
         for slot, name in zip(slots[:3], ["罗阿婆", "黄大爷", "韦小妹"], strict=True):
             asked.append(booking_create(slot_id=slot.pk, acting_user=doctor_user, patient=Patient(name=name, sex="F", age=60),
@@ -32,6 +36,8 @@ def test_consultant_answers_requests_from_the_queue(live_server, phone, network)
         follow(phone, "a[data-menu=teleconsult_queue]")
         order = phone.eval_on_selector_all("#pending [data-booking]", "els => els.map(e => Number(e.dataset.booking))")
         assert order == [b.pk for b in asked]  # oldest request first, across days
+        assert len({timezone.localdate(b.starts_at) for b in asked}) == 3
+        assert "12月16日" in phone.inner_text(f"[data-booking='{asked[0].pk}']") and "12月2日" in phone.inner_text(f"[data-booking='{asked[2].pk}']")
         no_sideways_scroll(phone)
         consult_shot(phone, "consult-03-queue-pending")
 
