@@ -15,6 +15,7 @@ def start_django(*, scale: str, scratch_name: str) -> None:
             Path(f"{scratch}{suffix}").unlink(missing_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{scratch}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "false")  # production's setting: benches never run with DEBUG on
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
     import django

@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench-rosters.sqlite3'}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "false")  # production's setting: benches never run with DEBUG on
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 

@@ -57,6 +57,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "false")  # production's setting: benches never run with DEBUG on
 
 import django  # noqa: E402
 
@@ -465,7 +466,7 @@ def part_admin(args, clinic_ids: list[int], results: dict) -> None:
     results["generate_s"] = time.perf_counter() - started
     user, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
     settings.ALLOWED_HOSTS = ["*"]
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")  # DEBUG off: a host in ALLOWED_HOSTS
     client.force_login(user)
     month = f"{add_months(ADMIN_FIRST_MONTH, 3):%Y-%m}"
     pages = {

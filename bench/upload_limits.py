@@ -35,6 +35,7 @@ def _child(path: str, mode: str) -> None:
     import resource
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "false")  # production's setting: benches never run with DEBUG on
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
@@ -110,6 +111,7 @@ def main() -> None:
         return
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "false")  # production's setting: benches never run with DEBUG on
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
 
