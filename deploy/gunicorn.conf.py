@@ -40,3 +40,9 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # Connections are opened in each worker after the fork (DB_CONN_MAX_AGE keeps them between requests).
 preload_app = False
+
+
+def on_starting(server):
+    """Each thread may hold a PostgreSQL connection (DB_CONN_MAX_AGE): say how many at most, so
+    the budget against max_connections is read off the log (README, "Sizing the web server")."""
+    server.log.info("%s workers x %s threads: connections up to %s", workers, threads, workers * threads)
