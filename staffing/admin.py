@@ -1,10 +1,11 @@
 import copy
 import datetime
+import unicodedata
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, FilteredRelation, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -144,20 +145,40 @@ class DoctorAdmin(ScopedAdmin):
     change_list_template = "admin/staffing/doctor/change_list.html"
 
     def get_queryset(self, request):
-        from staffing.reach import scope_doctors
+        from staffing.reach import in_force_on, scope_doctors
 
         queryset = scope_doctors(super().get_queryset(request), request.user)
         today = timezone.localdate()
-        current = Posting.objects.filter(doctor=OuterRef("pk"), start_date__lte=today).filter(
-            Q(end_date__isnull=True) | Q(end_date__gte=today)
+        # The clinic of the posting in force, by one join (postings of a doctor never overlap, so
+        # at most one row matches), not a subquery run for every doctor of the province.
+        return queryset.annotate(
+            posting_in_force=FilteredRelation("postings", condition=in_force_on(today, prefix="postings__")),
+            current_clinic_name=F("posting_in_force__facility__name"),
         )
-        return queryset.annotate(current_clinic_name=Subquery(current.values("facility__name")[:1]))
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip().upper()
+        """An ID number through its keyed hash; then exact codes (a clinic's code finds the doctors
+        posted there, a mobile, licence or insurance code its doctor); only when nothing matches
+        exactly, parts of names and codes. Postings are matched in a subquery, so the list needs no
+        DISTINCT over the province's doctors."""
+        term = unicodedata.normalize("NFKC", search_term).strip()
+        if not term:
+            return queryset, False
         if len(term) == 18:  # an ID number is looked up through its keyed hash, never by plain text
-            return queryset.filter(id_number_hash=keyed_hash(term)), False
-        return super().get_search_results(request, queryset, search_term)
+            return queryset.filter(id_number_hash=keyed_hash(term.upper())), False
+        posted_at = Posting.objects.filter(Q(facility__code=term) | Q(facility__platform_code=term)).values("doctor_id")
+        exact = queryset.filter(Q(mobile=term) | Q(licence_number=term) | Q(insurance_code=term) | Q(pk__in=posted_at))
+        if exact.exists():
+            return exact, False
+        for word in term.split():
+            posted_at = Posting.objects.filter(
+                Q(facility__name__icontains=word) | Q(facility__code__icontains=word) | Q(facility__township__name__icontains=word)
+            ).values("doctor_id")
+            queryset = queryset.filter(
+                Q(name__icontains=word) | Q(mobile__icontains=word) | Q(licence_number__icontains=word)
+                | Q(insurance_code__icontains=word) | Q(pk__in=posted_at)
+            )
+        return queryset, False
 
     def get_readonly_fields(self, request, obj=None):
         # Roles without the need see the masked values only (the plain fields are left out of the form).

@@ -2,12 +2,16 @@
 monthly rosters (generate, publish, summary export), leave and swap decisions with the gaps a
 leave would create, coverage gaps with cover candidates, and the amendment log."""
 
+import datetime
+import unicodedata
 from collections import defaultdict
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -19,10 +23,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin
-from clinics.models import Township
-from clinics.scoping import is_county_wide, scope_choices, user_role
+from clinics.models import Facility, Township
+from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, user_role
 from core.admin import AuditHistoryMixin
 from core.errors import DomainError
+from core.months import add_months, month_start
+from core.paginators import EstimatedCountPaginator
 from core.tabular import validate_upload_size
 from staffing.models import Doctor
 from staffing.rosters import grid as roster_grid_module
@@ -206,17 +212,33 @@ class AmendmentInline(admin.TabularInline):
 
 
 class MonthFilter(admin.SimpleListFilter):
-    """The months that have rosters, named as months (2026年12月), newest first."""
+    """The months that have rosters in the user's reach, named as months (2026年12月), newest first.
+    They are read from the roster months (one row a clinic a month), never from the duty or gap rows
+    (millions): the duty and gap lists filter by this instead of a date hierarchy, which scans its
+    table for the months on every page."""
 
     title = _("month")
     parameter_name = "month"
+    date_field = None  # the row's date the month narrows (a range on its index); None: RosterMonth.month
 
     def lookups(self, request, model_admin):
-        months = model_admin.get_queryset(request).order_by("-month").values_list("month", flat=True).distinct()[:24]
+        months = scope_queryset(RosterMonth.objects.all(), request.user).order_by("-month").values_list("month", flat=True).distinct()[:24]
         return [(m.isoformat(), roster_grid_module.month_label(m)) for m in months]
 
     def queryset(self, request, queryset):
-        return queryset.filter(month=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        try:
+            first = month_start(datetime.date.fromisoformat(self.value()))
+        except ValueError as exc:
+            raise IncorrectLookupParameters(exc) from exc
+        if self.date_field is None:
+            return queryset.filter(month=first)
+        return queryset.filter(**{f"{self.date_field}__gte": first, f"{self.date_field}__lt": add_months(first, 1)})
+
+
+class DateMonthFilter(MonthFilter):
+    date_field = "date"
 
 
 def _calendar_missing(exc: CalendarMissing) -> str:
@@ -577,13 +599,40 @@ class RosterMonthAdmin(ScopedAdmin):
         }
         return TemplateResponse(request, "admin/rosters/rostermonth/reassign.html", context)
 
+class ClinicOrDoctorSearchMixin:
+    """Search of a province's duty or gap rows: a clinic code (or platform code) is looked up
+    exactly first, and only then are clinic and doctor names matched, in their own small tables;
+    the rows are then narrowed by the ids found (their indexes), never by a substring match joined
+    over millions of rows."""
+
+    doctor_field: str | None = "doctor"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = unicodedata.normalize("NFKC", search_term).strip()
+        if not term:
+            return queryset, False
+        clinics = scope_facilities(Facility.objects.all(), request.user)
+        by_code = list(clinics.filter(Q(code=term) | Q(platform_code=term)).values_list("pk", flat=True)[:10])
+        if by_code:
+            return queryset.filter(facility_id__in=by_code), False
+        found = Q(facility_id__in=clinics.filter(name__icontains=term).values("pk"))
+        if self.doctor_field:
+            found |= Q(**{f"{self.doctor_field}_id__in": Doctor.objects.filter(name__icontains=term).values("pk")})
+        return queryset.filter(found), False
+
+
 @admin.register(DutyDay)
-class DutyDayAdmin(ReadOnlyAdmin):
+class DutyDayAdmin(ClinicOrDoctorSearchMixin, ReadOnlyAdmin):
+    """Millions of rows at a province's scale: ordered as the (date, duty, doctor) index reads,
+    months from the roster months, an estimated count once the rows are many."""
+
     list_display = ["date", "facility", "doctor", "duty", "day_kind", "source", "roster_status"]
-    list_filter = ["duty", "day_kind", "source", "roster__status"]
-    search_fields = ["doctor__name", "facility__name", "facility__code"]
+    list_filter = [DateMonthFilter, "duty", "day_kind", "source", "roster__status"]
+    search_fields = ["doctor__name", "facility__name", "facility__code"]  # (names the box; the search is the mixin's)
+    search_help_text = _("A clinic's code finds its duties exactly; otherwise part of a clinic's or doctor's name.")
     list_select_related = ["facility", "doctor", "roster"]
-    date_hierarchy = "date"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
 
     @admin.display(description=_("status"))
@@ -611,12 +660,14 @@ class GapChangeList(ChangeList):
 
 
 @admin.register(CoverageGap)
-class CoverageGapAdmin(ReadOnlyAdmin):
+class CoverageGapAdmin(ClinicOrDoctorSearchMixin, ReadOnlyAdmin):
     list_display = ["date", "facility", "day_kind", "status", "cover_doctor", "candidates"]
-    list_filter = ["status", "day_kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", DateMonthFilter, "day_kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["facility__township", "cover__doctor", "roster"]
     search_fields = ["facility__name", "facility__code"]
-    date_hierarchy = "date"
+    doctor_field = None
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
 
     def get_changelist(self, request, **kwargs):
         return GapChangeList
