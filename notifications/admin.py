@@ -45,7 +45,7 @@ class NotificationAdmin(ManagersOnlyAdmin):
     list_select_related = ["recipient"]
     ordering = ["-due_at", "-id"]
     actions = ["retry_failed", "cancel_selected"]
-    fields = ["kind", "recipient", "channel", "masked_address", "about_display", "subject", "body", "link",
+    fields = ["kind", "recipient", "channel", "masked_address", "about_display", "subject", "text", "link",
               "status", "attempts", "due_at", "next_attempt_at", "sent_at", "read_at", "last_error", "created_at"]  # fmt: skip
     readonly_fields = fields
 
@@ -58,6 +58,10 @@ class NotificationAdmin(ManagersOnlyAdmin):
     @admin.display(description=_("address"))
     def masked_address(self, obj):
         return mask_address(obj.channel, obj.address)
+
+    @admin.display(description=_("text"))
+    def text(self, obj):
+        return obj.shown_body  # a one-time password stays masked here, even before it is sent
 
     @admin.display(description=_("about"))
     def about_display(self, obj):

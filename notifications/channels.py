@@ -54,7 +54,7 @@ class ConsoleSMSBackend:
     def send(self, notification) -> None:
         if not notification.address:
             raise ChannelError("no mobile number", permanent=True)
-        logger.info("SMS to %s: %s", mask_mobile(notification.address), notification.body)
+        logger.info("SMS to %s: %s", mask_mobile(notification.address), notification.shown_body)
 
 
 class HttpGatewaySMSBackend:

@@ -14,6 +14,8 @@ Context keys the notifying apps pass (a missing key renders as empty text):
   page travels as the notification's link, not as context.
 - bank account changed: `doctor_name`, `bank_name`, `account` and `old_bank_name`, `old_account`
   (accounts masked, "****1234"), `changed_at` (e.g. "2026年12月1日 09:30"), `township`, `contact`.
+- one-time password of a login (services.notify_secret_sms, SMS only): `name`, `username`, `password`
+  (the secret: masked in the text the outbox keeps).
 Addresses are not context: the registered resolvers find them (see notifications/registry.py).
 """
 
@@ -103,5 +105,10 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
         "{% if succeeded %}任务已完成{% else %}任务失败{% endif %}：{{ task }}",
         "您启动的任务“{{ task }}”{% if succeeded %}已完成{% else %}未能完成{% if error %}，原因：{{ error }}{% endif %}{% endif %}。"
         "{% if succeeded %}请打开任务页面查看结果。{% else %}请打开任务页面查看详情，处理后可重新启动。{% endif %}",
+    ),
+    "login_password": (
+        "村医系统登录账号",
+        "{{ name }}，您的村医系统手机端账号：{{ username }}，一次性密码：{{ password }}。"
+        "首次登录后请立即设置您自己的密码；此密码仅可使用一次，请勿转告他人。",
     ),
 }

@@ -97,10 +97,11 @@ def _mine(row, token) -> "Q":
 
 
 def _record_sent(row, token, external_id: str = "") -> bool:
+    """Mark the row sent; a secret's text (a one-time password) is masked in the same update."""
     return bool(
         Notification.objects.filter(_mine(row, token)).update(
             status=Status.SENT, sent_at=timezone.now(), last_error="", claim_token=None, claimed_until=None,
-            external_id=(external_id or "")[:64],
+            external_id=(external_id or "")[:64], body=row.body_after_send or F("body"),
         )  # fmt: skip
     )
 
@@ -118,9 +119,10 @@ def _record_failure(row, token, error: ChannelError) -> str:
         status, next_at = Status.FAILED, row.next_attempt_at
     else:
         status, next_at = Status.PENDING, timezone.now() + datetime.timedelta(seconds=backoff_seconds(row.attempts))
+    scrubbed = {"body": row.body_after_send} if status == Status.FAILED and row.body_after_send else {}
     updated = Notification.objects.filter(_mine(row, token)).update(
         status=status, next_attempt_at=next_at, last_error=message, claim_token=None, claimed_until=None,
-        handed_over_at=None,
+        handed_over_at=None, **scrubbed,
     )  # fmt: skip
     return status if updated else ""
 

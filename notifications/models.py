@@ -31,6 +31,7 @@ class Kind(models.TextChoices):
     PAYSLIP_AVAILABLE = "payslip_available", _("Payslip available")
     BANK_ACCOUNT_CHANGED = "bank_account_changed", _("Bank account changed")
     JOB_FINISHED = "job_finished", _("Task finished")
+    LOGIN_PASSWORD = "login_password", _("One-time password of a login")
 
 
 class Channel:
@@ -131,6 +132,9 @@ class Notification(models.Model):
     address = models.CharField(_("address"), max_length=254, blank=True)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("text"))
+    # A message that carries a secret (a one-time password) holds here the text with the secret
+    # masked: the outbox shows it, and it replaces `body` once the row is sent, failed or cancelled.
+    body_after_send = models.TextField(_("text kept after sending"), blank=True, editable=False)
     link = models.CharField(_("link"), max_length=300, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -185,3 +189,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def shown_body(self) -> str:
+        """The text a person may read in the outbox or a log: a secret's masked text."""
+        return self.body_after_send or self.body

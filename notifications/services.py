@@ -5,6 +5,7 @@ import datetime
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -193,6 +195,44 @@ def notify(
     return queued
 
 
+SECRET_MASK = "******"
+
+
+@transaction.atomic
+def notify_secret_sms(*, recipient, kind: str, about, context: dict, secrets: Iterable[str], address: str) -> Notification:
+    """Queue one SMS that carries a secret (a one-time password) to `address`, and nothing on the
+    other channels (no inbox or e-mail copy keeps it). The row holds the real text only until it is
+    sent, fails for good or is cancelled; from then on — and in the outbox and the logs meanwhile —
+    it reads as the text with every `secrets` key of `context` masked. Every call is a new message
+    (a new password is a new event). Raises ValidationError when SMS cannot be sent here."""
+    if kind not in Kind.values:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    spec = registry.CHANNELS.get(Channel.SMS)
+    if spec is None or not spec.is_available():
+        raise ValidationError(_("SMS is not configured on this system; show the password once instead."))
+    address = validate_mobile(address or "")
+    masked_context = {**context, **{key: SECRET_MASK for key in secrets}}
+    subject, masked_body = render(kind, masked_context)  # the subject never carries the secret
+    _subject, body = render(kind, context)
+    now = timezone.now()
+    row = Notification(
+        recipient=recipient, channel=Channel.SMS, kind=kind,
+        content_type=ContentType.objects.get_for_model(about, for_concrete_model=False), object_id=about.pk,
+        dedupe_key=f"secret-{uuid.uuid4().hex}"[:40], due_at=now, next_attempt_at=now, address=address,
+        subject=subject, body=body, body_after_send=masked_body,
+    )  # fmt: skip
+    row.full_clean(exclude=["recipient", "content_type"])
+    row.save()
+    _dispatch_after_commit()
+    return row
+
+
+def scrub_secrets(rows) -> int:
+    """Replace the text of secret-carrying rows by its masked form (rows sent, failed for good or
+    cancelled: the secret is not needed any more)."""
+    return rows.exclude(body_after_send="").exclude(body=F("body_after_send")).update(body=F("body_after_send"))
+
+
 @transaction.atomic
 def cancel_pending(*, kind: str | Iterable[str], about, recipient=None) -> int:
     """Cancel the rows of `kind` (a kind or several) about `about` not sent yet; returns how many."""
@@ -205,7 +245,12 @@ def cancel_pending(*, kind: str | Iterable[str], about, recipient=None) -> int:
     )
     if recipient is not None:
         rows = rows.filter(recipient=recipient)
-    return rows.update(status=Notification.Status.CANCELLED, claim_token=None, claimed_until=None)
+    ids = list(rows.values_list("pk", flat=True))
+    count = Notification.objects.filter(pk__in=ids).update(
+        status=Notification.Status.CANCELLED, claim_token=None, claimed_until=None
+    )
+    scrub_secrets(Notification.objects.filter(pk__in=ids))
+    return count
 
 
 # --- Inbox, retries and preferences ---------------------------------------------------------
@@ -231,6 +276,7 @@ def notification_retry(*, ids: Iterable[int], acting_user) -> int:
     rows = list(
         Notification.objects.select_for_update()
         .filter(pk__in=list(ids), status=Notification.Status.FAILED)
+        .filter(body_after_send="")  # a secret's text is masked once failed: a new password is needed, not a retry
         .only("pk", "kind", "channel", "recipient_id")
     )
     if not rows:
@@ -360,5 +406,6 @@ def cancel_pending_rows(*, ids: Iterable[int], acting_user) -> int:
     Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
         status=Notification.Status.CANCELLED, claim_token=None, claimed_until=None
     )
+    scrub_secrets(Notification.objects.filter(pk__in=[row.pk for row in rows]))
     audit_bulk(actor=acting_user, action="notification.cancel", targets=rows, changes={"status": "cancelled"})
     return len(rows)

@@ -19,6 +19,7 @@ from clinics.admin_base import ReadOnlyAdmin, ScopedAdmin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
 from core.tabular import TableError, validate_upload_size
+from core.validators import mask_mobile
 from staffing.jobs import (
     FULL_PERSONAL_DATA_ROLES,
     doctor_export_content,
@@ -262,11 +263,12 @@ class DoctorAdmin(ScopedAdmin):
         change_url = reverse("admin:staffing_doctor_change", args=[doctor.pk])
         action = request.POST.get("action", "")
         password = None
+        send_sms = request.POST.get("send_sms") == "1"
         try:
             if action == "create":
-                _user, password = logins.doctor_login_create(doctor=doctor, acting_user=request.user)
+                _user, password = logins.doctor_login_create(doctor=doctor, acting_user=request.user, send_sms=send_sms)
             elif action == "reset":
-                password = logins.doctor_login_reset_password(doctor=doctor, acting_user=request.user)
+                password = logins.doctor_login_reset_password(doctor=doctor, acting_user=request.user, send_sms=send_sms)
             elif action in ("deactivate", "activate"):
                 logins.doctor_login_set_active(doctor=doctor, active=action == "activate", acting_user=request.user)
                 messages.success(
@@ -288,6 +290,7 @@ class DoctorAdmin(ScopedAdmin):
             "doctor": doctor,
             "username": doctor.user.get_username(),
             "password": password,
+            "sent_to": mask_mobile(doctor.mobile) if password is None else "",
             "change_url": change_url,
         })
         response["Cache-Control"] = "no-store"  # the password is shown once, never kept by the browser
@@ -299,6 +302,7 @@ class DoctorAdmin(ScopedAdmin):
         if doctor is not None and self.has_change_permission(request, doctor):
             extra_context["doctor_login_url"] = reverse("admin:staffing_doctor_login", args=[doctor.pk])
             extra_context["doctor_login"] = doctor.user
+            extra_context["doctor_sms_to"] = mask_mobile(doctor.mobile) if (doctor.mobile or "").strip() else ""
         return super().change_view(request, object_id, form_url, extra_context)
 
     def import_template_view(self, request):

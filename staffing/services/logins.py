@@ -138,11 +138,28 @@ def doctor_login_username(doctor: Doctor) -> str:
     return username
 
 
+def _one_time_password_sms(*, doctor: Doctor, user, password: str) -> str:
+    """Queue the one-time password by SMS to the register's mobile (the masked mobile returned for
+    the page and the audit); the outbox keeps the text with the password masked once it is sent."""
+    from core.validators import mask_mobile
+    from notifications.models import Kind
+    from notifications.services import notify_secret_sms
+
+    if not (doctor.mobile or "").strip():
+        raise ValidationError(_("The register has no mobile number for this doctor: show the password once instead."))
+    notify_secret_sms(
+        recipient=user, kind=Kind.LOGIN_PASSWORD, about=doctor, address=doctor.mobile, secrets=["password"],
+        context={"name": doctor.name, "username": user.get_username(), "password": password},
+    )  # fmt: skip
+    return mask_mobile(doctor.mobile)
+
+
 @transaction.atomic
-def doctor_login_create(*, doctor: Doctor, acting_user) -> tuple[object, str]:
+def doctor_login_create(*, doctor: Doctor, acting_user, send_sms: bool = False) -> tuple[object, str | None]:
     """Create the doctor's phone login in the acting user's reach: a village doctor's account at
     the clinic of the posting in force (or the upcoming one), linked to the doctor, with a one-time
-    password returned once to be shown once (only its hash is stored). Audited without it."""
+    password returned once to be shown once (only its hash is stored) — or, `send_sms`, sent by SMS
+    to the register's mobile and not returned (None). Audited without it."""
     locked = Doctor.objects.select_for_update(of=("self",)).get(pk=doctor.pk)
     require_doctor_reach(acting_user, locked, field=None)
     if locked.user_id is not None:
@@ -165,15 +182,19 @@ def doctor_login_create(*, doctor: Doctor, acting_user) -> tuple[object, str]:
     )
     doctor_link_user(doctor=locked, user=user, acting_user=acting_user)
     password_change_require(user)  # the first sign-in leads to setting the doctor's own password
-    audit_record(actor=acting_user, action="doctor.login_create", target=locked, changes={"username": user.get_username()})
+    changes = {"username": user.get_username()}
+    if send_sms:
+        changes["password_sent_by_sms_to"] = _one_time_password_sms(doctor=locked, user=user, password=password)
+    audit_record(actor=acting_user, action="doctor.login_create", target=locked, changes=changes)
     doctor.user = user
-    return user, password
+    return user, None if send_sms else password
 
 
 @transaction.atomic
-def doctor_login_reset_password(*, doctor: Doctor, acting_user) -> str:
+def doctor_login_reset_password(*, doctor: Doctor, acting_user, send_sms: bool = False) -> str | None:
     """A new one-time password for the doctor's login (the old one stops working), returned once
-    to be shown once; audited without it."""
+    to be shown once — or, `send_sms`, sent by SMS to the register's mobile and not returned
+    (None); audited without it."""
     locked = Doctor.objects.select_for_update(of=("self",)).select_related("user").get(pk=doctor.pk)
     require_doctor_reach(acting_user, locked, field=None)
     if locked.user_id is None:
@@ -182,8 +203,11 @@ def doctor_login_reset_password(*, doctor: Doctor, acting_user) -> str:
     locked.user.set_password(password)
     locked.user.save(update_fields=["password"])
     password_change_require(locked.user)
-    audit_record(actor=acting_user, action="doctor.login_reset", target=locked, changes={"username": locked.user.get_username()})
-    return password
+    changes = {"username": locked.user.get_username()}
+    if send_sms:
+        changes["password_sent_by_sms_to"] = _one_time_password_sms(doctor=locked, user=locked.user, password=password)
+    audit_record(actor=acting_user, action="doctor.login_reset", target=locked, changes=changes)
+    return None if send_sms else password
 
 
 @transaction.atomic
