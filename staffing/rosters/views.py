@@ -17,12 +17,13 @@ from core.errors import DomainError
 from core.months import month_end, month_start, next_month
 from staffing.models import Doctor
 from staffing.rosters import selectors
+from staffing.rosters.balances import leave_balances
 from staffing.rosters.exceptions import CalendarMissing
 from staffing.rosters.forms import LeaveForm, SwapForm
-from staffing.rosters.models import DayKind, DutyDay, LeaveRequest, RosterMonth, SwapRequest
+from staffing.rosters.models import SWAP_FLOW, DayKind, DecisionStatus, DutyDay, LeaveRequest, RosterMonth, SwapRequest
 from staffing.rosters.services.feeds import calendar_feed_get_or_create, calendar_feed_reset
 from staffing.rosters.services.leave import leave_cancel, leave_request_create
-from staffing.rosters.services.swaps import swap_request_create
+from staffing.rosters.services.swaps import swap_cancel, swap_consent, swap_request_create
 from staffing.selectors import doctor_current_posting, today
 
 
@@ -107,6 +108,7 @@ def my_duty(request):
     posting = doctor_current_posting(doctor=doctor, day=now)
     leave = LeaveRequest.objects.filter(doctor=doctor).order_by("-start_date")[:5]
     swaps = SwapRequest.objects.filter(requester=doctor).select_related("counterpart").order_by("-give_date")[:5]
+    asked = SwapRequest.objects.filter(counterpart=doctor, status=DecisionStatus.AWAITING).select_related("requester").order_by("give_date")
     return render(
         request,
         "rosters/my_duty.html",
@@ -116,6 +118,8 @@ def my_duty(request):
             "months": views,
             "leave_requests": leave,
             "swap_requests": swaps,
+            "swaps_asked": asked,
+            "withdrawable": SWAP_FLOW.sources(DecisionStatus.CANCELLED),
             "feed_url": request.build_absolute_uri(reverse("rosters:ical", args=[feed.token])),
             "weekdays": [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")],
             "DayKind": DayKind,
@@ -136,7 +140,10 @@ def leave_new(request):
         else:
             messages.success(request, _("Your leave request was sent to the township admin."))
             return redirect("rosters:my-duty")
-    return render(request, "rosters/leave_form.html", {"form": form})
+    year = today().year
+    return render(request, "rosters/leave_form.html", {
+        "form": form, "balances": leave_balances(doctor_id=doctor.pk, year=year), "balance_year": year,
+    })
 
 
 @login_required
@@ -168,10 +175,11 @@ def swap_new(request):
     )
     colleagues = []
     if posting is not None:
+        # Only colleagues who can answer: active, with a phone login (the service says why otherwise).
         colleagues = [
             p.doctor
             for p in selectors.postings_between(start=now, end=now, facility_ids=[posting.facility_id])
-            if p.doctor_id != doctor.pk
+            if p.doctor_id != doctor.pk and p.doctor.status == Doctor.Status.ACTIVE and p.doctor.user_id is not None
         ]
     form = SwapForm(request.POST or None, give_dates=give_dates, colleagues=colleagues)
     if request.method == "POST" and form.is_valid():
@@ -188,9 +196,44 @@ def swap_new(request):
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, _("Your swap request was sent to the township admin."))
+            messages.success(request, _("Your swap request was sent to your colleague; once they agree it goes to the township admin."))
             return redirect("rosters:my-duty")
     return render(request, "rosters/swap_form.html", {"form": form, "has_duties": bool(give_dates)})
+
+
+def _swap_step(request, pk: int, *, mine: str, step, done: str):
+    """One answer to a swap on the phone (the colleague's consent, the requester's withdrawal)."""
+    doctor = _doctor_or_403(request)
+    swap = get_object_or_404(SwapRequest, pk=pk, **{mine: doctor})
+    try:
+        step(swap)
+        messages.success(request, done)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    return redirect("rosters:my-duty")
+
+
+@login_required
+@require_POST
+def swap_answer(request, pk: int):
+    agree = request.POST.get("answer") == "agree"
+    return _swap_step(
+        request, pk, mine="counterpart",
+        step=lambda swap: swap_consent(swap=swap, agree=agree, acting_user=request.user),
+        done=_("You agreed; the swap goes to the township admin.") if agree else _("You declined the swap; your colleague is told."),
+    )
+
+
+@login_required
+@require_POST
+def swap_withdraw(request, pk: int):
+    return _swap_step(
+        request, pk, mine="requester",
+        step=lambda swap: swap_cancel(swap=swap, acting_user=request.user),
+        done=_("The swap request was withdrawn."),
+    )
 
 
 def _form_errors(form, exc: ValidationError) -> None:
