@@ -27,6 +27,7 @@ from telemedicine.models import (
 )
 from telemedicine.selectors import report_by_department_month, report_rows
 from telemedicine.services.availability import availability_delete, availability_save, exception_delete, exception_save
+from telemedicine.services.calendar import years_without_calendar
 from telemedicine.services.consultants import consultant_save
 from telemedicine.services.slots import slot_withdrawn_set
 
@@ -52,6 +53,25 @@ def _warn_open_bookings(model_admin, request, report) -> None:
             _("%(n)s open consults fall in the withdrawn time; decline or reschedule them.") % {"n": report.bookings_on_withdrawn},
             level=messages.WARNING,
         )
+
+
+def _warn_missing_calendar(model_admin, request, years) -> None:
+    """Availability reaching into a year without a holiday calendar offers no slots on its days:
+    say so (the slots follow once the county loads that calendar)."""
+    for year in years:
+        model_admin.message_user(
+            request,
+            _(
+                "No slots are offered in %(year)s yet: the %(year)s holiday calendar is not loaded. "
+                "They appear once it is imported."
+            ) % {"year": year},
+            level=messages.WARNING,
+        )
+
+
+def _warn_horizon_calendar(model_admin, request) -> None:
+    today = timezone.localdate()
+    _warn_missing_calendar(model_admin, request, years_without_calendar(today, today + datetime.timedelta(days=conf.slot_horizon_days())))
 
 
 class WeeklyAvailabilityInline(admin.TabularInline):
@@ -80,6 +100,8 @@ class ConsultantAdmin(ServiceRefusalMixin, ScopedAdmin):
         for instance in instances:
             availability_save(availability=instance, acting_user=request.user)
         formset.save_m2m()
+        if instances:
+            _warn_horizon_calendar(self, request)
 
 
 @admin.register(WeeklyAvailability)
@@ -93,6 +115,7 @@ class WeeklyAvailabilityAdmin(ServiceRefusalMixin, ScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         availability_save(availability=obj, acting_user=request.user)
+        _warn_horizon_calendar(self, request)
 
     def delete_model(self, request, obj):
         availability_delete(availability=obj, acting_user=request.user)
@@ -113,7 +136,9 @@ class AvailabilityExceptionAdmin(ServiceRefusalMixin, ScopedAdmin):
     raw_id_fields = ["consultant"]
 
     def save_model(self, request, obj, form, change):
-        _warn_open_bookings(self, request, exception_save(exception=obj, acting_user=request.user))
+        report = exception_save(exception=obj, acting_user=request.user)
+        _warn_open_bookings(self, request, report)
+        _warn_missing_calendar(self, request, report.missing_calendar_years)
 
     def delete_model(self, request, obj):
         exception_delete(exception=obj, acting_user=request.user)

@@ -93,3 +93,28 @@ def test_saving_a_booking_in_admin_writes_nothing(client, county_admin, doctor_u
     assert response.status_code == 302, response.content.decode()[:3000]
     stored = ConsultBooking.objects.get(pk=booking.pk)
     assert (stored.status, stored.cancel_reason) == ("cancelled", "患者好转")
+
+
+def test_availability_reaching_a_year_without_a_calendar_warns(client, county_admin, consultant, clock, settings):
+    """The horizon reaches 2027, whose holiday calendar is not loaded: the save says no slots are
+    offered in 2027 yet (and offers none there); with the horizon inside 2026 nothing is said."""
+    settings.TELECONSULT_SLOT_HORIZON_DAYS = 40
+    client.force_login(county_admin)
+    data = {"consultant": consultant.pk, "weekday": 4, "start_time": "09:00", "end_time": "10:00", "slot_minutes": 30, "places": 1, "valid_from": "2026-12-01"}
+    response = client.post("/admin/telemedicine/weeklyavailability/add/", data, follow=True)
+    said = [str(m) for m in response.context["messages"]]
+    assert any("2027" in m for m in said), said
+    assert Slot.objects.filter(starts_at__year=2026).exists() and not Slot.objects.filter(starts_at__year=2027).exists()
+    settings.TELECONSULT_SLOT_HORIZON_DAYS = 28
+    response = client.post("/admin/telemedicine/weeklyavailability/add/", {**data, "weekday": 1}, follow=True)
+    assert not any("2027" in str(m) for m in response.context["messages"])
+
+
+def test_an_exception_in_a_year_without_a_calendar_warns(client, county_admin, consultant, clock):
+    client.force_login(county_admin)
+    response = client.post(
+        "/admin/telemedicine/availabilityexception/add/",
+        {"consultant": consultant.pk, "date": "2027-01-08", "kind": "leave", "reason": "年假"},
+        follow=True,
+    )
+    assert any("2027" in str(m) for m in response.context["messages"])
