@@ -194,13 +194,19 @@ def booking_create(
         room_token=secrets.token_urlsafe(32),
         requested_at=now,
     )
-    booking.full_clean(exclude=["slot", "consultant", "department", "facility", "doctor", "requested_by"])
+    # Fields only: the room token's uniqueness and the CHECK constraints (times in order, age in
+    # range…) are the database's to enforce on the INSERT below, not asked again one SELECT each.
+    booking.full_clean(
+        exclude=["slot", "consultant", "department", "facility", "doctor", "requested_by"],
+        validate_unique=False, validate_constraints=False,
+    )
     try:
         with transaction.atomic():
             booking.save()
     except IntegrityError as exc:
         # The exclusion constraint caught an overlapping consult saved at the same moment.
         raise patient_overlap_conflict(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user) from exc
+    ConsultBooking._meta.get_field("outcome").set_cached_value(booking, None)  # a new consult has none: no SELECT for it
     booking_event_write(booking, kind=BookingEvent.Kind.REQUESTED, actor=acting_user, to_slot=slot)
     audit_record(
         actor=acting_user,
