@@ -88,12 +88,33 @@ class DepartmentAdmin(ServiceRefusalMixin, ScopedAdmin):
 
 @admin.register(UserScope)
 class UserScopeAdmin(ServiceRefusalMixin, ScopedAdmin):
-    county_only = True
+    # Listed by clinics.admin_accounts.account_list_scope: all for county-wide roles, a township
+    # admin's own township's accounts for them; the raw add form stays county-wide.
     list_display = ["user", "user_name", "role", "township", "facility", "login_active"]
     list_filter = ["role", "township", "user__is_active"]
     search_fields = ["user__username", "user__first_name"]
     list_select_related = ["user", "township", "facility"]
     autocomplete_fields = ["user", "township", "facility"]
+
+    def get_queryset(self, request):
+        from clinics.admin_accounts import account_list_scope
+
+        return account_list_scope(admin.ModelAdmin.get_queryset(self, request), request.user)
+
+    def has_add_permission(self, request, *args):
+        return is_county_wide(request.user) and super().has_add_permission(request, *args)
+
+    def changelist_view(self, request, extra_context=None):
+        from clinics.admin_accounts import account_tools
+
+        return super().changelist_view(request, {**(extra_context or {}), **account_tools(request.user)})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from clinics.admin_accounts import account_manageable
+
+        scope = self.get_object(request, object_id)
+        manageable = scope is not None and account_manageable(request.user, scope.user)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "account_manageable": manageable})
 
     @admin.display(description=_("full name"), ordering="user__first_name")
     def user_name(self, obj):

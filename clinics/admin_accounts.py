@@ -5,7 +5,8 @@ deactivate / reactivate the login. Writes go through clinics.accounts, which che
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,11 +18,47 @@ from clinics.accounts import (
     ACCOUNT_ROLES,
     TOWNSHIP_GRANTABLE,
     account_create,
+    account_manage_check,
     account_reset_password,
     account_set_active,
 )
-from clinics.models import Facility, Township
-from clinics.scoping import scope_facilities, user_role
+from clinics.models import Facility, Role, Township
+from clinics.scoping import is_county_wide, scope_facilities, user_role
+
+ACCOUNT_MANAGERS = (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN)
+
+
+def account_list_scope(queryset, user):
+    """The accounts page's rows (UserScope): every account for a county-wide role; for a township
+    admin the township admins and village doctors of their own township (the accounts they may
+    create and manage); nothing for anyone else."""
+    if is_county_wide(user):
+        return queryset
+    if user_role(user) == Role.TOWNSHIP_ADMIN:
+        own = user.scope.township_id
+        return queryset.filter(Q(township_id=own) | Q(facility__township_id=own), role__in=TOWNSHIP_GRANTABLE)
+    return queryset.none()
+
+
+def account_tools(user) -> dict:
+    """Which of the accounts page's buttons the user may use (a button that can only fail is not
+    shown): new account for the county and township admins, locked log-ins for the county admin,
+    API tokens for the county-wide roles."""
+    role = user_role(user)
+    return {
+        "can_create_account": role in ACCOUNT_MANAGERS,
+        "can_unlock": role == Role.COUNTY_ADMIN,
+        "can_issue_tokens": is_county_wide(user),
+    }
+
+
+def account_manageable(user, account) -> bool:
+    """Whether the reset and (de)activate buttons of `account` would be accepted for `user`."""
+    try:
+        account_manage_check(acting_user=user, user=account)
+    except ValidationError:
+        return False
+    return True
 
 
 class AccountCreateForm(forms.Form):
@@ -58,6 +95,8 @@ def _one_time_page(request, admin_site, account, password):
 
 
 def account_create_view(request, admin_site):
+    if user_role(request.user) not in ACCOUNT_MANAGERS:
+        raise PermissionDenied(_("Only the county admin or a township admin manages accounts."))
     form = AccountCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
