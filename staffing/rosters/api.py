@@ -30,13 +30,14 @@ from staffing.rosters.serializers import (
     MonthActionSerializer,
     PublishResultSerializer,
     SummaryClinicSerializer,
+    SwapAnswerSerializer,
     SwapRequestSerializer,
 )
 from staffing.rosters.services.gaps import gap_assign_cover
 from staffing.rosters.services.generation import roster_generate
-from staffing.rosters.services.leave import leave_decide, leave_gap_preview, leave_request_create
+from staffing.rosters.services.leave import leave_cancel, leave_decide, leave_gap_preview, leave_request_create
 from staffing.rosters.services.publishing import roster_publish
-from staffing.rosters.services.swaps import swap_decide, swap_request_create
+from staffing.rosters.services.swaps import swap_cancel, swap_consent, swap_decide, swap_request_create
 from staffing.selectors import doctor_list
 
 # Rosters and leave (reasons may be about health): not for the insurance clerk, consultants or terminals.
@@ -81,8 +82,13 @@ class _Decide:
     def _decide(self, request, decide, obj, serializer_class):
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        result = decide(obj, approve=body.validated_data["approve"], note=body.validated_data.get("note", ""))
+        extra = {"exceed_balance": body.validated_data["exceed_balance"]} if serializer_class is LeaveRequestSerializer else {}
+        result = decide(obj, approve=body.validated_data["approve"], note=body.validated_data.get("note", ""), **extra)
         return Response(serializer_class(result).data)
+
+    def _withdraw(self, request, withdraw, serializer_class):
+        """The requester withdraws a request not yet decided; a decided one is a 409."""
+        return Response(serializer_class(withdraw(self.get_object(), acting_user=request.user)).data)
 
 
 def _doctor_for(request, doctor_id):
@@ -122,8 +128,16 @@ class LeaveRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMod
             end_date=data["end_date"],
             reason=data["reason"],
             acting_user=request.user,
+            approve=data["approve"],
+            note=data["note"],
+            exceed_balance=data["exceed_balance"],
         )
         return Response(self.get_serializer(leave).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=LeaveRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._withdraw(request, lambda leave, **kw: leave_cancel(leave=leave, **kw), LeaveRequestSerializer)
 
     @extend_schema(request=DecisionSerializer, responses=LeaveRequestSerializer)
     @action(detail=True, methods=["post"])
@@ -183,6 +197,20 @@ class SwapRequestViewSet(_Decide, mixins.CreateModelMixin, viewsets.ReadOnlyMode
             self.get_object(),
             SwapRequestSerializer,
         )
+
+    @extend_schema(request=None, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._withdraw(request, lambda swap, **kw: swap_cancel(swap=swap, **kw), SwapRequestSerializer)
+
+    @extend_schema(request=SwapAnswerSerializer, responses=SwapRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        """The colleague agrees (the township decides next) or declines (the swap ends)."""
+        body = SwapAnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        swap = swap_consent(swap=self.get_object(), agree=body.validated_data["agree"], acting_user=request.user)
+        return Response(SwapRequestSerializer(swap).data)
 
 
 @extend_schema(tags=["rosters"])

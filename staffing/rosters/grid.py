@@ -41,6 +41,7 @@ class GridCell:
     kind: str
     duty: DutyDay | None = None  # the doctor's duty at this clinic that day
     leave: str | None = None  # DecisionStatus.APPROVED or PENDING
+    entered_by_admin: bool = False  # the leave was recorded by an admin for the doctor
 
 
 @dataclass
@@ -151,21 +152,27 @@ def roster_grid(*, user, township: Township, month: datetime.date, facility_ids=
     leave = LeaveRequest.objects.filter(
         Q(facility_id__in=ids) | Q(doctor_id__in={p.doctor_id for p in postings}),
         status__in=[DecisionStatus.APPROVED, DecisionStatus.PENDING], start_date__lte=end, end_date__gte=month,
-    ).values_list("doctor_id", "start_date", "end_date", "status")
+    ).values_list("doctor_id", "start_date", "end_date", "status", "entered_by_id")
     gaps = CoverageGap.objects.filter(facility_id__in=ids, date__gte=month, date__lte=end).select_related("cover__doctor")
 
     marks: dict[tuple[int, datetime.date], str] = {}
-    for doctor_id, first, last, status in leave:
+    entered: set[tuple[int, datetime.date]] = set()
+    for doctor_id, first, last, status, entered_by in leave:
         for day in days_between(max(first, month), min(last, end)):
             if marks.get((doctor_id, day)) != DecisionStatus.APPROVED:  # approved wins over pending
                 marks[(doctor_id, day)] = status
+                if entered_by is not None:
+                    entered.add((doctor_id, day))
+                else:
+                    entered.discard((doctor_id, day))
     by_clinic: dict[int, dict[int, GridDoctorRow]] = {pk: {} for pk in ids}
     posted: dict[int, set[int]] = {pk: set() for pk in ids}
 
     def row_for(facility_id: int, doctor_id: int, name: str) -> GridDoctorRow:
         rows = by_clinic[facility_id]
         if doctor_id not in rows:
-            cells = [GridCell(d.date, d.kind, leave=marks.get((doctor_id, d.date))) for d in days]
+            cells = [GridCell(d.date, d.kind, leave=marks.get((doctor_id, d.date)),
+                              entered_by_admin=(doctor_id, d.date) in entered) for d in days]
             rows[doctor_id] = GridDoctorRow(doctor_id, name, cells, covering=doctor_id not in posted[facility_id])
         return rows[doctor_id]
 

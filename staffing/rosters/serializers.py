@@ -30,12 +30,18 @@ class LeaveRequestSerializer(serializers.ModelSerializer):
     doctor = DoctorRefSerializer(read_only=True)
     doctor_id = ReachIdField(model=Doctor, write_only=True, required=False, help_text=_("Admins only: whose leave."))
     clinic = serializers.CharField(source="facility.code", read_only=True)
+    entered_by_admin = serializers.BooleanField(read_only=True, help_text=_("Recorded by an admin on the doctor's behalf."))
+    approve = serializers.BooleanField(write_only=True, required=False, default=False,
+                                       help_text=_("Admins only: approve at once (a doctor phoning in sick)."))
+    note = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=200, default="")
+    exceed_balance = serializers.BooleanField(write_only=True, required=False, default=False,
+                                              help_text=_("Approve even beyond the yearly entitlement."))
 
     class Meta:
         model = LeaveRequest
         fields = [
             "id", "doctor", "doctor_id", "clinic", "kind", "start_date", "end_date", "reason", "status",
-            "requested_at", "decided_at", "decision_note",
+            "requested_at", "decided_at", "decision_note", "entered_by_admin", "approve", "note", "exceed_balance",
         ]
         read_only_fields = ["status", "requested_at", "decided_at", "decision_note"]
 
@@ -59,6 +65,12 @@ class SwapRequestSerializer(serializers.ModelSerializer):
 class DecisionSerializer(serializers.Serializer):
     approve = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    exceed_balance = serializers.BooleanField(required=False, default=False,
+                                              help_text=_("Leave only: approve even beyond the yearly entitlement."))
+
+
+class SwapAnswerSerializer(serializers.Serializer):
+    agree = serializers.BooleanField(help_text=_("The colleague's answer: true agrees, false declines."))
 
 
 class CandidateSerializer(serializers.Serializer):
