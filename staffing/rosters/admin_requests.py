@@ -171,7 +171,7 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
     def days(self, obj):
         return obj.days
 
-    @admin.display(description=_("entered"))
+    @admin.display(description=_("entered by admin"))
     def entered_mark(self, obj):
         return gettext("Entered by an admin on the doctor's behalf") if obj.entered_by_id else "—"
 
