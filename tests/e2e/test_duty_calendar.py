@@ -67,3 +67,27 @@ def test_doctor_sees_duty_calendar_with_holidays_on_a_phone(live_server, phone, 
     phone.wait_for_selector("table.cal")
     assert "请假申请已提交乡镇卫生院审批" in phone.inner_text("body")
     shot(phone, "duty-calendar-leave-requested")
+
+
+def test_next_month_in_a_year_without_a_holiday_calendar_is_said_not_guessed(live_server, phone):
+    """In December with only 2026 loaded: December shows its duties; January 2027 says its
+    holiday calendar is missing and marks no day as rest or holiday (nothing guessed)."""
+    with time_machine.travel(datetime.datetime(2026, 12, 3, 9, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai")), tick=True):
+        holiday_year_load(year=2026)
+        posting = PostingFactory(doctor__name="韦秀英", facility__name="同乐村卫生室")
+        PostingFactory(facility=posting.facility, doctor__name="黄德明")
+        make_user(Role.VILLAGE_DOCTOR, doctor=posting.doctor, username="weixiuying")
+        december = datetime.date(2026, 12, 1)
+        roster_generate(month=december)
+        roster_publish(month=december, acting_user=None)
+
+        login(phone, live_server.url, "weixiuying")
+        follow(phone, "a[data-menu=duty]")
+        body = phone.inner_text("body")
+        assert "2026年12月" in body and "2027年1月" in body
+        assert "2027 年的节假日安排尚未录入" in body
+        # January's days carry no guessed kind: Saturday 2 January is not drawn as a rest day, 1 January not as a holiday
+        assert phone.get_attribute("td[data-date='2026-12-05']", "class").startswith("rest")
+        assert phone.get_attribute("td[data-date='2027-01-02']", "class") == ""
+        assert phone.get_attribute("td[data-date='2027-01-01']", "class") == ""
+        shot(phone, "duty-calendar-2027-not-loaded")
