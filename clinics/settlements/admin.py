@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
+from clinics.selectors import township_list
 from clinics.settlements.dictionaries import code_display, dictionary_label
 from clinics.settlements.dictionaries import names as dictionary_names
 from clinics.settlements.jobs import (
@@ -82,6 +83,7 @@ from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
+LIST_CLINICS_AT_MOST = 200  # the clinic filter lists more only inside a chosen township
 
 # Who runs reconciliations and anomaly checks: the county and its insurance clerks.
 SETTLEMENT_ROLES = (Role.COUNTY_ADMIN, Role.INSURANCE_CLERK)
@@ -138,8 +140,26 @@ class StoredMonthFilter(MonthFilter):
             return queryset.none()
 
 
+class TownshipFilter(admin.SimpleListFilter):
+    """Townships in the user's reach: the way to a clinic once the reach holds too many to list."""
+
+    title = _("township")
+    parameter_name = "township"
+    facility_field = "facility_id"
+
+    def lookups(self, request, model_admin):
+        return [(str(t.pk), t.name) for t in township_list(user=request.user)]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(**{f"{self.facility_field.removesuffix('_id')}__township_id": int(self.value())})
+        return queryset
+
+
 class ClinicFilter(admin.SimpleListFilter):
-    """Clinics in the user's reach (the stock related filter would list every clinic)."""
+    """Clinics in the user's reach (the stock related filter would list every clinic): all of them
+    up to LIST_CLINICS_AT_MOST, else those of the township chosen (a province's 14,000 clinics
+    would be 14,000 links on every page)."""
 
     title = _("clinic")
     parameter_name = "clinic"
@@ -147,6 +167,11 @@ class ClinicFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         clinics = scope_facilities(Facility.objects.filter(settlement_enabled=True), request.user)
+        township = request.GET.get(TownshipFilter.parameter_name, "")
+        if township.isdigit():
+            clinics = clinics.filter(township_id=int(township))
+        elif clinics[:LIST_CLINICS_AT_MOST + 1].count() > LIST_CLINICS_AT_MOST:
+            clinics = clinics.filter(pk=int(self.value())) if (self.value() or "").isdigit() else clinics.none()
         return [(str(pk), f"{code} {name}") for pk, code, name in clinics.values_list("pk", "code", "name")]
 
     def queryset(self, request, queryset):
@@ -237,7 +262,7 @@ class SettlementRecordAdmin(ReadOnlyAdmin):
         "setl_id", "settled_at", "facility", "insutype", "clr_type", "medfee_sumamt", "fund_pay_sumamt",
         "psn_cash_pay", "atddr_no", "reversal_of", "is_demo",
     ]
-    list_filter = [MonthFilter, ClinicFilter, dictionary_filter("insutype"), dictionary_filter("med_type"),
+    list_filter = [MonthFilter, TownshipFilter, ClinicFilter, dictionary_filter("insutype"), dictionary_filter("med_type"),
                    dictionary_filter("clr_type"), ReversalFilter]
     search_fields = ["setl_id"]
     search_help_text = _("Search by the exact setl_id.")
@@ -550,7 +575,7 @@ class PeriodStartFilter(StoredMonthFilter):
 class ReconciliationAdmin(ReadOnlyAdmin):
     list_display = ["period", "facility", "balanced", "our_count", "our_medfee", "our_fund", "matched", "missing_here",
                     "missing_at_bureau", "amounts_differ", "other_scope", "unexplained", "lines_link"]
-    list_filter = [PeriodStartFilter, "balanced", ClinicFilter]
+    list_filter = [PeriodStartFilter, "balanced", TownshipFilter, ClinicFilter]
     list_select_related = ["facility"]
     inlines = [ReconciliationTotalInline]
     exclude = ["statement"]
@@ -790,6 +815,45 @@ class ReconciliationItemAdmin(ReadOnlyAdmin):
     @admin.display(description=_("what to do"))
     def advice(self, obj):
         return item_advice(obj)
+
+    def get_list_display(self, request):
+        # One reconciliation's rows (the page the result import leads to) share its clinic and period:
+        # the title names them, the IDs and the amounts take one column each, and the width goes to
+        # what to do about each row (the clerk reads it without scrolling sideways at 1366 px).
+        if request.GET.get("reconciliation__id__exact"):
+            return ["row", "ids", "stmt_rslt_memo", "amounts", "status_advice"]
+        return self.list_display
+
+    @admin.display(description=_("3202 row"), ordering="row_number")
+    def row(self, obj):
+        return obj.row_number
+
+    @admin.display(description=_("setl_id / mdtrt_id / psn_no"))
+    def ids(self, obj):
+        return format_html("{}<br>{}<br>{}", obj.setl_id or "—", obj.mdtrt_id or "—", obj.psn_no or "—")
+
+    @admin.display(description=_("platform's result (stmt_rslt) and memo"))
+    def stmt_rslt_memo(self, obj):
+        return format_html("{}<br>{}", obj.get_stmt_rslt_display(), obj.memo or "")
+
+    @admin.display(description=_("outcome: what to do"))
+    def status_advice(self, obj):
+        return format_html("<strong>{}</strong><br>{}", obj.get_status_display(), item_advice(obj))
+
+    @admin.display(description=_("medfee_sumamt here / centre (difference)"))
+    def amounts(self, obj):
+        value = item_difference(obj)
+        return format_html("{} / {}<br>({})", "—" if obj.our_medfee is None else obj.our_medfee,
+                           "—" if obj.bureau_medfee is None else obj.bureau_medfee, "—" if value is None else value)
+
+    def changelist_view(self, request, extra_context=None):
+        rec = request.GET.get("reconciliation__id__exact")
+        found = Reconciliation.objects.filter(pk=rec, facility__in=scope_facilities(Facility.objects.all(), request.user)
+                                              ).select_related("facility").first() if rec and rec.isdigit() else None
+        if found is not None:
+            extra_context = {**(extra_context or {}), "title": gettext("3202 result of %(clinic)s, %(period)s") % {
+                "clinic": found.facility, "period": f"{found.stmt_begndate:%Y-%m-%d}..{found.stmt_enddate:%Y-%m-%d}"}}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

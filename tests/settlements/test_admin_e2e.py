@@ -49,3 +49,71 @@ def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live
     shot(page, "settlements-admin-summary")
     assert SettlementImport.objects.count() == 2
     context.close()
+
+
+def test_clerk_reconciles_the_platforms_way_in_the_browser(browser, live_server, clinic, other_clinic, clerk, tmp_path):
+    """3201 computed and answered, the 3202 result with one row of each outcome imported, and a 2207
+    record with a hospital share, as the insurance clerk sees them (Chinese admin)."""
+    import shutil
+    from pathlib import Path
+
+    from clinics.settlements.models import ReconciliationItem, ReconciliationTotal, SettlementRecord
+    from tests.browser import SCREENSHOTS
+    from tests.settlements.test_platform_fields import setlinfo
+    from tests.settlements.test_reconciliation import A, B, log, result_lines, s
+
+    clinic.platform_code = f"H451028{clinic.pk:05d}"
+    clinic.save(update_fields=["platform_code"])
+    log([row(clinic, 1, clr_optins=A), row(clinic, 2, clr_optins=A), row(clinic, 3, insutype="310", clr_optins=A),
+         row(clinic, 4, clr_optins=B), row(clinic, 5, clr_optins=A, init_setl_id=s(clinic, 1)),
+         row(clinic, 6, clr_optins=A, setl_time="2026-10-15 23:30:00"), row(other_clinic, 7, clr_optins=A)], clerk)
+    settlements_import(source="api", acting_user=clerk, rows=[(2, setlinfo(clinic, 1))])
+    result = tmp_path / "result.txt"
+    result.write_text("\n".join(result_lines(clinic, other_clinic)), encoding="utf-8")
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", clerk.username)
+    page.fill("#id_password", "a-long-test-password-1")
+    follow(page, "input[type=submit]")
+    shots = []
+
+    page.goto(f"{live_server.url}/admin/settlements/reconciliation/compute/")
+    page.fill("#id_month", "2026-10")
+    follow(page, "input[type=submit]")
+    assert "3201" in page.content()
+    line = ReconciliationTotal.objects.get(reconciliation__facility=clinic, insutype="390", setl_optins=A)
+    page.goto(f"{live_server.url}/admin/settlements/reconciliation/line/{line.pk}/answer/")
+    page.select_option("#id_stmt_rslt", "1")
+    page.fill("#id_stmt_rslt_dscr", "中心多 5.00 元")
+    follow(page, "input[type=submit]")
+    body = page.content()
+    assert "中心多 5.00 元" in body and "中心多" in body
+    shots.append(shot(page, "settlements-3201-answered"))
+
+    page.goto(f"{live_server.url}/admin/settlements/reconciliation/result/")
+    page.select_option("#id_clinic", str(clinic.pk))
+    page.fill("#id_month", "2026-10")
+    page.set_input_files("#id_file", str(result))
+    follow(page, "input[type=submit]")
+    body = page.content()
+    assert ReconciliationItem.objects.count() == 8
+    for label in ("账账相符", "本系统缺失", "中心缺少", "金额不符", "记在其他卫生室或险种下", "平台报告差异，但村医系统看不出"):
+        assert label in body, label  # one row of each outcome, with what to do about it
+    assert other_clinic.code in body and "差额" in body and "金额不符" in body and "补传结算" in body
+    shots.append(shot(page, "settlements-3202-result-every-outcome"))
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    shots.append(shot(page, "settlements-3202-result-every-outcome-1920"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    record = SettlementRecord.objects.get(setl_id=setlinfo(clinic, 1)["setl_id"])
+    page.goto(f"{live_server.url}/admin/settlements/settlementrecord/{record.pk}/change/")
+    body = page.content()
+    assert "医院负担金额" in body and "5.00" in body and "14 门诊慢特病" in body
+    shots.append(shot(page, "settlements-2207-record-hospital-share"))
+    context.close()
+    for path in shots:  # also where the issue's evidence is collected
+        Path("/tmp/shots/platform").mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path("/tmp/shots/platform") / path.name)
+    assert SCREENSHOTS.exists()

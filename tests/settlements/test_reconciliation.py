@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from clinics.settlements.models import Reconciliation, ReconciliationItem, ReconciliationTotal
+from clinics.settlements.models import Reconciliation, ReconciliationItem, ReconciliationTotal, SettlementRecord
 from clinics.settlements.services import answer_record, answers_import, reconciliation_compute, settlements_import
 from clinics.settlements.services.reconciliation import (
     detail_file,
@@ -55,10 +55,7 @@ def logged(clinic, other_clinic, clerk):
 def log(rows, clerk):
     batch = settlements_import(source="api", acting_user=clerk, rows=numbered(rows))
     assert batch.accepted == len(rows), list(batch.rejected_rows.values_list("reason", flat=True))
-    from clinics.settlements.models import SettlementRecord
-
-    for r in rows:  # BRIDGE until the engines store clr_optins
-        SettlementRecord.objects.filter(setl_id=r["setl_id"], clr_optins__isnull=True).update(clr_optins=r["clr_optins"])
+    assert dict(SettlementRecord.objects.values_list("setl_id", "clr_optins")) == {r["setl_id"]: r["clr_optins"] for r in rows}
 
 
 def lines_of(rec):
