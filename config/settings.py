@@ -388,10 +388,11 @@ NOTIFICATIONS_DISPATCH_TIME_BUDGET_SECONDS = env_int("NOTIFICATIONS_DISPATCH_TIM
 # {channel code: dotted backend class} replacing a registered channel's backend (tests plug in fakes).
 NOTIFICATIONS_CHANNEL_BACKENDS: dict[str, str] = {}
 NOTIFICATIONS_DISPATCH_ON_COMMIT = env_bool("NOTIFICATIONS_DISPATCH_ON_COMMIT", True)
-# The after-commit nudge waits for the broker at most this long (seconds), and after a nudge that
-# failed or timed out none is tried for the pause (beat's sweep every minute still sends everything).
-NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS = float(env_str("NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS", "0.5"))
-NOTIFICATIONS_NUDGE_PAUSE_SECONDS = env_int("NOTIFICATIONS_NUDGE_PAUSE_SECONDS", 30)
+# A request hands a message to the broker (the dispatch nudge, a job's start) waiting at most this
+# long (seconds); after a publish that failed or timed out none is tried for the pause (core.broker;
+# beat's sweeps still send everything).
+BROKER_PUBLISH_TIMEOUT_SECONDS = float(env_str("BROKER_PUBLISH_TIMEOUT_SECONDS", "0.5"))
+BROKER_PUBLISH_PAUSE_SECONDS = env_int("BROKER_PUBLISH_PAUSE_SECONDS", 30)
 NOTIFICATIONS_SMS_BACKEND = env_str("NOTIFICATIONS_SMS_BACKEND", "notifications.channels.ConsoleSMSBackend")
 SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_KEY = env_str("SMS_GATEWAY_KEY", "")

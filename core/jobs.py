@@ -54,6 +54,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.broker import publish_bounded
 from core.db import is_postgres
 from core.errors import DomainError, NotFound, Refused
 from core.models import Job
@@ -145,10 +146,9 @@ def start_job(kind: str, *, params: dict | None = None, user=None, dedupe_key: s
 
 
 def _enqueue(job_id: int) -> None:
-    try:
-        run_job_task.apply_async(args=[job_id], retry=False)
-    except Exception as exc:  # the broker is down: the row stays queued, `requeue_stale_jobs` sends it again
-        logger.warning("could not reach the broker for job %s (%s); it stays queued", job_id, exc)
+    # Never waits long for the broker (core.broker); if it is down the row stays queued and
+    # `requeue_stale_jobs` sends it again.
+    publish_bounded(lambda: run_job_task.apply_async(args=[job_id], retry=False), what=f"job {job_id}")
 
 
 # --- Running --------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ nothing here talks to a broker or a gateway before the caller's transaction comm
 
 import datetime
 import logging
-import threading
-import time
 import uuid
 from collections.abc import Iterable
 
@@ -19,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audit_bulk, audit_record
+from core.broker import publish_bounded
 from core.validators import validate_mobile
 from notifications import registry
 from notifications.default_templates import DEFAULT_TEMPLATES
@@ -348,53 +347,14 @@ def _dispatch_after_commit() -> None:
     transaction.on_commit(_enqueue_dispatch)
 
 
-# The nudge never holds a request up: it is published from a thread the request waits for at most
-# NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS, and after a publish that failed or did not finish in time no
-# nudge is tried for NOTIFICATIONS_NUDGE_PAUSE_SECONDS (a broker that is down costs one short wait
-# per pause, not one per request). The outbox row is committed before; beat's sweep sends it.
-_nudge_lock = threading.Lock()
-_nudge_state = {"paused_until": 0.0, "in_flight": False}
-
-
-def _nudge_paused() -> bool:
-    with _nudge_lock:
-        return _nudge_state["in_flight"] or time.monotonic() < _nudge_state["paused_until"]
-
-
-def _nudge_failed() -> None:
-    with _nudge_lock:
-        _nudge_state["paused_until"] = time.monotonic() + settings.NOTIFICATIONS_NUDGE_PAUSE_SECONDS
-
-
-def _publish_dispatch() -> None:
+def _enqueue_dispatch() -> None:
+    """The nudge never holds a request up (`core.broker.publish_bounded`: a bounded wait, then a
+    pause); one on its way is enough. The outbox row is committed before; beat's sweep sends it."""
     from notifications.tasks import dispatch_due_notifications_task
 
-    try:
-        dispatch_due_notifications_task.apply_async(retry=False)
-    except Exception as exc:  # the broker may be down; the outbox row is already committed
-        _nudge_failed()
-        logger.warning("could not reach the broker to dispatch now (%s); the next beat run sends it", exc)
-    finally:
-        with _nudge_lock:
-            _nudge_state["in_flight"] = False
-
-
-def _enqueue_dispatch() -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        _publish_dispatch()  # no broker: the task runs here
-        return
-    if _nudge_paused():
-        logger.info("dispatch nudge skipped (broker unreachable a moment ago, or a nudge on its way); beat sends it")
-        return
-    with _nudge_lock:
-        _nudge_state["in_flight"] = True
-    worker = threading.Thread(target=_publish_dispatch, name="notifications-nudge", daemon=True)
-    worker.start()
-    worker.join(settings.NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS)
-    if worker.is_alive():
-        _nudge_failed()
-        logger.warning("the broker did not take the dispatch nudge within %ss; the next beat run sends it",
-                       settings.NOTIFICATIONS_NUDGE_TIMEOUT_SECONDS)
+    publish_bounded(
+        lambda: dispatch_due_notifications_task.apply_async(retry=False), what="the dispatch nudge", key="notifications.dispatch"
+    )
 
 
 @transaction.atomic
