@@ -166,3 +166,23 @@ def test_the_settings_check_refuses_a_server_without_a_secret(settings):
     assert [c.id for c in jitsi_settings_check()] == ["telemedicine.W001"]
     settings.JITSI_APP_SECRET = SECRET
     assert jitsi_settings_check() == []
+
+
+def test_a_token_holds_to_its_window_under_a_servers_clock_leeway(jitsi, confirmed, doctor_user):
+    """A Jitsi server verifying with a clock leeway (PyJWT's `leeway`, as a deployment with a
+    skewed clock would) accepts the token just around its window and nowhere far outside it."""
+    opens = confirmed.starts_at - datetime.timedelta(minutes=10)
+    with time_machine.travel(opens, tick=False):  # issued the moment the room opens
+        _room, token = token_of(room_access(confirmed, user=doctor_user).url)
+    for moment, valid in (
+        (opens - datetime.timedelta(seconds=20), True),  # 20 s early, inside a 30 s leeway
+        (confirmed.ends_at + datetime.timedelta(seconds=20), True),
+        (opens - datetime.timedelta(seconds=45), False),
+        (confirmed.ends_at + datetime.timedelta(seconds=45), False),
+    ):
+        with time_machine.travel(moment, tick=False):
+            if valid:
+                assert verify(token, leeway=30)["room"] == room_name(confirmed.room_token)
+            else:
+                with pytest.raises((jwt.ExpiredSignatureError, jwt.ImmatureSignatureError)):
+                    verify(token, leeway=30)
