@@ -170,9 +170,12 @@ class ClinicFilter(admin.SimpleListFilter):
         township = request.GET.get(TownshipFilter.parameter_name, "")
         if township.isdigit():
             clinics = clinics.filter(township_id=int(township))
-        elif clinics[:LIST_CLINICS_AT_MOST + 1].count() > LIST_CLINICS_AT_MOST:
-            clinics = clinics.filter(pk=int(self.value())) if (self.value() or "").isdigit() else clinics.none()
-        return [(str(pk), f"{code} {name}") for pk, code, name in clinics.values_list("pk", "code", "name")]
+        found = list(clinics.values_list("pk", "code", "name")[: LIST_CLINICS_AT_MOST + 1])
+        if len(found) > LIST_CLINICS_AT_MOST:  # too many to list: only the one chosen, if any
+            found = [row for row in found if str(row[0]) == self.value()] or (
+                list(clinics.filter(pk=int(self.value())).values_list("pk", "code", "name")) if (self.value() or "").isdigit() else []
+            )
+        return [(str(pk), f"{code} {name}") for pk, code, name in found]
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
