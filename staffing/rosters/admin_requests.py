@@ -229,7 +229,9 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
             year = leave.start_date.year
             can_decide = LEAVE_FLOW.can(leave, DecisionStatus.APPROVED) and self.has_change_permission(request, leave)
             extra.update({
-                "balances": self._balances(leave.doctor, year=year, exclude_id=leave.pk),
+                # A request still to decide is shown apart ("this request"), not among the pending.
+                "balances": self._balances(leave.doctor, year=year,
+                                           exclude_id=leave.pk if leave.status == DecisionStatus.PENDING else None),
                 "balance_year": year,
                 "this_request_days": leave.days,
                 "can_decide": can_decide,
