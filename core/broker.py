@@ -9,7 +9,8 @@ A caller has already committed what the message is about (the outbox row, the qu
 sweeps what was not sent (`notifications.dispatch_due`, `core.jobs.requeue_stale_jobs`), so a
 publish skipped or given up loses nothing. A `key` names a message of which one on its way is
 enough (the dispatch nudge): while one with that key is in flight, another is not tried.
-With CELERY_TASK_ALWAYS_EAGER there is no broker: `send()` runs the task here, waited for."""
+With CELERY_TASK_ALWAYS_EAGER (or the Celery app's `task_always_eager`) there is no broker:
+`send()` runs the task here, in the caller's thread, waited for."""
 
 import logging
 import threading
@@ -42,12 +43,20 @@ def _pause() -> None:
         _state["paused_until"] = time.monotonic() + settings.BROKER_PUBLISH_PAUSE_SECONDS
 
 
-def _send(send: Callable[[], object], what: str, key: str | None, outcome: dict) -> None:
+def _eager() -> bool:
+    """No broker: the task runs in the caller (the setting, or the Celery app's own switch)."""
+    from celery import current_app
+
+    return bool(settings.CELERY_TASK_ALWAYS_EAGER or current_app.conf.task_always_eager)
+
+
+def _send(send: Callable[[], object], what: str, key: str | None, outcome: dict, *, pause: bool = True) -> None:
     try:
         send()
         outcome["sent"] = True
     except Exception as exc:  # the broker is down: what the message is about is committed, beat sends it
-        _pause()
+        if pause:
+            _pause()
         logger.warning("could not reach the broker for %s (%s); beat's next sweep sends it", what, exc)
     finally:
         if key is not None:
@@ -60,8 +69,8 @@ def publish_bounded(send: Callable[[], object], *, what: str, key: str | None = 
     took it in time; False when it failed, timed out (the thread may still finish it) or was
     skipped (paused, or `key` in flight)."""
     outcome: dict = {}
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        _send(send, what, None, outcome)
+    if _eager():
+        _send(send, what, None, outcome, pause=False)  # here, in this thread and its transaction
         return outcome.get("sent", False)
     with _lock:
         skipped = time.monotonic() < _state["paused_until"] or (key is not None and key in _state["in_flight"])
