@@ -126,6 +126,28 @@ class DoctorImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"), validators=[validate_upload_size])
 
 
+class ClinicOrDoctorSearchMixin:
+    """Search of a province's duty or gap rows: a clinic code (or platform code) is looked up
+    exactly first, and only then are clinic and doctor names matched, in their own small tables;
+    the rows are then narrowed by the ids found (their indexes), never by a substring match joined
+    over millions of rows."""
+
+    doctor_field: str | None = "doctor"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = unicodedata.normalize("NFKC", search_term).strip()
+        if not term:
+            return queryset, False
+        clinics = scope_facilities(Facility.objects.all(), request.user)
+        by_code = list(clinics.filter(Q(code=term) | Q(platform_code=term)).values_list("pk", flat=True)[:10])
+        if by_code:
+            return queryset.filter(facility_id__in=by_code), False
+        found = Q(facility_id__in=clinics.filter(name__icontains=term).values("pk"))
+        if self.doctor_field:
+            found |= Q(**{f"{self.doctor_field}_id__in": Doctor.objects.filter(name__icontains=term).values("pk")})
+        return queryset.filter(found), False
+
+
 @admin.register(Doctor)
 class DoctorAdmin(ScopedAdmin):
     facility_path = None  # doctors are scoped by the posting in force (get_queryset), not by any posting
@@ -464,11 +486,11 @@ class PostingForm(forms.ModelForm):
 
 
 @admin.register(Posting)
-class PostingAdmin(ScopedAdmin):
+class PostingAdmin(ClinicOrDoctorSearchMixin, ScopedAdmin):
     form = PostingForm
     list_display = ["doctor", "facility", "start_date", "end_date"]
     list_filter = ["facility__township", "facility__kind"]
-    search_fields = ["doctor__name", "facility__name", "facility__code"]
+    search_fields = ["doctor__name", "facility__name", "facility__code"]  # (names the box; the search is the mixin's)
     list_select_related = ["doctor", "facility"]
     autocomplete_fields = ["doctor", "facility"]
     date_hierarchy = "start_date"

@@ -22,9 +22,9 @@ def clinic_coverage_list(*, user, day: datetime.date | None = None) -> QuerySet:
     queryset = (
         Facility.objects.select_related("township")
         .annotate(
-            active_doctors=Count(
-                "postings", filter=postings & Q(postings__doctor__status=Doctor.Status.ACTIVE), distinct=True
-            )
+            # Each posting joins once (its doctor is a foreign key): no DISTINCT, which sorted
+            # every clinic's postings at province scale.
+            active_doctors=Count("postings", filter=postings & Q(postings__doctor__status=Doctor.Status.ACTIVE))
         )
         .annotate(shortfall=F("target_doctors") - F("active_doctors"))
     )

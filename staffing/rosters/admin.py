@@ -3,7 +3,6 @@ monthly rosters (generate, publish, summary export), leave and swap decisions wi
 leave would create, coverage gaps with cover candidates, and the amendment log."""
 
 import datetime
-import unicodedata
 from collections import defaultdict
 
 from django import forms
@@ -11,7 +10,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -23,13 +21,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin
-from clinics.models import Facility, Township
-from clinics.scoping import is_county_wide, scope_choices, scope_facilities, scope_queryset, user_role
+from clinics.models import Township
+from clinics.scoping import is_county_wide, scope_choices, scope_queryset, user_role
 from core.admin import AuditHistoryMixin
 from core.errors import DomainError
 from core.months import add_months, month_start
 from core.paginators import EstimatedCountPaginator
 from core.tabular import validate_upload_size
+from staffing.admin import ClinicOrDoctorSearchMixin
 from staffing.models import Doctor
 from staffing.rosters import grid as roster_grid_module
 from staffing.rosters import holidays, printing, selectors
@@ -598,28 +597,6 @@ class RosterMonthAdmin(ScopedAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/rosters/rostermonth/reassign.html", context)
-
-class ClinicOrDoctorSearchMixin:
-    """Search of a province's duty or gap rows: a clinic code (or platform code) is looked up
-    exactly first, and only then are clinic and doctor names matched, in their own small tables;
-    the rows are then narrowed by the ids found (their indexes), never by a substring match joined
-    over millions of rows."""
-
-    doctor_field: str | None = "doctor"
-
-    def get_search_results(self, request, queryset, search_term):
-        term = unicodedata.normalize("NFKC", search_term).strip()
-        if not term:
-            return queryset, False
-        clinics = scope_facilities(Facility.objects.all(), request.user)
-        by_code = list(clinics.filter(Q(code=term) | Q(platform_code=term)).values_list("pk", flat=True)[:10])
-        if by_code:
-            return queryset.filter(facility_id__in=by_code), False
-        found = Q(facility_id__in=clinics.filter(name__icontains=term).values("pk"))
-        if self.doctor_field:
-            found |= Q(**{f"{self.doctor_field}_id__in": Doctor.objects.filter(name__icontains=term).values("pk")})
-        return queryset.filter(found), False
-
 
 @admin.register(DutyDay)
 class DutyDayAdmin(ClinicOrDoctorSearchMixin, ReadOnlyAdmin):
