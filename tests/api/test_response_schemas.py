@@ -16,12 +16,13 @@ import time_machine
 from django.test import Client
 from schemathesis.core.transport import Response as SchemathesisResponse
 
+from clinics.models import Role
 from notifications import dispatch
 from staffing.rosters.models import CoverageGap, DutyDay
 from telemedicine.models import Slot
 from telemedicine.services import bookings as tele_services
 from tests.api_client_helpers import TOKEN_PREFIX, api_token_for
-from tests.factories import clinic_with_doctors
+from tests.factories import clinic_with_doctors, make_user
 from tests.security.world import next_weekday
 from tests.settlements.helpers import row
 from tests.telemedicine.factories import patient, weekly
@@ -115,19 +116,25 @@ def test_every_documented_operation_answers_what_its_schema_says(world, openapi)
     call("GET", "/api/v1/rosters/leave/{id}/", "township_admin", path={"id": a.leave.pk})
     call("GET", "/api/v1/rosters/leave/{id}/gaps/", "township_admin", path={"id": a.leave.pk})
     call("POST", "/api/v1/rosters/leave/{id}/decide/", "township_admin", path={"id": a.leave.pk}, body={"approve": True, "note": "同意"})
-    call("POST", "/api/v1/rosters/leave/", "village_doctor", expect=(201,),
-         body={"kind": "annual", "start_date": "2026-12-28", "end_date": "2026-12-29", "reason": "探亲"})
+    mine = call("POST", "/api/v1/rosters/leave/", "village_doctor", expect=(201,),
+                body={"kind": "annual", "start_date": "2026-12-28", "end_date": "2026-12-29", "reason": "探亲"})
+    call("POST", "/api/v1/rosters/leave/{id}/withdraw/", "village_doctor", path={"id": mine["id"]})
 
     # Swaps: the doctor gives a published December duty to the colleague
     today = datetime.date.today()
     colleague_busy = set(DutyDay.objects.filter(doctor=a.doctors[1]).values_list("date", flat=True))
     duties = DutyDay.objects.filter(doctor=a.doctors[0], date__gt=today + datetime.timedelta(days=2), roster__status="published")
-    duty = next(d for d in duties.order_by("date") if d.date not in colleague_busy and d.date.day < 21)
+    free = [d for d in duties.order_by("date") if d.date not in colleague_busy and d.date.day < 21]
+    walk.tokens["colleague"] = api_token_for(make_user(Role.VILLAGE_DOCTOR, doctor=a.doctors[1]))  # consents to swaps
     swap = call("POST", "/api/v1/rosters/swaps/", "village_doctor", expect=(201,),
-                body={"counterpart_id": a.doctors[1].pk, "give_date": f"{duty.date:%Y-%m-%d}", "reason": "家里有事"})
+                body={"counterpart_id": a.doctors[1].pk, "give_date": f"{free[0].date:%Y-%m-%d}", "reason": "家里有事"})
     call("GET", "/api/v1/rosters/swaps/", "township_admin")
     call("GET", "/api/v1/rosters/swaps/{id}/", "village_doctor", path={"id": swap["id"]})
+    call("POST", "/api/v1/rosters/swaps/{id}/answer/", "colleague", path={"id": swap["id"]}, body={"agree": True})
     call("POST", "/api/v1/rosters/swaps/{id}/decide/", "township_admin", path={"id": swap["id"]}, body={"approve": False, "note": "人手不足"})
+    second = call("POST", "/api/v1/rosters/swaps/", "village_doctor", expect=(201,),
+                  body={"counterpart_id": a.doctors[1].pk, "give_date": f"{free[1].date:%Y-%m-%d}", "reason": "家里有事"})
+    call("POST", "/api/v1/rosters/swaps/{id}/withdraw/", "village_doctor", path={"id": second["id"]})
 
     # Payroll
     slips = call("GET", "/api/v1/payroll/payslips/", "payroll_officer", query={"month": "2026-10", "ordering": "-net"})

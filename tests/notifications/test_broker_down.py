@@ -33,6 +33,7 @@ def broker_down(celery_app, settings, roles):  # noqa: F811
     settings.NOTIFICATIONS_DISPATCH_ON_COMMIT = True
     settings.CELERY_TASK_ALWAYS_EAGER = False
     _point_broker(celery_app, CLOSED_PORT)
+    assert celery_app.connection_for_write().port == 1  # really unreachable, whatever CELERY_BROKER_URL says
     broker.publish_reset()
     with time_machine.travel(datetime.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI), tick=True):
         yield celery_app

@@ -103,9 +103,9 @@ def _database_url() -> str:
 def celery_app(settings):
     from config.celery import app
 
-    original = app.conf.broker_url, app.conf.broker_transport_options
+    original = app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url, app.conf.broker_transport_options
     yield app
-    app.conf.broker_url, app.conf.broker_transport_options = original
+    app.conf.broker_url, app.conf.broker_write_url, app.conf.broker_read_url, app.conf.broker_transport_options = original
     app._pool = None
     app.amqp._producer_pool = None
 
@@ -119,6 +119,9 @@ def _point_broker(app, url: str) -> None:
     app._pool = None
     app.amqp._producer_pool = None
     app.conf.broker_url = url
+    # Celery pins the write and read URLs to CELERY_BROKER_URL when it is set (CI's Redis pass):
+    # without these the publish still went to the real broker.
+    app.conf.broker_write_url = app.conf.broker_read_url = url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
     app.conf.broker_connection_timeout = 1
 
