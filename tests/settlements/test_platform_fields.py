@@ -260,3 +260,23 @@ def test_the_admin_shows_the_2207_fields_under_their_chinese_names(clinic, clerk
         assert shown in text, shown  # codes with their dictionary names
     for label in ("医疗类别", "医院负担金额", "居民大病保险资金支出", "个人负担总金额", "清算经办机构", "清算方式", "人员类别", "基金支付总额"):
         assert label in text, label
+
+
+@pytest.mark.parametrize("path", ["api", "csv"])
+def test_the_relation_tolerance_is_a_setting(clinic, clerk, path):
+    """A confirmed relation refuses a row off by one cent at tolerance 0.00 and takes it at 0.01,
+    on the API's engine and on the file's (the fast lane on PostgreSQL)."""
+
+    def send(n):
+        values = setlinfo(clinic, n, cvlserv_pay=0.01)  # the fund items make 96.31 against fund_pay_sumamt 96.30
+        if path == "api":
+            return settlements_import(source="api", acting_user=clerk, rows=numbered([values]))
+        return settlements_import(source="upload", acting_user=clerk, data=his_csv([values]), filename="his.csv")
+
+    with override_settings(SETTLEMENT_CONFIRMED_RELATIONS=("fund_items",), SETTLEMENT_RELATION_TOLERANCE=Decimal("0.00")):
+        strict = send(1)
+    with override_settings(SETTLEMENT_CONFIRMED_RELATIONS=("fund_items",), SETTLEMENT_RELATION_TOLERANCE=Decimal("0.01")):
+        lenient = send(2)
+    assert (strict.accepted, strict.rejected) == (0, 1)
+    assert "不等于各基金支出项" in RejectedSettlementRow.objects.get(batch=strict).reason
+    assert (lenient.accepted, lenient.rejected, lenient.warned) == (1, 0, 0)

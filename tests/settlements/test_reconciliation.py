@@ -55,7 +55,8 @@ def logged(clinic, other_clinic, clerk):
 def log(rows, clerk):
     batch = settlements_import(source="api", acting_user=clerk, rows=numbered(rows))
     assert batch.accepted == len(rows), list(batch.rejected_rows.values_list("reason", flat=True))
-    assert dict(SettlementRecord.objects.values_list("setl_id", "clr_optins")) == {r["setl_id"]: r["clr_optins"] for r in rows}
+    stored = SettlementRecord.objects.filter(setl_id__in=[r["setl_id"] for r in rows]).values_list("setl_id", "clr_optins")
+    assert dict(stored) == {r["setl_id"]: r["clr_optins"] for r in rows}
 
 
 def lines_of(rec):
