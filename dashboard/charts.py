@@ -5,6 +5,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from clinics import selectors as clinics
@@ -17,6 +18,7 @@ from staffing.rosters import selectors as rosters
 from telemedicine import selectors as telemedicine
 
 CLINIC_CHOICES_LIMIT = 200
+SETTLEMENT_CHART_CACHE_SECONDS = 600
 # Outcomes first, open consults last; the settled outcomes have fixed colours.
 CONSULT_STATUS_ORDER = ["completed", "no_show", "cancelled", "declined", "confirmed", "requested", "in_progress"]
 CONSULT_STATUS_COLORS = {"completed": "#1f7a4d", "no_show": "#d9534f", "cancelled": "#8c8c8c", "declined": "#e8a33d"}
@@ -34,14 +36,29 @@ def payroll_chart(*, user, today: datetime.date) -> Chart:
     )
 
 
+def _two_years_of_visits(*, user, today: datetime.date, township_code: str | None) -> list[dict]:
+    """Last year's and this year's visits per township and month: at province scale a read of the
+    whole rollup (14,000 clinics × 24 months × insurance types), so the answer is kept until the
+    next settlement import changes the rollup (its batch id is in the key), for one reach at a time,
+    and SETTLEMENT_CHART_CACHE_SECONDS at most (a rebuild of the rollup writes no batch)."""
+    scope = getattr(user, "scope", None)
+    reach = f"{getattr(scope, 'role', '')}:{getattr(scope, 'township_id', '')}:{getattr(scope, 'facility_id', '')}"
+    key = f"dashboard:visits:{reach}:{township_code or ''}:{today:%Y%m%d}:{settlements.latest_import_id()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = settlements.monthly_totals(
+            user=user, start=datetime.date(today.year - 1, 1, 1), end=datetime.date(today.year + 1, 1, 1),
+            township_code=township_code, amounts=False,
+        )
+        cache.set(key, rows, SETTLEMENT_CHART_CACHE_SECONDS)
+    return rows
+
+
 def settlement_chart(*, user, today: datetime.date, township_code: str | None = None) -> tuple[Chart, list]:
     """Insured visits per month, this year against last year, and this year's per township; read
     from the monthly rollup (a few thousand rows at province scale, not the log)."""
     this_year = [datetime.date(today.year, m, 1) for m in range(1, 13)]
-    rows = settlements.monthly_totals(
-        user=user, start=datetime.date(today.year - 1, 1, 1), end=datetime.date(today.year + 1, 1, 1),
-        township_code=township_code, amounts=False,
-    )
+    rows = _two_years_of_visits(user=user, today=today, township_code=township_code)
     totals: dict[datetime.date, int] = defaultdict(int)
     per_township: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for row in rows:

@@ -19,6 +19,7 @@ from clinics.settlements.models import (
     ClearingType,
     Reconciliation,
     ReconciliationItem,
+    SettlementImport,
     SettlementKey,
     SettlementMonthStat,
     SettlementRecord,
@@ -131,6 +132,12 @@ def clinic_month_summary(*, user, month: datetime.date) -> list[dict]:
         .annotate(**_stat_sums())
         .order_by("facility__code")
     )
+
+
+def latest_import_id() -> int:
+    """The newest import batch's id (0 for none): the monthly rollup changes with each batch, so a
+    reader may cache what it computed from the rollup under this number."""
+    return SettlementImport.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def monthly_totals(
