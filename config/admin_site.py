@@ -29,6 +29,42 @@ class SuperuserOnlyAdminMixin:
         return request.user.is_active and request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
+# Models whose rows other rows protect by design (a doctor has postings, a township its clinics, a
+# run its payslips, a policy its runs, a bank format its banks): "delete selected" could only fail.
+REFERENCED_BY_DESIGN = frozenset({
+    "staffing.Doctor", "clinics.Township", "payroll.PayRun", "payroll.PayPolicy", "payroll.BankFileFormat",
+})
+
+
+class OfferedDeletesCanGoMixin:
+    """No delete that can only fail is offered: an object's 删除 button (and its delete page) only
+    when nothing protects it from deletion and the admin's own `delete_refusal(obj)` (a rule of its
+    service, such as a shipped platform code) has no reason against it; and no "delete selected"
+    action on a model whose rows are referenced by design (REFERENCED_BY_DESIGN)."""
+
+    def has_delete_permission(self, request, obj=None):
+        allowed = super().has_delete_permission(request, obj)
+        if not allowed or obj is None or request.method != "GET":
+            return allowed  # a POST to delete still gets Django's own refusal, with its list of what blocks it
+        refusal = getattr(self, "delete_refusal", None)
+        if refusal is not None and refusal(obj):
+            return False
+        from django.db import router
+        from django.db.models.deletion import Collector, ProtectedError, RestrictedError
+
+        try:
+            Collector(using=router.db_for_write(type(obj))).collect([obj])
+        except (ProtectedError, RestrictedError):
+            return False
+        return True
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.model._meta.label in REFERENCED_BY_DESIGN:
+            actions.pop("delete_selected", None)
+        return actions
+
+
 def reach_title(user) -> str:
     """The dashboard's title names the user's reach: 全县今日概况 for the county-wide roles,
     同乐镇今日概况 for a township admin."""
@@ -58,7 +94,9 @@ class CunyiAdminSite(admin.AdminSite):
             super().register(technical, wrapped, **options)
         rest = [m for m in models if m not in technical]
         if rest:
-            super().register(rest, admin_class, **options)
+            base = admin_class or admin.ModelAdmin
+            wrapped = type(base.__name__, (OfferedDeletesCanGoMixin, base), {"__module__": base.__module__})
+            super().register(rest, wrapped, **options)
 
     def index(self, request, extra_context=None):
         from dashboard.panels import AdminLinks

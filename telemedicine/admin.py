@@ -164,10 +164,22 @@ class SlotAdmin(NoAddNoDelete, ServiceRefusalMixin, ScopedAdmin):
         _warn_open_bookings(self, request, slot_withdrawn_set(slot=obj, withdrawn=obj.is_withdrawn, acting_user=request.user))
 
 
-class BookingEventInline(NoAddNoDelete, admin.TabularInline):
+class EventStatusLabels:
+    """An event's statuses as their Chinese labels (the event stores the booking's status codes)."""
+
+    @admin.display(description=_lazy("from status"), ordering="from_status")
+    def from_status_label(self, obj):
+        return _status_label(obj.from_status)
+
+    @admin.display(description=_lazy("to status"), ordering="to_status")
+    def to_status_label(self, obj):
+        return _status_label(obj.to_status)
+
+
+class BookingEventInline(EventStatusLabels, NoAddNoDelete, admin.TabularInline):
     model = BookingEvent
     extra = 0
-    fields = ["at", "kind", "from_status", "to_status", "from_slot", "to_slot", "actor", "note"]
+    fields = ["at", "kind", "from_status_label", "to_status_label", "from_slot", "to_slot", "actor", "note"]
     readonly_fields = fields
 
 
@@ -258,12 +270,22 @@ class ConsultOutcomeAdmin(NoAddNoDelete, ScopedAdmin):
 
 
 @admin.register(BookingEvent)
-class BookingEventAdmin(NoAddNoDelete, ScopedAdmin):
+class BookingEventAdmin(EventStatusLabels, NoAddNoDelete, ScopedAdmin):
     facility_path = "booking__facility"
-    list_display = ["at", "booking", "kind", "from_status", "to_status", "actor", "note"]
+    list_display = ["at", "booking", "kind", "from_status_label", "to_status_label", "actor", "note"]
     search_fields = ["booking__patient_name", "note"]
     list_filter = ["kind"]
     date_hierarchy = "at"
     list_select_related = ["booking__consultant", "actor"]
-    readonly_fields = ["booking", "at", "actor", "kind", "from_status", "to_status", "from_slot", "to_slot", "note"]
+    readonly_fields = ["booking", "at", "actor", "kind", "from_status_label", "to_status_label", "from_slot", "to_slot",
+                       "note"]  # fmt: skip
     show_full_result_count = False
+
+    exclude = ["from_status", "to_status"]  # shown as their labels
+
+
+def _status_label(code: str) -> str:
+    """A booking status code stored on an event ("requested") as its Chinese label."""
+    from telemedicine.models import ConsultBooking
+
+    return str(ConsultBooking.Status(code).label) if code in ConsultBooking.Status.values else code

@@ -960,6 +960,10 @@ class PlatformCodeAdmin(CountyWritesMixin, ServiceRefusalMixin, ScopedAdmin):
     def save_model(self, request, obj, form, change):
         dictionary_services.platform_code_save(entry=obj, acting_user=request.user)
 
+    def delete_refusal(self, obj) -> str:
+        """Why the code may not be deleted (config.admin_site offers 删除 only when this is "")."""
+        return dictionary_services.platform_code_delete_refusal(obj)
+
     def delete_view(self, request, object_id, extra_context=None):
         entry = self.get_object(request, object_id)
         if entry is not None and self.has_delete_permission(request):

@@ -190,7 +190,9 @@ class PolicyComponent(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_component_display()} {self.amount}"
+        from staffing.payroll.money import yuan
+
+        return f"{self.get_component_display()} {yuan(self.amount)}"
 
 
 class PerformanceBand(models.Model):
@@ -209,7 +211,9 @@ class PerformanceBand(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.label} ≥{self.min_score}: {self.monthly_amount}"
+        from staffing.payroll.money import yuan
+
+        return f"{self.label} ≥{self.min_score}: {yuan(self.monthly_amount)}"
 
 
 class InsuranceScheme(models.Model):
@@ -344,7 +348,9 @@ class OneOffItem(models.Model):
         indexes = [models.Index(fields=["month"])]
 
     def __str__(self):
-        return f"{self.doctor} {self.month:%Y-%m} {self.get_kind_display()} {self.amount}"
+        from staffing.payroll.money import yuan
+
+        return f"{self.doctor} {self.month:%Y-%m} {self.get_kind_display()} {yuan(self.amount)}"
 
     def clean(self):
         from staffing.payroll.tax.bonus import one_off_item_clean
