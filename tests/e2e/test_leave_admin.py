@@ -1,6 +1,7 @@
 """Leave an admin enters, in Chromium (1366×900), as the township admin who does it: a doctor
-phones in sick, the admin records the leave approved at once with a comment; the roster grid
-shows 假 and the gap it leaves; the doctor's phone shows the leave, its mark and the comment."""
+phones in sick, the admin records the leave for them and approves it on its page with a comment;
+the roster grid shows 假 and the gap it leaves; the doctor's phone shows the leave, its mark and
+the comment. (Entering it approved at once: tests/rosters/test_leave_admin.py.)"""
 
 import datetime
 from pathlib import Path
@@ -63,13 +64,19 @@ def test_township_admin_enters_sick_leave_and_the_grid_and_phone_show_it(live_se
     page.fill("#id_start_date", SICK_DAY.isoformat())
     page.fill("#id_end_date", SICK_DAY.isoformat())
     page.fill("#id_reason", "早上电话请病假，发烧")
-    page.check("#id_approve")
-    page.fill("#id_decision_note", "已电话确认，好好休息")
     keep(page, "leave-admin-entry")
     follow(page, "input[name=_save]")
     leave = LeaveRequest.objects.get(doctor=doctor)
-    assert leave.status == DecisionStatus.APPROVED and leave.entered_by is not None
+    assert leave.status == DecisionStatus.PENDING and leave.entered_by is not None
     assert page.url.endswith(f"/admin/rosters/leaverequest/{leave.pk}/change/")
+    # The decision on the request's own page: the balances beside it, a comment for the doctor.
+    assert page.locator("[data-balances] tr[data-kind=sick]").count() == 1
+    assert "由管理员代为登记" in page.inner_text("#content")
+    page.fill("#id_decision_note", "已电话确认，好好休息")
+    keep(page, "leave-admin-decide")
+    follow(page, "input[name=_approve]")
+    leave.refresh_from_db()
+    assert leave.status == DecisionStatus.APPROVED and leave.decision_note == "已电话确认，好好休息"
     assert "已电话确认，好好休息" in page.inner_text("#content")
     keep(page, "leave-admin-recorded")
 

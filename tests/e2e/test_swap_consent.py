@@ -85,7 +85,7 @@ def test_doctor_asks_colleague_consents_township_approves(live_server, browser, 
     assert admin.locator("select").count() == 0  # no editable requester or account dropdown
     admin.fill("#id_decision_note", "同意，注意交接")
     keep(admin, "swap-admin-decide")
-    follow(admin, "button[name=_approve]")
+    follow(admin, "input[name=_approve]")
     swap.refresh_from_db()
     assert swap.status == DecisionStatus.APPROVED and swap.decision_note == "同意，注意交接"
     assert DutyDay.objects.get(date=give.date, duty="on_call", facility=give.facility).doctor == b
