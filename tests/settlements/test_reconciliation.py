@@ -274,6 +274,16 @@ def test_result_in_gb18030_and_with_a_bom_and_in_its_zip(clinic, other_clinic, l
     assert len(rows) == 8
 
 
+def test_a_result_in_another_encoding_is_refused_in_chinese_and_keeps_the_earlier_one(clinic, logged):
+    first = result_import(data="\n".join(result_lines(clinic, clinic)[:1]).encode(), filename="result.txt",
+                          facility=clinic, begin=OCT1, end=OCT15)
+    with pytest.raises(ValidationError) as error:
+        result_import(data=b"P1\tM1\tS1\tH\t0\t0\tnull\t1.00\t1.00\t0.00\xff", filename="result.txt",
+                      facility=clinic, begin=OCT1, end=OCT15)
+    assert "既不是 UTF-8 也不是 GB18030" in " ".join(error.value.messages)
+    assert ReconciliationItem.objects.filter(reconciliation=first.reconciliation).count() == 1
+
+
 HOSTILE = [
     ("P1\tM1\tS1\tH\t0\t0\tnull\t1.00\t1.00", "第 1 行"),  # 9 columns
     ("P1\tM1\tS1\tH\t0\t0\tnull\t1.00\t1.00\t0.00\n" + "P2\tM2\tS2\tH\t0\t0\tnull\t1,00\t1.00\t0.00", "第 2 行"),
