@@ -19,7 +19,7 @@ from clinics.scoping import scope_choices, user_role
 from core.errors import DomainError
 from staffing.models import Doctor
 from staffing.rosters.balances import leave_balances, leave_over_balance
-from staffing.rosters.forms import DateInput
+from staffing.rosters.forms import LeaveForm
 from staffing.rosters.models import (
     LEAVE_FLOW,
     SWAP_FLOW,
@@ -58,6 +58,54 @@ class DecideMixin:
         if done:
             messages.success(request, gettext("%(n)s requests decided.") % {"n": done})
 
+    # --- the decision on the request's own page ----------------------------------------------
+
+    def decision_context(self, request, obj, *, can_decide: bool) -> dict:
+        """What the model's page shows beside the decision (balances, the colleague's answer)."""
+        return {}
+
+    def decided_message(self, obj) -> str:
+        return gettext("The request was %(status)s.") % {"status": obj.get_status_display()}
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_decide"
+        return [path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name=name), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if obj is not None:
+            can_decide = self.decide_flow.can(obj, DecisionStatus.APPROVED) and self.has_change_permission(request, obj)
+            extra.update({
+                "can_decide": can_decide,
+                "decision_form": _decision_form(request),
+                "decide_url": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[obj.pk]),
+                "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False,
+                **self.decision_context(request, obj, can_decide=can_decide),
+            })
+        return super().change_view(request, object_id, form_url, extra)
+
+    def decide_view(self, request, pk: int):
+        """Approve or reject from the page's buttons through the model's service; a refusal comes
+        back to the page with the comment kept."""
+        obj = get_object_or_404(self.get_queryset(request), pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        form = DecisionForm(request.POST)
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        if not form.is_valid():
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+            return redirect(change_url)
+        note = form.cleaned_data["decision_note"]
+        try:
+            obj = type(self).decide_service(obj, approve="_approve" in request.POST, acting_user=request.user, note=note,
+                                            exceed_balance=form.cleaned_data["exceed_balance"])
+        except REFUSALS as exc:
+            _errors(request, exc)
+            return redirect(f"{change_url}?{urlencode({'note': note})}")
+        messages.success(request, self.decided_message(obj))
+        return redirect(change_url)
+
     @admin.action(description=_("Approve the selected requests"), permissions=["change"])
     def approve(self, request, queryset):
         self._decide_all(request, queryset, True)
@@ -71,8 +119,8 @@ def _leave_decide(leave, **kwargs):
     return leave_decide(leave=leave, **kwargs)
 
 
-def _swap_decide(swap, **kwargs):
-    return swap_decide(swap=swap, **kwargs)
+def _swap_decide(swap, *, exceed_balance: bool = False, **kwargs):
+    return swap_decide(swap=swap, **kwargs)  # a swap has no balance to exceed
 
 
 class DecisionForm(forms.Form):
@@ -86,14 +134,12 @@ class DecisionForm(forms.Form):
     exceed_balance = forms.BooleanField(label=_("approve beyond the entitlement"), required=False)
 
 
-class LeaveEntryForm(DecisionForm):
-    """Leave an admin records for a doctor in reach (a doctor phoning in sick)."""
+class LeaveEntryForm(DecisionForm, LeaveForm):
+    """Leave an admin records for a doctor in reach (a doctor phoning in sick): the phone's leave
+    form with the doctor chosen and the decision beside it."""
 
     doctor = forms.ModelChoiceField(label=_("doctor"), queryset=Doctor.objects.none())
-    kind = forms.ChoiceField(label=_("type of leave"), choices=LeaveRequest.Kind.choices)
-    start_date = forms.DateField(label=_("from"), widget=DateInput)
-    end_date = forms.DateField(label=_("until"), widget=DateInput)
-    reason = forms.CharField(label=_("reason"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=500)
+    client_ref = None  # only the phone queues requests offline
     approve = forms.BooleanField(
         label=_("approve at once"), required=False,
         help_text=_("The roster changes now, as for an approved request: duties go, on-call days pass to a colleague "
@@ -105,13 +151,6 @@ class LeaveEntryForm(DecisionForm):
         super().__init__(*args, **kwargs)
         doctors = Doctor.objects.filter(status=Doctor.Status.ACTIVE).order_by("name", "pk")
         self.fields["doctor"].queryset = scope_choices(doctors, user)
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("start_date"), data.get("end_date")
-        if start and end and end < start:
-            self.add_error("end_date", _("Leave cannot end before it starts."))
-        return data
 
 
 def _add_service_errors(form, exc) -> None:
@@ -175,12 +214,6 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
     def entered_mark(self, obj):
         return gettext("Entered by an admin on the doctor's behalf") if obj.entered_by_id else "—"
 
-    def get_urls(self):
-        return [
-            path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="rosters_leaverequest_decide"),
-            *super().get_urls(),
-        ]
-
     def _balances(self, doctor, *, year: int, exclude_id=None):
         return leave_balances(doctor_id=doctor.pk, year=year, exclude_id=exclude_id) if doctor is not None else []
 
@@ -222,44 +255,19 @@ class LeaveRequestAdmin(DecideMixin, ScopedAdmin):
         }
         return TemplateResponse(request, "admin/rosters/leaverequest/add.html", context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        leave = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if leave is not None:
-            year = leave.start_date.year
-            can_decide = LEAVE_FLOW.can(leave, DecisionStatus.APPROVED) and self.has_change_permission(request, leave)
-            extra.update({
-                # A request still to decide is shown apart ("this request"), not among the pending.
-                "balances": self._balances(leave.doctor, year=year,
-                                           exclude_id=leave.pk if leave.status == DecisionStatus.PENDING else None),
-                "balance_year": year,
-                "this_request_days": leave.days,
-                "can_decide": can_decide,
-                "over_balance": leave_over_balance(leave=leave) if can_decide else [],
-                "decision_form": _decision_form(request),
-                "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False,
-            })
-        return super().change_view(request, object_id, form_url, extra)
+    def decision_context(self, request, leave, *, can_decide: bool) -> dict:
+        year = leave.start_date.year
+        return {
+            # A request still to decide is shown apart ("this request"), not among the pending.
+            "balances": self._balances(leave.doctor, year=year,
+                                       exclude_id=leave.pk if leave.status == DecisionStatus.PENDING else None),
+            "balance_year": year,
+            "this_request_days": leave.days,
+            "over_balance": leave_over_balance(leave=leave) if can_decide else [],
+        }
 
-    def decide_view(self, request, pk: int):
-        leave = get_object_or_404(self.get_queryset(request), pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, leave):
-            raise PermissionDenied
-        form = DecisionForm(request.POST)
-        change_url = reverse("admin:rosters_leaverequest_change", args=[leave.pk])
-        if not form.is_valid():
-            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-            return redirect(change_url)
-        approve = "_approve" in request.POST
-        try:
-            leave = leave_decide(leave=leave, approve=approve, acting_user=request.user,
-                                 note=form.cleaned_data["decision_note"], exceed_balance=form.cleaned_data["exceed_balance"])
-        except REFUSALS as exc:
-            _errors(request, exc)
-            return redirect(f"{change_url}?{urlencode({'note': form.cleaned_data['decision_note']})}")
-        messages.success(request, gettext("The leave of %(name)s was %(status)s.")
-                         % {"name": leave.doctor.name, "status": leave.get_status_display()})
-        return redirect(change_url)
+    def decided_message(self, leave) -> str:
+        return gettext("The leave of %(name)s was %(status)s.") % {"name": leave.doctor.name, "status": leave.get_status_display()}
 
     @admin.display(description=_("gaps approving it would create"))
     def gaps_if_approved(self, obj):
@@ -295,38 +303,11 @@ class SwapRequestAdmin(DecideMixin, ScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def get_urls(self):
-        return [
-            path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view), name="rosters_swaprequest_decide"),
-            *super().get_urls(),
-        ]
+    def decision_context(self, request, swap, *, can_decide: bool) -> dict:
+        return {"awaiting_colleague": swap.status == DecisionStatus.AWAITING}
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        swap = self.get_object(request, object_id)
-        extra = dict(extra_context or {})
-        if swap is not None:
-            extra.update({
-                "can_decide": SWAP_FLOW.can(swap, DecisionStatus.APPROVED) and self.has_change_permission(request, swap),
-                "awaiting_colleague": swap.status == DecisionStatus.AWAITING,
-                "decision_form": _decision_form(request),
-                "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False,
-            })
-        return super().change_view(request, object_id, form_url, extra)
-
-    def decide_view(self, request, pk: int):
-        swap = get_object_or_404(self.get_queryset(request), pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, swap):
-            raise PermissionDenied
-        form = DecisionForm(request.POST)
-        change_url = reverse("admin:rosters_swaprequest_change", args=[swap.pk])
-        note = form.cleaned_data["decision_note"] if form.is_valid() else ""
-        try:
-            swap = swap_decide(swap=swap, approve="_approve" in request.POST, acting_user=request.user, note=note)
-        except REFUSALS as exc:
-            _errors(request, exc)
-            return redirect(f"{change_url}?{urlencode({'note': note})}")
-        messages.success(request, gettext("The swap was %(status)s.") % {"status": swap.get_status_display()})
-        return redirect(change_url)
+    def decided_message(self, swap) -> str:
+        return gettext("The swap was %(status)s.") % {"status": swap.get_status_display()}
 
 
 @admin.register(LeaveEntitlement)
