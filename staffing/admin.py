@@ -166,6 +166,7 @@ class DoctorAdmin(ScopedAdmin):
     inlines = [PostingInline]
     actions = ["export_csv", "export_xlsx"]
     change_list_template = "admin/staffing/doctor/change_list.html"
+    show_full_result_count = False  # a search or filter would count the province's doctors twice
 
     def get_queryset(self, request):
         from staffing.reach import in_force_on, scope_doctors

@@ -126,7 +126,13 @@ class Doctor(models.Model):
                 violation_error_message=_("Another doctor already has this WeChat Work user ID."),
             ),
         ]
-        indexes = [models.Index(fields=["licence_expiry"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["licence_expiry"]),
+            models.Index(fields=["status"]),
+            # The admin list's order (Meta.ordering): its first page reads the index, not a sort of
+            # the province's doctors (issue 18).
+            models.Index(fields=["name", "id"], name="doctor_list_order"),
+        ]
 
     def __str__(self):
         return f"{self.name}（演示）" if self.is_demo else self.name
