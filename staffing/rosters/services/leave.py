@@ -210,6 +210,9 @@ def leave_decide(
     check_doctor_reach(acting_user, leave.doctor)
     LEAVE_FLOW.check(leave, DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED)
     if approve and not exceed_balance:
+        # One approval at a time per doctor: two leaves that each fit would otherwise both pass
+        # the balance check and together exceed it unconfirmed.
+        Doctor.objects.select_for_update().filter(pk=leave.doctor_id).first()
         over = leave_over_balance(leave=leave)
         if over:
             raise ValidationError(
