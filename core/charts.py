@@ -47,6 +47,12 @@ class Chart:
         """Rows of the text equivalent: category, then one value per series."""
         return [[category] + [s.values[i] for s in self.series] for i, category in enumerate(self.categories)]
 
+    @property
+    def display_table(self) -> list[list[str]]:
+        """The text equivalent as a person reads it: values grouped like the bars' titles
+        (12,345.60 for an amount, 1,234 for a count)."""
+        return [[row[0], *(_plain(value or 0) for value in row[1:])] for row in self.table]
+
     def svg(self) -> SafeString:
         width, height, left, bottom, top = 640, 260, 56, 44, 12
         plot_w, plot_h = width - left - 10, height - bottom - top

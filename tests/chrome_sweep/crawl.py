@@ -83,12 +83,14 @@ def english_words(texts, *, data_words=frozenset()) -> list[str]:
             before, after = text[start - 1:start], text[end:end + 1]
             if "_" in (before, after) or before in ("/", "{", ".") or after in ("}", "/"):
                 continue  # a code (atddr_no), a path (/m/consult/2/), a placeholder ({year}) or a file name
+            if before in ("（", "(") and after in ("）", ")"):
+                continue  # the code in brackets after its Chinese name: 定时调度（beat）
             found.append(run)
     return found
 
 
 UNGROUPED_AMOUNT = re.compile(r"(?<![\d,.])\d{4,}\.\d{2}(?!\d)")
-ISO_DATE = re.compile(r"(?<!\d)20\d\d-\d\d-\d\d(?!\d)")
+ISO_DATE = re.compile(r"(?<![\d/])20\d\d-\d\d(?:-\d\d)?(?![\d/])")  # 2026-12-03 or 2026-12, not in a path
 
 
 @dataclass
@@ -144,7 +146,7 @@ def delete_would_be_refused(client, delete_url) -> bool:
 
 
 def crawl(client, user, *, data_words=frozenset()) -> list[Page]:
-    pages = []
+    pages = [check_page(client, "/admin/", data_words)[0]]  # the dashboard
     for model_admin, list_url, add_url in menu_models(client, user):
         page, html = check_page(client, list_url, data_words)
         pages.append(page)

@@ -43,6 +43,9 @@ def test_every_page_a_bureau_role_opens_is_chinese_grouped_and_offers_no_failing
     refused = [line for p in pages for line in p.refused_deletes]
     assert not english, english
     assert not ungrouped, ungrouped
+    dashboard = pages[0]
+    assert dashboard.url == "/admin/" and dashboard.status == 200
+    assert not dashboard.iso_dates, dashboard.iso_dates  # dates and months read 2026年10月12日, 2026年10月
     assert not refused, refused
     print(f"{role}: {len(opened)} pages read")
 

@@ -33,3 +33,9 @@ def test_amount_series_keep_decimal_ticks():
     chart = Chart(key="c", title="t", categories=["11月"], series=[Series("pay", [Decimal("5.00")])], unit="yuan")
     assert not chart.is_count
     assert ticks(chart) == ["0", "1.2", "2.5", "3.8", "5"]
+
+
+def test_the_charts_text_equivalent_reads_grouped_while_its_data_stays_numbers():
+    chart = Chart(key="c", title="t", categories=["10月"], series=[Series("pay", [Decimal("12345.6")]), Series("n", [1234])])
+    assert chart.table == [["10月", Decimal("12345.6"), 1234]]
+    assert chart.display_table == [["10月", "12,345.60", "1,234"]]
