@@ -22,7 +22,7 @@ from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
 from clinics.selectors import township_list
 from clinics.settlements.dictionaries import code_display, dictionary_label
-from clinics.settlements.dictionaries import names as dictionary_names
+from clinics.settlements.dictionaries import load as load_dictionaries
 from clinics.settlements.jobs import (
     discrepancy_export_as_job,
     discrepancy_export_start,
@@ -210,7 +210,11 @@ class DictionaryFilter(admin.SimpleListFilter):
         super().__init__(request, params, model, model_admin)
 
     def lookups(self, request, model_admin):
-        return [(code, f"{code} {name}") for code, name in sorted(dictionary_names(self.field).items())]
+        # The page's code filters (insutype, med_type, clr_type) read every dictionary in one query.
+        loaded = getattr(request, "_settlement_dictionaries", None)
+        if loaded is None:
+            loaded = request._settlement_dictionaries = load_dictionaries()
+        return [(code, f"{code} {name}") for code, name in sorted(loaded.names(self.field).items())]
 
     def queryset(self, request, queryset):
         return queryset.filter(**{self.field: self.value()}) if self.value() else queryset
