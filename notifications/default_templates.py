@@ -88,6 +88,11 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {
         "您{% if other_doctor %}与 {{ other_doctor }} {% endif %}的换班申请{% if start %}（{{ start }}）{% endif %}"
         "已{{ decision|default:'处理' }}{% if note %}，备注：{{ note }}{% endif %}。",
     ),
+    "swap_asked": (
+        "同事请您换班",
+        "{{ requester }} 想把 {{ give_date }} 的值班换给您{% if take_date %}，换取您 {{ take_date }} 的值班{% endif %}"
+        "{% if reason %}（理由：{{ reason }}）{% endif %}。请在“我的值班”中同意或不同意；您同意后才交乡镇审批。",
+    ),
     "payslip_available": (
         "工资条已发放",
         "{{ month }} 工资已发放{% if paid_on %}（{{ paid_on }}）{% endif %}{% if net_pay %}，实发 {{ net_pay }} 元{% endif %}。"

@@ -28,6 +28,7 @@ class Kind(models.TextChoices):
     ROSTER_AMENDED = "roster_amended", _("Roster amended")
     LEAVE_DECIDED = "leave_decided", _("Leave decided")
     SWAP_DECIDED = "swap_decided", _("Swap decided")
+    SWAP_ASKED = "swap_asked", _("Swap asked of you")
     PAYSLIP_AVAILABLE = "payslip_available", _("Payslip available")
     BANK_ACCOUNT_CHANGED = "bank_account_changed", _("Bank account changed")
     JOB_FINISHED = "job_finished", _("Task finished")

@@ -87,6 +87,10 @@ def test_a_swap_waits_for_the_colleague_then_the_township_decides(township):
     a, b, admin, clinic = township["a"], township["b"], township["admin"], township["clinic"]
     swap, day = _swap(township)
     assert swap.status == DecisionStatus.AWAITING
+    # The colleague is told they were asked (not only shown it on the duty page); the requester is not.
+    asked = Notification.objects.get(kind="swap_asked", recipient=b.user, channel="in_app")
+    assert a.name in asked.body and swap.give_date.isoformat() in asked.body and "同意" in asked.body
+    assert not Notification.objects.filter(kind="swap_asked", recipient=a.user).exists()
     with pytest.raises(Conflict, match="同事|colleague"):
         swap_decide(swap=swap, approve=True, acting_user=admin)
     with pytest.raises(PermissionDenied):

@@ -81,6 +81,15 @@ def swap_request_create(
     swap.save()
     audit_record(actor=acting_user, action="swap.request", target=swap,
                  changes={"give_date": give_date, "take_date": take_date, "counterpart": counterpart.pk}, reason=swap.reason)
+    # The colleague decides first: tell them on their channels, not only on the duty page.
+    notify_doctor(
+        doctor=counterpart,
+        kind="swap_asked",
+        about=swap,
+        context={"requester": requester.name, "give_date": give_date.isoformat(),
+                 "take_date": take_date.isoformat() if take_date else "", "reason": swap.reason},
+        link=duty_link(),
+    )
     return swap
 
 
