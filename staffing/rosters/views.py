@@ -134,11 +134,18 @@ def leave_new(request):
     if request.method == "POST" and form.is_valid():
         # A request sent again with its phone id (queued offline, or a retry) gets the first answer.
         try:
-            leave_request_create(doctor=doctor, acting_user=request.user, **form.cleaned_data)
+            leave = leave_request_create(doctor=doctor, acting_user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _form_errors(form, exc)
         else:
             messages.success(request, _("Your leave request was sent to the township admin."))
+            # Deciding it needs the year's holiday calendar: say so now rather than let it wait unexplained.
+            try:
+                selectors.require_years(range(leave.start_date.year, leave.end_date.year + 1))
+            except CalendarMissing as exc:
+                messages.warning(request, _(
+                    "The township can decide this request only once the %(year)s holiday calendar is loaded."
+                ) % {"year": exc.year})
             return redirect("rosters:my-duty")
     year = today().year
     return render(request, "rosters/leave_form.html", {

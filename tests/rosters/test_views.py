@@ -7,7 +7,7 @@ from django.urls import reverse
 from icalendar import Calendar
 
 from clinics.models import Role
-from staffing.rosters.models import CalendarFeed, DutyDay, LeaveRequest, SwapRequest
+from staffing.rosters.models import CalendarFeed, CalendarYear, DutyDay, LeaveRequest, SwapRequest
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.publishing import roster_publish
 from tests.factories import clinic_with_doctors, make_user
@@ -93,3 +93,23 @@ def test_non_doctor_gets_a_403_in_chinese(db, county_admin, client):
     client.force_login(county_admin)
     response = client.get(reverse("rosters:my-duty"))
     assert response.status_code == 403
+
+
+def test_leave_into_a_year_without_holiday_calendar_is_sent_with_a_warning(doctor_client):
+    client, a, _b, _clinic = doctor_client
+    assert not CalendarYear.objects.filter(year=2027).exists()
+    answer = client.post(
+        reverse("rosters:leave-new"),
+        {"kind": "annual", "start_date": "2026-12-30", "end_date": "2027-01-02", "reason": "回家"},
+        follow=True,
+    )
+    page = answer.content.decode()
+    assert LeaveRequest.objects.filter(doctor=a, start_date="2026-12-30").exists()
+    assert "2027年的节假日安排尚未导入" in page
+    # A request inside loaded years says nothing of the kind.
+    again = client.post(
+        reverse("rosters:leave-new"),
+        {"kind": "sick", "start_date": "2026-11-02", "end_date": "2026-11-02", "reason": "感冒"},
+        follow=True,
+    )
+    assert "节假日安排尚未导入" not in again.content.decode()

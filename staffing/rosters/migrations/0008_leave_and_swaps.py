@@ -16,7 +16,8 @@ from django.db import migrations, models
 
 DEFAULT_DAYS = {"annual": 7, "sick": 30, "training": 15, "personal": 10}
 DEFAULT_YEARS = (2025, 2026, 2027)
-NOTE = "county default (migration 0008)"
+# Stored data shown in admin, so in the county's language (the default is zh-hans).
+NOTE = "全县默认天数（系统预置）"
 
 
 def entitlement_defaults(apps, schema_editor):
