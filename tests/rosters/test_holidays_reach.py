@@ -228,3 +228,11 @@ def test_county_admin_edits_days_in_the_admin_audited_and_in_range(client, peopl
     assert response.status_code == 302
     assert not HolidayDay.objects.filter(pk=day.pk).exists()
     assert AuditEntry.objects.filter(actor=people["county"], action="holiday.delete", object_id=str(day.pk)).exists()
+
+
+def test_holiday_days_list_names_the_weekday_in_chinese(client, people, loaded_2026):
+    client.force_login(people["county"])
+    page = client.get(reverse("admin:rosters_holidayday_changelist"), {"date__year": 2026}).content.decode()
+    # 2026-10-01 (国庆节) is a Thursday.
+    assert "星期四" in page
+    assert not any(f">{day}<" in page for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
