@@ -307,7 +307,7 @@ def item_advice(item, clinics: dict | None = None) -> str:
             "at": f"{timezone.localtime(item.booked_at):%Y-%m-%d %H:%M}" if item.booked_at else "—"}
         return _("Cunyi books this settlement under %(where)s, outside this reconciliation: if Cunyi's booking is "
                  "right, ask the county insurance bureau to correct the institution or insurance type (联系医保局更正"
-                 "机构/险种); if Cunyi's is wrong, reverse it in Cunyi and upload it under the right clinic.") % {
+                 "机构/险种); if Cunyi's is wrong, reverse it in Cunyi and upload it under the right clinic and insurance type.") % {
             "where": where}
     return _("The platform reports %(result)s although the amounts agree with Cunyi: read the platform's note and "
              "check it with the county insurance bureau.") % {"result": item.get_stmt_rslt_display() or "—"}
