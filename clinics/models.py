@@ -111,6 +111,10 @@ class Facility(models.Model):
     afternoon_end = models.TimeField(_("afternoon closes"), default=datetime.time(18, 30))
     target_doctors = models.PositiveSmallIntegerField(_("target number of doctors"), default=2)
     is_demo = models.BooleanField(_("demo data"), default=False)
+    # Counted up by every change of the opening hours, which move every duty's times in the doctors'
+    # calendar feeds: the feed adds it to each event's SEQUENCE, so the change reads as an amendment.
+    hours_revision = models.PositiveIntegerField(_("opening hours revision"), default=0, editable=False)
+    hours_changed_at = models.DateTimeField(_("opening hours last changed"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["code"]

@@ -6,6 +6,7 @@ The row may arrive with new values already set (an admin form has put its cleane
 instance); keyword arguments set more. The stored row is what reach and the audit compare with."""
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinics.models import Department, Facility, Township
@@ -18,6 +19,7 @@ FACILITY_FIELDS = [
     "settlement_enabled", "is_active", "morning_start", "morning_end", "afternoon_start", "afternoon_end",
     "target_doctors", "is_demo",
 ]
+FACILITY_HOURS_FIELDS = ["morning_start", "morning_end", "afternoon_start", "afternoon_end"]
 DEPARTMENT_FIELDS = ["facility", "code", "name", "is_active"]
 
 
@@ -58,6 +60,10 @@ def facility_save(*, facility: Facility, acting_user, **changes) -> Facility:
     new_platform_code = changes.get("platform_code", facility.platform_code) or None
     if new_platform_code != (stored.platform_code if stored is not None else None):
         require_county_wide(acting_user, what=_("Entering a clinic's platform institution code"))
+    if stored is not None and any(
+        changes.get(name, getattr(facility, name)) != getattr(stored, name) for name in FACILITY_HOURS_FIELDS
+    ):
+        facility.hours_revision, facility.hours_changed_at = stored.hours_revision + 1, timezone.now()
     row = _save_audited(facility, fields=FACILITY_FIELDS, action="facility", acting_user=acting_user, stored=stored, changes=changes)
     require_facility_reach(acting_user, row, field="township")
     return row

@@ -30,11 +30,9 @@ class SuperuserOnlyAdminMixin:
 
 
 # Models whose rows other rows protect by design (a doctor has postings, a township its clinics, a
-# run its payslips, a policy its runs, a bank format its banks, a department its consultants and
-# slots, a consultant the bookings they took): "delete selected" could only fail.
+# run its payslips, a policy its runs, a bank format its banks): "delete selected" could only fail.
 REFERENCED_BY_DESIGN = frozenset({
     "staffing.Doctor", "clinics.Township", "payroll.PayRun", "payroll.PayPolicy", "payroll.BankFileFormat",
-    "clinics.Department", "telemedicine.Consultant",
 })
 
 

@@ -114,11 +114,13 @@ def _entries(
     for duty in duties:
         change = changes.pop((duty.date, duty.duty), None)
         published = duty.roster.published_at or duty.roster.generated_at
+        modified = max(change.modified, published) if change else published
         entries.append(_Entry(
             doctor_id=doctor_id, date=duty.date, duty=duty.duty, facility=duty.facility,
             status=FeedEvent.Status.CONFIRMED,
-            sequence=_sequence(change, FeedEvent.Status.CONFIRMED) if change else 0,
-            modified=max(change.modified, published) if change else published,
+            # The clinic's opening-hours changes move the event's times: each counts as an amendment.
+            sequence=(_sequence(change, FeedEvent.Status.CONFIRMED) if change else 0) + duty.facility.hours_revision,
+            modified=max(modified, duty.facility.hours_changed_at or modified),
             cover=duty.source == DutyDay.Source.COVER,
         ))  # fmt: skip
     keep = datetime.timedelta(days=settings.ICAL_CANCELLED_KEEP_DAYS)
@@ -127,8 +129,9 @@ def _entries(
         if change.modified + keep >= now:
             entries.append(_Entry(
                 doctor_id=doctor_id, date=change.date, duty=change.duty, facility=change.facility,
-                status=FeedEvent.Status.CANCELLED, sequence=_sequence(change, FeedEvent.Status.CANCELLED),
-                modified=change.modified,
+                status=FeedEvent.Status.CANCELLED,
+                sequence=_sequence(change, FeedEvent.Status.CANCELLED) + change.facility.hours_revision,
+                modified=max(change.modified, change.facility.hours_changed_at or change.modified),
             ))  # fmt: skip
         else:
             timed_out.append(change.modified + keep)

@@ -24,6 +24,7 @@ from ical.calendar_stream import IcsCalendarStream
 from ical.event import EventStatus
 
 from clinics.models import Role
+from clinics.services import facility_save
 from core.models import AuditEntry
 from staffing.rosters.ical import event_uid, uid_domain
 from staffing.rosters.models import CalendarFeed, CoverageGap, DutyDay, FeedEvent, RosterMonth
@@ -399,3 +400,36 @@ def test_the_feed_costs_the_same_queries_however_many_duties_and_changes(world):
     days = DutyDay.objects.filter(doctor=w.a, roster__status="published").count()
     assert days > 20 and FeedEvent.objects.filter(doctor=w.a).exists()
     assert queries() == small <= 5
+
+
+def test_new_opening_hours_move_the_times_as_an_amendment_of_every_event_of_the_clinic(world):
+    w = world
+    day = D(2026, 10, 3)
+    first = on_call(w.clinic, day)
+    colleague = w.b if first == w.a else w.a
+    before = read(fetch(first).content)
+    event = before[uid(first, day)]
+    assert (sequence(event), event[0].decoded("DTSTART").time()) == (0, datetime.time(8, 0))
+
+    w.clock.shift(datetime.timedelta(days=2))
+    changed_at = PUBLISHED_AT + datetime.timedelta(days=2)
+    facility_save(facility=w.clinic, acting_user=w.admin, morning_start=datetime.time(7, 30))
+    after = read(fetch(first).content)
+    moved = after[uid(first, day)]
+    assert moved[0].decoded("DTSTART").time() == datetime.time(7, 30)
+    assert (sequence(moved), modified(moved)) == (1, changed_at)
+    # Every event of the clinic counts the change; the other clinic's doctors see nothing new.
+    assert all(sequence(pair) == 1 for pair in after.values())
+    other_doctor = w.c
+    assert all(sequence(pair) == 0 for pair in read(fetch(other_doctor).content).values())
+    # A name change is no amendment of the times.
+    facility_save(facility=w.clinic, acting_user=w.admin, name="同乐村卫生室（新址）")
+    assert sequence(read(fetch(first).content)[uid(first, day)]) == 1
+
+    # A later duty change still grows the SEQUENCE: leave cancels it one above what it showed.
+    w.clock.shift(datetime.timedelta(hours=1))
+    approve_leave(w, first, day)
+    cancelled = read(fetch(first).content)[uid(first, day)]
+    assert (status(cancelled), sequence(cancelled)) == ("CANCELLED", 2)
+    taken = read(fetch(colleague).content)[uid(colleague, day)]
+    assert status(taken) == "CONFIRMED" and sequence(taken) >= 1
