@@ -136,8 +136,14 @@ def test_no_application_code_drops_or_detaches_a_settlement_partition():
     for package in APP_PACKAGES:
         for path in (root / package).rglob("*.py"):
             in_migration = "migrations" in path.parts
+            roster_loader = path == root / "staffing" / "rosters" / "bulk.py"
+            if roster_loader:
+                # The province roster load swaps a month's partition of the duty table (issue 18); it
+                # must never name the settlement log.
+                assert "settlement" not in path.read_text(encoding="utf-8").lower()
             for text in _sql_texts(path):
-                assert not re.search(r"DETACH\s+PARTITION", text, re.IGNORECASE), f"{path}: {text[:120]}"
+                if not roster_loader:
+                    assert not re.search(r"DETACH\s+PARTITION", text, re.IGNORECASE), f"{path}: {text[:120]}"
                 if in_migration:
                     continue  # schema changes (the partitioning migration itself) are not the application
                 for match in re.finditer(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?([^;\n]+)", text, re.IGNORECASE):
