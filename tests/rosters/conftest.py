@@ -1,6 +1,8 @@
 import datetime
+import importlib
 
 import pytest
+from django.apps import apps
 
 from clinics.models import Role
 from staffing.rosters.models import DutyDay
@@ -30,7 +32,14 @@ def fast_password_hasher(settings):
 
 
 @pytest.fixture
-def township(calendar_2026, roles):
+def leave_entitlements(db):
+    """The county's default entitlements as migration 0008 seeds them: a transactional test earlier in
+    the run flushes the table, so tests that count balances put them back the migration's own way."""
+    importlib.import_module("staffing.rosters.migrations.0008_leave_and_swaps").entitlement_defaults(apps, None)
+
+
+@pytest.fixture
+def township(calendar_2026, roles, leave_entitlements):
     """Two clinics of two doctors each in one township, October 2026 planned and published."""
     township = TownshipFactory()
     clinic, (a, b) = clinic_with_doctors(2, township=township)

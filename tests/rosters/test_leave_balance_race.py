@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from clinics.models import Role
-from staffing.rosters.models import DecisionStatus, LeaveRequest
+from staffing.rosters.models import DecisionStatus, LeaveEntitlement, LeaveRequest
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.leave import leave_request_create
 from tests.conftest import api_as
@@ -22,7 +22,9 @@ def test_concurrent_approvals_do_not_exceed_the_entitlement_unconfirmed(calendar
     clinic, (a, _b) = clinic_with_doctors(2, township=township)
     roster_generate(month=D(2026, 10, 1))
     admins = [make_user(Role.TOWNSHIP_ADMIN, township=township, username=f"balance_race_{i}") for i in range(2)]
-    # personal leave: 10 days a year; 6 + 6 days
+    # personal leave: 10 days a year; 6 + 6 days. The row is made here: migration 0008 seeds it, but a
+    # transactional test before this one may have flushed the table.
+    LeaveEntitlement.objects.update_or_create(year=2026, kind="personal", doctor=None, defaults={"days": 10})
     first = leave_request_create(doctor=a, kind="personal", start_date=D(2026, 10, 12), end_date=D(2026, 10, 17),
                                  reason="x", acting_user=None)
     second = leave_request_create(doctor=a, kind="personal", start_date=D(2026, 10, 19), end_date=D(2026, 10, 24),
