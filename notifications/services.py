@@ -2,6 +2,7 @@
 nothing here talks to a broker or a gateway before the caller's transaction commits."""
 
 import datetime
+import functools
 import logging
 import uuid
 from collections.abc import Iterable
@@ -11,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.template import Context, Engine, TemplateSyntaxError
+from django.db.models import F, Subquery
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,8 +44,15 @@ def _engine() -> Engine:
     return Engine(autoescape=False)
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """A template text compiled once per process: keyed by the text itself, so an admin's edit is
+    a new key and nothing needs invalidating (a compiled Template renders safely in many threads)."""
+    return _engine().from_string(source)
+
+
 def render_text(source: str, context: dict) -> str:
-    return _engine().from_string(source).render(Context(context, autoescape=False)).strip()
+    return _compiled(source).render(Context(context, autoescape=False)).strip()
 
 
 def check_template_source(source: str) -> None:
@@ -57,13 +65,24 @@ def check_template_source(source: str) -> None:
         )
 
 
+def _active_template(kind: str):
+    """The admin's active template of `kind` (kind is unique), as a queryset to read or to nest."""
+    return NotificationTemplate.objects.filter(kind=kind, is_active=True)
+
+
 def render(kind: str, context: dict) -> tuple[str, str]:
     """The subject and body of `kind`: the admin's active template, else the built-in default."""
-    template = NotificationTemplate.objects.filter(kind=kind, is_active=True).only("subject", "body").first()
+    template = _active_template(kind).values_list("subject", "body").first()
+    return _render_sources(kind, context, template)
+
+
+def _render_sources(kind: str, context: dict, template: tuple[str, str] | None) -> tuple[str, str]:
+    """`render` given the admin's (subject, body) of `kind`, or None when there is no active one."""
     default_subject, default_body = DEFAULT_TEMPLATES[kind]
     if template is not None:
+        subject, body = template
         try:
-            return render_text(template.subject, context)[:200], render_text(template.body, context)
+            return render_text(subject, context)[:200], render_text(body, context)
         except TemplateSyntaxError:
             logger.exception("notification template %s does not compile; using the built-in text", kind)
     return render_text(default_subject, context)[:200], render_text(default_body, context)
@@ -72,13 +91,14 @@ def render(kind: str, context: dict) -> tuple[str, str]:
 # --- Channels a recipient accepts -----------------------------------------------------------
 
 
-def channel_addresses(recipient, *, addresses: dict | None = None) -> list[tuple[str, str]]:
+def channel_addresses(recipient, *, addresses: dict | None = None, settings_read=None) -> list[tuple[str, str]]:
     """(channel, address) pairs, in the registry's order: the inbox always; every other registered
     channel that is configured here, that the user has not switched off (or that is on by default)
     and for which an address is found — the user's own (typed into the preferences), the caller's
-    `addresses[channel]` for this one message, then the registered resolvers."""
+    `addresses[channel]` for this one message, then the registered resolvers. `settings_read`:
+    the user's (addresses, switches) when already read (`_recipient_settings`)."""
     given = addresses or {}
-    own, chosen = _typed_addresses_and_switches(recipient)
+    own, chosen = settings_read if settings_read is not None else _typed_addresses_and_switches(recipient)
     pairs = []
     for spec in registry.channels():
         if spec.always_on:
@@ -95,16 +115,31 @@ def channel_addresses(recipient, *, addresses: dict | None = None) -> list[tuple
 
 def _typed_addresses_and_switches(user) -> tuple[dict[str, str], dict[str, bool]]:
     """The addresses the user typed ({field: value}) and their channel switches, in one query."""
+    own, chosen, _template = _recipient_settings(user)
+    return own, chosen
+
+
+def _recipient_settings(user, *, template_kind: str | None = None):
+    """The addresses the user typed ({field: value}), their channel switches and, for
+    `template_kind`, the admin's active (subject, body) of that kind or None: one query."""
     fields = sorted({spec.own_address for spec in registry.channels() if spec.own_address})
-    rows = list(
-        get_user_model().objects.filter(pk=user.pk).values_list(
-            *[f"notification_preference__{field}" for field in fields],
-            "channel_preferences__channel", "channel_preferences__enabled",
-        )  # fmt: skip
-    )
+    users = get_user_model().objects.filter(pk=user.pk)
+    columns = [*[f"notification_preference__{field}" for field in fields], "channel_preferences__channel", "channel_preferences__enabled"]
+    if template_kind is not None:
+        active = _active_template(template_kind)
+        users = users.annotate(
+            template_subject=Subquery(active.values("subject")[:1]), template_body=Subquery(active.values("body")[:1])
+        )
+        columns += ["template_subject", "template_body"]
+    rows = list(users.values_list(*columns))
+    template = None
+    if template_kind is not None and rows:
+        *rest, subject, body = rows[0]
+        template = (subject, body) if subject is not None else None
+        rows = [row[:-2] for row in rows]
     own = dict(zip(fields, rows[0][: len(fields)], strict=True)) if rows else {}
     chosen = {row[-2]: row[-1] for row in rows if row[-2]}
-    return {field: value or "" for field, value in own.items()}, chosen
+    return {field: value or "" for field, value in own.items()}, chosen, template
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
@@ -122,9 +157,9 @@ def dedupe_key(scheduled_for: datetime.datetime | None) -> str:
 # --- The contract ---------------------------------------------------------------------------
 
 
-@transaction.atomic
 def notify(
-    *, recipient, kind: str, about, context: dict | None = None, due_at=None, link: str = "", addresses: dict | None = None
+    *, recipient, kind: str, about, context: dict | None = None, due_at=None, link: str = "", addresses: dict | None = None,
+    about_is_new: bool = False,
 ) -> list[Notification]:
     """Queue `kind` about `about` for `recipient`: one outbox row per channel the recipient accepts,
     in the caller's transaction. Idempotent on (kind, about, recipient, channel, due_at): calling it
@@ -132,19 +167,33 @@ def notify(
 
     Addresses come from the registered resolvers (`channel_addresses`); `addresses` ({channel:
     address}) is only for a caller that knows a better one for this message than the register
-    (the bank-account warning goes to the mobile held before the change)."""
+    (the bank-account warning goes to the mobile held before the change).
+
+    `about_is_new`: the caller created `about` in this same transaction, so nothing about it can be
+    queued yet; the rows are inserted as they are (a repeat would break the unique constraint
+    instead of being skipped), without looking for earlier ones."""
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     if about is None or about.pk is None:
         raise ValueError("notify() needs a saved object to be about")
-    context = dict(context or {})
+    # The caller's transaction, or one of its own when there is none; no savepoint of its own: a
+    # failed write here fails the caller's transaction, which no caller carries on from.
+    with transaction.atomic(savepoint=False):
+        return _queue(
+            recipient=recipient, kind=kind, about=about, context=dict(context or {}), due_at=due_at, link=link,
+            addresses=addresses, about_is_new=about_is_new,
+        )
+
+
+def _queue(*, recipient, kind, about, context, due_at, link, addresses, about_is_new) -> list[Notification]:
     scheduled_for = _aware(due_at) if due_at is not None else None
     now = timezone.now()
     send_from = scheduled_for or now
-    subject, body = render(kind, context)
+    own, chosen, template = _recipient_settings(recipient, template_kind=kind)  # one query: addresses, switches, template
+    subject, body = _render_sources(kind, context, template)
     content_type = ContentType.objects.get_for_model(about, for_concrete_model=False)
     key = dedupe_key(scheduled_for)
-    pairs = channel_addresses(recipient, addresses=addresses)
+    pairs = channel_addresses(recipient, addresses=addresses, settings_read=(own, chosen))
 
     rows = [
         Notification(
@@ -164,6 +213,11 @@ def notify(
         )
         for channel, address in pairs
     ]
+    if about_is_new:
+        queued = sorted(Notification.objects.bulk_create(rows), key=lambda row: row.channel)
+        if send_from <= now:
+            _dispatch_after_commit()
+        return queued
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     same_event = Notification.objects.filter(
         kind=kind,

@@ -13,6 +13,7 @@ import secrets
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -20,11 +21,12 @@ from django.utils.translation import pgettext
 from clinics.models import Facility, Role
 from clinics.scoping import require_facility_reach, user_role
 from core.audit import audit_record
-from staffing.selectors import doctor_current_posting
+from staffing.models import Posting
+from staffing.reach import in_force_on
 from telemedicine import conf
 from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome
 from telemedicine.services import notices
-from telemedicine.services.calendar import doctor_on_leave
+from telemedicine.services.calendar import doctor_on_leave, on_leave_exists
 from telemedicine.services.flow import (
     BOOKING_FLOW,
     booking_event_write,
@@ -36,6 +38,7 @@ from telemedicine.services.flow import (
 from telemedicine.services.patients import (
     Patient,
     clean_patient,
+    patient_busy_exists,
     patient_check_free,
     patient_key,
     patient_overlap_conflict,
@@ -97,7 +100,10 @@ def _check_change_window(booking, action: str) -> None:
 
 def _check_doctor_not_on_leave(doctor, slot) -> None:
     day = timezone.localdate(slot.starts_at)
-    if doctor_on_leave(doctor.pk, day):
+    on_leave = getattr(slot, "doctor_on_leave", None)  # asked in the SELECT of the slot (`slot_bookable` checks)
+    if on_leave is None:
+        on_leave = doctor_on_leave(doctor.pk, day)
+    if on_leave:
         raise ValidationError(
             {
                 "slot": _(
@@ -125,7 +131,26 @@ def _check_mode(facility: Facility, mode: str) -> None:
 # --- Booking -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+class _OverlapCaught(Exception):
+    """The exclusion constraint refused the INSERT: a consult of the patient at an overlapping
+    time was saved at the same moment. Raised out of the booking's transaction, which rolls back
+    (the slot's place with it), so the refusal can look up that consult afterwards."""
+
+    def __init__(self, *, patient_key, starts_at, ends_at):
+        super().__init__(patient_key)
+        self.patient_key, self.starts_at, self.ends_at = patient_key, starts_at, ends_at
+
+
+def _current_posting(user):
+    """The posting in force today of the doctor linked to `user`, with the doctor and the clinic,
+    in one SELECT (`staffing.selectors.doctor_current_posting`'s rule, found from the login)."""
+    return (
+        Posting.objects.filter(in_force_on(timezone.localdate()), doctor__user=user)
+        .select_related("doctor", "facility")
+        .first()
+    )
+
+
 def booking_create(
     *,
     slot_id: int,
@@ -139,16 +164,30 @@ def booking_create(
 
     Refusals: ValidationError (400) for what the doctor must change, BookingConflict (409) when
     the slot is full or the patient is already booked at an overlapping time."""
+    try:
+        return _booking_create(
+            slot_id=slot_id, acting_user=acting_user, patient=patient, chief_complaint=chief_complaint, urgency=urgency, mode=mode
+        )
+    except _OverlapCaught as caught:
+        # The booking's transaction is rolled back: the consult that won is read outside it.
+        raise patient_overlap_conflict(
+            patient_key=caught.patient_key, starts_at=caught.starts_at, ends_at=caught.ends_at, user=acting_user
+        ) from caught.__cause__
+
+
+@transaction.atomic
+def _booking_create(*, slot_id, acting_user, patient, chief_complaint, urgency, mode) -> ConsultBooking:
     now = timezone.now()
-    doctor = getattr(acting_user, "doctor", None)
-    if user_role(acting_user) != Role.VILLAGE_DOCTOR or doctor is None:
+    if user_role(acting_user) != Role.VILLAGE_DOCTOR:
         raise PermissionDenied(_("Only a village doctor linked to the doctor register can book a teleconsult."))
-    posting = doctor_current_posting(doctor=doctor)
+    posting = _current_posting(acting_user)
     if posting is None:
+        if getattr(acting_user, "doctor", None) is None:
+            raise PermissionDenied(_("Only a village doctor linked to the doctor register can book a teleconsult."))
         raise ValidationError(
             _("You have no current posting at a clinic, so you cannot book. Ask the township admin to record your posting.")
         )
-    facility = posting.facility
+    doctor, facility = posting.doctor, posting.facility
     # The booking clinic is the doctor's posting in force, which the login follows (staffing).
     require_facility_reach(acting_user, facility, field=None)
     chief_complaint = (chief_complaint or "").strip()
@@ -166,11 +205,22 @@ def booking_create(
     if errors:
         raise ValidationError(errors)
     _check_mode(facility, mode)
-    slot = slot_bookable(slot_id, now=now)
+    key = patient_key(patient, facility.pk)
+    # One SELECT answers the slot's, the calendar's, both leave and the patient's questions; the
+    # consultant's register entries come along for the notice's address resolvers.
+    slot = slot_bookable(
+        slot_id,
+        now=now,
+        select_related=("consultant__doctor", "consultant__user__doctor"),
+        checks={
+            "doctor_on_leave": on_leave_exists(doctor.pk, OuterRef("local_day")),
+            "patient_busy": patient_busy_exists(patient_key=key),
+        },
+    )
     slot_check_consultant_available(slot)
     _check_doctor_not_on_leave(doctor, slot)
-    key = patient_key(patient, facility.pk)
-    patient_check_free(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user)
+    if slot.patient_busy:
+        patient_check_free(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user)
     slot_take_place(slot)
     booking = ConsultBooking(
         slot=slot,
@@ -201,11 +251,11 @@ def booking_create(
         validate_unique=False, validate_constraints=False,
     )
     try:
-        with transaction.atomic():
-            booking.save()
+        booking.save()
     except IntegrityError as exc:
-        # The exclusion constraint caught an overlapping consult saved at the same moment.
-        raise patient_overlap_conflict(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at, user=acting_user) from exc
+        # The exclusion constraint caught an overlapping consult saved at the same moment; no
+        # savepoint around the INSERT: the whole booking rolls back and `booking_create` answers.
+        raise _OverlapCaught(patient_key=key, starts_at=slot.starts_at, ends_at=slot.ends_at) from exc
     ConsultBooking._meta.get_field("outcome").set_cached_value(booking, None)  # a new consult has none: no SELECT for it
     booking_event_write(booking, kind=BookingEvent.Kind.REQUESTED, actor=acting_user, to_slot=slot)
     audit_record(
@@ -214,7 +264,7 @@ def booking_create(
         target=booking,
         changes={"slot": slot.pk, "consultant": slot.consultant_id, "mode": mode, "urgency": urgency},
     )
-    notices.send(slot.consultant.user, "consult_booked", booking, notices.context(booking))
+    notices.send(slot.consultant.user, "consult_booked", booking, notices.context(booking), about_is_new=True)
     return booking
 
 

@@ -4,6 +4,8 @@ of the State Council schedule and approved leave."""
 import datetime
 import logging
 
+from django.db.models import Exists
+from django.db.models.functions import ExtractYear, TruncDate
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -55,3 +57,28 @@ def doctor_on_leave(doctor_id: int | None, day: datetime.date) -> bool:
     from staffing.rosters.selectors import doctor_on_leave as on_leave
 
     return on_leave(doctor_id=doctor_id, day=day)
+
+
+# --- The same rules as conditions of one query -----------------------------------------------------
+# A booking asks its questions about a slot in the SELECT that reads the slot: the slot's local day
+# and year are annotations (`local_day`, `local_year`, in the current time zone, Asia/Shanghai), and
+# each rule is an EXISTS on them.
+
+
+def local_day_and_year(field: str = "starts_at") -> dict:
+    """Annotations `local_day` and `local_year` of a datetime column, in the current time zone."""
+    return {"local_day": TruncDate(field), "local_year": ExtractYear(field)}
+
+
+def calendar_loaded_exists(year) -> Exists:
+    """True when the holiday calendar of `year` (a value or an expression) is loaded."""
+    from staffing.rosters.models import CalendarYear
+
+    return Exists(CalendarYear.objects.filter(year=year))
+
+
+def on_leave_exists(doctor_id, day) -> Exists:
+    """True when doctor `doctor_id` (a value or an expression) has approved leave on `day`."""
+    from staffing.rosters.selectors import approved_leave
+
+    return Exists(approved_leave(start=day, end=day).filter(doctor_id=doctor_id))

@@ -18,12 +18,14 @@ from telemedicine.models import ConsultBooking
 REMINDERS = (("consult_reminder_24h", datetime.timedelta(hours=24)), ("consult_reminder_30m", datetime.timedelta(minutes=30)))
 
 
-def send(user, kind: str, booking: ConsultBooking, context: dict, *, due_at=None) -> None:
+def send(user, kind: str, booking: ConsultBooking, context: dict, *, due_at=None, about_is_new: bool = False) -> None:
+    """`about_is_new`: the booking was created in this transaction (`notify`'s promise that
+    nothing about it is queued yet)."""
     if user is None:
         return
     link = reverse("telemedicine:booking_detail", args=[booking.pk])
     due_at = due_at if due_at is not None else timezone.now()
-    notify(recipient=user, kind=kind, about=booking, context=context, due_at=due_at, link=link)
+    notify(recipient=user, kind=kind, about=booking, context=context, due_at=due_at, link=link, about_is_new=about_is_new)
 
 
 def context(booking: ConsultBooking, **extra) -> dict:

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -109,14 +110,26 @@ def _overlap_message(clash: ConsultBooking) -> str:
     ) % {"time": f"{timezone.localtime(clash.starts_at):%Y-%m-%d %H:%M}", "consultant": clash.consultant.name}
 
 
+def _holding(*, patient_key: str, starts_at, ends_at, exclude_pk=None):
+    """The patient's consults that hold a time overlapping starts_at..ends_at (values or expressions)."""
+    return ConsultBooking.objects.filter(
+        patient_key=patient_key, status__in=ConsultBooking.HOLDING, starts_at__lt=ends_at, ends_at__gt=starts_at
+    ).exclude(pk=exclude_pk)
+
+
 def _clash(*, patient_key: str, starts_at, ends_at, exclude_pk=None) -> ConsultBooking | None:
     return (
-        ConsultBooking.objects.filter(
-            patient_key=patient_key, status__in=ConsultBooking.HOLDING, starts_at__lt=ends_at, ends_at__gt=starts_at
-        )
-        .exclude(pk=exclude_pk)
+        _holding(patient_key=patient_key, starts_at=starts_at, ends_at=ends_at, exclude_pk=exclude_pk)
         .select_related("consultant")
         .first()
+    )
+
+
+def patient_busy_exists(*, patient_key: str, exclude_pk=None) -> Exists:
+    """`patient_check_free`'s question as a condition on a slot (its starts_at and ends_at), for
+    the SELECT that reads the slot; `patient_check_free` then names the clashing consult."""
+    return Exists(
+        _holding(patient_key=patient_key, starts_at=OuterRef("starts_at"), ends_at=OuterRef("ends_at"), exclude_pk=exclude_pk)
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,9 +19,12 @@ from telemedicine import conf
 from telemedicine.exceptions import BookingConflict
 from telemedicine.models import AvailabilityException, Consultant, ConsultBooking, Slot, WeeklyAvailability
 from telemedicine.services.calendar import (
+    calendar_loaded_exists,
     doctor_on_leave,
+    local_day_and_year,
     local_day_bounds,
     local_dt,
+    on_leave_exists,
     public_holidays,
     require_calendar,
     years_without_calendar,
@@ -151,14 +154,31 @@ def slots_materialise_horizon(*, today: datetime.date | None = None, consultant_
 # --- A slot's places ---------------------------------------------------------------------------
 
 
-def slot_bookable(slot_id, *, now) -> Slot:
-    """The slot a booking may take: it exists, has not started, and is still offered."""
-    slot = Slot.objects.select_related("consultant__department__facility", "consultant__user").filter(pk=slot_id).first()
+def slot_bookable(slot_id, *, now, select_related=(), checks: dict | None = None) -> Slot:
+    """The slot a booking may take: it exists, has not started, and is still offered.
+
+    One SELECT: the slot with its consultant, department and facility, and as annotations whether
+    the slot's year has a holiday calendar (`calendar_loaded`) and whether the consultant is on
+    approved leave that day (`consultant_on_leave`, for `slot_check_consultant_available`).
+    `checks` adds the caller's own conditions ({name: Exists over OuterRef("local_day"),
+    OuterRef("starts_at")…}), read from the slot by the same name; `select_related` adds relations."""
+    slot = (
+        Slot.objects.select_related("consultant__department__facility", "consultant__user", *select_related)
+        .annotate(**local_day_and_year())
+        .annotate(
+            calendar_loaded=calendar_loaded_exists(OuterRef("local_year")),
+            consultant_on_leave=on_leave_exists(OuterRef("consultant__doctor_id"), OuterRef("local_day")),
+            **(checks or {}),
+        )
+        .filter(pk=slot_id)
+        .first()
+    )
     if slot is None:
         raise ValidationError({"slot": _("This time slot does not exist. Choose a slot from the list of open slots.")})
     if slot.starts_at <= now:
         raise ValidationError({"slot": _("This time slot has already started. Choose a later time.")})
-    require_calendar(timezone.localdate(slot.starts_at))
+    if not slot.calendar_loaded:
+        require_calendar(timezone.localdate(slot.starts_at))  # names the year to load
     if slot.is_withdrawn or not slot.consultant.is_active:
         raise BookingConflict(
             _("The consultant no longer offers this time slot. Choose another time."), code="slot_withdrawn"
@@ -169,7 +189,10 @@ def slot_bookable(slot_id, *, now) -> Slot:
 def slot_check_consultant_available(slot: Slot) -> None:
     """Leave approved after the slots were materialised closes them at once for new bookings."""
     day = timezone.localdate(slot.starts_at)
-    if doctor_on_leave(slot.consultant.doctor_id, day):
+    on_leave = getattr(slot, "consultant_on_leave", None)  # read with the slot by `slot_bookable`
+    if on_leave is None:
+        on_leave = doctor_on_leave(slot.consultant.doctor_id, day)
+    if on_leave:
         raise BookingConflict(
             _("The consultant is on leave on %(date)s. Choose another day or another consultant.") % {"date": day.isoformat()},
             code="consultant_on_leave",

@@ -74,6 +74,12 @@ def test_same_patient_races_for_overlapping_slots(roles):
     assert codes.count(409) == THREADS - 1, codes
     assert ConsultBooking.objects.count() == 1
     assert sum(Slot.objects.values_list("booked", flat=True)) == 1
+    # Refused before the INSERT or by the exclusion constraint at it (the booking's transaction
+    # rolled back, then the winner read): either way the refusal names the consult that won.
+    winner = ConsultBooking.objects.get().pk
+    refusals = [body for code, body in results if code == 409]
+    assert {body["code"] for body in refusals} == {"patient_overlap"}
+    assert {body.get("booking") for body in refusals} == {winner}, refusals
 
 
 def test_database_refuses_an_overlapping_row_written_past_the_service(roles):
