@@ -4,7 +4,9 @@ bound as a single parameter (SQLite otherwise caps a statement at 999 parameters
 
 import datetime
 import enum
+import itertools
 import json
+from collections.abc import Iterable
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection
@@ -21,21 +23,32 @@ def _sqlite_value(value):
     return value
 
 
-def _copy_rows(cursor, sql: str, rows: list[tuple], json_fields: set[int]) -> None:
-    """COPY `rows` through psycopg's own (C) formatting. JSON columns are dumped and choice
-    members (enums) written as their values; rows are homogeneous, so the first row says which."""
-    convert = json_fields | {i for i, value in enumerate(rows[0]) if isinstance(value, enum.Enum)}
+def _copy_rows(cursor, sql: str, rows: Iterable[tuple], json_fields: set[int]) -> int:
+    """COPY `rows` (any iterable, consumed as the COPY runs) through psycopg's own (C)
+    formatting; returns how many were written. JSON columns are dumped and choice members
+    (enums) written as their values; rows are homogeneous, so the first row says which."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    convert = json_fields | {i for i, value in enumerate(first) if isinstance(value, enum.Enum)}
+    written = 0
     with cursor.cursor.copy(sql) as copy:
+        write = copy.write_row
         if not convert:
+            write(first)
             for row in rows:
-                copy.write_row(row)
-            return
-        for row in rows:
-            copy.write_row([
+                write(row)
+                written += 1
+            return written + 1
+        for row in itertools.chain((first,), rows):
+            write([
                 (json.dumps(v, ensure_ascii=False) if i in json_fields else v.value if isinstance(v, enum.Enum) else v)
                 if i in convert else v
                 for i, v in enumerate(row)
             ])
+            written += 1
+    return written
 
 
 def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
@@ -83,9 +96,10 @@ def duty_partition_name(month: datetime.date) -> str:
     return f"rosters_dutyday_{month:%Y_%m}"
 
 
-def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: list[tuple], replaced_rosters) -> int:
+def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: Iterable[tuple], replaced_rosters) -> int:
     """Replace the month's duties of the rosters in `replaced_rosters` (a queryset of roster ids)
-    by `rows` (values in the order of `fields`), rebuilding the month's partition. PostgreSQL only;
+    by `rows` (values in the order of `fields`; any iterable, consumed while the COPY runs, so it
+    must not query), rebuilding the month's partition. Returns the number of rows loaded. PostgreSQL only;
     the caller holds the transaction. Raises ValidationError when a row points at a doctor or
     roster that does not exist (or breaks a unique rule): nothing is then written."""
     meta = model._meta
@@ -101,17 +115,21 @@ def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: lis
     columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {quote(staging)} (LIKE {quote(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        # The table's own id sequence, named once: a default that looked it up (pg_get_serial_sequence)
+        # would do so for every row, ≈ 4 µs each — more than the rest of the COPY.
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [parent])
+        sequence = cursor.fetchone()[0]
         cursor.execute(
-            f"ALTER TABLE {quote(staging)} ALTER COLUMN id SET DEFAULT nextval(pg_get_serial_sequence(%s, 'id')), "
+            f"ALTER TABLE {quote(staging)} ALTER COLUMN id SET DEFAULT nextval(%s::regclass), "
             f"ADD CONSTRAINT {quote(staging + '_month')} CHECK (date >= %s AND date < %s)",
-            [parent, start, end],
+            [sequence, start, end],
         )
         cursor.execute(
             f"INSERT INTO {quote(staging)} SELECT * FROM {quote(parent)} WHERE date >= %s AND date < %s "
             f"AND roster_id NOT IN ({replaced_sql})",
             [start, end, *replaced_params],
         )
-        _copy_rows(cursor, f"COPY {quote(staging)} ({columns}) FROM STDIN", rows, set())
+        loaded = _copy_rows(cursor, f"COPY {quote(staging)} ({columns}) FROM STDIN", rows, set())
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
         if cursor.fetchone()[0]:
             cursor.execute(f"ALTER TABLE {quote(parent)} DETACH PARTITION {quote(partition)}")
@@ -132,4 +150,4 @@ def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: lis
                 % {"month": f"{month:%Y-%m}", "detail": str(exc).splitlines()[0]},
                 code="bad_reference",
             ) from exc
-    return len(rows)
+    return loaded

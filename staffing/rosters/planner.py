@@ -48,10 +48,8 @@ def choose_on_call(candidates: list[int], kind: str, counts: Counts, last: dict[
     fewest of the other kind, then the one on call least recently, then the lowest id: fair and
     deterministic."""
     other = HOLIDAY if kind == WEEKEND else WEEKEND
-    return min(
-        candidates,
-        key=lambda d: (counts[d][kind], counts[d][other], last.get(d, datetime.date.min), d),
-    )
+    never = datetime.date.min
+    return min([(counts[d][kind], counts[d][other], last.get(d, never), d) for d in candidates])[3]
 
 
 def plan_clinic_month(
@@ -65,20 +63,34 @@ def plan_clinic_month(
     doctor has a day duty; on a weekend day or public holiday one of them is on call
     (`choose_on_call`); a day with nobody available is a gap. `counts` (on-call days this year
     before the month, per doctor and kind; every stint's doctor must be in it) is updated as days
-    are planned."""
+    are planned. `unavailable` may hold other clinics' doctors too; only this clinic's are read."""
     plan = ClinicPlan()
+    if not kinds:
+        return plan
     last: dict[int, datetime.date] = {}
+    first_day, last_day = min(kinds), max(kinds)
+    doctors = {s.doctor_id for s in stints}
+    # The usual month: every doctor posted all month and nobody away. Then the same doctors are
+    # available every day, and the per-day test below (the general case) is skipped.
+    steady = all(s.start <= first_day and last_day <= s.end for s in stints) and not any(
+        (doctor_id, day) in unavailable for doctor_id in doctors for day in kinds
+    )
+    always = sorted(doctors)
+    duties, gaps = plan.duties, plan.gaps
     for day, kind in kinds.items():
-        available = sorted({s.doctor_id for s in stints if s.covers(day) and (s.doctor_id, day) not in unavailable})
-        if not available:
-            plan.gaps.append((day, kind))
-        elif kind == WORKDAY:
-            plan.duties.extend((doctor_id, day, DAY_DUTY, kind) for doctor_id in available)
+        if steady:
+            available = always
         else:
-            doctor_id = choose_on_call(available, kind, counts, last)
+            available = sorted({s.doctor_id for s in stints if s.covers(day) and (s.doctor_id, day) not in unavailable})
+        if not available:
+            gaps.append((day, kind))
+        elif kind == WORKDAY:
+            duties.extend([(doctor_id, day, DAY_DUTY, kind) for doctor_id in available])
+        else:
+            doctor_id = available[0] if len(available) == 1 else choose_on_call(available, kind, counts, last)
             counts[doctor_id][kind] += 1
             last[doctor_id] = day
-            plan.duties.append((doctor_id, day, ON_CALL, kind))
+            duties.append((doctor_id, day, ON_CALL, kind))
     return plan
 
 
