@@ -100,6 +100,11 @@ def main() -> None:
     print(f"{connection.vendor}: {Facility.objects.filter(kind='village_clinic').count()} village clinics, {visits} visits added")
 
     PayRun.objects.filter(month__in=[october]).exclude(status__in=["approved", "paid"]).delete()
+    if connection.vendor == "postgresql":
+        # What autovacuum has done by the time a pay run follows a roster in production (the
+        # bench's server runs without it): the new month's duties and the pay tables analysed.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE rosters_rostermonth, rosters_dutyday, payroll_payslip, payroll_payslipline, payroll_paysliplinefunding")
     run = PayRun.objects.filter(month=september, township__isnull=True).first()
     if run is None or not run.is_locked:
         run = run or services.payrun_create(month=september, acting_user=None)

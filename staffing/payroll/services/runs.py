@@ -108,39 +108,13 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     # Lines and payslips are rewritten; each doctor's payslip keeps its id (inserted again with
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
     previous = {doctor_id: (pk, net) for doctor_id, pk, net in Payslip.objects.filter(run=run).values_list("doctor_id", "pk", "net")}
-    # One statement per table, children first (Django's delete() would fetch the rows to cascade,
-    # in batches that grow with the number of doctors).
-    slips_of_run = f"SELECT id FROM {Payslip._meta.db_table} WHERE run_id = %s"
-    lines_of_run = f"SELECT id FROM {PayslipLine._meta.db_table} WHERE payslip_id IN ({slips_of_run})"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {PayslipLineFunding._meta.db_table} WHERE line_id IN ({lines_of_run})", [run.pk])
-        cursor.execute(f"DELETE FROM {PayslipLine._meta.db_table} WHERE payslip_id IN ({slips_of_run})", [run.pk])
-        cursor.execute(f"DELETE FROM {Payslip._meta.db_table} WHERE run_id = %s", [run.pk])
-    Payslip.objects.bulk_create(
-        (
-            Payslip(
-                pk=previous.get(doctor_id, (None,))[0], run=run, doctor_id=doctor_id, month=run.month, facility_id=pay.facility_id,
-                township_id=pay.township_id, payable_days=pay.payable_days, days_in_month=pay.days_in_month,
-                gross=pay.gross, deductions=pay.deductions, net=pay.net, taxable_income=pay.taxable_income,
-                social_insurance=pay.social_insurance, income_tax=pay.income_tax, bank_name=pay.doctor.bank_name,
-                bank_account=pay.doctor.bank_account, warnings=pay.warnings,
-            )
-            for doctor_id, pay in pays.items()
-        ),
-        batch_size=BATCH,
-    )
+    _delete_payslips(run)
+    slip_ids = _insert_payslips(run, pays, {doctor_id: pk for doctor_id, (pk, _net) in previous.items()})
     step(1, len(pays))
-    slip_ids = dict(Payslip.objects.filter(run=run).values_list("doctor_id", "pk"))
-    _insert_lines(
-        (
-            slip_ids[doctor_id], position, ln.component, ln.kind, ln.description[:200], ln.quantity, ln.rate, ln.amount,
-            ln.taxable, ln.policy_id, ln.funding_source, ln.reference_month, ln.source,
-        )
-        for doctor_id, pay in pays.items()
-        for position, ln in enumerate(pay.lines)
-    )
+    lines = [(slip_ids[doctor_id], position, ln) for doctor_id, pay in pays.items() for position, ln in enumerate(pay.lines)]
+    line_ids = _insert_lines(lines)
     step(2, len(pays))
-    _insert_funding(run, {(slip_ids[doctor_id], position): ln for doctor_id, pay in pays.items() for position, ln in enumerate(pay.lines)})
+    _insert_funding(zip(line_ids, (ln for _slip, _position, ln in lines), strict=True))
     refresh_bank_file_warnings(run=run)  # what the bank file cannot pay (staffing.payroll.bankfiles.checks)
 
     totals = {
@@ -185,33 +159,94 @@ class _SavingSteps:
 
 LINE_COLUMNS = ("payslip_id", "position", "component", "kind", "description", "quantity", "rate", "amount", "taxable",
                 "policy_id", "funding_source", "reference_month", "source")
+PAYSLIP_COLUMNS = ("run_id", "doctor_id", "month", "facility_id", "township_id", "payable_days", "days_in_month", "gross",
+                   "deductions", "net", "taxable_income", "social_insurance", "income_tax", "bank_name", "bank_account", "warnings")
 
 
-def _insert_lines(rows) -> None:
-    """Write payslip lines: COPY on PostgreSQL (a province's 200,000 lines in one statement, the
-    guard trigger checking them once), bulk inserts elsewhere."""
+def _delete_payslips(run: PayRun) -> None:
+    """The run's funding rows, lines and payslips, one statement per table, children first
+    (Django's delete() would fetch the rows to cascade, in batches that grow with the doctors).
+    PostgreSQL deletes by join; an `IN (subquery)` there was misestimated and spilled to disk."""
+    slips, lines, funding = Payslip._meta.db_table, PayslipLine._meta.db_table, PayslipLineFunding._meta.db_table
+    with connection.cursor() as cursor:
+        if is_postgres(connection):
+            cursor.execute(f"DELETE FROM {funding} f USING {lines} l, {slips} p WHERE f.line_id = l.id AND l.payslip_id = p.id AND p.run_id = %s",
+                           [run.pk])
+            cursor.execute(f"DELETE FROM {lines} l USING {slips} p WHERE l.payslip_id = p.id AND p.run_id = %s", [run.pk])
+        else:
+            slips_of_run = f"SELECT id FROM {slips} WHERE run_id = %s"
+            lines_of_run = f"SELECT id FROM {lines} WHERE payslip_id IN ({slips_of_run})"
+            cursor.execute(f"DELETE FROM {funding} WHERE line_id IN ({lines_of_run})", [run.pk])
+            cursor.execute(f"DELETE FROM {lines} WHERE payslip_id IN ({slips_of_run})", [run.pk])
+        cursor.execute(f"DELETE FROM {slips} WHERE run_id = %s", [run.pk])
+
+
+def _new_ids(model, count: int) -> list[int]:
+    """`count` ids from the table's own sequence (PostgreSQL), handed out as an INSERT would."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(seq) FROM CAST(pg_get_serial_sequence(%s, 'id') AS regclass) seq, generate_series(1, %s)",
+                       [model._meta.db_table, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(model, columns, rows) -> None:
+    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert_payslips(run: PayRun, pays: dict, kept: dict[int, int]) -> dict[int, int]:
+    """Write the run's payslips, each doctor's under the id it had (`kept`, by doctor) or a new one;
+    returns the ids by doctor. COPY on PostgreSQL (ids drawn from the sequence first), bulk
+    inserts elsewhere."""
+    def values(pay):
+        return (run.pk, pay.doctor.pk, run.month, pay.facility_id, pay.township_id, pay.payable_days, pay.days_in_month, pay.gross,
+                pay.deductions, pay.net, pay.taxable_income, pay.social_insurance, pay.income_tax, pay.doctor.bank_name,
+                pay.doctor.bank_account, pay.warnings)
+
     if is_postgres(connection):
-        sql = f"COPY {PayslipLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row((*row[:-1], json.dumps(row[-1], ensure_ascii=False)))
-        return
-    PayslipLine.objects.bulk_create((PayslipLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows), batch_size=BATCH)
-
-
-def _insert_funding(run: PayRun, lines: dict) -> None:
-    """Each line's funding split, one row per source ((payslip id, position) names the line)."""
-    ids = list(PayslipLine.objects.filter(payslip__run=run).values_list("payslip_id", "position", "pk"))  # read before COPY holds the connection
-    rows = (
-        (pk, source, amount)
-        for slip_id, position, pk in ids
-        for source, amount in split_by_shares(lines[(slip_id, position)].amount, lines[(slip_id, position)].funding)
+        fresh = iter(_new_ids(Payslip, sum(1 for doctor_id in pays if doctor_id not in kept)))
+        ids = {doctor_id: kept[doctor_id] if doctor_id in kept else next(fresh) for doctor_id in pays}
+        _copy(Payslip, ("id", *PAYSLIP_COLUMNS), (
+            (ids[doctor_id], *values(pay)[:-1], json.dumps(pay.warnings, ensure_ascii=False)) for doctor_id, pay in pays.items()
+        ))
+        return ids
+    slips = Payslip.objects.bulk_create(
+        (Payslip(pk=kept.get(doctor_id), **dict(zip(PAYSLIP_COLUMNS, values(pay), strict=True))) for doctor_id, pay in pays.items()),
+        batch_size=BATCH,
     )
+    return {slip.doctor_id: slip.pk for slip in slips}
+
+
+def _line_values(slip_id: int, position: int, ln) -> tuple:
+    return (slip_id, position, ln.component, ln.kind, ln.description[:200], ln.quantity, ln.rate, ln.amount, ln.taxable, ln.policy_id,
+            ln.funding_source, ln.reference_month, ln.source)
+
+
+def _insert_lines(lines: list[tuple]) -> list[int]:
+    """Write payslip lines ((payslip id, position, line) each); returns their ids in that order.
+    COPY on PostgreSQL (a province's 200,000 lines in one statement, its guard and reference
+    triggers checking them once), bulk inserts elsewhere."""
     if is_postgres(connection):
-        sql = f"COPY {PayslipLineFunding._meta.db_table} (line_id, source, amount) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
+        ids = _new_ids(PayslipLine, len(lines))
+        _copy(PayslipLine, ("id", *LINE_COLUMNS), (
+            (pk, *_line_values(*line)[:-1], json.dumps(line[2].source, ensure_ascii=False)) for pk, line in zip(ids, lines, strict=True)
+        ))
+        return ids
+    created = PayslipLine.objects.bulk_create(
+        (PayslipLine(**dict(zip(LINE_COLUMNS, _line_values(*line), strict=True))) for line in lines), batch_size=BATCH
+    )
+    return [line.pk for line in created]
+
+
+def _insert_funding(lines) -> None:
+    """Each line's funding split, one row per source (`lines`: (line id, line) pairs)."""
+    rows = ((pk, source, amount) for pk, ln in lines for source, amount in split_by_shares(ln.amount, ln.funding))
+    if is_postgres(connection):
+        _copy(PayslipLineFunding, ("line_id", "source", "amount"), rows)
         return
     PayslipLineFunding.objects.bulk_create(
         (PayslipLineFunding(line_id=pk, source=source, amount=amount) for pk, source, amount in rows), batch_size=BATCH
