@@ -171,6 +171,7 @@ def slot_bookable(slot_id, *, now, select_related=(), checks: dict | None = None
             **(checks or {}),
         )
         .filter(pk=slot_id)
+        .order_by("pk")  # one row: not the default order, which joins the consultant's own ordering
         .first()
     )
     if slot is None:
