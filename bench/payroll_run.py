@@ -102,9 +102,11 @@ def main() -> None:
     PayRun.objects.filter(month__in=[october]).exclude(status__in=["approved", "paid"]).delete()
     if connection.vendor == "postgresql":
         # What autovacuum has done by the time a pay run follows a roster in production (the
-        # bench's server runs without it): the new month's duties and the pay tables analysed.
+        # bench's server runs without it): the new month's duties analysed, the pay tables
+        # vacuumed (earlier runs of the bench leave each recalculation's rows dead in them).
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE rosters_rostermonth, rosters_dutyday, payroll_payslip, payroll_payslipline, payroll_paysliplinefunding")
+            cursor.execute("ANALYZE rosters_rostermonth, rosters_dutyday")
+            cursor.execute("VACUUM ANALYZE payroll_payslip, payroll_payslipline, payroll_paysliplinefunding")
     run = PayRun.objects.filter(month=september, township__isnull=True).first()
     if run is None or not run.is_locked:
         run = run or services.payrun_create(month=september, acting_user=None)

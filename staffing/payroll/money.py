@@ -2,6 +2,7 @@
 the cumulative withholding method (累计预扣法)."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -89,13 +90,19 @@ def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
     1) to the cent, so the parts add up exactly: each source gets its exact share rounded down to
     the cent, the cents left over go to the largest remainders (a tie to the source listed first).
     A source whose part is 0 gets no part."""
-    shares = [(source, Decimal(share)) for source, share in shares]
+    return list(_split(money(amount), tuple((source, Decimal(share)) for source, share in shares)))
+
+
+@lru_cache(maxsize=65536)
+def _split(amount: Decimal, shares: tuple) -> tuple:
+    """`split_by_shares` of a rounded amount; a pay run splits the same amount the same way for
+    thousands of lines (a province's 200,000), so each split is worked out once."""
     cents = int((money(amount) * 100).to_integral_value())
     exact = [cents * share for _source, share in shares]
     parts = [int(e) for e in exact]
     for i in sorted(range(len(shares)), key=lambda i: (-(exact[i] - parts[i]), i))[: cents - sum(parts)]:
         parts[i] += 1
-    return [(source, (Decimal(part) / 100).quantize(CENT)) for (source, _share), part in zip(shares, parts, strict=True) if part]
+    return tuple((source, (Decimal(part) / 100).quantize(CENT)) for (source, _share), part in zip(shares, parts, strict=True) if part)
 
 
 def yuan(value) -> str:

@@ -97,10 +97,9 @@ def refresh_bank_file_warnings(*, run: PayRun) -> int:
     payslips whose warnings changed. Three queries and one bulk update whatever the run's size."""
     if run.status not in (PayRun.Status.DRAFT, PayRun.Status.CALCULATED):
         return 0
-    banks = {name.strip(): format_id for name, format_id in PayingBank.objects.values_list("bank_name", "file_format_id")}
-    marks = {m.doctor_id: m for m in PaymentOutsideFile.objects.filter(run=run).select_related("marked_by")}
+    banks, marks = _banks_and_marks(run)
     changed = []
-    rows = Payslip.objects.filter(run=run).values_list("pk", "doctor_id", "warnings", "bank_name", "bank_account", "net")
+    rows = Payslip.objects.filter(run=run).order_by().values_list("pk", "doctor_id", "warnings", "bank_name", "bank_account", "net")
     for pk, doctor_id, warnings, bank_name, account, net in rows.iterator(chunk_size=BATCH):
         warnings = warnings or []
         kept = [w for w in warnings if not (isinstance(w, dict) and w.get("code") in CODES)]
@@ -109,6 +108,25 @@ def refresh_bank_file_warnings(*, run: PayRun) -> int:
             changed.append(Payslip(pk=pk, warnings=new))
     Payslip.objects.bulk_update(changed, ["warnings"], batch_size=BATCH)
     return len(changed)
+
+
+def _banks_and_marks(run: PayRun) -> tuple[dict, dict]:
+    banks = {name.strip(): format_id for name, format_id in PayingBank.objects.values_list("bank_name", "file_format_id")}
+    marks = {m.doctor_id: m for m in PaymentOutsideFile.objects.filter(run=run).select_related("marked_by")}
+    return banks, marks
+
+
+def bank_file_warnings_by_doctor(*, run: PayRun, payslips) -> dict[int, list[dict]]:
+    """The bank-file warnings of payslips about to be written (`payslips`: (doctor id, bank,
+    account, net) each), by doctor, as `refresh_bank_file_warnings` would add them: a
+    calculation writes its payslips with them rather than reading them back. Two queries."""
+    banks, marks = _banks_and_marks(run)
+    found = {}
+    for doctor_id, bank_name, account, net in payslips:
+        warnings = payslip_bank_warnings(bank_name=bank_name, account=account, net=net, banks=banks, mark=marks.get(doctor_id))
+        if warnings:
+            found[doctor_id] = warnings
+    return found
 
 
 def refresh_open_runs() -> None:

@@ -10,6 +10,7 @@ the statement's transition tables, with the same guarantee:
   `foreign_key_violation`. Referenced rows another transaction wrote are first locked FOR KEY
   SHARE, as a foreign key locks them, so a concurrent delete of one waits for this transaction
   and then finds its rows; rows this transaction wrote need no lock (no one else sees them yet).
+  One pass over the statement's distinct references (a hash, given the memory not to spill).
 - the referenced side (DELETE, UPDATE of the key, TRUNCATE): no remaining row references a row
   that is gone, else `foreign_key_violation`. Each query in the trigger takes a fresh snapshot
   (READ COMMITTED, the project's level), so it sees rows committed while the statement waited.
@@ -43,17 +44,25 @@ DO $$ DECLARE fk text; BEGIN
 END $$;
 
 CREATE FUNCTION payref_{name}_named() RETURNS trigger AS $$
+DECLARE
+    me CONSTANT xid := pg_current_xact_id()::xid;
+    missing bigint;
+    theirs bigint[];
 BEGIN
-    PERFORM 1 FROM {parent} p
-     WHERE p.id IN (SELECT n.{column} FROM new_rows n) AND p.xmin <> pg_current_xact_id()::xid
-       FOR KEY SHARE OF p;
-    IF EXISTS (SELECT 1 FROM new_rows n WHERE n.{column} IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.id = n.{column})) THEN
+    SELECT count(*) FILTER (WHERE p.id IS NULL), array_agg(p.id) FILTER (WHERE p.xmin <> me) INTO missing, theirs
+      FROM (SELECT DISTINCT n.{column} AS ref FROM new_rows n WHERE n.{column} IS NOT NULL) n LEFT JOIN {parent} p ON p.id = n.ref;
+    IF missing = 0 AND theirs IS NOT NULL THEN
+        -- Rows of other transactions, locked as a foreign key locks them; one deleted meanwhile
+        -- is not locked, and counts as missing.
+        SELECT cardinality(theirs) - count(*) INTO missing
+          FROM (SELECT 1 FROM {parent} p WHERE p.id = ANY (theirs) FOR KEY SHARE OF p) locked;
+    END IF;
+    IF missing > 0 THEN
         RAISE EXCEPTION '{child_message}' USING ERRCODE = 'foreign_key_violation';
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET work_mem = '64MB';
 
 CREATE FUNCTION payref_{name}_deleted() RETURNS trigger AS $$
 BEGIN

@@ -21,7 +21,7 @@ from core.audit import audit_bulk, audit_record, changed_fields, snapshot
 from core.db import is_postgres
 from core.transitions import StateMachine
 from staffing.models import Doctor
-from staffing.payroll.bankfiles.checks import refresh_bank_file_warnings
+from staffing.payroll.bankfiles.checks import bank_file_warnings_by_doctor, refresh_bank_file_warnings
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.errors import PayRunConflict
 from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
@@ -107,7 +107,13 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
 
     # Lines and payslips are rewritten; each doctor's payslip keeps its id (inserted again with
     # it), so audit entries and links stay valid. Cheaper than a row-by-row UPDATE at scale.
-    previous = {doctor_id: (pk, net) for doctor_id, pk, net in Payslip.objects.filter(run=run).values_list("doctor_id", "pk", "net")}
+    previous = {doctor_id: (pk, net) for doctor_id, pk, net in Payslip.objects.filter(run=run).order_by().values_list("doctor_id", "pk", "net")}
+    # What the bank file cannot pay (staffing.payroll.bankfiles.checks), written with the payslips.
+    bank_warnings = bank_file_warnings_by_doctor(
+        run=run, payslips=((doctor_id, pay.doctor.bank_name, pay.doctor.bank_account, pay.net) for doctor_id, pay in pays.items())
+    )
+    for doctor_id, found in bank_warnings.items():
+        pays[doctor_id].warnings.extend(found)
     _delete_payslips(run)
     slip_ids = _insert_payslips(run, pays, {doctor_id: pk for doctor_id, (pk, _net) in previous.items()})
     step(1, len(pays))
@@ -115,7 +121,6 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     line_ids = _insert_lines(lines)
     step(2, len(pays))
     _insert_funding(zip(line_ids, (ln for _slip, _position, ln in lines), strict=True))
-    refresh_bank_file_warnings(run=run)  # what the bank file cannot pay (staffing.payroll.bankfiles.checks)
 
     totals = {
         "doctor_count": len(pays),
