@@ -220,3 +220,30 @@ def test_postgres_a_line_written_while_its_payslip_is_deleted_is_refused_one_way
         cursor.execute("SELECT count(*) FROM payroll_payslipline l WHERE NOT EXISTS (SELECT 1 FROM payroll_payslip p WHERE p.id = l.payslip_id)")
         assert cursor.fetchone()[0] == 0
     assert Payslip.objects.filter(pk=slip_id).exists() == (first == "insert")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_the_guards_over_distinct_payslips_still_freeze_an_approved_run(policies, visits):
+    from django.db import DatabaseError
+
+    from staffing.payroll.models import FundingSource
+    from tests.payroll.conftest import approve
+
+    clinic_with_doctors(2)
+    run = approve(run_month(OCT))
+    line = PayslipLine.objects.filter(payslip__run=run).first()
+    unused = next(source for source in FundingSource.values if not line.funding.filter(source=source).exists())
+    statements = [
+        ("DELETE FROM payroll_paysliplinefunding WHERE line_id = %s", [line.pk]),
+        ("UPDATE payroll_paysliplinefunding SET amount = amount WHERE line_id = %s", [line.pk]),
+        ("INSERT INTO payroll_paysliplinefunding (line_id, source, amount) VALUES (%s, %s, 0)", [line.pk, unused]),
+        ("UPDATE payroll_payslipline SET description = 'x' WHERE id = %s", [line.pk]),
+        ("INSERT INTO payroll_payslipline (payslip_id, position, component, kind, description, quantity, rate, amount, taxable, "
+         "funding_source, reference_month, source) VALUES (%s, 99, 'bonus', 'earning', 'x', 1, 1, 1, true, '', '2026-10-01', '{}')",
+         [line.payslip_id]),
+    ]
+    for sql, params in statements:
+        with pytest.raises(DatabaseError, match="approved"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    assert PayslipLineFunding.objects.filter(line=line).count() == line.funding.count() > 0
