@@ -6,11 +6,14 @@
    by a barrier book it at once. Counts double bookings (rounds where the slot holds more than its
    places, or more than one 201) and 5xx responses; both must be 0.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_telemedicine \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_booking_bench \\
         .venv/bin/python bench/teleconsult_booking.py [--clients 20] [--requests 600] [--rounds 100]
 
-Migrates the database, creates its own synthetic rows (usernames start with "bench_tc_") and
-deletes them afterwards. Not part of the test suite.
+Its own database (cunyi_booking_bench unless DATABASE_URL says otherwise; createdb it first) and
+its own Redis database (12 unless CELERY_BROKER_URL says otherwise; emptied at the end). Migrates
+the database, creates its own synthetic rows (usernames start with "bench_tc_") and deletes them
+afterwards. Before measuring, every worker thread serves a few requests of each endpoint (its
+imports, caches and connections warm), not counted. Not part of the test suite.
 """
 
 import argparse
@@ -30,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cunyi_telemedicine")
-os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cunyi_booking_bench")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
 PREFIX = "bench_tc_"
 URL = "/api/v1/teleconsult/bookings/"
 
@@ -259,6 +262,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3, help="throughput phases, each beside a phase of the minimal endpoint")
+    parser.add_argument("--warm", type=int, default=100, help="requests to each endpoint before measuring (not counted)")
     args = parser.parse_args()
 
     migrate()
@@ -267,6 +271,7 @@ def main():
     consultant, tokens = create_fixtures(args.clients)
     per_client = args.requests // args.clients
     throughput_slots = [make_slots(consultant, per_client * args.clients, day_offset=2) for _ in range(args.repeat)]
+    warm_slots = make_slots(consultant, args.warm, day_offset=2) if args.warm else []
     from django.db import connection
 
     sys.path.insert(0, str(ROOT / "bench"))
@@ -293,6 +298,9 @@ def main():
                 time.sleep(0.2)
         Client(port, tokens[0]).book(0, "预热")  # warm the workers (a 400: no such slot)
         Client(port, tokens[0]).book(0, "预热", MINIMAL_URL)
+        if warm_slots:  # every worker thread's first requests, for both endpoints alike
+            throughput(port, tokens, list(range(len(warm_slots))), len(warm_slots), args.seconds, MINIMAL_URL)
+            throughput(port, tokens, warm_slots, len(warm_slots), args.seconds)
         bookings, minimal = [], []
         for slots in throughput_slots:  # interleaved: the minimal endpoint, then bookings
             minimal.append(throughput(port, tokens, list(range(len(slots))), args.requests, args.seconds, MINIMAL_URL))

@@ -154,22 +154,24 @@ def slots_materialise_horizon(*, today: datetime.date | None = None, consultant_
 # --- A slot's places ---------------------------------------------------------------------------
 
 
-def slot_bookable(slot_id, *, now, select_related=(), checks: dict | None = None) -> Slot:
+def slot_bookable(slot_id, *, now, checks: dict | None = None, only=()) -> Slot:
     """The slot a booking may take: it exists, has not started, and is still offered.
 
     One SELECT: the slot with its consultant, department and facility, and as annotations whether
     the slot's year has a holiday calendar (`calendar_loaded`) and whether the consultant is on
     approved leave that day (`consultant_on_leave`, for `slot_check_consultant_available`).
     `checks` adds the caller's own conditions ({name: Exists over OuterRef("local_day"),
-    OuterRef("starts_at")…}), read from the slot by the same name; `select_related` adds relations."""
+    OuterRef("starts_at")…}), read from the slot by the same name; `only` narrows the columns read
+    to those the caller uses (`Slot.objects.only`)."""
     slot = (
-        Slot.objects.select_related("consultant__department__facility", "consultant__user", *select_related)
+        Slot.objects.select_related("consultant__department__facility", "consultant__user")
         .annotate(**local_day_and_year())
         .annotate(
             calendar_loaded=calendar_loaded_exists(OuterRef("local_year")),
             consultant_on_leave=on_leave_exists(OuterRef("consultant__doctor_id"), OuterRef("local_day")),
             **(checks or {}),
         )
+        .only(*only)
         .filter(pk=slot_id)
         .order_by("pk")  # one row: not the default order, which joins the consultant's own ordering
         .first()

@@ -27,6 +27,7 @@ STATEMENTS = [
     'INSERT INTO "telemedicine_bookingevent"',  # its event
     'INSERT INTO "clinics_auditentry"',  # its audit row
     "notifications_notificationpreference",  # the consultant's addresses, switches and the active template
+    "staffing_doctor",  # the consultant's register entry, for the SMS and WeCom address resolvers
     'INSERT INTO "notifications_notification"',  # the outbox row
     "RELEASE SAVEPOINT",  # COMMIT outside a test
 ]
