@@ -40,6 +40,20 @@ def reach_filter(user, facility_path: str = "facility") -> Q | None:
     return Q(**{f"{facility_path}_id": scope.facility_id})
 
 
+def reach_key(user) -> str:
+    """The reach `reach_filter` gives `user`, as text: the key part of an answer kept per reach
+    (users of the same reach share it; a user of no reach has a key of their own kind)."""
+    role = user_role(user)
+    if role is None:
+        return "none"
+    if role in COUNTY_WIDE_ROLES:
+        return "county"
+    scope = user.scope
+    if role == Role.TOWNSHIP_ADMIN:
+        return f"township:{scope.township_id}"
+    return f"facility:{scope.facility_id}"
+
+
 def scope_queryset(queryset: QuerySet, user, *, facility_path: str = "facility") -> QuerySet:
     condition = reach_filter(user, facility_path)
     return queryset if condition is None else queryset.filter(condition)

@@ -2,6 +2,7 @@ from django.db.models import QuerySet
 
 from clinics.models import Department, Facility, Role, Township
 from clinics.scoping import is_county_wide, scope_facilities, user_role
+from clinics.scoping import reach_key as reach_key  # the dashboard keys what it keeps per reach by it
 
 
 def township_list(*, user) -> QuerySet:

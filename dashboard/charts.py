@@ -41,9 +41,7 @@ def _two_years_of_visits(*, user, today: datetime.date, township_code: str | Non
     whole rollup (14,000 clinics × 24 months × insurance types), so the answer is kept until the
     next settlement import changes the rollup (its batch id is in the key), for one reach at a time,
     and SETTLEMENT_CHART_CACHE_SECONDS at most (a rebuild of the rollup writes no batch)."""
-    scope = getattr(user, "scope", None)
-    reach = f"{getattr(scope, 'role', '')}:{getattr(scope, 'township_id', '')}:{getattr(scope, 'facility_id', '')}"
-    key = f"dashboard:visits:{reach}:{township_code or ''}:{today:%Y%m%d}:{settlements.latest_import_id()}"
+    key = f"dashboard:visits:{clinics.reach_key(user)}:{township_code or ''}:{today:%Y%m%d}:{settlements.latest_import_id()}"
     rows = cache.get(key)
     if rows is None:
         rows = settlements.monthly_totals(

@@ -17,10 +17,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin
+from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, ServiceRefusalMixin, TownshipFilter
 from clinics.models import Facility, Role
 from clinics.scoping import has_role, is_county_wide, scope_facilities
-from clinics.selectors import township_list
 from clinics.settlements.dictionaries import code_display, dictionary_label
 from clinics.settlements.dictionaries import load as load_dictionaries
 from clinics.settlements.jobs import (
@@ -138,22 +137,6 @@ class StoredMonthFilter(MonthFilter):
             return queryset.filter(month=datetime.date.fromisoformat(f"{self.value()}-01"))
         except ValueError:
             return queryset.none()
-
-
-class TownshipFilter(admin.SimpleListFilter):
-    """Townships in the user's reach: the way to a clinic once the reach holds too many to list."""
-
-    title = _("township")
-    parameter_name = "township"
-    facility_field = "facility_id"
-
-    def lookups(self, request, model_admin):
-        return [(str(t.pk), t.name) for t in township_list(user=request.user)]
-
-    def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(**{f"{self.facility_field.removesuffix('_id')}__township_id": int(self.value())})
-        return queryset
 
 
 class ClinicFilter(admin.SimpleListFilter):

@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import CharField, Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from clinics.models import Role
-from clinics.scoping import is_county_wide, scope_queryset, user_role
+from clinics.scoping import is_county_wide, reach_key, scope_queryset, user_role
 from core.models import AuditEntry
 from staffing.bank_accounts import BANK_ACCOUNT_CHANGE
 from staffing.models import Doctor
@@ -89,8 +90,35 @@ def run_summary(*, run: PayRun) -> list[dict]:
     return sorted(clinics.values(), key=lambda c: (c["township"], c["code"]))
 
 
+# Sums over payslip lines (a province's month is 200,000 of them) asked by the dashboard and the
+# pay-run list on every visit are kept per reach until a run changes (`_runs_version`), and this
+# long at most (a clinic moved to another township changes a township's reach without any run).
+LINE_TOTALS_CACHE_SECONDS = 600
+
+
+def _runs_version() -> str:
+    """Changes whenever any payslip line may have: lines are only written by calculating a run and
+    only removed with their run, and which months count as released moves with approval and payment.
+    One aggregate over the pay runs (a few per month), not over the lines."""
+    v = PayRun.objects.aggregate(n=Count("id"), top=Max("id"), calculated=Max("calculated_at"), approved=Max("approved_at"), paid=Max("paid_at"))
+    return "|".join(str(v[k]) for k in ("n", "top", "calculated", "approved", "paid"))
+
+
+def _kept_line_totals(name: str, user, args: str, compute):
+    key = f"payroll:lines:{name}:{'all' if user is None else reach_key(user)}:{args}:{_runs_version()}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, LINE_TOTALS_CACHE_SECONDS)
+    return value
+
+
 def monthly_component_totals(*, months: int = 12, user=None) -> list[tuple[datetime.date, dict]]:
     """Approved and paid months, newest `months`, with signed totals per component."""
+    return _kept_line_totals("monthly", user, str(months), lambda: _monthly_component_totals(months=months, user=user))
+
+
+def _monthly_component_totals(*, months: int, user) -> list[tuple[datetime.date, dict]]:
     queryset = PayslipLine.objects.filter(payslip__run__status__in=RELEASED)
     if user is not None:
         queryset = scope_queryset(queryset, user, facility_path="payslip__facility")
@@ -215,8 +243,11 @@ def _lines_in_reach(user) -> QuerySet:
 def component_totals_for_dashboard(*, user, month: datetime.date) -> list[dict]:
     """Each component's total of the payslip lines of `month` in reach (any run, any kind), by
     component code: [{"component": label, "total": Decimal}]."""
-    labels = dict(components.choices())
-    rows = _lines_in_reach(user).filter(payslip__month=month).values("component").annotate(total=Sum("amount")).order_by("component")
+    rows = _kept_line_totals(
+        "month", user, month.isoformat(),
+        lambda: list(_lines_in_reach(user).filter(payslip__month=month).values("component").annotate(total=Sum("amount")).order_by("component")),
+    )
+    labels = dict(components.choices())  # in the request's language, so not kept
     return [
         {"component": labels.get(r["component"], r["component"]), "total": Decimal(r["total"] or 0).quantize(Decimal("0.01"))}
         for r in rows
@@ -227,12 +258,15 @@ def monthly_earnings_by_component(*, user, start: datetime.date, end: datetime.d
     """Earning lines in reach per component and month from `start` to `end` (first days,
     inclusive), by component code: [(label, {month: Decimal})]."""
     labels = dict(components.choices())
-    rows = (
-        _lines_in_reach(user)
-        .filter(payslip__month__gte=start, payslip__month__lte=end, kind=PayslipLine.Kind.EARNING)
-        .values("payslip__month", "component")
-        .annotate(total=Sum("amount"))
-        .order_by()
+    rows = _kept_line_totals(
+        "earnings", user, f"{start}:{end}",
+        lambda: list(
+            _lines_in_reach(user)
+            .filter(payslip__month__gte=start, payslip__month__lte=end, kind=PayslipLine.Kind.EARNING)
+            .values("payslip__month", "component")
+            .annotate(total=Sum("amount"))
+            .order_by()
+        ),
     )
     table: dict[str, dict] = defaultdict(dict)
     for row in rows:

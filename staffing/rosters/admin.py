@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin
+from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, TownshipFilter
 from clinics.models import Township
 from clinics.scoping import is_county_wide, scope_choices, scope_queryset, user_role
 from core.admin import AuditHistoryMixin
@@ -257,7 +257,7 @@ def _calendar_missing(exc: CalendarMissing) -> str:
 @admin.register(RosterMonth)
 class RosterMonthAdmin(ScopedAdmin):
     list_display = ["facility", "township", "month_display", "status", "generated_at", "published_at", "grid_link"]
-    list_filter = ["status", MonthFilter, ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", MonthFilter, TownshipFilter]
     search_fields = ["facility__name", "facility__code"]
     list_select_related = ["facility__township"]
     fields = ["facility", "month_display", "status", "generated_at", "published_at", "published_by", "duty_calendar"]
@@ -641,7 +641,7 @@ class GapChangeList(ChangeList):
 @admin.register(CoverageGap)
 class CoverageGapAdmin(ClinicOrDoctorSearchMixin, ReadOnlyAdmin):
     list_display = ["date", "facility", "day_kind", "status", "cover_doctor", "candidates"]
-    list_filter = ["status", DateMonthFilter, "day_kind", ("facility__township", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", DateMonthFilter, "day_kind", TownshipFilter]
     list_select_related = ["facility__township", "cover__doctor", "roster"]
     search_fields = ["facility__name", "facility__code"]
     doctor_field = None
