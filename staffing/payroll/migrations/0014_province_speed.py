@@ -172,6 +172,29 @@ GUARDS_FORWARD = "".join(_guard(function, faster).format(settings=" SET work_mem
 GUARDS_BACKWARD = "".join(_guard(function, was).format(settings="") for function, _faster, was in GUARDS)
 
 
+# Indexes a pay run maintains for every row it writes that a composite index already serves:
+# the funding rows' line (the unique (line, source) leads with it), the payslips' run (the unique
+# (run, doctor)) and doctor ((doctor, month)). (The lines' policy version keeps its own: a policy
+# edit asks whether approved lines name the version.) Django's state keeps them (its foreign-key
+# indexes); SQLite keeps them too.
+REDUNDANT_INDEXES = (
+    ("payroll_paysliplinefunding", "line_id"),
+    ("payroll_payslip", "run_id"),
+    ("payroll_payslip", "doctor_id"),
+)
+
+
+def _drop_index(table: str, column: str) -> str:
+    return f"""
+DO $$ DECLARE ix text; BEGIN
+    FOR ix IN SELECT i.indexrelid::regclass::text FROM pg_index i
+               WHERE i.indrelid = '{table}'::regclass AND i.indnatts = 1 AND NOT i.indisunique
+                 AND i.indkey[0] = (SELECT attnum FROM pg_attribute WHERE attrelid = '{table}'::regclass AND attname = '{column}')
+    LOOP EXECUTE format('DROP INDEX %s', ix); END LOOP;
+END $$;
+"""
+
+
 class Migration(migrations.Migration):
     dependencies = [("payroll", "0013_review")]
 
@@ -179,4 +202,6 @@ class Migration(migrations.Migration):
         *(PostgresOnlySQL(_forward(*ref), _backward(*ref)) for ref in REFERENCES),
         *(PostgresOnlySQL(_sequence_cache(table, 1000), _sequence_cache(table, 1)) for table in ("payroll_payslip", "payroll_payslipline")),
         PostgresOnlySQL(GUARDS_FORWARD, GUARDS_BACKWARD),
+        *(PostgresOnlySQL(_drop_index(table, column), f"CREATE INDEX IF NOT EXISTS {table}_{column}_idx ON {table} ({column});")
+          for table, column in REDUNDANT_INDEXES),
     ]
