@@ -508,6 +508,9 @@ class PayslipAdmin(PayslipTaxMixin, ReadOnlyAdmin):
                     "has_warnings", "run_status"]
     list_filter = ["month", "run__status", "township"]
     list_select_related = ["doctor", "facility", "township", "run"]
+    # Newest month first, then run, township, clinic and doctor, as the index `payslip_list_order`
+    # holds them (grouped by township and clinic; by name it would sort every payslip through joins).
+    ordering = ["-month", "run_id", "township_id", "facility_id", "doctor_id"]
     search_fields = ["doctor__name"]
     inlines = [PayslipLineInline]
     readonly_fields = ["run", "doctor", "month", "facility", "township", "payable_days", "days_in_month", "gross_display",

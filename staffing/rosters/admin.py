@@ -260,6 +260,7 @@ class RosterMonthAdmin(ScopedAdmin):
     list_filter = ["status", MonthFilter, TownshipFilter]
     search_fields = ["facility__name", "facility__code"]
     list_select_related = ["facility__township"]
+    ordering = ["-month", "facility_id"]  # as the index `rostermonth_list_order` holds them
     fields = ["facility", "month_display", "status", "generated_at", "published_at", "published_by", "duty_calendar"]
     readonly_fields = fields
     inlines = [AmendmentInline]

@@ -117,7 +117,12 @@ class RosterMonth(models.Model):
                 violation_error_message=_("A roster month is given by its first day."),
             ),
         ]
-        indexes = [models.Index(fields=["month", "status"])]
+        indexes = [
+            models.Index(fields=["month", "status"]),
+            # The admin list's order (RosterMonthAdmin.ordering): newest month, then clinic, read
+            # from the index instead of sorting a province's rosters by the clinics' codes.
+            models.Index(fields=["-month", "facility"], name="rostermonth_list_order"),
+        ]
 
     def __str__(self):
         return f"{self.facility} {self.month:%Y-%m}"
