@@ -99,3 +99,33 @@ def test_database_refuses_an_overlapping_row_written_past_the_service(roles):
     clone.room_token = "x" * 43
     with pytest.raises(IntegrityError), transaction.atomic():
         clone.save()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_loss_at_the_exclusion_constraint_rolls_the_booking_back_and_names_the_winner(roles, monkeypatch):
+    """The check before the INSERT passed (as for two requests at the same moment), the exclusion
+    constraint refuses the INSERT: the booking's own transaction rolls back (the slot's place with
+    it), the caller's transaction stays usable, and the 409 names the consult that holds the time."""
+    from django.db import transaction
+    from django.db.models import Exists
+
+    from telemedicine.exceptions import BookingConflict
+    from telemedicine.services import bookings
+    from tests.telemedicine.factories import patient
+
+    day = timezone.localdate() + datetime.timedelta(days=2)
+    user = village_doctor(username="race_constraint")
+    first = make_slot(ConsultantFactory(), day, 9)
+    second = make_slot(ConsultantFactory(), day, 9, 10)
+    person = dict(name="韦小兰", sex="F", age=None, id_number=make_id_number(datetime.date(1961, 5, 6), 11, "F"))
+    won = bookings.booking_create(slot_id=first.pk, acting_user=user, patient=patient(**person), chief_complaint="头晕")
+    monkeypatch.setattr(bookings, "patient_busy_exists", lambda **kw: Exists(ConsultBooking.objects.none()))
+
+    with transaction.atomic():  # the caller's transaction
+        with pytest.raises(BookingConflict) as refused:
+            bookings.booking_create(slot_id=second.pk, acting_user=user, patient=patient(**person), chief_complaint="头晕")
+        assert Slot.objects.get(pk=second.pk).booked == 0  # usable, and the place given back
+
+    assert refused.value.code == "patient_overlap"
+    assert refused.value.extra["booking"] == won.pk
+    assert list(ConsultBooking.objects.values_list("pk", flat=True)) == [won.pk]
