@@ -8,7 +8,11 @@ import pytest
 
 from clinics.models import Role
 from staffing.payroll import services
-from staffing.payroll.selectors import component_totals_for_dashboard, monthly_component_totals, monthly_earnings_by_component
+from staffing.payroll.selectors import (
+    component_totals_for_dashboard,
+    monthly_component_totals,
+    monthly_earnings_by_component,
+)
 from tests.factories import clinic_with_doctors, make_user
 from tests.payroll.conftest import OCT, approve, run_month
 
