@@ -70,9 +70,21 @@ def doctor_list(*, user, day: datetime.date | None = None) -> QuerySet:
     )
 
 
+def _postings_in_force(day: datetime.date | None) -> QuerySet:
+    """Postings in force on `day` (today by default), the one of a doctor first: the rule of
+    "the posting in force" both look-ups below follow."""
+    return Posting.objects.filter(in_force_on(day or today()))
+
+
 def doctor_current_posting(*, doctor: Doctor, day: datetime.date | None = None) -> Posting | None:
-    day = day or today()
-    return doctor.postings.filter(in_force_on(day)).select_related("facility").first()
+    return _postings_in_force(day).filter(doctor=doctor).select_related("facility").first()
+
+
+def login_current_postings(*, user, day: datetime.date | None = None) -> QuerySet:
+    """`doctor_current_posting` found from the login `user` (a user or its id): the posting in
+    force of the doctor linked to it, with the doctor and the clinic, as one SELECT to read with
+    `.first()`."""
+    return _postings_in_force(day).filter(doctor__user=user).select_related("doctor", "facility")
 
 
 def doctors_posted(*, facility_ids, start: datetime.date, end: datetime.date) -> QuerySet:

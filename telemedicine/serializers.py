@@ -1,3 +1,5 @@
+import copy
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -64,7 +66,25 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["at", "kind", "from_status", "to_status", "from_slot", "to_slot", "actor", "note"]
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnce:
+    """A ModelSerializer whose fields are worked out from the model once per class instead of on
+    every instance (DRF maps each model field anew each time: about a third of a booking's answer
+    in Python). Each instance binds its own shallow copies, so a field's parent, and with it the
+    context (the request), stays that instance's; a nested serializer is copied whole."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built = built  # two threads may both build it first: either result is the same
+        return {
+            name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer) else copy.copy(field)
+            for name, field in built.items()
+        }
+
+
+class BookingSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     consultant = serializers.CharField(source="consultant.name", read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
     consulting_facility = serializers.CharField(source="department.facility.name", read_only=True)

@@ -22,11 +22,12 @@ from clinics.models import Facility, Role
 from clinics.scoping import require_facility_reach, user_role
 from core.audit import audit_record
 from staffing.models import Posting
-from staffing.reach import in_force_on
+from staffing.selectors import login_current_postings
 from telemedicine import conf
-from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome
+from telemedicine.models import BookingEvent, ConsultBooking, ConsultOutcome, Slot
 from telemedicine.services import notices
 from telemedicine.services.calendar import doctor_on_leave, on_leave_exists
+from telemedicine.services.compiled import CompiledRead
 from telemedicine.services.flow import (
     BOOKING_FLOW,
     booking_event_write,
@@ -45,6 +46,8 @@ from telemedicine.services.patients import (
 )
 from telemedicine.services.slots import (
     slot_bookable,
+    slot_bookable_read,
+    slot_check_bookable,
     slot_check_consultant_available,
     slot_release_place,
     slot_take_place,
@@ -141,17 +144,6 @@ class _OverlapCaught(Exception):
         self.patient_key, self.starts_at, self.ends_at = patient_key, starts_at, ends_at
 
 
-def _current_posting(user):
-    """The posting in force today of the doctor linked to `user`, with the doctor and the clinic,
-    in one SELECT (`staffing.selectors.doctor_current_posting`'s rule, found from the login)."""
-    return (
-        Posting.objects.filter(in_force_on(timezone.localdate()), doctor__user=user)
-        .select_related("doctor", "facility")
-        .only(*POSTING_READ)
-        .first()
-    )
-
-
 # The columns a booking reads and answers with (consult, notice, response); a column left out is
 # read by a query of its own when touched, which the statement test would show.
 POSTING_READ = (
@@ -167,6 +159,25 @@ SLOT_READ = (
     "consultant__department__facility__id", "consultant__department__facility__name",
     # The consultant's login: the notice's recipient (its e-mail for the address resolver).
     "consultant__user__id", "consultant__user__username", "consultant__user__email", "consultant__user__is_active",
+)
+
+# The booking's two reads, built by their owners' querysets and compiled once per connection
+# (`compiled`): the doctor's posting in force found from the login (staffing's rule), and the slot
+# with the calendar's, both leave and the patient's questions as EXISTS on its local day and times.
+_POSTING_READ = CompiledRead(
+    lambda *, user_id, day: login_current_postings(user=user_id, day=day).only(*POSTING_READ),
+    model=Posting, user_id=int, day=datetime.date,
+)
+_SLOT_READ = CompiledRead(
+    lambda *, slot_id, doctor_id, patient_key: slot_bookable_read(
+        slot_id,
+        only=SLOT_READ,
+        checks={
+            "doctor_on_leave": on_leave_exists(doctor_id, OuterRef("local_day")),
+            "patient_busy": patient_busy_exists(patient_key=patient_key),
+        },
+    ),
+    model=Slot, slot_id=int, doctor_id=int, patient_key=str,
 )
 
 
@@ -199,7 +210,7 @@ def _booking_create(*, slot_id, acting_user, patient, chief_complaint, urgency, 
     now = timezone.now()
     if user_role(acting_user) != Role.VILLAGE_DOCTOR:
         raise PermissionDenied(_("Only a village doctor linked to the doctor register can book a teleconsult."))
-    posting = _current_posting(acting_user)
+    posting = _POSTING_READ.get(user_id=acting_user.pk, day=timezone.localdate(now))
     if posting is None:
         if getattr(acting_user, "doctor", None) is None:
             raise PermissionDenied(_("Only a village doctor linked to the doctor register can book a teleconsult."))
@@ -228,15 +239,7 @@ def _booking_create(*, slot_id, acting_user, patient, chief_complaint, urgency, 
     # One SELECT answers the slot's, the calendar's, both leave and the patient's questions. The
     # consultant's register entries are left to the notice's address resolvers: two more joins
     # here cost PostgreSQL more planning (about 1 ms) than their own look-up does.
-    slot = slot_bookable(
-        slot_id,
-        now=now,
-        only=SLOT_READ,
-        checks={
-            "doctor_on_leave": on_leave_exists(doctor.pk, OuterRef("local_day")),
-            "patient_busy": patient_busy_exists(patient_key=key),
-        },
-    )
+    slot = slot_check_bookable(_SLOT_READ.get(slot_id=slot_id, doctor_id=doctor.pk, patient_key=key), now=now)
     slot_check_consultant_available(slot)
     _check_doctor_not_on_leave(doctor, slot)
     if slot.patient_busy:

@@ -154,16 +154,14 @@ def slots_materialise_horizon(*, today: datetime.date | None = None, consultant_
 # --- A slot's places ---------------------------------------------------------------------------
 
 
-def slot_bookable(slot_id, *, now, checks: dict | None = None, only=()) -> Slot:
-    """The slot a booking may take: it exists, has not started, and is still offered.
-
-    One SELECT: the slot with its consultant, department and facility, and as annotations whether
-    the slot's year has a holiday calendar (`calendar_loaded`) and whether the consultant is on
-    approved leave that day (`consultant_on_leave`, for `slot_check_consultant_available`).
-    `checks` adds the caller's own conditions ({name: Exists over OuterRef("local_day"),
-    OuterRef("starts_at")…}), read from the slot by the same name; `only` narrows the columns read
-    to those the caller uses (`Slot.objects.only`)."""
-    slot = (
+def slot_bookable_read(slot_id, *, checks: dict | None = None, only=()):
+    """The SELECT `slot_bookable` reads (one row, as `.first()` reads it): the slot with its
+    consultant, department and facility, and as annotations whether the slot's year has a holiday
+    calendar (`calendar_loaded`) and whether the consultant is on approved leave that day
+    (`consultant_on_leave`, for `slot_check_consultant_available`). `checks` adds the caller's own
+    conditions ({name: Exists over OuterRef("local_day"), OuterRef("starts_at")…}), read from the
+    slot by the same name; `only` narrows the columns read to those the caller uses."""
+    return (
         Slot.objects.select_related("consultant__department__facility", "consultant__user")
         .annotate(**local_day_and_year())
         .annotate(
@@ -174,8 +172,17 @@ def slot_bookable(slot_id, *, now, checks: dict | None = None, only=()) -> Slot:
         .only(*only)
         .filter(pk=slot_id)
         .order_by("pk")  # one row: not the default order, which joins the consultant's own ordering
-        .first()
     )
+
+
+def slot_bookable(slot_id, *, now, checks: dict | None = None, only=()) -> Slot:
+    """The slot a booking may take: it exists, has not started, and is still offered (one SELECT,
+    `slot_bookable_read`)."""
+    return slot_check_bookable(slot_bookable_read(slot_id, checks=checks, only=only).first(), now=now)
+
+
+def slot_check_bookable(slot: Slot | None, *, now) -> Slot:
+    """`slot_bookable`'s refusals, given what `slot_bookable_read` read (None: no such slot)."""
     if slot is None:
         raise ValidationError({"slot": _("This time slot does not exist. Choose a slot from the list of open slots.")})
     if slot.starts_at <= now:
