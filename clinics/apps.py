@@ -21,6 +21,10 @@ class ClinicsConfig(AppConfig):
 
         register_manager_check(is_county_wide)  # county-wide roles manage the outbox in the admin
 
+        from core.tokens import register_user_related
+
+        register_user_related("scope")  # every API permission check reads the role (`user_role`)
+
 
 def scope_users(queryset, user):
     """Accounts a user may link a row to (a doctor's login, a consultant's): those whose role and

@@ -17,8 +17,7 @@ URL = "/api/v1/teleconsult/bookings/"
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("keep_query_log")]
 # The request as a terminal sends it, with its API token:
 STATEMENTS = [
-    "knox_authtoken",  # the token and its user (core.tokens)
-    "clinics_userscope",  # the role the permission checks
+    "knox_authtoken",  # the token, its user and the user's role (core.tokens, clinics' `register_user_related`)
     "SAVEPOINT",  # the service's transaction (BEGIN outside a test)
     "staffing_posting",  # the doctor's posting in force, with the doctor and the clinic
     "telemedicine_slot",  # the slot, consultant, department, facility; calendar, both leave and overlap as EXISTS
