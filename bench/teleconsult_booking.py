@@ -1,4 +1,7 @@
-"""Bench: booking teleconsults through the API on PostgreSQL behind gunicorn on loopback.
+"""Bench: booking teleconsults through the API on PostgreSQL behind gunicorn on loopback, beside
+the minimal insert endpoint (`bench/minimal_urls.py`) on the same server: production's settings
+(DEBUG off, persistent connections) and production's gunicorn (`deploy/gunicorn.conf.py`, sized
+from this machine's cores; --workers/--threads override it).
 
 1. Throughput: 20 concurrent clients (token auth, keep-alive) each book their own slots until a
    bounded number of requests (or a time limit) is reached: requests/s, p50 and p95 latency.
@@ -7,13 +10,15 @@
    places, or more than one 201) and 5xx responses; both must be 0.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cunyi_booking_bench \\
-        .venv/bin/python bench/teleconsult_booking.py [--clients 20] [--requests 600] [--rounds 100]
+        .venv/bin/python bench/teleconsult_booking.py [--clients 20] [--requests 600] [--rounds 100] [--repeat 3]
 
 Its own database (cunyi_booking_bench unless DATABASE_URL says otherwise; createdb it first) and
 its own Redis database (12 unless CELERY_BROKER_URL says otherwise; emptied at the end). Migrates
 the database, creates its own synthetic rows (usernames start with "bench_tc_") and deletes them
-afterwards. Before measuring, every worker thread serves a few requests of each endpoint (its
-imports, caches and connections warm), not counted. Not part of the test suite.
+afterwards, and VACUUM ANALYZEs the tables both endpoints touch first (what autovacuum would have
+done; this server runs without it). Before measuring, every worker thread serves a few requests
+of each endpoint (its imports, caches and connections warm), not counted. Not part of the test
+suite.
 """
 
 import argparse
@@ -63,9 +68,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def create_fixtures(clients: int):
+def create_fixtures(clients: int, *, consultant_login: bool = False):
     """A county hospital department with a consultant, and `clients` village doctors (each with an
-    API token) at telemedicine-linked clinics."""
+    API token) at telemedicine-linked clinics. `consultant_login`: the consultant has an account
+    (with an e-mail address), so every booking also queues the consultant's notice."""
     from django.contrib.auth import get_user_model
 
     from clinics.models import Department, Facility, Role, Township
@@ -86,6 +92,11 @@ def create_fixtures(clients: int):
     )
     department, _ = Department.objects.get_or_create(facility=hospital, code="BENCH", defaults={"name": "内科"})
     consultant, _ = Consultant.objects.get_or_create(department=department, name="基准专家", defaults={"is_demo": True})
+    if consultant_login and consultant.user_id is None:
+        login = User.objects.create(username=f"{PREFIX}consultant", email="bench-consultant@example.cn")
+        role_assign(user=login, role=Role.CONSULTANT, facility=hospital, township=township)
+        consultant.user = login
+        consultant.save(update_fields=["user"])
     tokens = []
     for n in range(clients):
         clinic, _ = Facility.objects.get_or_create(
@@ -270,13 +281,15 @@ def main():
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: production's, deploy/gunicorn.conf.py)")
     parser.add_argument("--threads", type=int, help="threads per worker (default: production's)")
     parser.add_argument("--repeat", type=int, default=3, help="throughput phases, each beside a phase of the minimal endpoint")
+    parser.add_argument("--consultant-login", action="store_true",
+                        help="the consultant has an account: each booking also queues the consultant's notice")
     parser.add_argument("--warm", type=int, default=100, help="requests to each endpoint before measuring (not counted)")
     args = parser.parse_args()
 
     migrate()
     setup_django()
     cleanup()
-    consultant, tokens = create_fixtures(args.clients)
+    consultant, tokens = create_fixtures(args.clients, consultant_login=args.consultant_login)
     per_client = args.requests // args.clients
     throughput_slots = [make_slots(consultant, per_client * args.clients, day_offset=2) for _ in range(args.repeat)]
     warm_slots = make_slots(consultant, args.warm, day_offset=2) if args.warm else []
@@ -341,7 +354,8 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS bench_minimal_insert")
     print(
-        f"gunicorn {workers} workers × {threads} threads (deploy/gunicorn.conf.py), {args.clients} clients: "
+        f"gunicorn {workers} workers × {threads} threads (deploy/gunicorn.conf.py), {args.clients} clients"
+        f"{', consultant notified' if args.consultant_login else ''}: "
         f"{tp['rps']} req/s, p50 {tp['p50_ms']} ms, p95 {tp['p95_ms']} ms over {tp['requests']} bookings; "
         f"race {rc['rounds']} rounds: double bookings {rc['double_bookings']}, 5xx {rc['server_errors']}"
     )

@@ -13,6 +13,7 @@ values themselves rather than only carrying them is refused when first compiled 
 with two different sets of placeholders and both must give the same SQL)."""
 
 import datetime
+import sys
 import threading
 import weakref
 from dataclasses import dataclass
@@ -27,6 +28,41 @@ _PLACEHOLDERS = {
     str: lambda n: f"\x1fcompiled-read-placeholder-{n}\x1f",
     datetime.date: lambda n: datetime.date(1111, 1, 1) + datetime.timedelta(days=n),
 }
+
+
+def _cursor(connection):
+    """A cursor for a compiled read. On PostgreSQL (psycopg 3) it binds the values on the server
+    and prepares the statement once per connection, so PostgreSQL plans it once instead of at
+    every booking (the slot's SELECT with its four EXISTS took longer to plan than to run); the
+    project's other queries keep Django's client-side binding. Elsewhere, Django's own cursor.
+    Either way it is Django's cursor wrapper: its errors and execute wrappers as usual."""
+    if (
+        connection.vendor != "postgresql"
+        or _PreparingCursor is None
+        # Behind a transaction pooler (PgBouncer; the alias then disables server-side cursors,
+        # docs/SCALING.md) a statement prepared on one server connection is not on the next.
+        or connection.settings_dict["DISABLE_SERVER_SIDE_CURSORS"]
+        # The query log (DEBUG, a test's query count) reads the SQL back from a client-side cursor.
+        or connection.queries_logged
+    ):
+        return connection.cursor()
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        # Django turns psycopg's statement preparing off; only an explicit `prepare=True` (these
+        # reads) prepares now: Django's client-side cursors never prepare whatever the threshold.
+        connection.connection.prepare_threshold = sys.maxsize
+    return connection.make_cursor(_PreparingCursor(connection.connection))
+
+
+try:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class _PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(query, params, prepare=True, **kwargs)
+
+except ImportError:  # no psycopg 3 here (SQLite only)
+    _PreparingCursor = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +101,7 @@ class CompiledRead:
         for position, name, as_text in compiled.slots:
             value = values[name]
             params[position] = str(value) if as_text else value
-        with connection.cursor() as cursor:
+        with _cursor(connection) as cursor:
             cursor.execute(compiled.sql, params)
             row = cursor.fetchone()
         if row is None:

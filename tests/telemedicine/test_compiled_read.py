@@ -77,3 +77,31 @@ def test_each_time_zone_has_its_own_compiled_sql(consultant, clock):
     with timezone.override(datetime.UTC):
         assert read.get(slot_id=slot.pk).local_day == TOMORROW - datetime.timedelta(days=1)
     assert set(read._per_connection[connections["default"]]) == {"Asia/Shanghai", "UTC"}
+
+
+def _prepared_reads():
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ['SELECT "telemedicine_slot".%'])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_read_is_prepared_once_per_connection(consultant, clock):
+    first, second = make_slot(consultant, TOMORROW, 9), make_slot(consultant, TOMORROW, 10)
+    read = CompiledRead(lambda *, slot_id: Slot.objects.filter(pk=slot_id).only("id", "starts_at"), model=Slot, slot_id=int)
+    before = _prepared_reads()
+    assert read.get(slot_id=first.pk).pk == first.pk
+    prepared = _prepared_reads()
+    assert read.get(slot_id=second.pk).pk == second.pk
+    assert len(prepared) == len(before) + 1
+    assert _prepared_reads() == prepared  # the second run used the statement prepared by the first
+
+
+@pytest.mark.postgres
+def test_behind_a_transaction_pooler_nothing_is_prepared(consultant, clock, monkeypatch):
+    slot = make_slot(consultant, TOMORROW, 9)
+    monkeypatch.setitem(connections["default"].settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    read = CompiledRead(lambda *, slot_id: Slot.objects.filter(pk=slot_id).only("id", "ends_at"), model=Slot, slot_id=int)
+    before = _prepared_reads()
+    assert read.get(slot_id=slot.pk).pk == slot.pk
+    assert _prepared_reads() == before
