@@ -5,6 +5,7 @@ still refuse every bad reference, also under concurrency."""
 
 import datetime
 import random
+import re
 import threading
 import time
 from decimal import Decimal
@@ -99,6 +100,58 @@ def test_recalculating_keeps_each_doctors_payslip_id_and_writes_every_funding_ro
 
 
 # --- PostgreSQL: the set-wise references ------------------------------------------------------------
+
+
+def _plans_logged(cursor):
+    """Make the connection report every plan it runs, trigger queries included (auto_explain),
+    as notices; returns the list they are collected into."""
+    logged = []
+    cursor.execute("LOAD 'auto_explain'")
+    cursor.execute("SET auto_explain.log_min_duration = 0")
+    cursor.execute("SET auto_explain.log_nested_statements = on")
+    cursor.execute("SET client_min_messages = log")
+    cursor.connection.add_notice_handler(lambda notice: logged.append(notice.message_primary or ""))
+    return logged
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_every_check_over_a_transition_table_is_planned_for_its_statement():
+    """0017: PL/pgSQL would keep the plan a check made the first time it ran in a connection; one
+    made while the pay tables were empty took minutes over a province's 196,000 rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT p.proname, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE NOT t.tgisinternal AND (t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL)"
+        )
+        functions = dict(cursor.fetchall())
+    assert {"payroll_refuse_locked_payslips", "payroll_refuse_locked_lines", "payroll_refuse_locked_funding",
+            "payref_funding_line_named", "payref_funding_line_deleted", "payref_line_payslip_rekeyed"} <= set(functions)
+    for name, source in functions.items():
+        static = re.sub(r"\$q\$.*?\$q\$", "", source, flags=re.S)
+        assert "new_rows" not in static and "old_rows" not in static, f"{name} has a static query over a transition table"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_a_check_first_run_on_empty_tables_is_planned_again_for_a_large_statement(policies, visits):
+    clinic_with_doctors(3)
+    with connection.cursor() as cursor:
+        logged = _plans_logged(cursor)
+        # The funding guard runs first over an empty statement, as in a new county's first run.
+        cursor.execute("DELETE FROM payroll_paysliplinefunding WHERE false")
+        run = run_month(OCT)
+        funding = PayslipLineFunding.objects.filter(line__payslip__run=run).count()
+        assert funding >= 6
+        logged.clear()
+        cursor.execute(
+            "DELETE FROM payroll_paysliplinefunding f USING payroll_payslipline l, payroll_payslip p "
+            "WHERE f.line_id = l.id AND l.payslip_id = p.id AND p.run_id = %s", [run.pk]
+        )
+        cursor.execute("SET client_min_messages = notice")
+    guard = next(plan for plan in logged if "FROM old_rows f" in plan and "payroll_payrun" in plan)
+    # Planned with this statement's transition table (its real size), not the empty one's plan.
+    assert re.search(rf"Named Tuplestore Scan +\(cost=[0-9.]+ rows={funding} ", guard), guard
 
 
 def _refused(sql, params=()):
