@@ -18,13 +18,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import audit_bulk, audit_record, changed_fields, snapshot
+from core.bulk import copy_rows
 from core.db import is_postgres
 from core.transitions import StateMachine
-from staffing.models import Doctor
+from staffing.models import doctor_label
 from staffing.payroll.bankfiles.checks import bank_file_warnings_by_doctor, refresh_bank_file_warnings
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.errors import PayRunConflict
-from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
+from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding, payslip_label
 from staffing.payroll.money import split_by_shares, yuan
 from staffing.payroll.selectors import BankAccountChange, bank_account_changes
 
@@ -133,11 +134,12 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     run = RUN_FLOW.transition(run, to=Status.CALCULATED, actor=acting_user, kind="calculate", lock=False,
                               fields={**totals, "warnings": warnings, "calculated_at": timezone.now()}, audit_changes=changes)
     changed_slips = [
-        Payslip(pk=slip_ids[d], run=run, doctor=Doctor(pk=d, name=p.doctor.name, is_demo=p.doctor.is_demo), month=run.month)
+        (slip_ids[d], payslip_label(doctor_label(p.doctor.name, p.doctor.is_demo), run.month))
         for d, p in pays.items()
         if previous.get(d, (None, None))[1] != p.net
     ]
-    audit_bulk(actor=acting_user, action="payslip.calculate", targets=changed_slips, changes={"run": run.pk}, reason=_("pay run calculated"))
+    audit_bulk(actor=acting_user, action="payslip.calculate", model=Payslip, targets=changed_slips, changes={"run": run.pk},
+               reason=_("pay run calculated"))
     return run
 
 
@@ -197,10 +199,8 @@ def _new_ids(model, count: int) -> list[int]:
 
 
 def _copy(model, columns, rows) -> None:
-    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with connection.cursor() as cursor:
+        copy_rows(cursor, f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN", rows)
 
 
 def _insert_payslips(run: PayRun, pays: dict, kept: dict[int, int]) -> dict[int, int]:
