@@ -57,9 +57,10 @@ class DoctorRow:
 
     __slots__ = ("pk", "name", "is_demo", "hire_date", "exit_date", "insurance_code", "bank_name", "bank_account", "licence_expiry", "status")
 
-    def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
+    def __init__(self, pk, name, is_demo, hire_date, exit_date, insurance_code, bank_name, bank_account, licence_expiry, status):
+        self.pk, self.name, self.is_demo, self.hire_date, self.exit_date = pk, name, is_demo, hire_date, exit_date
+        self.insurance_code, self.bank_name, self.bank_account = insurance_code, bank_name, bank_account
+        self.licence_expiry, self.status = licence_expiry, status
 
     def __str__(self):
         return f"{self.name}{_('(demo)')}" if self.is_demo else self.name
@@ -104,7 +105,7 @@ class MonthCalculation:
             self._texts[key] = components.label(code)
         return self._texts[key]
 
-    def shared(self, key: str, load):
+    def shared(self, key, load):
         """A read several components use (`load()` runs once per calculation)."""
         if key not in self._shared:
             self._shared[key] = load()
@@ -273,6 +274,7 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
     paid_doctors_by_month = defaultdict(set)
     for doctor_id, month, _component in paid:
         paid_doctors_by_month[month].add(doctor_id)
+    descriptions = {}  # (month, component): the correction line's text, translated once
     for month in months:
         expected_pays = MonthCalculation(month=month, township_id=run.township_id, policies=policies).compute()
         for doctor_id, pay in pays.items():
@@ -297,7 +299,11 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
                     quantity, rate = Decimal(1), abs(diff)
                 else:
                     quantity = abs(quantity_diff)
-                description = _("Correction for %(month)s: %(component)s") % {"month": f"{month:%Y-%m}", "component": components.label(component)}
+                description = descriptions.get((month, component))
+                if description is None:
+                    description = descriptions[(month, component)] = (
+                        _("Correction for %(month)s: %(component)s") % {"month": f"{month:%Y-%m}", "component": components.label(component)}
+                    )
                 pay.lines.append(Line(
                     component=component,
                     kind=EARNING if diff > 0 else DEDUCTION,

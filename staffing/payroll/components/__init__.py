@@ -89,12 +89,13 @@ class PayComponent:
         """Append one line (nothing when its amount is 0). The amount is quantity × rate rounded to
         the cent unless given; the funding is `funding`, else the policy row's source, else the
         component's declared split."""
-        quantity = Decimal(quantity)
+        if type(quantity) is not Decimal:
+            quantity = Decimal(quantity)
         amount = money(quantity * rate) if amount is None else amount
-        if amount == 0:
+        if not amount:
             return None
         if funding is None:
-            funding = ((part.funding_source, Decimal(1)),) if part is not None and part.funding_source else self.funding
+            funding = ((part.funding_source, ONE),) if part is not None and part.funding_source else self.funding
         line = Line(
             component=self.code,
             kind=kind or self.kind,
@@ -105,13 +106,14 @@ class PayComponent:
             reference_month=ctx.month,
             taxable=self.taxable if taxable is None else taxable,
             policy_id=part.policy_id if part is not None else policy_id,
-            funding=tuple(funding),
+            funding=funding if type(funding) is tuple else tuple(funding),
             source=source if source is not None else {},
         )
         pay.lines.append(line)
         return line
 
 
+ONE = Decimal(1)
 _registry: dict[str, PayComponent] = {}
 _discovered = False
 

@@ -3,7 +3,6 @@
 run, refuses a step the table does not allow (`PayRunConflict`, 409), saves and audits."""
 
 import datetime
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import audit_bulk, audit_record, changed_fields, snapshot
-from core.bulk import copy_rows
+from core.bulk import copy_rows, json_text
 from core.db import is_postgres
 from core.transitions import StateMachine
 from staffing.models import doctor_label
@@ -216,7 +215,7 @@ def _insert_payslips(run: PayRun, pays: dict, kept: dict[int, int]) -> dict[int,
         fresh = iter(_new_ids(Payslip, sum(1 for doctor_id in pays if doctor_id not in kept)))
         ids = {doctor_id: kept[doctor_id] if doctor_id in kept else next(fresh) for doctor_id in pays}
         _copy(Payslip, ("id", *PAYSLIP_COLUMNS), (
-            (ids[doctor_id], *values(pay)[:-1], json.dumps(pay.warnings, ensure_ascii=False)) for doctor_id, pay in pays.items()
+            (ids[doctor_id], *values(pay)[:-1], json_text(pay.warnings)) for doctor_id, pay in pays.items()
         ))
         return ids
     slips = Payslip.objects.bulk_create(
@@ -238,7 +237,7 @@ def _insert_lines(lines: list[tuple]) -> list[int]:
     if is_postgres(connection):
         ids = _new_ids(PayslipLine, len(lines))
         _copy(PayslipLine, ("id", *LINE_COLUMNS), (
-            (pk, *_line_values(*line)[:-1], json.dumps(line[2].source, ensure_ascii=False)) for pk, line in zip(ids, lines, strict=True)
+            (pk, *_line_values(*line)[:-1], json_text(line[2].source)) for pk, line in zip(ids, lines, strict=True)
         ))
         return ids
     created = PayslipLine.objects.bulk_create(
