@@ -1,4 +1,4 @@
-"""Issue 18's pay run: the duty summary grouped in SQL gives the roster selector's summaries, and
+"""Issue 18's pay run: the duty summary, grouped in SQL, sums up the duty rows, and
 on PostgreSQL the references a pay run writes per line (line → payslip, line → policy version,
 funding row → line), checked once per statement by triggers instead of a foreign key per row,
 still refuse every bad reference, also under concurrency."""
@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from staffing.payroll import sources
 from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
 from staffing.rosters.models import DayKind, DutyDay, RosterMonth
-from staffing.rosters.selectors import duty_summary
+from staffing.rosters.selectors import DutySummary, duty_summary
 from tests.factories import PostingFactory, clinic_with_doctors
 from tests.payroll.conftest import OCT, publish_roster, run_month
 
@@ -53,16 +53,33 @@ def _varied_rosters(seed: int):
     return [a1, a2, a3, b1, c1, c2, d1, idle]
 
 
+def _summaries_row_by_row(doctor_ids):
+    """The duty summary worked out here from the duty rows one by one: the expectation."""
+    expected = {}
+    duties = DutyDay.objects.filter(date__gte=OCT, date__lt=datetime.date(2026, 11, 1), roster__status=RosterMonth.Status.PUBLISHED)
+    if doctor_ids is not None:
+        duties = duties.filter(doctor_id__in=doctor_ids)
+    for doctor_id, day, duty, kind in duties.order_by("date").values_list("doctor_id", "date", "duty", "day_kind"):
+        summary = expected.setdefault(doctor_id, DutySummary(published=True))
+        kind_list = (summary.day_duty_dates if duty == DutyDay.Duty.DAY
+                     else summary.holiday_oncall_dates if kind == DayKind.HOLIDAY else summary.weekend_oncall_dates)
+        kind_list.append(day)
+    return expected
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_sql_duty_summary_is_the_roster_selectors_summary(seed):
+def test_the_grouped_duty_summary_is_the_duty_rows_summed_up(seed):
     doctors = _varied_rosters(seed)
     ids = [doctor.pk for doctor in doctors]
 
     for doctor_ids in (ids, ids[2:5], None):
-        grouped = sources.duty_by_doctor(month=OCT, doctor_ids=doctor_ids)
-        assert grouped == duty_summary(month=OCT, doctor_ids=doctor_ids)
+        grouped = duty_summary(month=OCT, doctor_ids=doctor_ids)
+        with_duties = {k: v for k, v in grouped.items() if v.day_duty_dates or v.weekend_oncall_dates or v.holiday_oncall_dates}
+        assert with_duties == _summaries_row_by_row(doctor_ids)
+        assert sources.duty_by_doctor(month=OCT, doctor_ids=doctor_ids) == grouped  # payroll's door to the rosters
     summary = sources.duty_by_doctor(month=OCT, doctor_ids=ids)
+    assert set(summary) == set(ids)  # every doctor asked for, with or without duties
     assert summary[doctors[-1].pk].published is True and not summary[doctors[-1].pk].day_duty_dates  # idle at a published clinic
     assert summary[doctors[4].pk].published is False  # draft roster: nothing counted
     assert summary[doctors[6].pk].published is False  # no roster at all
@@ -70,7 +87,7 @@ def test_the_sql_duty_summary_is_the_roster_selectors_summary(seed):
     assert sorted(a2.day_duty_dates) == a2.day_duty_dates
 
 
-def test_the_sql_duty_summary_reads_one_row_per_doctor_and_kind_of_duty(db, django_assert_num_queries):
+def test_the_duty_summary_reads_one_row_per_doctor_and_kind_of_duty(db, django_assert_num_queries):
     clinic, (doctor,) = clinic_with_doctors(1)
     publish_roster(clinic, OCT, [(doctor, datetime.date(2026, 10, day), "day") for day in range(5, 30)]
                    + [(doctor, datetime.date(2026, 10, 1), "holiday"), (doctor, datetime.date(2026, 10, 4), "weekend")])
