@@ -167,11 +167,13 @@ class MonthCalculation:
         for doctor_id in doctor_ids:
             ranges = postings[doctor_id]
             facility_id = self._pay_facility(ranges)
-            employed_days = sum((end - start).days + 1 for start, end, _f in ranges)
+            spans = tuple((start, end) for start, end, _f in ranges)
+            employed_days = sum((end - start).days + 1 for start, end in spans)
+            doctor_leave = leave.get(doctor_id)
             unpaid = sorted({
-                d for kind, dates in leave.get(doctor_id, {}).items() if kind in unpaid_types
-                for d in dates if any(start <= d <= end for start, end, _f in ranges)
-            })
+                d for kind, dates in doctor_leave.items() if kind in unpaid_types
+                for d in dates if any(start <= d <= end for start, end in spans)
+            }) if doctor_leave else []
             pay = DoctorPay(
                 doctor=doctors[doctor_id],
                 facility_id=facility_id,
@@ -179,8 +181,8 @@ class MonthCalculation:
                 payable_days=employed_days - len(unpaid),
                 days_in_month=self.days_in_month,
                 employed_days=employed_days,
-                employed=(min(r[0] for r in ranges), max(r[1] for r in ranges)),
-                employed_ranges=tuple((start, end) for start, end, _f in ranges),
+                employed=(spans[0] if len(spans) == 1 else (min(s for s, _e in spans), max(e for _s, e in spans))),
+                employed_ranges=spans,
                 unpaid_dates=unpaid,
             )
             facts = self.duty.get(doctor_id)
@@ -188,8 +190,9 @@ class MonthCalculation:
                 pay.warn("roster_unpublished", roster_unpublished)
             pays[doctor_id] = pay
         self.run_phase(components.MONTH, pays)
+        order = components.line_order()
         for pay in pays.values():
-            pay.lines.sort(key=lambda ln: components.order_of(ln.component))
+            pay.lines.sort(key=order)
         return pays
 
     def _source_warnings(self, facility_ids: list[int]) -> None:
@@ -230,8 +233,9 @@ def calculate_run(run: PayRun, *, progress=None) -> tuple[dict[int, DoctorPay], 
         pay.taxable_income = sum((ln.signed for ln in pay.lines if ln.taxable), ZERO)
     current.run_phase(components.WITHHOLDING, pays)
     total, note = len(pays), _("Totalling each doctor's payslip") if progress is not None else ""
+    order = components.line_order()
     for done, pay in enumerate(pays.values(), 1):
-        pay.lines.sort(key=lambda ln: (ln.reference_month != run.month, ln.reference_month, components.order_of(ln.component)))
+        pay.lines.sort(key=lambda ln: (ln.reference_month != run.month, ln.reference_month, order(ln)))
         pay.total_up()
         _doctor_warnings(pay, policies.resolve(pay.township_id, run.month), current.last_day)
         if progress is not None:

@@ -38,7 +38,7 @@ from staffing.payroll.pay import DEDUCTION, EARNING, DoctorPay, Line
 
 __all__ = [
     "DEDUCTION", "EARNING", "MONTH", "RUN", "WITHHOLDING", "PayComponent", "all_components", "choices", "component", "correctable", "discover",
-    "earning_codes", "in_phase", "label", "order_of", "policy_choices", "register", "registered",
+    "earning_codes", "in_phase", "label", "line_order", "order_of", "policy_choices", "register", "registered",
 ]
 
 # Phases of a run, in the order they are computed.
@@ -193,10 +193,21 @@ def correctable() -> list[PayComponent]:
     return [c for c in all_components() if c.correctable]
 
 
+UNREGISTERED_ORDER = 10_000  # a line of a component no longer registered: last
+
+
 def order_of(code: str) -> int:
     discover()
     found = _registry.get(code)
-    return found.order if found else 10_000  # a line of a component no longer registered: last
+    return found.order if found else UNREGISTERED_ORDER
+
+
+def line_order():
+    """A sort key putting lines in their components' order (`order_of`), for sorting a run's
+    300,000 lines without a registry look-up each."""
+    discover()
+    orders = {code: item.order for code, item in _registry.items()}
+    return lambda line: orders.get(line.component, UNREGISTERED_ORDER)
 
 
 def label(code: str) -> str:
