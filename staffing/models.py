@@ -45,6 +45,12 @@ def validate_practitioner_code(value) -> str:
     return code
 
 
+def doctor_label(name: str, is_demo: bool) -> str:
+    """How a doctor is named on screens and in the audit trail (`Doctor.__str__`; also without an
+    instance)."""
+    return f"{name}（演示）" if is_demo else name
+
+
 class Doctor(models.Model):
     class Sex(models.TextChoices):
         MALE = "M", _("Male")
@@ -135,7 +141,7 @@ class Doctor(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name}（演示）" if self.is_demo else self.name
+        return doctor_label(self.name, self.is_demo)
 
     def save(self, *args, **kwargs):
         self.id_number_hash = keyed_hash(self.id_number)

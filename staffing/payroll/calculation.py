@@ -57,9 +57,10 @@ class DoctorRow:
 
     __slots__ = ("pk", "name", "is_demo", "hire_date", "exit_date", "insurance_code", "bank_name", "bank_account", "licence_expiry", "status")
 
-    def __init__(self, *values):
-        for name, value in zip(self.__slots__, values, strict=True):
-            setattr(self, name, value)
+    def __init__(self, pk, name, is_demo, hire_date, exit_date, insurance_code, bank_name, bank_account, licence_expiry, status):
+        self.pk, self.name, self.is_demo, self.hire_date, self.exit_date = pk, name, is_demo, hire_date, exit_date
+        self.insurance_code, self.bank_name, self.bank_account = insurance_code, bank_name, bank_account
+        self.licence_expiry, self.status = licence_expiry, status
 
     def __str__(self):
         return f"{self.name}{_('(demo)')}" if self.is_demo else self.name
@@ -104,7 +105,7 @@ class MonthCalculation:
             self._texts[key] = components.label(code)
         return self._texts[key]
 
-    def shared(self, key: str, load):
+    def shared(self, key, load):
         """A read several components use (`load()` runs once per calculation)."""
         if key not in self._shared:
             self._shared[key] = load()
@@ -166,11 +167,13 @@ class MonthCalculation:
         for doctor_id in doctor_ids:
             ranges = postings[doctor_id]
             facility_id = self._pay_facility(ranges)
-            employed_days = sum((end - start).days + 1 for start, end, _f in ranges)
+            spans = tuple((start, end) for start, end, _f in ranges)
+            employed_days = sum((end - start).days + 1 for start, end in spans)
+            doctor_leave = leave.get(doctor_id)
             unpaid = sorted({
-                d for kind, dates in leave.get(doctor_id, {}).items() if kind in unpaid_types
-                for d in dates if any(start <= d <= end for start, end, _f in ranges)
-            })
+                d for kind, dates in doctor_leave.items() if kind in unpaid_types
+                for d in dates if any(start <= d <= end for start, end in spans)
+            }) if doctor_leave else []
             pay = DoctorPay(
                 doctor=doctors[doctor_id],
                 facility_id=facility_id,
@@ -178,8 +181,8 @@ class MonthCalculation:
                 payable_days=employed_days - len(unpaid),
                 days_in_month=self.days_in_month,
                 employed_days=employed_days,
-                employed=(min(r[0] for r in ranges), max(r[1] for r in ranges)),
-                employed_ranges=tuple((start, end) for start, end, _f in ranges),
+                employed=(spans[0] if len(spans) == 1 else (min(s for s, _e in spans), max(e for _s, e in spans))),
+                employed_ranges=spans,
                 unpaid_dates=unpaid,
             )
             facts = self.duty.get(doctor_id)
@@ -187,8 +190,9 @@ class MonthCalculation:
                 pay.warn("roster_unpublished", roster_unpublished)
             pays[doctor_id] = pay
         self.run_phase(components.MONTH, pays)
+        order = components.line_order()
         for pay in pays.values():
-            pay.lines.sort(key=lambda ln: components.order_of(ln.component))
+            pay.lines.sort(key=order)
         return pays
 
     def _source_warnings(self, facility_ids: list[int]) -> None:
@@ -229,8 +233,9 @@ def calculate_run(run: PayRun, *, progress=None) -> tuple[dict[int, DoctorPay], 
         pay.taxable_income = sum((ln.signed for ln in pay.lines if ln.taxable), ZERO)
     current.run_phase(components.WITHHOLDING, pays)
     total, note = len(pays), _("Totalling each doctor's payslip") if progress is not None else ""
+    order = components.line_order()
     for done, pay in enumerate(pays.values(), 1):
-        pay.lines.sort(key=lambda ln: (ln.reference_month != run.month, ln.reference_month, components.order_of(ln.component)))
+        pay.lines.sort(key=lambda ln: (ln.reference_month != run.month, ln.reference_month, order(ln)))
         pay.total_up()
         _doctor_warnings(pay, policies.resolve(pay.township_id, run.month), current.last_day)
         if progress is not None:
@@ -273,6 +278,7 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
     paid_doctors_by_month = defaultdict(set)
     for doctor_id, month, _component in paid:
         paid_doctors_by_month[month].add(doctor_id)
+    descriptions = {}  # (month, component): the correction line's text, translated once
     for month in months:
         expected_pays = MonthCalculation(month=month, township_id=run.township_id, policies=policies).compute()
         for doctor_id, pay in pays.items():
@@ -297,7 +303,11 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
                     quantity, rate = Decimal(1), abs(diff)
                 else:
                     quantity = abs(quantity_diff)
-                description = _("Correction for %(month)s: %(component)s") % {"month": f"{month:%Y-%m}", "component": components.label(component)}
+                description = descriptions.get((month, component))
+                if description is None:
+                    description = descriptions[(month, component)] = (
+                        _("Correction for %(month)s: %(component)s") % {"month": f"{month:%Y-%m}", "component": components.label(component)}
+                    )
                 pay.lines.append(Line(
                     component=component,
                     kind=EARNING if diff > 0 else DEDUCTION,

@@ -22,9 +22,11 @@ TAX_BRACKETS: tuple[tuple[Decimal | None, Decimal, Decimal], ...] = (
 
 def money(value) -> Decimal:
     """Round to the cent, half up. Floats are refused: they have already lost cents."""
+    if type(value) is Decimal:  # the usual case, a million times in a province's run
+        return value.quantize(CENT, ROUND_HALF_UP)
     if isinstance(value, float):
         raise TypeError("money amounts must be Decimal or int, never float")
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(CENT, ROUND_HALF_UP)
 
 
 def bracket_for(cumulative_taxable: Decimal) -> tuple[Decimal, Decimal]:

@@ -12,7 +12,7 @@ EARNING = PayslipLine.Kind.EARNING
 DEDUCTION = PayslipLine.Kind.DEDUCTION
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     component: str
     kind: str
@@ -38,7 +38,7 @@ class Line:
         return self.funding[0][0] if self.funding else ""
 
 
-@dataclass
+@dataclass(slots=True)
 class DoctorPay:
     doctor: object
     facility_id: int

@@ -1,82 +1,15 @@
-"""Inserting many rows in one statement, so planning 14,000 clinics costs the same number of
-queries as planning one: COPY on PostgreSQL, and on SQLite one INSERT … SELECT over a JSON array
-bound as a single parameter (SQLite otherwise caps a statement at 999 parameters)."""
+"""A province's month of duties written in one pass: the rows go by COPY into a table of their
+own that replaces the month's partition (PostgreSQL). Rows in general go through
+`core.bulk.bulk_insert`."""
 
 import datetime
-import enum
-import itertools
-import json
 from collections.abc import Iterable
 
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import IntegrityError, connection
 from django.utils.translation import gettext as _
 
-
-def _sqlite_value(value):
-    if isinstance(value, datetime.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
-
-
-def _copy_rows(cursor, sql: str, rows: Iterable[tuple], json_fields: set[int]) -> int:
-    """COPY `rows` (any iterable, consumed as the COPY runs) through psycopg's own (C)
-    formatting; returns how many were written. JSON columns are dumped and choice members
-    (enums) written as their values; rows are homogeneous, so the first row says which."""
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None:
-        return 0
-    convert = json_fields | {i for i, value in enumerate(first) if isinstance(value, enum.Enum)}
-    written = 0
-    with cursor.cursor.copy(sql) as copy:
-        write = copy.write_row
-        if not convert:
-            write(first)
-            for row in rows:
-                write(row)
-                written += 1
-            return written + 1
-        for row in itertools.chain((first,), rows):
-            write([
-                (json.dumps(v, ensure_ascii=False) if i in json_fields else v.value if isinstance(v, enum.Enum) else v)
-                if i in convert else v
-                for i, v in enumerate(row)
-            ])
-            written += 1
-    return written
-
-
-def bulk_insert(model, fields: list[str], rows: list[tuple]) -> int:
-    """Insert `rows` (values in the order of `fields`, foreign keys as ids) into `model`'s
-    table in one statement. No save() or signals: callers validate first."""
-    if not rows:
-        return 0
-    meta = model._meta
-    columns = [meta.get_field(name).column for name in fields]
-    quote = connection.ops.quote_name
-    column_list = ", ".join(quote(c) for c in columns)
-    table = quote(meta.db_table)
-    json_fields = {i for i, name in enumerate(fields) if meta.get_field(name).get_internal_type() == "JSONField"}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            _copy_rows(cursor, f"COPY {table} ({column_list}) FROM STDIN", rows, json_fields)
-        return len(rows)
-    if connection.vendor == "sqlite":
-        payload = json.dumps([[_sqlite_value(v) for v in row] for row in rows], ensure_ascii=False)
-        select = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(columns)))
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table} ({column_list}) SELECT {select} FROM json_each(%s)", [payload])
-        return len(rows)
-    model.objects.bulk_create(
-        [model(**{meta.get_field(n).attname: v for n, v in zip(fields, row, strict=True)}) for row in rows], batch_size=1000
-    )
-    return len(rows)
-
+from core.bulk import copy_rows
 
 # --- A month of duties loaded as its own partition (PostgreSQL) ----------------------------------
 #
@@ -129,7 +62,7 @@ def duty_month_load(*, model, month: datetime.date, fields: list[str], rows: Ite
             f"AND roster_id NOT IN ({replaced_sql})",
             [start, end, *replaced_params],
         )
-        loaded = _copy_rows(cursor, f"COPY {quote(staging)} ({columns}) FROM STDIN", rows, set())
+        loaded = copy_rows(cursor, f"COPY {quote(staging)} ({columns}) FROM STDIN", rows)
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
         if cursor.fetchone()[0]:
             cursor.execute(f"ALTER TABLE {quote(parent)} DETACH PARTITION {quote(partition)}")

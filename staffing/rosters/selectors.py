@@ -6,7 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Aggregate, Count, Q, QuerySet, TextField
 
 from clinics.models import Facility
 from clinics.scoping import scope_facilities, scope_queryset
@@ -134,27 +134,47 @@ class DutySummary:
     published: bool = False
 
 
+class _Dates(Aggregate):
+    """A group's dates in one value: an array on PostgreSQL, comma-separated ISO text on SQLite
+    (read back by `_as_dates`)."""
+
+    function = "GROUP_CONCAT"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="ARRAY_AGG", **extra_context)
+
+
+def _as_dates(value) -> list[datetime.date]:
+    if isinstance(value, str):
+        value = [datetime.date.fromisoformat(part) for part in value.split(",")]
+    return sorted(value)
+
+
 def duty_summary(*, month: datetime.date, doctor_ids=None) -> dict[int, DutySummary]:
     """Each doctor's duties in the month from the published rosters (cover duties at another
-    clinic included). A doctor asked for with no published duty gets an empty summary with
-    `published` telling whether their clinic's roster of the month is published."""
+    clinic included), each list in date order. A doctor asked for with no published duty gets an
+    empty summary with `published` telling whether their clinic's roster of the month is
+    published. Grouped in the database: one row per doctor and kind of duty with its dates, not
+    one per duty day (a province's month is 700,000 duty days and 28,000 doctors)."""
     month = month_start(month)
     end = month_end(month)
-    duties = DutyDay.objects.filter(
-        date__gte=month, date__lte=end, roster__status=RosterMonth.Status.PUBLISHED
-    ).order_by("date")
+    duties = DutyDay.objects.filter(date__gte=month, date__lte=end, roster__status=RosterMonth.Status.PUBLISHED)
     if doctor_ids is not None:
         doctor_ids = list(doctor_ids)
         duties = duties.filter(doctor_id__in=doctor_ids)
+    groups = duties.values_list("doctor_id", "duty", "day_kind").annotate(dates=_Dates("date")).order_by()
     result: dict[int, DutySummary] = {}
-    for doctor_id, day, duty, kind in duties.values_list("doctor_id", "date", "duty", "day_kind"):
+    for doctor_id, duty, kind, dates in groups:
         summary = result.setdefault(doctor_id, DutySummary(published=True))
         if duty == DutyDay.Duty.DAY:
-            summary.day_duty_dates.append(day)
+            target = summary.day_duty_dates
         elif kind == DayKind.HOLIDAY:
-            summary.holiday_oncall_dates.append(day)
+            target = summary.holiday_oncall_dates
         else:
-            summary.weekend_oncall_dates.append(day)
+            target = summary.weekend_oncall_dates
+        target.extend(_as_dates(dates))
+        target.sort()
     missing = [d for d in (doctor_ids or []) if d not in result]
     if missing:
         published_at = set(

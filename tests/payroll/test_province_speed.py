@@ -1,10 +1,11 @@
-"""Issue 18's pay run: the duty summary grouped in SQL gives the roster selector's summaries, and
+"""Issue 18's pay run: the duty summary, grouped in SQL, sums up the duty rows, and
 on PostgreSQL the references a pay run writes per line (line → payslip, line → policy version,
 funding row → line), checked once per statement by triggers instead of a foreign key per row,
 still refuse every bad reference, also under concurrency."""
 
 import datetime
 import random
+import re
 import threading
 import time
 from decimal import Decimal
@@ -15,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from staffing.payroll import sources
 from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
 from staffing.rosters.models import DayKind, DutyDay, RosterMonth
-from staffing.rosters.selectors import duty_summary
+from staffing.rosters.selectors import DutySummary, duty_summary
 from tests.factories import PostingFactory, clinic_with_doctors
 from tests.payroll.conftest import OCT, publish_roster, run_month
 
@@ -52,16 +53,33 @@ def _varied_rosters(seed: int):
     return [a1, a2, a3, b1, c1, c2, d1, idle]
 
 
+def _summaries_row_by_row(doctor_ids):
+    """The duty summary worked out here from the duty rows one by one: the expectation."""
+    expected = {}
+    duties = DutyDay.objects.filter(date__gte=OCT, date__lt=datetime.date(2026, 11, 1), roster__status=RosterMonth.Status.PUBLISHED)
+    if doctor_ids is not None:
+        duties = duties.filter(doctor_id__in=doctor_ids)
+    for doctor_id, day, duty, kind in duties.order_by("date").values_list("doctor_id", "date", "duty", "day_kind"):
+        summary = expected.setdefault(doctor_id, DutySummary(published=True))
+        kind_list = (summary.day_duty_dates if duty == DutyDay.Duty.DAY
+                     else summary.holiday_oncall_dates if kind == DayKind.HOLIDAY else summary.weekend_oncall_dates)
+        kind_list.append(day)
+    return expected
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_sql_duty_summary_is_the_roster_selectors_summary(seed):
+def test_the_grouped_duty_summary_is_the_duty_rows_summed_up(seed):
     doctors = _varied_rosters(seed)
     ids = [doctor.pk for doctor in doctors]
 
     for doctor_ids in (ids, ids[2:5], None):
-        grouped = sources.duty_by_doctor(month=OCT, doctor_ids=doctor_ids)
-        assert grouped == duty_summary(month=OCT, doctor_ids=doctor_ids)
+        grouped = duty_summary(month=OCT, doctor_ids=doctor_ids)
+        with_duties = {k: v for k, v in grouped.items() if v.day_duty_dates or v.weekend_oncall_dates or v.holiday_oncall_dates}
+        assert with_duties == _summaries_row_by_row(doctor_ids)
+        assert sources.duty_by_doctor(month=OCT, doctor_ids=doctor_ids) == grouped  # payroll's door to the rosters
     summary = sources.duty_by_doctor(month=OCT, doctor_ids=ids)
+    assert set(summary) == set(ids)  # every doctor asked for, with or without duties
     assert summary[doctors[-1].pk].published is True and not summary[doctors[-1].pk].day_duty_dates  # idle at a published clinic
     assert summary[doctors[4].pk].published is False  # draft roster: nothing counted
     assert summary[doctors[6].pk].published is False  # no roster at all
@@ -69,7 +87,7 @@ def test_the_sql_duty_summary_is_the_roster_selectors_summary(seed):
     assert sorted(a2.day_duty_dates) == a2.day_duty_dates
 
 
-def test_the_sql_duty_summary_reads_one_row_per_doctor_and_kind_of_duty(db, django_assert_num_queries):
+def test_the_duty_summary_reads_one_row_per_doctor_and_kind_of_duty(db, django_assert_num_queries):
     clinic, (doctor,) = clinic_with_doctors(1)
     publish_roster(clinic, OCT, [(doctor, datetime.date(2026, 10, day), "day") for day in range(5, 30)]
                    + [(doctor, datetime.date(2026, 10, 1), "holiday"), (doctor, datetime.date(2026, 10, 4), "weekend")])
@@ -99,6 +117,58 @@ def test_recalculating_keeps_each_doctors_payslip_id_and_writes_every_funding_ro
 
 
 # --- PostgreSQL: the set-wise references ------------------------------------------------------------
+
+
+def _plans_logged(cursor):
+    """Make the connection report every plan it runs, trigger queries included (auto_explain),
+    as notices; returns the list they are collected into."""
+    logged = []
+    cursor.execute("LOAD 'auto_explain'")
+    cursor.execute("SET auto_explain.log_min_duration = 0")
+    cursor.execute("SET auto_explain.log_nested_statements = on")
+    cursor.execute("SET client_min_messages = log")
+    cursor.connection.add_notice_handler(lambda notice: logged.append(notice.message_primary or ""))
+    return logged
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_every_check_over_a_transition_table_is_planned_for_its_statement():
+    """0017: PL/pgSQL would keep the plan a check made the first time it ran in a connection; one
+    made while the pay tables were empty took minutes over a province's 196,000 rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT p.proname, p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE NOT t.tgisinternal AND (t.tgoldtable IS NOT NULL OR t.tgnewtable IS NOT NULL)"
+        )
+        functions = dict(cursor.fetchall())
+    assert {"payroll_refuse_locked_payslips", "payroll_refuse_locked_lines", "payroll_refuse_locked_funding",
+            "payref_funding_line_named", "payref_funding_line_deleted", "payref_line_payslip_rekeyed"} <= set(functions)
+    for name, source in functions.items():
+        static = re.sub(r"\$q\$.*?\$q\$", "", source, flags=re.S)
+        assert "new_rows" not in static and "old_rows" not in static, f"{name} has a static query over a transition table"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_a_check_first_run_on_empty_tables_is_planned_again_for_a_large_statement(policies, visits):
+    clinic_with_doctors(3)
+    with connection.cursor() as cursor:
+        logged = _plans_logged(cursor)
+        # The funding guard runs first over an empty statement, as in a new county's first run.
+        cursor.execute("DELETE FROM payroll_paysliplinefunding WHERE false")
+        run = run_month(OCT)
+        funding = PayslipLineFunding.objects.filter(line__payslip__run=run).count()
+        assert funding >= 6
+        logged.clear()
+        cursor.execute(
+            "DELETE FROM payroll_paysliplinefunding f USING payroll_payslipline l, payroll_payslip p "
+            "WHERE f.line_id = l.id AND l.payslip_id = p.id AND p.run_id = %s", [run.pk]
+        )
+        cursor.execute("SET client_min_messages = notice")
+    guard = next(plan for plan in logged if "FROM old_rows f" in plan and "payroll_payrun" in plan)
+    # Planned with this statement's transition table (its real size), not the empty one's plan.
+    assert re.search(rf"Named Tuplestore Scan +\(cost=[0-9.]+ rows={funding} ", guard), guard
 
 
 def _refused(sql, params=()):

@@ -77,7 +77,10 @@ def test_pay_policy_runs_and_payslips_are_audited(world):
     run = a.payslip.run
     for action in ("payrun.create", "payrun.calculate", "payrun.approve"):
         assert entries(run, action=action, actor=payroll).exists(), action
-    assert entries(a.payslip, action="payslip.calculate", actor=payroll).exists()  # bulk-created slips, one entry each
+    slip_entry = entries(a.payslip, action="payslip.calculate", actor=payroll).get()  # bulk-created slips, one entry each
+    # Named as the payslip names itself, though the run writes its entries without instances.
+    assert slip_entry.object_repr == str(a.payslip) and slip_entry.changes == {"run": run.pk}
+    assert slip_entry.at is not None and slip_entry.reason
 
     county = users["county_admin"]
     policy = PayPolicy.objects.order_by("pk").first()

@@ -38,7 +38,7 @@ from staffing.payroll.pay import DEDUCTION, EARNING, DoctorPay, Line
 
 __all__ = [
     "DEDUCTION", "EARNING", "MONTH", "RUN", "WITHHOLDING", "PayComponent", "all_components", "choices", "component", "correctable", "discover",
-    "earning_codes", "in_phase", "label", "order_of", "policy_choices", "register", "registered",
+    "earning_codes", "in_phase", "label", "line_order", "order_of", "policy_choices", "register", "registered",
 ]
 
 # Phases of a run, in the order they are computed.
@@ -89,12 +89,13 @@ class PayComponent:
         """Append one line (nothing when its amount is 0). The amount is quantity × rate rounded to
         the cent unless given; the funding is `funding`, else the policy row's source, else the
         component's declared split."""
-        quantity = Decimal(quantity)
+        if type(quantity) is not Decimal:
+            quantity = Decimal(quantity)
         amount = money(quantity * rate) if amount is None else amount
-        if amount == 0:
+        if not amount:
             return None
         if funding is None:
-            funding = ((part.funding_source, Decimal(1)),) if part is not None and part.funding_source else self.funding
+            funding = ((part.funding_source, ONE),) if part is not None and part.funding_source else self.funding
         line = Line(
             component=self.code,
             kind=kind or self.kind,
@@ -105,13 +106,14 @@ class PayComponent:
             reference_month=ctx.month,
             taxable=self.taxable if taxable is None else taxable,
             policy_id=part.policy_id if part is not None else policy_id,
-            funding=tuple(funding),
+            funding=funding if type(funding) is tuple else tuple(funding),
             source=source if source is not None else {},
         )
         pay.lines.append(line)
         return line
 
 
+ONE = Decimal(1)
 _registry: dict[str, PayComponent] = {}
 _discovered = False
 
@@ -191,10 +193,21 @@ def correctable() -> list[PayComponent]:
     return [c for c in all_components() if c.correctable]
 
 
+UNREGISTERED_ORDER = 10_000  # a line of a component no longer registered: last
+
+
 def order_of(code: str) -> int:
     discover()
     found = _registry.get(code)
-    return found.order if found else 10_000  # a line of a component no longer registered: last
+    return found.order if found else UNREGISTERED_ORDER
+
+
+def line_order():
+    """A sort key putting lines in their components' order (`order_of`), for sorting a run's
+    300,000 lines without a registry look-up each."""
+    discover()
+    orders = {code: item.order for code, item in _registry.items()}
+    return lambda line: orders.get(line.component, UNREGISTERED_ORDER)
 
 
 def label(code: str) -> str:

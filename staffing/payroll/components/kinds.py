@@ -72,8 +72,14 @@ class MonthlySubsidy(PayComponent):
 def version_days(ctx, pay, code: str) -> list:
     """(segment, policy row, payable days) for each run of days the month's versions give
     component `code` the same row (`policies.PolicySegment`); days without a row are not paid."""
+    segments = ctx.policies.segments(pay.township_id, ctx.month, ctx.last_day)
+    if len(segments) == 1:  # the usual month, one version throughout
+        segment = segments[0]
+        part = segment.policy.components.get(code)
+        days = payable_days_in(pay, segment.start, segment.end) if part is not None else 0
+        return [(segment, part, days)] if days else []
     entries = []
-    for segment in ctx.policies.segments(pay.township_id, ctx.month, ctx.last_day):
+    for segment in segments:
         part = segment.policy.components.get(code)
         if part is None:
             continue
@@ -90,9 +96,14 @@ def version_days(ctx, pay, code: str) -> list:
 
 def payable_days_in(pay, start, end) -> int:
     """The doctor's payable days between `start` and `end` (employed days minus unpaid leave)."""
-    ranges = getattr(pay, "employed_ranges", None) or ([pay.employed] if pay.employed else [])
-    employed = sum(max(0, (min(end, r_end) - max(start, r_start)).days + 1) for r_start, r_end in ranges)
-    return employed - sum(1 for d in pay.unpaid_dates if start <= d <= end)
+    employed = 0
+    for r_start, r_end in pay.employed_ranges or ((pay.employed,) if pay.employed else ()):
+        first, last = max(start, r_start), min(end, r_end)
+        if first <= last:
+            employed += (last - first).days + 1
+    if pay.unpaid_dates:
+        employed -= sum(1 for d in pay.unpaid_dates if start <= d <= end)
+    return employed
 
 
 class OnCallAllowance(PayComponent):

@@ -33,7 +33,7 @@ class SocialInsurance(Withholding):
             quantity, rate = Decimal(1), scheme.flat_amount
         else:
             quantity, rate = scheme.contribution_base, scheme.employee_rate
-        line = self.add(ctx, pay, description=str(scheme), quantity=quantity, rate=rate, amount=money(quantity * rate),
+        line = self.add(ctx, pay, description=ctx.shared(("scheme_name", scheme.pk), lambda: str(scheme)), quantity=quantity, rate=rate, amount=money(quantity * rate),
                         source={"scheme": scheme.code})
         if line is not None:
             pay.social_insurance = line.amount

@@ -3,7 +3,6 @@
 run, refuses a step the table does not allow (`PayRunConflict`, 409), saves and audits."""
 
 import datetime
-import json
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -18,13 +17,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.audit import audit_bulk, audit_record, changed_fields, snapshot
+from core.bulk import copy_rows, json_text
 from core.db import is_postgres
 from core.transitions import StateMachine
-from staffing.models import Doctor
+from staffing.models import doctor_label
 from staffing.payroll.bankfiles.checks import bank_file_warnings_by_doctor, refresh_bank_file_warnings
 from staffing.payroll.calculation import calculate_run
 from staffing.payroll.errors import PayRunConflict
-from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding
+from staffing.payroll.models import PayRun, Payslip, PayslipLine, PayslipLineFunding, payslip_label
 from staffing.payroll.money import split_by_shares, yuan
 from staffing.payroll.selectors import BankAccountChange, bank_account_changes
 
@@ -133,11 +133,12 @@ def payrun_calculate(*, run: PayRun, acting_user, progress=None) -> PayRun:
     run = RUN_FLOW.transition(run, to=Status.CALCULATED, actor=acting_user, kind="calculate", lock=False,
                               fields={**totals, "warnings": warnings, "calculated_at": timezone.now()}, audit_changes=changes)
     changed_slips = [
-        Payslip(pk=slip_ids[d], run=run, doctor=Doctor(pk=d, name=p.doctor.name, is_demo=p.doctor.is_demo), month=run.month)
+        (slip_ids[d], payslip_label(doctor_label(p.doctor.name, p.doctor.is_demo), run.month))
         for d, p in pays.items()
         if previous.get(d, (None, None))[1] != p.net
     ]
-    audit_bulk(actor=acting_user, action="payslip.calculate", targets=changed_slips, changes={"run": run.pk}, reason=_("pay run calculated"))
+    audit_bulk(actor=acting_user, action="payslip.calculate", model=Payslip, targets=changed_slips, changes={"run": run.pk},
+               reason=_("pay run calculated"))
     return run
 
 
@@ -197,10 +198,8 @@ def _new_ids(model, count: int) -> list[int]:
 
 
 def _copy(model, columns, rows) -> None:
-    sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with connection.cursor() as cursor:
+        copy_rows(cursor, f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN", rows)
 
 
 def _insert_payslips(run: PayRun, pays: dict, kept: dict[int, int]) -> dict[int, int]:
@@ -216,7 +215,7 @@ def _insert_payslips(run: PayRun, pays: dict, kept: dict[int, int]) -> dict[int,
         fresh = iter(_new_ids(Payslip, sum(1 for doctor_id in pays if doctor_id not in kept)))
         ids = {doctor_id: kept[doctor_id] if doctor_id in kept else next(fresh) for doctor_id in pays}
         _copy(Payslip, ("id", *PAYSLIP_COLUMNS), (
-            (ids[doctor_id], *values(pay)[:-1], json.dumps(pay.warnings, ensure_ascii=False)) for doctor_id, pay in pays.items()
+            (ids[doctor_id], *values(pay)[:-1], json_text(pay.warnings)) for doctor_id, pay in pays.items()
         ))
         return ids
     slips = Payslip.objects.bulk_create(
@@ -238,7 +237,7 @@ def _insert_lines(lines: list[tuple]) -> list[int]:
     if is_postgres(connection):
         ids = _new_ids(PayslipLine, len(lines))
         _copy(PayslipLine, ("id", *LINE_COLUMNS), (
-            (pk, *_line_values(*line)[:-1], json.dumps(line[2].source, ensure_ascii=False)) for pk, line in zip(ids, lines, strict=True)
+            (pk, *_line_values(*line)[:-1], json_text(line[2].source)) for pk, line in zip(ids, lines, strict=True)
         ))
         return ids
     created = PayslipLine.objects.bulk_create(

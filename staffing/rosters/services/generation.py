@@ -13,11 +13,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from clinics.models import Facility, Township
+from core.bulk import bulk_insert
 from core.models import AuditEntry
 from core.months import days_between, month_end, month_start
 from staffing.models import Doctor, Posting
 from staffing.rosters import bulk, planner, selectors
-from staffing.rosters.bulk import bulk_insert
 from staffing.rosters.models import CoverageGap, DutyDay, RosterMonth
 from staffing.rosters.services.reach import check_can_plan
 
