@@ -136,7 +136,8 @@ def main() -> None:
     else:
         from _baseline import copy_baseline, interleave, report
 
-        from staffing.payroll.services.runs import LINE_COLUMNS
+        from staffing.payroll.models import PayslipLineFunding
+        from staffing.payroll.services.runs import LINE_COLUMNS, PAYSLIP_COLUMNS
 
         rows = [
             (*row[:-1], json.dumps(row[-1], ensure_ascii=False))
@@ -147,10 +148,30 @@ def main() -> None:
                  "taxable": "boolean", "policy_id": "bigint", "funding_source": "varchar(30)", "reference_month": "date",
                  "source": "jsonb"}
         columns = [(name, kinds[name]) for name in LINE_COLUMNS]
-        works, bases = interleave(
-            lambda: timed("October, recalculated"), lambda: copy_baseline(columns=columns, rows=rows), repeat=args.repeat
-        )
+        # The second baseline: every row the run writes (its payslips, lines and funding rows),
+        # each table COPYed bare; the lines alone are the baseline.
+        slip_kinds = {"run_id": "bigint", "doctor_id": "bigint", "month": "date", "facility_id": "bigint", "township_id": "bigint",
+                      "payable_days": "smallint", "days_in_month": "smallint", "bank_name": "varchar(100)",
+                      "bank_account": "varchar(64)", "warnings": "jsonb"}
+        slip_columns = [(name, slip_kinds.get(name, "numeric(12,2)")) for name in PAYSLIP_COLUMNS]
+        slip_rows = [
+            (*row[:-1], json.dumps(row[-1], ensure_ascii=False))
+            for row in Payslip.objects.filter(run=october_run).values_list(*PAYSLIP_COLUMNS)
+        ]
+        funding_rows = list(PayslipLineFunding.objects.filter(line__payslip__run=october_run).values_list("line_id", "source", "amount"))
+        funding_columns = [("line_id", "bigint"), ("source", "varchar(30)"), ("amount", "numeric(12,2)")]
+        every_row = []
+
+        def baselines():
+            lines_alone = copy_baseline(columns=columns, rows=rows)
+            every_row.append(lines_alone + copy_baseline(columns=slip_columns, rows=slip_rows)
+                             + copy_baseline(columns=funding_columns, rows=funding_rows))
+            return lines_alone
+
+        works, bases = interleave(lambda: timed("October, recalculated"), baselines, repeat=args.repeat)
         report(f"pay run recalculated ({len(rows)} lines) vs bare COPY of the lines", works, bases)
+        report(f"pay run recalculated vs bare COPY of every row it writes ({len(slip_rows)} payslips, {len(rows)} lines, "
+               f"{len(funding_rows)} funding rows)", works, every_row)
     print(f"payslips in the run: {Payslip.objects.filter(run=october_run).count()}")
 
 
