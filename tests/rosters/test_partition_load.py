@@ -93,3 +93,25 @@ def test_a_doctor_twice_on_one_day_is_refused_by_the_attach(calendar_2026):
             model=DutyDay, month=OCTOBER, fields=["roster", "facility", "doctor", "date", "duty", "day_kind", "source"],
             rows=[row, row], replaced_rosters=RosterMonth.objects.none().values("pk"),
         )
+
+
+def _estimated_rosters() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'rosters_rostermonth'::regclass")
+        return cursor.fetchone()[0]
+
+
+def test_a_large_publish_refreshes_the_planners_count_of_rosters_in_its_own_transaction(calendar_2026, monkeypatch):
+    """After a province-wide publish the planner took the month's published rosters to be as few
+    as before, and the duty summary read that followed ran for minutes (issue 18)."""
+    from staffing.rosters.services import publishing
+
+    for _ in range(3):
+        clinic_with_doctors(2)
+    roster_generate(month=OCTOBER)
+    roster_generate(month=D(2026, 11, 1))
+    RosterMonth.objects.bulk_create([RosterMonth(facility=r.facility, month=D(2026, 12, 1)) for r in RosterMonth.objects.filter(month=OCTOBER)])
+    rows = RosterMonth.objects.count()
+    monkeypatch.setattr(publishing, "ANALYZE_AFTER_PUBLISHING", 3)
+    assert publishing.roster_publish(month=OCTOBER, acting_user=None) == 3
+    assert _estimated_rosters() == rows  # analysed inside the publish (a small table: every row counted)
