@@ -19,6 +19,7 @@ SEED_STEPS = [
     "clinics.settlements.seeding.seed_demo_settlements",
     "notifications.seeding.seed_templates",
     "staffing.rosters.seeding.seed_holidays",
+    "staffing.rosters.seeding.seed_leave_entitlements",
     "staffing.rosters.seeding.seed_demo_rosters",
     "staffing.rosters.seeding.seed_demo_leave",
     "staffing.payroll.seeding.seed_payroll",

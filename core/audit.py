@@ -57,6 +57,7 @@ def audit_bulk(*, actor, action: str, targets, changes: dict | None = None, reas
     content_type_id = ContentType.objects.get_for_model(model).pk
     payload = {k: _jsonable(v) for k, v in (changes or {}).items()}
     at, actor_id = timezone.now(), getattr(actor, "pk", None)
+    action, reason = str(action), str(reason)  # a lazy translation is text once, not a proxy per row
     bulk_insert(
         AuditEntry,
         ["at", "actor", "action", "content_type", "object_id", "object_repr", "changes", "reason"],

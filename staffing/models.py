@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinics.models import Facility
@@ -46,9 +47,10 @@ def validate_practitioner_code(value) -> str:
 
 
 def doctor_label(name: str, is_demo: bool) -> str:
-    """How a doctor is named on screens and in the audit trail (`Doctor.__str__`; also without an
-    instance)."""
-    return f"{name}（演示）" if is_demo else name
+    """How a doctor is named on screens, in files and in the audit trail (`Doctor.__str__`, the pay
+    run's rows without instances): a demo doctor's name carries the "(demo)" mark, in the
+    language of the moment. The one home of that mark for doctors."""
+    return name + gettext("(demo)") if is_demo else name
 
 
 class Doctor(models.Model):

@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from clinics.models import Facility
 from core.months import add_months
-from staffing.models import Doctor
+from staffing.models import Doctor, doctor_label
 from staffing.payroll import components, sources
 from staffing.payroll.models import PayRun, PayslipLine
 from staffing.payroll.money import ZERO, money
@@ -63,7 +63,7 @@ class DoctorRow:
         self.licence_expiry, self.status = licence_expiry, status
 
     def __str__(self):
-        return f"{self.name}{_('(demo)')}" if self.is_demo else self.name
+        return doctor_label(self.name, self.is_demo)
 
 
 def village_clinics(township_id=None):

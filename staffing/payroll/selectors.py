@@ -2,6 +2,7 @@
 payslips, and only once the run is approved."""
 
 import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -101,7 +102,8 @@ def _runs_version() -> str:
     only removed with their run, and which months count as released moves with approval and payment.
     One aggregate over the pay runs (a few per month), not over the lines."""
     v = PayRun.objects.aggregate(n=Count("id"), top=Max("id"), calculated=Max("calculated_at"), approved=Max("approved_at"), paid=Max("paid_at"))
-    return "|".join(str(v[k]) for k in ("n", "top", "calculated", "approved", "paid"))
+    # Digested: the timestamps hold spaces and colons, which memcached refuses in a key.
+    return hashlib.blake2b("|".join(str(v[k]) for k in ("n", "top", "calculated", "approved", "paid")).encode(), digest_size=12).hexdigest()
 
 
 def _kept_line_totals(name: str, user, args: str, compute):

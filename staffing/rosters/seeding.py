@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from clinics.seeding import seed_note, seed_today
 from core.months import month_start, next_month
 from staffing.rosters.exceptions import CalendarMissing
-from staffing.rosters.models import LeaveRequest, RosterMonth
+from staffing.rosters.models import LeaveEntitlement, LeaveRequest, RosterMonth
 from staffing.rosters.services.generation import roster_generate
 from staffing.rosters.services.holidays import holiday_years_load_all
 from staffing.rosters.services.publishing import roster_publish
@@ -20,6 +20,29 @@ def seed_holidays(counts: dict) -> None:
     for _year, loaded in holiday_years_load_all().items():
         counts.setdefault("holiday calendar year", {"created": 0, "existing": 0})
         counts["holiday calendar year"]["created" if loaded else "existing"] += 1
+
+
+# The county's default leave entitlements (calendar days a year, every doctor) as migration 0008
+# made them; that migration keeps its own frozen copy, and a test holds the two equal.
+DEFAULT_ENTITLEMENT_DAYS = {"annual": 7, "sick": 30, "training": 15, "personal": 10}
+DEFAULT_ENTITLEMENT_YEARS = (2025, 2026, 2027)
+DEFAULT_ENTITLEMENT_NOTE = "全县默认天数（系统预置）"  # stored data shown in admin: the county's language
+
+
+def seed_leave_entitlements(counts: dict) -> None:
+    """The county's default entitlements, back when the register has no county-wide entitlement at
+    all (a flushed database: `flush` empties what migrations put in). Once the bureau has any
+    county row of its own, nothing is added: a year it deleted takes the earlier year's on purpose."""
+    counts.setdefault("leave entitlement", {"created": 0, "existing": 0})
+    county_rows = LeaveEntitlement.objects.filter(doctor__isnull=True)
+    if county_rows.exists():
+        counts["leave entitlement"]["existing"] += county_rows.count()
+        return
+    LeaveEntitlement.objects.bulk_create([
+        LeaveEntitlement(year=year, kind=kind, doctor=None, days=days, note=DEFAULT_ENTITLEMENT_NOTE)
+        for year in DEFAULT_ENTITLEMENT_YEARS for kind, days in DEFAULT_ENTITLEMENT_DAYS.items()
+    ])
+    counts["leave entitlement"]["created"] += len(DEFAULT_ENTITLEMENT_YEARS) * len(DEFAULT_ENTITLEMENT_DAYS)
 
 
 def demo_roster_months(today: datetime.date) -> list[tuple[datetime.date, bool]]:

@@ -21,6 +21,7 @@ LABELS = {
     "notification templates created": pgettext_lazy("demo seed", "notification templates added"),
     "notification templates existing": pgettext_lazy("demo seed", "notification templates kept"),
     "holiday calendar year": pgettext_lazy("demo seed", "holiday calendar years loaded"),
+    "leave entitlement": pgettext_lazy("demo seed", "county leave entitlements (defaults)"),
     "roster month": pgettext_lazy("demo seed", "demo roster months"),
     "bank file format": pgettext_lazy("demo seed", "bank file formats shipped"),
     "paying bank": pgettext_lazy("demo seed", "demo paying banks"),

@@ -5,9 +5,9 @@ import dataclasses
 import datetime
 
 from django.db.models import Prefetch
-from django.utils.translation import gettext as _
 
 from core.validators import mask_account
+from staffing.models import doctor_label
 from staffing.payroll.bankfiles.render import Payee
 from staffing.payroll.models import (
     BankFileColumn,
@@ -54,10 +54,6 @@ class RunPayments:
     runs: list
 
 
-def _doctor_label(name: str, is_demo: bool) -> str:
-    return f"{name}{_('(demo)')}" if is_demo else name
-
-
 def _slip_rows(runs):
     return (
         Payslip.objects.filter(run__in=runs)
@@ -78,7 +74,7 @@ def run_payments(runs: list[PayRun], banks: dict | None = None) -> RunPayments:
     months = {run.pk: run.month for run in runs}
     result = RunPayments(by_bank={}, outside=[], not_paid=[], runs=list(runs))
     for pk, run_id, doctor_id, name, demo, id_number, facility_id, clinic, bank_name, account, net in _slip_rows(runs):
-        row = {"payslip_id": pk, "run_id": run_id, "doctor_id": doctor_id, "doctor": _doctor_label(name, demo), "clinic": clinic,
+        row = {"payslip_id": pk, "run_id": run_id, "doctor_id": doctor_id, "doctor": doctor_label(name, demo), "clinic": clinic,
                "facility_id": facility_id, "bank_name": bank_name, "account": mask_account(account or ""), "net": net}
         mark = marks.get((run_id, doctor_id))
         if mark is not None:

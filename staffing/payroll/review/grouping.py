@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
+from staffing.models import doctor_label
 from staffing.payroll.models import PayRun, Payslip
 from staffing.payroll.review.warnings import SEVERITIES, WarningKind, warning_kind, warning_sentence
 
@@ -116,7 +116,6 @@ def review_warnings(*, run: PayRun, payslips=None) -> WarningReview:
         .order_by("township__code", "facility__code", "doctor__name", "id")
         .values_list("pk", "warnings", "doctor_id", "doctor__name", "doctor__is_demo", "facility_id", "facility__name", "township__name")
     )
-    demo = _("(demo)")
     sentences: dict = {}  # many doctors share a sentence: render each distinct warning once
     for pk, warnings, doctor_id, name, is_demo, facility_id, clinic, township in rows:
         for warning in warnings or []:
@@ -125,7 +124,7 @@ def review_warnings(*, run: PayRun, payslips=None) -> WarningReview:
                 sentences[key] = warning_sentence(warning)
             code = warning.get("code") if isinstance(warning, dict) else None
             group(code).items.append(WarningItem(
-                sentence=sentences[key], doctor_id=doctor_id, doctor=name + (demo if is_demo else ""), facility_id=facility_id,
+                sentence=sentences[key], doctor_id=doctor_id, doctor=doctor_label(name, is_demo), facility_id=facility_id,
                 clinic=clinic, township=township or "", payslip_id=pk, doctor_url=doctor_url.format(doctor_id),
                 clinic_url=clinic_url.format(facility_id), payslip_url=slip_url.format(pk),
             ))
