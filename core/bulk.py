@@ -49,12 +49,18 @@ def copy_rows(cursor, sql: str, rows: Iterable[tuple], json_fields: set[int] = f
                 write(row)
                 written += 1
             return written + 1
+        # Only the columns that need it are touched (two of a payslip line's thirteen).
+        dumped = sorted(i for i in convert if i in json_fields)
+        enums = sorted(i for i in convert if i not in json_fields)
         for row in itertools.chain((first,), rows):
-            write([
-                (json_text(v) if i in json_fields else v.value if isinstance(v, enum.Enum) else v)
-                if i in convert else v
-                for i, v in enumerate(row)
-            ])
+            row = list(row)
+            for i in dumped:
+                row[i] = json_text(row[i])
+            for i in enums:
+                value = row[i]
+                if isinstance(value, enum.Enum):
+                    row[i] = value.value
+            write(row)
             written += 1
     return written
 

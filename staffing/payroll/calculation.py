@@ -279,21 +279,34 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
     for doctor_id, month, _component in paid:
         paid_doctors_by_month[month].add(doctor_id)
     descriptions = {}  # (month, component): the correction line's text, translated once
+    correctable = [c.code for c in components.correctable()]
+    correctable_codes = frozenset(correctable)
+    nothing, nothing_now = (ZERO, ZERO), (ZERO, ZERO, None)
     for month in months:
         expected_pays = MonthCalculation(month=month, township_id=run.township_id, policies=policies).compute()
+        paid_doctors = paid_doctors_by_month[month]
         for doctor_id, pay in pays.items():
-            if doctor_id not in paid_doctors_by_month[month]:
+            if doctor_id not in paid_doctors:
                 continue  # not paid in that month's run: nothing to correct against
-            expected = defaultdict(lambda: [ZERO, ZERO, None])
-            if doctor_id in expected_pays:
-                for ln in expected_pays[doctor_id].lines:
-                    entry = expected[ln.component]
-                    entry[0] += ln.signed
-                    entry[1] += ln.quantity if ln.kind == EARNING else -ln.quantity
+            # What the month comes to now, per correctable component: (signed amount, signed
+            # quantity, its last line).
+            expected = {}
+            expected_pay = expected_pays.get(doctor_id)
+            for ln in expected_pay.lines if expected_pay is not None else ():
+                if ln.component not in correctable_codes:
+                    continue
+                earning = ln.kind == EARNING
+                amount, quantity = (ln.amount, ln.quantity) if earning else (-ln.amount, -ln.quantity)
+                entry = expected.get(ln.component)
+                if entry is None:
+                    expected[ln.component] = [amount, quantity, ln]
+                else:
+                    entry[0] += amount
+                    entry[1] += quantity
                     entry[2] = ln
-            for component in (c.code for c in components.correctable()):
-                was_amount, was_quantity = paid.get((doctor_id, month, component), (ZERO, ZERO))
-                now_amount, now_quantity, now_line = expected.get(component, (ZERO, ZERO, None))
+            for component in correctable:
+                was_amount, was_quantity = paid.get((doctor_id, month, component), nothing)
+                now_amount, now_quantity, now_line = expected.get(component, nothing_now)
                 diff = now_amount - was_amount
                 if diff == 0:
                     continue

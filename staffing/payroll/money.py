@@ -92,7 +92,17 @@ def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
     1) to the cent, so the parts add up exactly: each source gets its exact share rounded down to
     the cent, the cents left over go to the largest remainders (a tie to the source listed first).
     A source whose part is 0 gets no part."""
+    if type(shares) is tuple:  # a line's funding (hashable): the whole split is kept
+        try:
+            return list(_split_line(amount, shares))
+        except TypeError:  # an unhashable share inside
+            pass
     return list(_split(money(amount), tuple((source, Decimal(share)) for source, share in shares)))
+
+
+@lru_cache(maxsize=65536)
+def _split_line(amount: Decimal, shares: tuple) -> tuple:
+    return _split(money(amount), tuple((source, Decimal(share)) for source, share in shares))
 
 
 @lru_cache(maxsize=65536)

@@ -61,8 +61,15 @@ register_warning(
 def _with_message(warnings: list[dict]) -> list[dict]:
     """Each warning with its sentence in the site language as `message` too (what older readers
     of the warnings structure print)."""
+    if not warnings:
+        return []
     with translation.override(settings.LANGUAGE_CODE):
-        return [dict(w, message=warning_sentence(w)) for w in warnings]
+        return _messages(warnings)
+
+
+def _messages(warnings: list[dict]) -> list[dict]:
+    """`_with_message` inside the site language already active (once for a run's payslips)."""
+    return [dict(w, message=warning_sentence(w)) for w in warnings]
 
 
 def payslip_bank_warnings(*, bank_name: str, account: str, net, banks: dict, mark: PaymentOutsideFile | None) -> list[dict]:
@@ -123,10 +130,11 @@ def bank_file_warnings_by_doctor(*, run: PayRun, payslips) -> dict[int, list[dic
     banks, marks = _banks_and_marks(run)
     found = {}
     for doctor_id, bank_name, account, net in payslips:
-        warnings = payslip_bank_warnings(bank_name=bank_name, account=account, net=net, banks=banks, mark=marks.get(doctor_id))
+        warnings = _bank_warnings(bank_name=bank_name, account=account, net=net, banks=banks, mark=marks.get(doctor_id))
         if warnings:
             found[doctor_id] = warnings
-    return found
+    with translation.override(settings.LANGUAGE_CODE):  # once for the run, not once per payslip
+        return {doctor_id: _messages(warnings) for doctor_id, warnings in found.items()}
 
 
 def refresh_open_runs() -> None:

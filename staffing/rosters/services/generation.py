@@ -131,7 +131,11 @@ def roster_generate(
     unavailable = _unavailable_days(
         doctor_ids_qs=postings.values("doctor_id"), start=month, end=end, exclude_rosters=drafts.values("pk")
     )
-    counts = selectors.oncall_counts(year=month.year, before=month, facility_ids=clinic_qs)
+    # Planning every clinic: the year's count reads every clinic's on-call days and the planner
+    # looks up only the clinics it plans. Joining the clinics to filter first costs a probe of each
+    # month's index per clinic (0.9 s of a province's 3.6 s, against 0.4 s for the plain count).
+    everyone = township is None and facility is None and facility_ids is None
+    counts = selectors.oncall_counts(year=month.year, before=month, facility_ids=None if everyone else clinic_qs)
 
     gap_rows: list[tuple] = []
     generated = DutyDay.Source.GENERATED.value
