@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clinics.admin_base import CountyWritesMixin, ReadOnlyAdmin, ScopedAdmin, TownshipFilter
 from clinics.models import Township
-from clinics.scoping import is_county_wide, scope_choices, scope_queryset, user_role
+from clinics.scoping import is_county_wide, scope_choices, user_role
 from core.admin import AuditHistoryMixin
 from core.errors import DomainError
 from core.months import add_months, month_start
@@ -223,8 +223,7 @@ class MonthFilter(admin.SimpleListFilter):
     date_field = None  # the row's date the month narrows (a range on its index); None: RosterMonth.month
 
     def lookups(self, request, model_admin):
-        months = scope_queryset(RosterMonth.objects.all(), request.user).order_by("-month").values_list("month", flat=True).distinct()[:24]
-        return [(m.isoformat(), roster_grid_module.month_label(m)) for m in months]
+        return [(m.isoformat(), roster_grid_module.month_label(m)) for m in selectors.roster_months(user=request.user)]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -258,6 +257,8 @@ def _calendar_missing(exc: CalendarMissing) -> str:
 class RosterMonthAdmin(ScopedAdmin):
     list_display = ["facility", "township", "month_display", "status", "generated_at", "published_at", "grid_link"]
     list_filter = ["status", MonthFilter, TownshipFilter]
+    paginator = EstimatedCountPaginator  # a province's year is 170,000 roster months
+    show_full_result_count = False
     search_fields = ["facility__name", "facility__code"]
     list_select_related = ["facility__township"]
     ordering = ["-month", "facility_id"]  # as the index `rostermonth_list_order` holds them

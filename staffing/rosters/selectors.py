@@ -6,6 +6,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Aggregate, Count, Q, QuerySet, TextField
 
 from clinics.models import Facility
@@ -228,6 +229,32 @@ def oncall_counts(*, year: int, before: datetime.date, facility_ids=None) -> dic
 
 
 # --- User-facing reads ----------------------------------------------------------------------
+
+
+# The months that have rosters, newest first, one index probe a month (a "skip scan"): the next
+# month down is the greatest one below the last found. A DISTINCT over the province's roster
+# months (one a clinic a month: 170,000 in a year) reads every entry of the index instead.
+_MONTHS_SKIP_SCAN = """
+WITH RECURSIVE months(month) AS (
+    SELECT max(month) FROM {table}
+    UNION ALL
+    SELECT (SELECT max(r.month) FROM {table} r WHERE r.month < months.month) FROM months WHERE months.month IS NOT NULL
+)
+SELECT month FROM months WHERE month IS NOT NULL LIMIT %s
+"""
+
+
+def roster_months(*, user, limit: int = 24) -> list[datetime.date]:
+    """The months that have rosters in the user's reach, newest first, at most `limit`."""
+    queryset = scope_queryset(RosterMonth.objects.all(), user)
+    if queryset.query.where:  # a township's or clinic's reach: its own few thousand rows
+        return list(queryset.order_by("-month").values_list("month", flat=True).distinct()[:limit])
+    table = connection.ops.quote_name(RosterMonth._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_MONTHS_SKIP_SCAN.format(table=table), [limit])
+        return [value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value) for (value,) in cursor.fetchall()]
+
+
 
 
 def clinic_in_reach(*, user, code: str) -> Facility | None:
