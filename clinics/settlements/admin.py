@@ -6,13 +6,11 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -46,7 +44,7 @@ from clinics.settlements.models import (
     SettlementRecord,
     StmtResult,
 )
-from clinics.settlements.partitions import add_months, estimated_row_count, month_start
+from clinics.settlements.partitions import add_months, month_start
 from clinics.settlements.selectors import (
     clinic_month_summary,
     discrepancy_rows,
@@ -78,29 +76,16 @@ from clinics.settlements.services.reconciliation import (
 from clinics.settlements.spec import FIELDS
 from core.audit import audit_record
 from core.months import parse_month
+from core.paginators import EstimatedCountPaginator
 from core.tabular import INT, MONEY, TEXT, validate_upload_size, xlsx_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-ESTIMATE_ABOVE = 10_000  # below this an exact count is cheap enough
 LIST_CLINICS_AT_MOST = 200  # the clinic filter lists more only inside a chosen township
 
 # Who runs reconciliations and anomaly checks: the county and its insurance clerks.
 SETTLEMENT_ROLES = (Role.COUNTY_ADMIN, Role.INSURANCE_CLERK)
 # Who reconciles with the platform: those two county-wide, a township admin for his clinics.
 RECONCILE_ROLES = (*SETTLEMENT_ROLES, Role.TOWNSHIP_ADMIN)
-
-
-class EstimatedCountPaginator(Paginator):
-    """An unfiltered page of a big table shows the planner's estimate (pg_class.reltuples)
-    instead of running COUNT(*) over millions of rows; filtered pages count exactly."""
-
-    @cached_property
-    def count(self):
-        if not self.object_list.query.where:
-            estimate = estimated_row_count()
-            if estimate is not None and estimate > ESTIMATE_ABOVE:
-                return estimate
-        return super().count
 
 
 def recent_months(n: int = 24) -> list[datetime.date]:

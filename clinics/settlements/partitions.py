@@ -68,18 +68,3 @@ def ensure_partitions(months) -> list[str]:
 def ensure_partitions_ahead(*, today: datetime.date, months_back: int = 1, months_ahead: int = 3) -> list[str]:
     first = month_start(today)
     return ensure_partitions(add_months(first, n) for n in range(-months_back, months_ahead + 1))
-
-
-def estimated_row_count() -> int | None:
-    """The planner's estimate of the log's size (pg_class.reltuples over its partitions), or
-    None where no estimate exists (SQLite, or never analysed)."""
-    if not is_postgres(connection):
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::bigint, bool_or(c.reltuples >= 0) "
-            "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
-            [TABLE],
-        )
-        total, analysed = cursor.fetchone()
-    return int(total) if analysed else None

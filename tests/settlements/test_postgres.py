@@ -12,6 +12,7 @@ from clinics.settlements import admin as settlement_admin
 from clinics.settlements.models import SettlementRecord
 from clinics.settlements.partitions import ensure_partitions_ahead, existing_partition_months
 from clinics.settlements.services import settlements_import
+from core.paginators import EstimatedCountPaginator
 from tests.settlements.helpers import csv_bytes, numbered, row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -69,19 +70,20 @@ def test_a_csv_the_fast_lane_cannot_read_goes_through_copy_of_the_raw_file(clini
     assert set(SettlementRecord.objects.values_list("setl_id", flat=True)) == {r["setl_id"] for r in rows}
 
 
-def test_unfiltered_admin_count_is_an_estimate(clinic, clerk, monkeypatch):
+def test_the_admin_counts_by_estimate_once_the_log_is_big_and_says_about(clinic, clerk, client):
+    """The settlement list uses the project's one estimating paginator (core.paginators): over the
+    threshold the page shows the planner's estimate, marked "about"; below it, an exact count."""
     settlements_import(source="api", acting_user=clerk, rows=numbered([row(clinic, n) for n in range(1, 30)]))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE settlements_settlementrecord")
-    monkeypatch.setattr(settlement_admin, "ESTIMATE_ABOVE", 0)
-    paginator = settlement_admin.EstimatedCountPaginator(SettlementRecord.objects.order_by("-id"), 10)
+    many = EstimatedCountPaginator(SettlementRecord.objects.order_by("-id"), 10)
+    many.estimate_above = 5
     with CaptureQueriesContext(connection) as queries:
-        assert paginator.count == 29
-    assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
-    filtered = settlement_admin.EstimatedCountPaginator(SettlementRecord.objects.filter(facility=clinic).order_by("-id"), 10)
-    with CaptureQueriesContext(connection) as queries:
-        assert filtered.count == 29
-    assert any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
+        assert many.count >= 6 and many.estimated
+    assert not any(q["sql"].upper().startswith("SELECT COUNT(*) AS") and "LIMIT" not in q["sql"].upper() for q in queries.captured_queries)
+    few = EstimatedCountPaginator(SettlementRecord.objects.filter(facility=clinic).order_by("-id"), 10)
+    assert few.count == 29 and not few.estimated
+    assert settlement_admin.SettlementRecordAdmin.paginator is EstimatedCountPaginator
 
 
 @pytest.mark.django_db(transaction=True)
