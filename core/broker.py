@@ -22,7 +22,9 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_state: dict = {"paused_until": 0.0, "in_flight": set()}
+# `generation` counts resets: a publish that fails after a reset it started before (a thread left
+# trying a dead broker) does not pause the publishes of the broker that is back.
+_state: dict = {"paused_until": 0.0, "in_flight": set(), "generation": 0}
 
 
 def publish_paused(key: str | None = None) -> bool:
@@ -36,11 +38,14 @@ def publish_reset() -> None:
     with _lock:
         _state["paused_until"] = 0.0
         _state["in_flight"].clear()
+        _state["generation"] += 1
 
 
-def _pause() -> None:
+def _pause(generation: int | None = None) -> None:
+    """Pause publishes; `generation`: only if no reset came since the failing publish started."""
     with _lock:
-        _state["paused_until"] = time.monotonic() + settings.BROKER_PUBLISH_PAUSE_SECONDS
+        if generation is None or generation == _state["generation"]:
+            _state["paused_until"] = time.monotonic() + settings.BROKER_PUBLISH_PAUSE_SECONDS
 
 
 def _eager() -> bool:
@@ -50,18 +55,20 @@ def _eager() -> bool:
     return bool(settings.CELERY_TASK_ALWAYS_EAGER or current_app.conf.task_always_eager)
 
 
-def _send(send: Callable[[], object], what: str, key: str | None, outcome: dict, *, pause: bool = True) -> None:
+def _send(send: Callable[[], object], what: str, key: str | None, outcome: dict, *, pause: bool = True,
+          generation: int | None = None) -> None:
     try:
         send()
         outcome["sent"] = True
     except Exception as exc:  # the broker is down: what the message is about is committed, beat sends it
         if pause:
-            _pause()
+            _pause(generation)
         logger.warning("could not reach the broker for %s (%s); beat's next sweep sends it", what, exc)
     finally:
         if key is not None:
             with _lock:
-                _state["in_flight"].discard(key)
+                if generation is None or generation == _state["generation"]:  # not a newer one's key
+                    _state["in_flight"].discard(key)
 
 
 def publish_bounded(send: Callable[[], object], *, what: str, key: str | None = None) -> bool:
@@ -76,10 +83,12 @@ def publish_bounded(send: Callable[[], object], *, what: str, key: str | None = 
         skipped = time.monotonic() < _state["paused_until"] or (key is not None and key in _state["in_flight"])
         if not skipped and key is not None:
             _state["in_flight"].add(key)
+        generation = _state["generation"]
     if skipped:
         logger.info("%s not published (the broker failed a moment ago, or one is on its way); beat sends it", what)
         return False
-    worker = threading.Thread(target=_send, args=(send, what, key, outcome), name=f"publish: {what}", daemon=True)
+    worker = threading.Thread(target=_send, args=(send, what, key, outcome), kwargs={"generation": generation},
+                              name=f"publish: {what}", daemon=True)
     worker.start()
     worker.join(settings.BROKER_PUBLISH_TIMEOUT_SECONDS)
     if worker.is_alive():

@@ -177,3 +177,37 @@ def test_a_job_started_with_the_broker_unreachable_answers_at_once_and_is_sent_b
     )):  # fmt: skip
         assert jobs.requeue_stale_jobs() == 2
     assert sorted(sent) == sorted([first.pk, second.pk])
+
+
+def test_a_publish_left_trying_a_dead_broker_does_not_pause_the_one_that_is_back(settings):
+    """A publish that timed out keeps trying in its thread; when it finally fails after a reset (the
+    broker is back), its failure must not pause the publishes made since."""
+    import threading
+
+    from celery import current_app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.BROKER_PUBLISH_TIMEOUT_SECONDS = 0.05
+    release, failed = threading.Event(), threading.Event()
+
+    def dead_broker():
+        release.wait(5)
+        failed.set()
+        raise ConnectionRefusedError("nothing listens")
+
+    eager = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = False
+    broker.publish_reset()
+    try:
+        assert broker.publish_bounded(dead_broker, what="stale nudge", key="nudge") is False  # timed out
+        assert broker.publish_paused()
+        broker.publish_reset()  # the broker is back
+        release.set()
+        assert failed.wait(5)
+        for _ in range(50):  # the stale thread's failure handled
+            time.sleep(0.01)
+        assert not broker.publish_paused(), "a failure from before the reset paused the broker that is back"
+        assert broker.publish_bounded(lambda: None, what="fresh", key="nudge") is True
+    finally:
+        current_app.conf.task_always_eager = eager
+        broker.publish_reset()
