@@ -444,6 +444,11 @@ ICAL_CANCELLED_KEEP_DAYS = env_int("ICAL_CANCELLED_KEEP_DAYS", 60)
 PAYROLL_RUN_SCOPE = env_str("PAYROLL_RUN_SCOPE", "county")
 PAYROLL_UNPAID_LEAVE_TYPES = env_list("PAYROLL_UNPAID_LEAVE_TYPES", "personal")
 PAYROLL_CORRECTION_MONTHS = env_int("PAYROLL_CORRECTION_MONTHS", 3)
+# Read-only work a second process can do beside the caller (core.forked: a pay run's corrections,
+# recomputing the approved months while the month is calculated). Forks only on PostgreSQL, from a
+# single-threaded process (a Celery prefork child, a management command) outside any enclosing
+# transaction; off, or where it cannot fork, the same work runs in the caller.
+FORKED_READS = env_bool("FORKED_READS", True)
 # A pay policy version in force from a day other than the 1st: "prorate" (default) pays each
 # monthly amount pro rata by the days each version is in force, one payslip line per version;
 # "refuse" refuses such a version at entry (admin and services) — the county then enters versions

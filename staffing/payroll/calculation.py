@@ -35,6 +35,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
 from clinics.models import Facility
+from core.forked import in_child
 from core.months import add_months
 from staffing.models import Doctor, doctor_label
 from staffing.payroll import components, sources
@@ -225,9 +226,15 @@ def calculate_run(run: PayRun, *, progress=None) -> tuple[dict[int, DoctorPay], 
     not change the result."""
     policies = PolicyBook()
     current = MonthCalculation(month=run.month, township_id=run.township_id, policies=policies)
-    pays = current.compute()
+    # The corrections recompute earlier approved months: read-only work that does not need this
+    # month's result, done by a second process where one can be forked (`core.forked`) while
+    # this one calculates the month, and here otherwise (the same lines either way).
+    with in_child(correction_lines, run, policies) as corrections:
+        pays = current.compute()
+        found = corrections.get()
+    for doctor_id, pay in pays.items():
+        pay.lines.extend(found.get(doctor_id, ()))
     warnings = list(current.run_warnings)
-    _add_corrections(run, pays, policies)
     current.run_phase(components.RUN, pays)
     for pay in pays.values():
         pay.taxable_income = sum((ln.signed for ln in pay.lines if ln.taxable), ZERO)
@@ -245,20 +252,21 @@ def calculate_run(run: PayRun, *, progress=None) -> tuple[dict[int, DoctorPay], 
     return pays, warnings
 
 
-def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBook) -> None:
+def correction_lines(run: PayRun, policies: PolicyBook) -> dict[int, list[Line]]:
     """Differences between what an approved earlier month paid and what it comes to now (a roster
     amendment, a late settlement upload, a corrected assessment) become adjustment lines naming
-    that month."""
+    that month: by doctor, for every doctor paid in such a month (the run keeps those it pays)."""
+    found: dict[int, list[Line]] = defaultdict(list)
     lookback = settings.PAYROLL_CORRECTION_MONTHS
-    if lookback <= 0 or not pays:
-        return
+    if lookback <= 0:
+        return found
     earliest = add_months(run.month, -lookback)
     locked = PayRun.objects.filter(month__gte=earliest, month__lt=run.month, status__in=[PayRun.Status.APPROVED, PayRun.Status.PAID])
     if run.township_id:
         locked = locked.filter(Q(township_id=run.township_id) | Q(township__isnull=True))
     months = sorted(set(locked.values_list("month", flat=True)))
     if not months:
-        return
+        return found
     paid_lines = (
         PayslipLine.objects.filter(
             reference_month__in=months,
@@ -284,10 +292,7 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
     nothing, nothing_now = (ZERO, ZERO), (ZERO, ZERO, None)
     for month in months:
         expected_pays = MonthCalculation(month=month, township_id=run.township_id, policies=policies).compute()
-        paid_doctors = paid_doctors_by_month[month]
-        for doctor_id, pay in pays.items():
-            if doctor_id not in paid_doctors:
-                continue  # not paid in that month's run: nothing to correct against
+        for doctor_id in sorted(paid_doctors_by_month[month]):  # only those paid: nothing to correct against otherwise
             # What the month comes to now, per correctable component: (signed amount, signed
             # quantity, its last line).
             expected = {}
@@ -321,7 +326,7 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
                     description = descriptions[(month, component)] = (
                         _("Correction for %(month)s: %(component)s") % {"month": f"{month:%Y-%m}", "component": components.label(component)}
                     )
-                pay.lines.append(Line(
+                found[doctor_id].append(Line(
                     component=component,
                     kind=EARNING if diff > 0 else DEDUCTION,
                     description=description,
@@ -338,6 +343,7 @@ def _add_corrections(run: PayRun, pays: dict[int, DoctorPay], policies: PolicyBo
                         "now_source": now_line.source if now_line else {},
                     },
                 ))
+    return dict(found)
 
 
 def _doctor_warnings(pay: DoctorPay, policy: ResolvedPolicy, last_day: datetime.date) -> None:

@@ -4,7 +4,7 @@ silently left unpaid; every entry takes one of three paths, decided at entry:
 - **counted**: its month's run is not approved yet, so that run pays it;
 - **an adjustment**: an assessment for a month whose run is approved or paid, inside the
   correction window (settings.PAYROLL_CORRECTION_MONTHS), is accepted and the next run pays the
-  difference as a correction line naming that month (`calculation._add_corrections`);
+  difference as a correction line naming that month (`calculation.correction_lines`);
 - **refused**, with a message naming the month and the window: a month older than the window (no
   run would ever look at it again), a month before the last approved one that has no run (none
   would pay it), a one-off item for an approved month (enter it for a later month), or an
