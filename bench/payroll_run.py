@@ -82,10 +82,12 @@ def main() -> None:
     if args.scale == "county":
         call_command("load_seeds", "--quiet-logins", verbosity=0)
     else:
-        seed_payroll({})
         have = Facility.objects.filter(code__startswith="99").count()
         if have < args.clinics:
             call_command("seed_synthetic", "--clinics", str(args.clinics - have))
+        # After the synthetic doctors, so the demo contract register covers them from the first run
+        # (before them, it did only from a second run: 196,000 lines then 252,000).
+        seed_payroll({})
         from staffing.payroll.bankfiles.seeding import seed_synthetic_paying_bank
 
         seed_synthetic_paying_bank()  # the synthetic doctors' bank has a file format: approval is not blocked
