@@ -451,8 +451,7 @@ class RejectedSettlementRowAdmin(ReadOnlyAdmin):
 class ReconciliationTotalInline(ReadOnlyInline):
     model = ReconciliationTotal
     fields = ["insutype_name", "clr_type_name", "setl_optins", "medfee_sumamt", "fund_pay_sumamt", "acct_pay",
-              "fixmedins_setl_cnt", "refd_setl_flag", "stmt_rslt", "stmt_rslt_dscr", "answered_at", "answer_source",
-              "answer_link"]
+              "fixmedins_setl_cnt", "refd_setl_flag", "stmt_rslt", "stmt_rslt_dscr", "answer_link"]
     readonly_fields = fields
     verbose_name_plural = _("3201 lines: Cunyi's figures (the platform's 3201 input) and the platform's answer")
 
@@ -466,10 +465,16 @@ class ReconciliationTotalInline(ReadOnlyInline):
 
     @admin.display(description=_("platform's answer"))
     def answer_link(self, obj):
+        """The link to record the answer, under when and from where it was recorded (one column
+        for the three: the inline stays within a laptop's screen)."""
         if not obj.pk:
             return "—"
         url = reverse("admin:settlements_reconciliation_answer", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, gettext("Record the answer"))
+        link = format_html('<a href="{}">{}</a>', url, gettext("Record the answer"))
+        if obj.answered_at is None:
+            return link
+        return format_html('{} · {}<br>{}', obj.get_answer_source_display() or "—",
+                           f"{timezone.localtime(obj.answered_at):%Y-%m-%d %H:%M}", link)
 
 
 class PeriodForm(forms.Form):

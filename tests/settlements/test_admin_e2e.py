@@ -12,6 +12,17 @@ from tests.settlements.helpers import csv_bytes, row
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+def signed_in(browser, live_server, user, *, width: int = 1400):
+    """A Chinese browser of `width` pixels signed in to the admin as `user`: (context, page)."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "a-long-test-password-1")
+    follow(page, "input[type=submit]")
+    return context, page
+
+
 def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live_server, clinic, other_clinic, clerk):  # noqa: F811
     rows = [row(clinic, n) for n in range(1, 6)] + [row(clinic, 6, medfee_sumamt="9.00"), row(clinic, 7, insutype="9")]
     settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="十月结算.csv")
@@ -20,12 +31,7 @@ def test_clerk_sees_log_upload_report_reconciliation_and_anomalies(browser, live
     answer_record(line=rec.totals.get(), stmt_rslt="1", stmt_rslt_dscr="中心多")
     anomalies_detect(month=datetime.date(2026, 10, 1))
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", clerk.username)
-    page.fill("#id_password", "a-long-test-password-1")
-    follow(page, "input[type=submit]")
+    context, page = signed_in(browser, live_server, clerk)
 
     page.goto(f"{live_server.url}/admin/settlements/settlementrecord/")
     assert page.locator("#result_list tbody tr").count() == 5
@@ -71,12 +77,7 @@ def test_clerk_reconciles_the_platforms_way_in_the_browser(browser, live_server,
     result = tmp_path / "result.txt"
     result.write_text("\n".join(result_lines(clinic, other_clinic)), encoding="utf-8")
 
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", clerk.username)
-    page.fill("#id_password", "a-long-test-password-1")
-    follow(page, "input[type=submit]")
+    context, page = signed_in(browser, live_server, clerk)
     shots = []
 
     page.goto(f"{live_server.url}/admin/settlements/reconciliation/compute/")
@@ -117,3 +118,25 @@ def test_clerk_reconciles_the_platforms_way_in_the_browser(browser, live_server,
         Path("/tmp/shots/platform").mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path("/tmp/shots/platform") / path.name)
     assert SCREENSHOTS.exists()
+
+
+def test_a_reconciliations_3201_lines_fit_a_laptop_screen(browser, live_server, clinic, clerk):
+    """The reconciliation's page lists its 3201 lines in 13 columns: on a 1366-pixel laptop the page
+    itself must not scroll sideways; a table wider than the content scrolls inside its own box."""
+    rows = [row(clinic, n) for n in range(1, 4)] + [row(clinic, 4, insutype="310")]
+    settlements_import(source="upload", acting_user=clerk, data=csv_bytes(rows), filename="十月结算.csv")
+    (rec,) = reconciliation_compute(begin=datetime.date(2026, 10, 1), end=datetime.date(2026, 10, 31))
+    for line in rec.totals.all():
+        answer_record(line=line, stmt_rslt="1", stmt_rslt_dscr="中心多 5.00 元，请核对当日退费记录")
+    context, page = signed_in(browser, live_server, clerk, width=1366)
+    page.goto(f"{live_server.url}/admin/settlements/reconciliation/{rec.pk}/change/")
+    assert "3201" in page.content()
+    shot(page, "settlements-3201-lines-1366")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366, f"the page is {width} px wide: it scrolls sideways on a laptop"
+    # Every column is on the screen, the answer's link last: no scrolling inside the box either.
+    link = page.locator(".inline-group .tabular a", has_text="录入答复").first
+    box = link.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1366, box
+    assert "后台录入 · " in page.inner_text(".inline-group .tabular")
+    context.close()
