@@ -92,23 +92,17 @@ def split_by_shares(amount: Decimal, shares) -> list[tuple[str, Decimal]]:
     1) to the cent, so the parts add up exactly: each source gets its exact share rounded down to
     the cent, the cents left over go to the largest remainders (a tie to the source listed first).
     A source whose part is 0 gets no part."""
-    if type(shares) is tuple:  # a line's funding (hashable): the whole split is kept
-        try:
-            return list(_split_line(amount, shares))
-        except TypeError:  # an unhashable share inside
-            pass
-    return list(_split(money(amount), tuple((source, Decimal(share)) for source, share in shares)))
-
-
-@lru_cache(maxsize=65536)
-def _split_line(amount: Decimal, shares: tuple) -> tuple:
-    return _split(money(amount), tuple((source, Decimal(share)) for source, share in shares))
+    # A line's funding is a tuple of (source, share) pairs already: the cache's key as it is.
+    key = shares if type(shares) is tuple else tuple(tuple(pair) for pair in shares)
+    return list(_split(amount, key))
 
 
 @lru_cache(maxsize=65536)
 def _split(amount: Decimal, shares: tuple) -> tuple:
-    """`split_by_shares` of a rounded amount; a pay run splits the same amount the same way for
-    thousands of lines (a province's 200,000), so each split is worked out once."""
+    """`split_by_shares`, kept per (amount, shares): a pay run splits the same amount the same way
+    for thousands of lines (a province's 250,000), so each split is worked out once. Amounts that
+    differ only in trailing zeros share an entry, and round to the same cents."""
+    shares = tuple((source, Decimal(share)) for source, share in shares)
     cents = int((money(amount) * 100).to_integral_value())
     exact = [cents * share for _source, share in shares]
     parts = [int(e) for e in exact]

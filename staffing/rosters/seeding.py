@@ -34,9 +34,9 @@ def seed_leave_entitlements(counts: dict) -> None:
     all (a flushed database: `flush` empties what migrations put in). Once the bureau has any
     county row of its own, nothing is added: a year it deleted takes the earlier year's on purpose."""
     counts.setdefault("leave entitlement", {"created": 0, "existing": 0})
-    county_rows = LeaveEntitlement.objects.filter(doctor__isnull=True)
-    if county_rows.exists():
-        counts["leave entitlement"]["existing"] += county_rows.count()
+    existing = LeaveEntitlement.objects.filter(doctor__isnull=True).count()
+    if existing:
+        counts["leave entitlement"]["existing"] += existing
         return
     LeaveEntitlement.objects.bulk_create([
         LeaveEntitlement(year=year, kind=kind, doctor=None, days=days, note=DEFAULT_ENTITLEMENT_NOTE)
